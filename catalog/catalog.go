@@ -1,0 +1,546 @@
+package catalog
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Errors returned by catalog methods; test with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	ErrNotEmpty = errors.New("not empty")
+	// ErrLocked means another process holds the catalog's data directory.
+	ErrLocked = errors.New("catalog is in use by another process")
+)
+
+// Object is one row of the catalog: a file, or a folder when Key ends in '/'.
+type Object struct {
+	Bucket string `json:"-"`
+	Key    string `json:"-"`
+
+	Size        int64             `json:"s"`
+	SHA256      string            `json:"h,omitempty"` // hex
+	MD5         string            `json:"m,omitempty"` // hex; the S3 ETag of a single-part upload
+	ETagValue   string            `json:"e,omitempty"` // overrides the MD5 ETag (multipart "-N" ETags)
+	ContentType string            `json:"t,omitempty"`
+	ModNs       int64             `json:"mt"`          // modification time the client set or the upload time, Unix ns
+	UploadNs    int64             `json:"ut"`          // when Shoebox committed the bytes, Unix ns
+	Explicit    bool              `json:"x,omitempty"` // folder made on purpose (MKCOL, S3 "name/")
+	Meta        map[string]string `json:"um,omitempty"`
+}
+
+// IsDir reports whether o is a folder row.
+func (o Object) IsDir() bool { return strings.HasSuffix(o.Key, "/") }
+
+// ModTime is the object's modification time.
+func (o Object) ModTime() time.Time { return time.Unix(0, o.ModNs) }
+
+// Name is the last path element of the key, without a trailing '/'.
+func (o Object) Name() string {
+	k := strings.TrimSuffix(o.Key, "/")
+	return k[strings.LastIndexByte(k, '/')+1:]
+}
+
+// ETag is the quoted entity tag: the MD5 of the content for files written
+// in one part, the multipart ETag otherwise, and a time-based tag for folders.
+func (o Object) ETag() string {
+	switch {
+	case o.ETagValue != "":
+		return `"` + o.ETagValue + `"`
+	case o.MD5 != "":
+		return `"` + o.MD5 + `"`
+	default:
+		return fmt.Sprintf(`"%x-%x"`, o.ModNs, o.Size)
+	}
+}
+
+// Options tune the Badger store. The zero value is a small-footprint default.
+type Options struct {
+	// InMemory keeps everything in RAM (tests).
+	InMemory bool
+	// SyncWrites fsyncs the write-ahead log on every commit (default true
+	// through Open's caller; a crash of the machine then loses nothing acknowledged).
+	SyncWrites bool
+	Logger     *slog.Logger
+}
+
+// Catalog is the embedded database. It is safe for concurrent use.
+type Catalog struct {
+	db  *badger.DB
+	log *slog.Logger
+}
+
+// Open opens (creating if needed) the catalog in dir.
+func Open(dir string, opt Options) (*Catalog, error) {
+	lg := opt.Logger
+	if lg == nil {
+		lg = slog.Default()
+	}
+	lg = lg.With("component", "catalog")
+	bo := badger.DefaultOptions(dir).
+		WithInMemory(opt.InMemory).
+		WithSyncWrites(opt.SyncWrites).
+		WithLogger(badgerLogger{lg}).
+		WithMemTableSize(16 << 20).
+		WithNumMemtables(2).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(8).
+		WithBlockCacheSize(8 << 20).
+		WithIndexCacheSize(8 << 20).
+		WithValueLogFileSize(64 << 20).
+		WithValueThreshold(4 << 10).
+		WithNumCompactors(2)
+	if opt.InMemory {
+		bo.Dir, bo.ValueDir = "", ""
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return nil, fmt.Errorf("open catalog %s: %w", dir, ErrLocked)
+		}
+		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
+	}
+	c := &Catalog{db: db, log: lg}
+	if err := c.checkSchema(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close flushes and closes the database.
+func (c *Catalog) Close() error { return c.db.Close() }
+
+func (c *Catalog) checkSchema() error {
+	return c.db.Update(func(txn *badger.Txn) error {
+		it, err := txn.Get(keySchema())
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return txn.Set(keySchema(), binary.AppendUvarint(nil, SchemaVersion))
+		}
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		v, err := it.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		got, _ := binary.Uvarint(v)
+		if got != SchemaVersion {
+			return fmt.Errorf("catalog schema version %d; this binary needs %d", got, SchemaVersion)
+		}
+		return nil
+	})
+}
+
+// ---- buckets ----
+
+type bucketRow struct {
+	CreatedNs int64 `json:"c"`
+}
+
+// Bucket is one of a user's buckets.
+type Bucket struct {
+	Name    string
+	Created time.Time
+}
+
+// CreateBucket records a new bucket; ErrExists if the user already has it.
+func (c *Catalog) CreateBucket(ctx context.Context, user, bucket string, created time.Time) error {
+	return c.update(ctx, func(txn *badger.Txn) error {
+		if _, err := txn.Get(keyBucket(user, bucket)); err == nil {
+			return fmt.Errorf("bucket %s/%s: %w", user, bucket, ErrExists)
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		return setJSON(txn, keyBucket(user, bucket), bucketRow{CreatedNs: created.UnixNano()})
+	})
+}
+
+// GetBucket returns the bucket or ErrNotFound.
+func (c *Catalog) GetBucket(ctx context.Context, user, bucket string) (Bucket, error) {
+	var b Bucket
+	err := c.db.View(func(txn *badger.Txn) error {
+		var row bucketRow
+		if err := getJSON(txn, keyBucket(user, bucket), &row); err != nil {
+			return fmt.Errorf("bucket %s/%s: %w", user, bucket, err)
+		}
+		b = Bucket{Name: bucket, Created: time.Unix(0, row.CreatedNs)}
+		return nil
+	})
+	return b, err
+}
+
+// Buckets lists the user's buckets in name order.
+func (c *Catalog) Buckets(ctx context.Context, user string) ([]Bucket, error) {
+	var out []Bucket
+	err := c.db.View(func(txn *badger.Txn) error {
+		pfx := keyBucketPrefix(user)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx, PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var row bucketRow
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &row) }); err != nil {
+				return err
+			}
+			out = append(out, Bucket{Name: string(it.Item().Key()[len(pfx):]), Created: time.Unix(0, row.CreatedNs)})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteBucket removes an empty bucket: ErrNotEmpty if it holds objects.
+func (c *Catalog) DeleteBucket(ctx context.Context, user, bucket string) error {
+	return c.update(ctx, func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: keyObjectPrefix(user, bucket)})
+		it.Rewind()
+		nonEmpty := it.Valid()
+		it.Close()
+		if nonEmpty {
+			return fmt.Errorf("bucket %s/%s: %w", user, bucket, ErrNotEmpty)
+		}
+		if _, err := txn.Get(keyBucket(user, bucket)); err != nil {
+			return fmt.Errorf("bucket %s/%s: %w", user, bucket, notFound(err))
+		}
+		return txn.Delete(keyBucket(user, bucket))
+	})
+}
+
+// ---- objects ----
+
+// Stat returns the row for key (a file, or a folder when key ends in '/').
+func (c *Catalog) Stat(ctx context.Context, user, bucket, key string) (Object, error) {
+	var o Object
+	err := c.db.View(func(txn *badger.Txn) error {
+		if err := getJSON(txn, keyObject(user, bucket, key), &o); err != nil {
+			return fmt.Errorf("object %s/%s/%s: %w", user, bucket, key, err)
+		}
+		return nil
+	})
+	o.Bucket, o.Key = bucket, key
+	return o, err
+}
+
+// Put inserts or replaces one row.
+func (c *Catalog) Put(ctx context.Context, user string, o Object) error {
+	return c.update(ctx, func(txn *badger.Txn) error {
+		return setJSON(txn, keyObject(user, o.Bucket, o.Key), o)
+	})
+}
+
+// List calls fn for each direct child of the folder dir ("" for the bucket's
+// root, else a key ending in '/'), in key order, starting after the child
+// key after (empty: from the first). Folders are passed with a trailing '/';
+// a folder that has descendants but no row of its own is synthesized. fn's
+// error stops the listing and is returned. The scan skips each subfolder's
+// subtree, so its cost is the number of children, not of descendants.
+func (c *Catalog) List(ctx context.Context, user, bucket, dir, after string, fn func(Object) error) error {
+	return c.db.View(func(txn *badger.Txn) error {
+		bpfx := keyObjectPrefix(user, bucket)
+		pfx := append(append([]byte{}, bpfx...), dir...)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx, PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		start := pfx
+		if after != "" {
+			start = append(append(append([]byte{}, bpfx...), after...), 0)
+			if strings.HasSuffix(after, "/") {
+				start = skipSubtree(bpfx, after)
+			}
+		}
+		n := 0
+		for it.Seek(start); it.Valid(); {
+			if n++; n%1024 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			item := it.Item()
+			key := string(item.Key()[len(bpfx):])
+			rest := key[len(dir):]
+			if rest == "" { // the folder's own row
+				it.Next()
+				continue
+			}
+			if i := strings.IndexByte(rest, '/'); i >= 0 && i < len(rest)-1 {
+				// A descendant deeper than one level without a row for its
+				// folder: synthesize the folder.
+				sub := dir + rest[:i+1]
+				if err := fn(Object{Bucket: bucket, Key: sub, ModNs: 0}); err != nil {
+					return err
+				}
+				it.Seek(skipSubtree(bpfx, sub))
+				continue
+			}
+			var o Object
+			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &o) }); err != nil {
+				return fmt.Errorf("decode %q: %w", item.Key(), err)
+			}
+			o.Bucket, o.Key = bucket, key
+			if err := fn(o); err != nil {
+				return err
+			}
+			if o.IsDir() {
+				it.Seek(skipSubtree(bpfx, key))
+				continue
+			}
+			it.Next()
+		}
+		return nil
+	})
+}
+
+// skipSubtree is the first row key after every key that starts with dir
+// (which ends in '/'): keys are UTF-8 and never contain 0xFF.
+func skipSubtree(bpfx []byte, dir string) []byte {
+	return append(append(append([]byte{}, bpfx...), dir...), 0xFF)
+}
+
+// Walk calls fn for every row whose key starts with prefix, in key order,
+// starting after the key after (empty: from the first).
+func (c *Catalog) Walk(ctx context.Context, user, bucket, prefix, after string, fn func(Object) error) error {
+	return c.db.View(func(txn *badger.Txn) error {
+		bpfx := keyObjectPrefix(user, bucket)
+		pfx := append(append([]byte{}, bpfx...), prefix...)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx, PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		start := pfx
+		if after != "" {
+			start = append(append(append([]byte{}, bpfx...), after...), 0)
+		}
+		n := 0
+		for it.Seek(start); it.Valid(); it.Next() {
+			if n++; n%1024 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var o Object
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &o) }); err != nil {
+				return fmt.Errorf("decode %q: %w", it.Item().Key(), err)
+			}
+			o.Bucket, o.Key = bucket, string(it.Item().Key()[len(bpfx):])
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Delete removes the row for key and, when key is a folder (ends in '/'),
+// every row below it, with their dead properties. Missing rows are not an error.
+func (c *Catalog) Delete(ctx context.Context, user, bucket, key string) error {
+	wb := c.db.NewWriteBatch()
+	defer wb.Cancel()
+	del := func(k []byte) error { return wb.Delete(k) }
+	if err := c.scanTree(ctx, keyObjectPrefix(user, bucket), key, del); err != nil {
+		return err
+	}
+	if err := c.scanTree(ctx, keyPropPrefix(user, bucket), key, del); err != nil {
+		return err
+	}
+	return wb.Flush()
+}
+
+// scanTree calls fn with the row key of key and, for a folder, of every
+// row below it (including a file row that shares the folder's name without
+// the slash is NOT included). Keys are copies.
+func (c *Catalog) scanTree(ctx context.Context, pfx []byte, key string, fn func(k []byte) error) error {
+	return c.db.View(func(txn *badger.Txn) error {
+		exact := append(append([]byte{}, pfx...), key...)
+		if key != "" && !strings.HasSuffix(key, "/") {
+			if _, err := txn.Get(exact); err == nil {
+				return fn(exact)
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
+			return nil
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: exact})
+		defer it.Close()
+		n := 0
+		for it.Rewind(); it.Valid(); it.Next() {
+			if n++; n%1024 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err := fn(it.Item().KeyCopy(nil)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Move moves the row for src (a file, or a folder subtree when src ends in
+// '/') to dst in dstBucket, replacing whatever rows dst had, with dead
+// properties; when keep is true the source rows stay (a copy). mod, when not
+// nil, is applied to every moved row. Large trees are written in batches:
+// a crash in the middle is repaired by reconciliation at start-up.
+func (c *Catalog) Move(ctx context.Context, user, bucket, src, dstBucket, dst string, keep bool, mod func(*Object)) error {
+	if err := c.Delete(ctx, user, dstBucket, dst); err != nil {
+		return err
+	}
+	wb := c.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, kind := range []struct {
+		src, dst []byte
+		obj      bool
+	}{
+		{keyObjectPrefix(user, bucket), keyObjectPrefix(user, dstBucket), true},
+		{keyPropPrefix(user, bucket), keyPropPrefix(user, dstBucket), false},
+	} {
+		err := c.db.View(func(txn *badger.Txn) error {
+			exact := append(append([]byte{}, kind.src...), src...)
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: exact, PrefetchValues: true, PrefetchSize: 256})
+			defer it.Close()
+			n := 0
+			for it.Rewind(); it.Valid(); it.Next() {
+				if n++; n%1024 == 0 && ctx.Err() != nil {
+					return ctx.Err()
+				}
+				k := it.Item().Key()
+				rel := string(k[len(exact):])
+				if rel != "" && src != "" && !strings.HasSuffix(src, "/") {
+					continue // a sibling like "a.txt.bak" when moving file "a.txt"
+				}
+				v, err := it.Item().ValueCopy(nil)
+				if err != nil {
+					return err
+				}
+				if kind.obj && mod != nil {
+					var o Object
+					if err := json.Unmarshal(v, &o); err != nil {
+						return fmt.Errorf("decode %q: %w", k, err)
+					}
+					o.Bucket, o.Key = dstBucket, dst+rel
+					mod(&o)
+					if v, err = json.Marshal(o); err != nil {
+						return err
+					}
+				}
+				nk := append(append(append([]byte{}, kind.dst...), dst...), rel...)
+				if err := wb.Set(nk, v); err != nil {
+					return err
+				}
+				if !keep {
+					if err := wb.Delete(it.Item().KeyCopy(nil)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("move %s/%s/%s to %s/%s: %w", user, bucket, src, dstBucket, dst, err)
+		}
+	}
+	return wb.Flush()
+}
+
+// ---- dead properties ----
+
+// Prop is a WebDAV dead property: an XML element name and its inner XML.
+type Prop struct {
+	Space string `json:"ns"`
+	Local string `json:"n"`
+	Lang  string `json:"l,omitempty"`
+	Inner string `json:"v"`
+}
+
+// Props returns the dead properties stored for key (empty, not an error, when none).
+func (c *Catalog) Props(ctx context.Context, user, bucket, key string) ([]Prop, error) {
+	var ps []Prop
+	err := c.db.View(func(txn *badger.Txn) error {
+		err := getJSON(txn, keyProp(user, bucket, key), &ps)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	return ps, err
+}
+
+// PatchProps applies set (replacing same-named properties) then remove, in one transaction.
+func (c *Catalog) PatchProps(ctx context.Context, user, bucket, key string, set []Prop, remove []Prop) error {
+	return c.update(ctx, func(txn *badger.Txn) error {
+		var ps []Prop
+		if err := getJSON(txn, keyProp(user, bucket, key), &ps); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		same := func(a, b Prop) bool { return a.Space == b.Space && a.Local == b.Local }
+		for _, s := range set {
+			replaced := false
+			for i := range ps {
+				if same(ps[i], s) {
+					ps[i], replaced = s, true
+				}
+			}
+			if !replaced {
+				ps = append(ps, s)
+			}
+		}
+		for _, r := range remove {
+			out := ps[:0]
+			for _, p := range ps {
+				if !same(p, r) {
+					out = append(out, p)
+				}
+			}
+			ps = out
+		}
+		if len(ps) == 0 {
+			return txn.Delete(keyProp(user, bucket, key))
+		}
+		return setJSON(txn, keyProp(user, bucket, key), ps)
+	})
+}
+
+// ---- helpers ----
+
+func (c *Catalog) update(ctx context.Context, fn func(*badger.Txn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		err := c.db.Update(fn)
+		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
+			continue
+		}
+		return err
+	}
+}
+
+func notFound(err error) error {
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
+func getJSON(txn *badger.Txn, key []byte, v any) error {
+	item, err := txn.Get(key)
+	if err != nil {
+		return notFound(err)
+	}
+	return item.Value(func(b []byte) error { return json.Unmarshal(b, v) })
+}
+
+func setJSON(txn *badger.Txn, key []byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return txn.Set(key, b)
+}
+
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug(strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Debugf(f string, a ...any)   {}

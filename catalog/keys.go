@@ -1,0 +1,66 @@
+package catalog
+
+import "strings"
+
+// SchemaVersion is the version of the key layout and row encodings below.
+// A catalog written with another version is refused at Open until migrated.
+const SchemaVersion = 1
+
+const sep = "|"
+
+// Key prefixes, one per row kind (see doc.go for the table).
+const (
+	pfxMeta   = "meta|"
+	pfxUser   = "user|"
+	pfxBucket = "bkt|"
+	pfxObject = "obj|"
+	pfxProp   = "prop|"
+)
+
+func keySchema() []byte { return []byte(pfxMeta + "schema") }
+
+func keyUser(user string) []byte { return []byte(pfxUser + user) }
+
+func keyBucket(user, bucket string) []byte {
+	return []byte(pfxBucket + user + sep + bucket)
+}
+
+func keyBucketPrefix(user string) []byte { return []byte(pfxBucket + user + sep) }
+
+// keyObjectPrefix is the prefix of every object row in one bucket.
+func keyObjectPrefix(user, bucket string) []byte {
+	return []byte(pfxObject + user + sep + bucket + sep)
+}
+
+func keyObject(user, bucket, key string) []byte {
+	return append(keyObjectPrefix(user, bucket), key...)
+}
+
+func keyPropPrefix(user, bucket string) []byte {
+	return []byte(pfxProp + user + sep + bucket + sep)
+}
+
+func keyProp(user, bucket, key string) []byte {
+	return append(keyPropPrefix(user, bucket), key...)
+}
+
+// objectKeyFrom returns the object key of an obj| or prop| row key.
+func objectKeyFrom(rowKey []byte, prefixLen int) string {
+	return string(rowKey[prefixLen:])
+}
+
+// ValidName reports whether s can be a user or bucket name in the catalog:
+// 1 to 63 bytes of letters, digits, '.', '_' and '-', not starting with '.'.
+func ValidName(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '.' {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+		default:
+			return false
+		}
+	}
+	return !strings.Contains(s, "..")
+}

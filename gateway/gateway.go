@@ -1,0 +1,574 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/maphash"
+	"io"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"shoebox/catalog"
+)
+
+// Errors the front ends map to protocol answers; test with errors.Is.
+var (
+	ErrNotFound     = fs.ErrNotExist
+	ErrExists       = fs.ErrExist
+	ErrNoParent     = errors.New("parent folder does not exist")
+	ErrIsDir        = errors.New("is a folder")
+	ErrNotDir       = errors.New("is a file, not a folder")
+	ErrNotEmpty     = errors.New("not empty")
+	ErrPrecondition = errors.New("precondition failed")
+)
+
+// Op is the kind of a committed change.
+type Op string
+
+// The operations a Hook hears about.
+const (
+	OpPut          Op = "put"
+	OpMkdir        Op = "mkdir"
+	OpDelete       Op = "delete"
+	OpMove         Op = "move"
+	OpCopy         Op = "copy"
+	OpMakeBucket   Op = "make-bucket"
+	OpRemoveBucket Op = "remove-bucket"
+)
+
+// Event describes a change that the backend has committed and the catalog
+// recorded.
+type Event struct {
+	Op        Op
+	User      string
+	Bucket    string
+	Key       string
+	DstBucket string // move and copy
+	DstKey    string // move and copy
+	Object    catalog.Object
+}
+
+// Hook hears about every committed change, after the catalog has recorded it
+// and before the client is answered. A hook's error is logged, never undoes
+// the write: hooks are for derived work (enrichment queues, metrics).
+type Hook interface {
+	Committed(ctx context.Context, ev Event) error
+}
+
+// Options configure a Gateway.
+type Options struct {
+	Logger *slog.Logger
+	Hooks  []Hook
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// Gateway is the interception layer: the only way front ends reach stored
+// bytes. Every write goes backend first, then the catalog, then the hooks,
+// and only then returns; reads of metadata come from the catalog.
+type Gateway struct {
+	be    Backend
+	cat   *catalog.Catalog
+	hooks []Hook
+	log   *slog.Logger
+	now   func() time.Time
+
+	// tree serializes folder-wide operations (move, copy, remove of folders)
+	// against everything else; file writes take it shared plus their stripe.
+	tree    sync.RWMutex
+	stripes [256]sync.Mutex
+	seed    maphash.Seed
+}
+
+// New returns a Gateway over a backend and a catalog.
+func New(be Backend, cat *catalog.Catalog, opt Options) *Gateway {
+	lg := opt.Logger
+	if lg == nil {
+		lg = slog.Default()
+	}
+	now := opt.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Gateway{be: be, cat: cat, hooks: opt.Hooks, log: lg.With("component", "gateway"), now: now, seed: maphash.MakeSeed()}
+}
+
+// Catalog returns the catalog, for readers of derived data.
+func (g *Gateway) Catalog() *catalog.Catalog { return g.cat }
+
+func (g *Gateway) stripe(user, bucket, key string) *sync.Mutex {
+	var h maphash.Hash
+	h.SetSeed(g.seed)
+	h.WriteString(user)
+	h.WriteString(bucket)
+	h.WriteString(strings.TrimSuffix(key, "/"))
+	return &g.stripes[h.Sum64()%uint64(len(g.stripes))]
+}
+
+func (g *Gateway) notify(ctx context.Context, ev Event) {
+	for _, h := range g.hooks {
+		if err := h.Committed(ctx, ev); err != nil {
+			g.log.Error("hook failed", "op", ev.Op, "bucket", ev.Bucket, "key", ev.Key, "err", err)
+		}
+	}
+}
+
+// ---- buckets ----
+
+// Buckets lists the user's buckets.
+func (g *Gateway) Buckets(ctx context.Context, user string) ([]catalog.Bucket, error) {
+	return g.cat.Buckets(ctx, user)
+}
+
+// MakeBucket creates a bucket; ErrExists if the user has it already.
+func (g *Gateway) MakeBucket(ctx context.Context, user, bucket string) error {
+	if err := CheckBucket(bucket); err != nil {
+		return err
+	}
+	g.tree.Lock()
+	defer g.tree.Unlock()
+	if _, err := g.cat.GetBucket(ctx, user, bucket); err == nil {
+		return fmt.Errorf("bucket %s: %w", bucket, ErrExists)
+	}
+	if err := g.be.Mkdir(ctx, Path{user, bucket, ""}); err != nil {
+		return fmt.Errorf("make bucket %s: %w", bucket, err)
+	}
+	if err := g.cat.CreateBucket(ctx, user, bucket, g.now()); err != nil && !errors.Is(err, catalog.ErrExists) {
+		return fmt.Errorf("make bucket %s: %w", bucket, err)
+	}
+	g.notify(ctx, Event{Op: OpMakeBucket, User: user, Bucket: bucket})
+	return nil
+}
+
+// RemoveBucket deletes a bucket. Unless recursive, a bucket holding any
+// object gives ErrNotEmpty.
+func (g *Gateway) RemoveBucket(ctx context.Context, user, bucket string, recursive bool) error {
+	g.tree.Lock()
+	defer g.tree.Unlock()
+	if _, err := g.cat.GetBucket(ctx, user, bucket); err != nil {
+		return fmt.Errorf("bucket %s: %w", bucket, ErrNotFound)
+	}
+	if recursive {
+		if err := g.be.Remove(ctx, Path{user, bucket, ""}); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove bucket %s: %w", bucket, err)
+		}
+		if err := g.cat.Delete(ctx, user, bucket, ""); err != nil {
+			return fmt.Errorf("remove bucket %s: %w", bucket, err)
+		}
+	}
+	if err := g.cat.DeleteBucket(ctx, user, bucket); err != nil {
+		if errors.Is(err, catalog.ErrNotEmpty) {
+			return fmt.Errorf("bucket %s: %w", bucket, ErrNotEmpty)
+		}
+		return err
+	}
+	if !recursive {
+		if err := g.be.Remove(ctx, Path{user, bucket, ""}); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove bucket %s: %w", bucket, err)
+		}
+	}
+	g.notify(ctx, Event{Op: OpRemoveBucket, User: user, Bucket: bucket})
+	return nil
+}
+
+// RenameBucket renames a bucket with everything in it: one rename in the
+// backend and a batched rewrite of the catalog rows.
+func (g *Gateway) RenameBucket(ctx context.Context, user, from, to string) error {
+	if err := CheckBucket(to); err != nil {
+		return err
+	}
+	g.tree.Lock()
+	defer g.tree.Unlock()
+	b, err := g.cat.GetBucket(ctx, user, from)
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", from, ErrNotFound)
+	}
+	if _, err := g.cat.GetBucket(ctx, user, to); err == nil {
+		return fmt.Errorf("bucket %s: %w", to, ErrExists)
+	}
+	if err := g.be.Rename(ctx, Path{user, from, ""}, Path{user, to, ""}); err != nil {
+		return fmt.Errorf("rename bucket %s to %s: %w", from, to, err)
+	}
+	if err := g.cat.CreateBucket(ctx, user, to, b.Created); err != nil {
+		return err
+	}
+	if err := g.cat.Move(ctx, user, from, "", to, "", false, nil); err != nil {
+		return err
+	}
+	if err := g.cat.DeleteBucket(ctx, user, from); err != nil {
+		return err
+	}
+	g.notify(ctx, Event{Op: OpMove, User: user, Bucket: from, DstBucket: to})
+	return nil
+}
+
+// ---- reads ----
+
+// Stat returns the catalog row of a file or folder. Key "" is the bucket
+// itself; a key without a trailing '/' that names a folder returns the
+// folder (whose Key ends in '/').
+func (g *Gateway) Stat(ctx context.Context, user, bucket, key string) (catalog.Object, error) {
+	if key == "" {
+		b, err := g.cat.GetBucket(ctx, user, bucket)
+		if err != nil {
+			return catalog.Object{}, fmt.Errorf("bucket %s: %w", bucket, ErrNotFound)
+		}
+		return catalog.Object{Bucket: bucket, Key: "", ModNs: b.Created.UnixNano()}, nil
+	}
+	o, err := g.cat.Stat(ctx, user, bucket, key)
+	if err == nil {
+		return o, nil
+	}
+	if errors.Is(err, catalog.ErrNotFound) && !strings.HasSuffix(key, "/") {
+		if o, err2 := g.cat.Stat(ctx, user, bucket, key+"/"); err2 == nil {
+			return o, nil
+		}
+	}
+	if errors.Is(err, catalog.ErrNotFound) {
+		return catalog.Object{}, fmt.Errorf("%s/%s: %w", bucket, key, ErrNotFound)
+	}
+	return catalog.Object{}, err
+}
+
+// List calls fn for each child of the folder dir; see catalog.List.
+func (g *Gateway) List(ctx context.Context, user, bucket, dir, after string, fn func(catalog.Object) error) error {
+	return g.cat.List(ctx, user, bucket, dir, after, fn)
+}
+
+// Walk calls fn for every row under prefix; see catalog.Walk.
+func (g *Gateway) Walk(ctx context.Context, user, bucket, prefix, after string, fn func(catalog.Object) error) error {
+	return g.cat.Walk(ctx, user, bucket, prefix, after, fn)
+}
+
+// Open opens a file for reading, with its catalog row.
+func (g *Gateway) Open(ctx context.Context, user, bucket, key string) (File, catalog.Object, error) {
+	o, err := g.Stat(ctx, user, bucket, key)
+	if err != nil {
+		return nil, o, err
+	}
+	if o.IsDir() || o.Key == "" {
+		return nil, o, fmt.Errorf("%s/%s: %w", bucket, key, ErrIsDir)
+	}
+	f, err := g.be.Open(ctx, Path{user, bucket, o.Key})
+	if err != nil {
+		return nil, o, fmt.Errorf("open %s/%s: %w", bucket, key, err)
+	}
+	return f, o, nil
+}
+
+// Props returns the dead properties of a file or folder.
+func (g *Gateway) Props(ctx context.Context, user, bucket, key string) ([]catalog.Prop, error) {
+	return g.cat.Props(ctx, user, bucket, key)
+}
+
+// PatchProps sets and removes dead properties.
+func (g *Gateway) PatchProps(ctx context.Context, user, bucket, key string, set, remove []catalog.Prop) error {
+	return g.cat.PatchProps(ctx, user, bucket, key, set, remove)
+}
+
+// ---- writes ----
+
+// Sums are the size and digests of a staged upload.
+type Sums struct {
+	Size   int64
+	SHA256 []byte
+	MD5    []byte
+}
+
+// PutInput describes one upload.
+type PutInput struct {
+	User, Bucket, Key string
+	Body              io.Reader
+	// ContentType is stored as given; empty means guess from the name, then sniff.
+	ContentType string
+	// ModTime is the client's modification time; zero means now.
+	ModTime time.Time
+	// Meta is user metadata (S3 x-amz-meta-*).
+	Meta map[string]string
+	// MakeParents creates missing parent folders (S3); without it a missing
+	// parent is ErrNoParent (WebDAV answers 409).
+	MakeParents bool
+	// Verify, when set, sees the sums of the staged bytes; its error aborts
+	// the upload (checksum headers).
+	Verify func(Sums) error
+	// Check, when set, runs under the object's write lock just before the
+	// commit with the current row (nil when there is none); its error aborts
+	// the upload (If-Match and friends).
+	Check func(cur *catalog.Object) error
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+type hashingReader struct {
+	r   io.Reader
+	sha hash.Hash
+	md5 hash.Hash
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if n > 0 {
+		h.sha.Write(p[:n])
+		h.md5.Write(p[:n])
+	}
+	return n, err
+}
+
+// Put stores a file: the bytes are staged and hashed, checked, committed in
+// the backend, recorded in the catalog, announced to the hooks, and only
+// then does Put return. On any error nothing changes.
+func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) {
+	if err := CheckKey(in.Key); err != nil {
+		return catalog.Object{}, err
+	}
+	if in.Key == "" || strings.HasSuffix(in.Key, "/") {
+		return catalog.Object{}, fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, ErrIsDir)
+	}
+	if err := g.checkParent(ctx, in.User, in.Bucket, in.Key, in.MakeParents); err != nil {
+		return catalog.Object{}, err
+	}
+	body := in.Body
+	ctype := in.ContentType
+	if ctype == "" {
+		ctype = mime.TypeByExtension(path.Ext(in.Key))
+	}
+	if ctype == "" {
+		br := bufio.NewReaderSize(body, 512)
+		head, _ := br.Peek(512)
+		ctype = http.DetectContentType(head)
+		body = br
+	}
+	hr := &hashingReader{r: body, sha: sha256.New(), md5: md5.New()}
+	p := Path{in.User, in.Bucket, in.Key}
+	pending, err := g.be.Create(ctx, p, hr)
+	if err != nil {
+		return catalog.Object{}, fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			pending.Abort()
+		}
+	}()
+	sums := Sums{Size: pending.Size(), SHA256: hr.sha.Sum(nil), MD5: hr.md5.Sum(nil)}
+	if in.Verify != nil {
+		if err := in.Verify(sums); err != nil {
+			return catalog.Object{}, err
+		}
+	}
+	now := g.now()
+	mod := in.ModTime
+	if mod.IsZero() {
+		mod = now
+	}
+	o := catalog.Object{
+		Bucket: in.Bucket, Key: in.Key, Size: sums.Size,
+		SHA256: hex.EncodeToString(sums.SHA256), MD5: hex.EncodeToString(sums.MD5),
+		ContentType: ctype, ModNs: mod.UnixNano(), UploadNs: now.UnixNano(), Meta: in.Meta,
+	}
+
+	g.tree.RLock()
+	defer g.tree.RUnlock()
+	mu := g.stripe(in.User, in.Bucket, in.Key)
+	mu.Lock()
+	defer mu.Unlock()
+	var cur *catalog.Object
+	if c, err := g.cat.Stat(ctx, in.User, in.Bucket, in.Key); err == nil {
+		cur = &c
+	} else if !errors.Is(err, catalog.ErrNotFound) {
+		return catalog.Object{}, err
+	}
+	if _, err := g.cat.Stat(ctx, in.User, in.Bucket, in.Key+"/"); err == nil {
+		return catalog.Object{}, fmt.Errorf("put %s/%s: a folder has that name: %w", in.Bucket, in.Key, ErrIsDir)
+	}
+	if in.Check != nil {
+		if err := in.Check(cur); err != nil {
+			return catalog.Object{}, err
+		}
+	}
+	if err := pending.Commit(ctx, mod); err != nil {
+		return catalog.Object{}, fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
+	}
+	committed = true
+	if err := g.cat.Put(ctx, in.User, o); err != nil {
+		return catalog.Object{}, fmt.Errorf("catalog %s/%s: %w", in.Bucket, in.Key, err)
+	}
+	g.notify(ctx, Event{Op: OpPut, User: in.User, Bucket: in.Bucket, Key: in.Key, Object: o})
+	return o, nil
+}
+
+// checkParent makes sure the folder holding key exists (creating it and its
+// parents when mk is set).
+func (g *Gateway) checkParent(ctx context.Context, user, bucket, key string, mk bool) error {
+	if _, err := g.cat.GetBucket(ctx, user, bucket); err != nil {
+		return fmt.Errorf("bucket %s: %w", bucket, ErrNoParent)
+	}
+	par := Parent(key)
+	if par == "" {
+		return nil
+	}
+	if o, err := g.cat.Stat(ctx, user, bucket, par); err == nil && o.IsDir() {
+		return nil
+	}
+	if _, err := g.cat.Stat(ctx, user, bucket, strings.TrimSuffix(par, "/")); err == nil {
+		return fmt.Errorf("%s/%s: %w", bucket, strings.TrimSuffix(par, "/"), ErrNotDir)
+	}
+	if !mk {
+		return fmt.Errorf("%s/%s: %w", bucket, par, ErrNoParent)
+	}
+	if err := g.checkParent(ctx, user, bucket, par, true); err != nil {
+		return err
+	}
+	return g.mkdir(ctx, user, bucket, par, false)
+}
+
+// Mkdir creates the folder key (with or without the trailing '/'). Its
+// parent must exist unless makeParents; ErrExists if something has that name.
+// explicit marks a folder the user asked for (see catalog.Object.Explicit).
+func (g *Gateway) Mkdir(ctx context.Context, user, bucket, key string, makeParents, explicit bool) error {
+	key = strings.TrimSuffix(key, "/") + "/"
+	if err := CheckKey(key); err != nil {
+		return err
+	}
+	if _, err := g.Stat(ctx, user, bucket, strings.TrimSuffix(key, "/")); err == nil {
+		return fmt.Errorf("mkdir %s/%s: %w", bucket, key, ErrExists)
+	}
+	if err := g.checkParent(ctx, user, bucket, key, makeParents); err != nil {
+		return err
+	}
+	return g.mkdir(ctx, user, bucket, key, explicit)
+}
+
+func (g *Gateway) mkdir(ctx context.Context, user, bucket, key string, explicit bool) error {
+	if err := g.be.Mkdir(ctx, Path{user, bucket, key}); err != nil {
+		return fmt.Errorf("mkdir %s/%s: %w", bucket, key, err)
+	}
+	now := g.now().UnixNano()
+	o := catalog.Object{Bucket: bucket, Key: key, ModNs: now, UploadNs: now, Explicit: explicit}
+	if err := g.cat.Put(ctx, user, o); err != nil {
+		return fmt.Errorf("catalog %s/%s: %w", bucket, key, err)
+	}
+	g.notify(ctx, Event{Op: OpMkdir, User: user, Bucket: bucket, Key: key, Object: o})
+	return nil
+}
+
+// Remove deletes a file, or a folder (key ending in '/') with everything in it.
+func (g *Gateway) Remove(ctx context.Context, user, bucket, key string) error {
+	if err := CheckKey(key); err != nil || key == "" {
+		return fmt.Errorf("remove %s/%s: %w", bucket, key, ErrBadPath)
+	}
+	if strings.HasSuffix(key, "/") {
+		g.tree.Lock()
+		defer g.tree.Unlock()
+	} else {
+		g.tree.RLock()
+		defer g.tree.RUnlock()
+		mu := g.stripe(user, bucket, key)
+		mu.Lock()
+		defer mu.Unlock()
+	}
+	o, err := g.cat.Stat(ctx, user, bucket, key)
+	if err != nil {
+		return fmt.Errorf("remove %s/%s: %w", bucket, key, ErrNotFound)
+	}
+	if err := g.be.Remove(ctx, Path{user, bucket, key}); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove %s/%s: %w", bucket, key, err)
+	}
+	if err := g.cat.Delete(ctx, user, bucket, key); err != nil {
+		return fmt.Errorf("catalog remove %s/%s: %w", bucket, key, err)
+	}
+	g.notify(ctx, Event{Op: OpDelete, User: user, Bucket: bucket, Key: key, Object: o})
+	return nil
+}
+
+// Move renames the file or folder src to dst (keys ending in '/' for
+// folders), replacing what dst was. A folder moves with one backend rename
+// and a batched catalog rewrite, whatever its size.
+func (g *Gateway) Move(ctx context.Context, user, bucket, src, dstBucket, dst string) error {
+	return g.transfer(ctx, OpMove, user, bucket, src, dstBucket, dst)
+}
+
+// Copy copies the file or folder src to dst, replacing what dst was. The
+// catalog rows are copied, not recomputed.
+func (g *Gateway) Copy(ctx context.Context, user, bucket, src, dstBucket, dst string) error {
+	return g.transfer(ctx, OpCopy, user, bucket, src, dstBucket, dst)
+}
+
+func (g *Gateway) transfer(ctx context.Context, op Op, user, bucket, src, dstBucket, dst string) error {
+	for _, k := range []string{src, dst} {
+		if err := CheckKey(k); err != nil || k == "" {
+			return fmt.Errorf("%s %s/%s: %w", op, bucket, k, ErrBadPath)
+		}
+	}
+	if strings.HasSuffix(src, "/") != strings.HasSuffix(dst, "/") {
+		return fmt.Errorf("%s %s/%s to %s: file and folder mismatch: %w", op, bucket, src, dst, ErrBadPath)
+	}
+	if strings.HasSuffix(src, "/") && bucket == dstBucket && strings.HasPrefix(dst, src) {
+		return fmt.Errorf("%s %s/%s into itself: %w", op, bucket, src, ErrBadPath)
+	}
+	g.tree.Lock()
+	defer g.tree.Unlock()
+	o, err := g.cat.Stat(ctx, user, bucket, src)
+	if err != nil {
+		return fmt.Errorf("%s %s/%s: %w", op, bucket, src, ErrNotFound)
+	}
+	if err := g.checkParent(ctx, user, dstBucket, dst, false); err != nil {
+		return err
+	}
+	// Whatever dst was (file or folder) is replaced.
+	for _, k := range []string{strings.TrimSuffix(dst, "/"), strings.TrimSuffix(dst, "/") + "/"} {
+		if _, err := g.cat.Stat(ctx, user, dstBucket, k); err == nil {
+			if err := g.be.Remove(ctx, Path{user, dstBucket, k}); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("%s: replace %s/%s: %w", op, dstBucket, k, err)
+			}
+			if err := g.cat.Delete(ctx, user, dstBucket, k); err != nil {
+				return err
+			}
+		}
+	}
+	sp, dp := Path{user, bucket, src}, Path{user, dstBucket, dst}
+	if op == OpMove {
+		err = g.be.Rename(ctx, sp, dp)
+	} else {
+		err = g.be.Copy(ctx, sp, dp)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s to %s: %w", op, sp, dp, err)
+	}
+	if err := g.cat.Move(ctx, user, bucket, src, dstBucket, dst, op == OpCopy, nil); err != nil {
+		return fmt.Errorf("catalog %s %s to %s: %w", op, sp, dp, err)
+	}
+	o.Bucket, o.Key = dstBucket, dst
+	g.notify(ctx, Event{Op: op, User: user, Bucket: bucket, Key: src, DstBucket: dstBucket, DstKey: dst, Object: o})
+	return nil
+}
+
+// SetModTime changes the modification time of a file or folder.
+func (g *Gateway) SetModTime(ctx context.Context, user, bucket, key string, t time.Time) error {
+	g.tree.RLock()
+	defer g.tree.RUnlock()
+	mu := g.stripe(user, bucket, key)
+	mu.Lock()
+	defer mu.Unlock()
+	o, err := g.cat.Stat(ctx, user, bucket, key)
+	if err != nil {
+		return fmt.Errorf("touch %s/%s: %w", bucket, key, ErrNotFound)
+	}
+	if err := g.be.SetModTime(ctx, Path{user, bucket, key}, t); err != nil {
+		return fmt.Errorf("touch %s/%s: %w", bucket, key, err)
+	}
+	o.ModNs = t.UnixNano()
+	return g.cat.Put(ctx, user, o)
+}

@@ -1,0 +1,397 @@
+// Package localfs is the local-disk gateway.Backend: originals live under
+// <root>/<user>/<bucket>/<key> exactly as uploaded, so Shoebox can be removed
+// and nothing is locked in.
+//
+// Every access goes through an os.Root, so no path, symlink or ".." placed
+// behind Shoebox's back can reach outside the root. Uploads are written to
+// <root>/.tmp/ (same filesystem, a name no user can have), fsynced, and
+// renamed into place; the parent folder is fsynced after the rename. New
+// removes what a crash left in .tmp. Copies of files are hard links where
+// the filesystem allows (writes always replace a file with a new inode, so a
+// link is as independent as a copy) and byte copies otherwise; a folder copy
+// is assembled in .tmp and renamed into place in one step.
+package localfs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"shoebox/gateway"
+)
+
+const tmpDir = ".tmp"
+
+// FS is a gateway.Backend on a local directory.
+type FS struct {
+	root *os.Root
+	// NoSync skips fsync (tests and benchmarks of the raw path only).
+	noSync bool
+}
+
+var _ gateway.Backend = (*FS)(nil)
+
+// Options for New.
+type Options struct {
+	// NoSync skips fsync calls. Never use it for data you care about.
+	NoSync bool
+}
+
+// New opens (creating if needed) a local backend rooted at dir and removes
+// any staging files left by a crash.
+func New(dir string, opt Options) (*FS, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("local backend %s: %w", dir, err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("local backend %s: %w", dir, err)
+	}
+	if err := root.RemoveAll(tmpDir); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("local backend %s: clear staging: %w", dir, err)
+	}
+	if err := root.Mkdir(tmpDir, 0o700); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("local backend %s: %w", dir, err)
+	}
+	return &FS{root: root, noSync: opt.NoSync}, nil
+}
+
+// Close releases the root directory.
+func (f *FS) Close() error { return f.root.Close() }
+
+func name(p gateway.Path) string {
+	n := path.Join(p.User, p.Bucket, strings.TrimSuffix(p.Key, "/"))
+	return n
+}
+
+func tmpName(prefix string) string {
+	var b [12]byte
+	rand.Read(b[:])
+	return path.Join(tmpDir, prefix+hex.EncodeToString(b[:]))
+}
+
+var bufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+type pending struct {
+	fs   *FS
+	tmp  string
+	dst  gateway.Path
+	size int64
+	done bool
+}
+
+// Create implements gateway.Backend.
+func (f *FS) Create(ctx context.Context, p gateway.Path, r io.Reader) (gateway.Pending, error) {
+	tmp := tmpName("up-")
+	fh, err := f.root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("stage %s: %w", p, err)
+	}
+	bp := bufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(struct{ io.Writer }{fh}, ctxReader{ctx, r}, *bp)
+	bufs.Put(bp)
+	if err == nil && !f.noSync {
+		err = fh.Sync()
+	}
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		f.root.Remove(tmp)
+		return nil, fmt.Errorf("stage %s: %w", p, err)
+	}
+	return &pending{fs: f, tmp: tmp, dst: p, size: n}, nil
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+func (p *pending) Size() int64 { return p.size }
+
+func (p *pending) Commit(ctx context.Context, mod time.Time) error {
+	if p.done {
+		return errors.New("localfs: commit after commit or abort")
+	}
+	p.done = true
+	if !mod.IsZero() {
+		if err := p.fs.root.Chtimes(p.tmp, mod, mod); err != nil {
+			p.fs.root.Remove(p.tmp)
+			return fmt.Errorf("commit %s: %w", p.dst, err)
+		}
+	}
+	dst := name(p.dst)
+	err := p.fs.root.Rename(p.tmp, dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = p.fs.root.MkdirAll(path.Dir(dst), 0o750); err == nil {
+			err = p.fs.root.Rename(p.tmp, dst)
+		}
+	}
+	if err != nil {
+		p.fs.root.Remove(p.tmp)
+		return fmt.Errorf("commit %s: %w", p.dst, err)
+	}
+	return p.fs.syncDir(path.Dir(dst))
+}
+
+func (p *pending) Abort() error {
+	if p.done {
+		return nil
+	}
+	p.done = true
+	return p.fs.root.Remove(p.tmp)
+}
+
+func (f *FS) syncDir(dir string) error {
+	if f.noSync {
+		return nil
+	}
+	d, err := f.root.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Open implements gateway.Backend.
+func (f *FS) Open(ctx context.Context, p gateway.Path) (gateway.File, error) {
+	fh, err := f.root.Open(name(p))
+	if err != nil {
+		return nil, err
+	}
+	if st, err := fh.Stat(); err != nil || st.IsDir() {
+		fh.Close()
+		return nil, &fs.PathError{Op: "open", Path: p.String(), Err: gateway.ErrIsDir}
+	}
+	return fh, nil
+}
+
+// Stat implements gateway.Backend.
+func (f *FS) Stat(ctx context.Context, p gateway.Path) (gateway.Entry, error) {
+	st, err := f.root.Stat(name(p))
+	if err != nil {
+		return gateway.Entry{}, err
+	}
+	if st.IsDir() != p.IsDir() {
+		return gateway.Entry{}, &fs.PathError{Op: "stat", Path: p.String(), Err: fs.ErrNotExist}
+	}
+	e := gateway.Entry{Path: p, ModTime: st.ModTime()}
+	if !st.IsDir() {
+		e.Size = st.Size()
+	}
+	return e, nil
+}
+
+// Mkdir implements gateway.Backend.
+func (f *FS) Mkdir(ctx context.Context, p gateway.Path) error {
+	n := name(p)
+	if err := f.root.MkdirAll(n, 0o750); err != nil {
+		return err
+	}
+	return f.syncDir(path.Dir(n))
+}
+
+// Remove implements gateway.Backend. A folder is first renamed into .tmp,
+// so it disappears at once, then removed.
+func (f *FS) Remove(ctx context.Context, p gateway.Path) error {
+	n := name(p)
+	if !p.IsDir() {
+		if err := f.root.Remove(n); err != nil {
+			return err
+		}
+		return f.syncDir(path.Dir(n))
+	}
+	if _, err := f.root.Stat(n); err != nil {
+		return err
+	}
+	aside := tmpName("rm-")
+	if err := f.root.Rename(n, aside); err != nil {
+		return err
+	}
+	if err := f.syncDir(path.Dir(n)); err != nil {
+		return err
+	}
+	return f.root.RemoveAll(aside)
+}
+
+// Rename implements gateway.Backend.
+func (f *FS) Rename(ctx context.Context, src, dst gateway.Path) error {
+	sn, dn := name(src), name(dst)
+	if err := f.root.MkdirAll(path.Dir(dn), 0o750); err != nil {
+		return err
+	}
+	if err := f.clear(dst); err != nil {
+		return err
+	}
+	if err := f.root.Rename(sn, dn); err != nil {
+		return err
+	}
+	if err := f.syncDir(path.Dir(dn)); err != nil {
+		return err
+	}
+	if path.Dir(sn) != path.Dir(dn) {
+		return f.syncDir(path.Dir(sn))
+	}
+	return nil
+}
+
+// clear removes whatever sits at dst (file or folder).
+func (f *FS) clear(dst gateway.Path) error {
+	dn := name(dst)
+	st, err := f.root.Lstat(dn)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return f.root.Remove(dn)
+	}
+	aside := tmpName("rm-")
+	if err := f.root.Rename(dn, aside); err != nil {
+		return err
+	}
+	return f.root.RemoveAll(aside)
+}
+
+// Copy implements gateway.Backend.
+func (f *FS) Copy(ctx context.Context, src, dst gateway.Path) error {
+	sn, dn := name(src), name(dst)
+	st, err := f.root.Stat(sn)
+	if err != nil {
+		return err
+	}
+	tmp := tmpName("cp-")
+	if st.IsDir() {
+		err = fs.WalkDir(f.root.FS(), sn, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			t := tmp + strings.TrimPrefix(p, sn)
+			if d.IsDir() {
+				return f.root.Mkdir(t, 0o750)
+			}
+			return f.copyFile(p, t)
+		})
+	} else {
+		err = f.copyFile(sn, tmp)
+	}
+	if err != nil {
+		f.root.RemoveAll(tmp)
+		return err
+	}
+	if err := f.root.MkdirAll(path.Dir(dn), 0o750); err != nil {
+		f.root.RemoveAll(tmp)
+		return err
+	}
+	if err := f.clear(dst); err != nil {
+		f.root.RemoveAll(tmp)
+		return err
+	}
+	if err := f.root.Rename(tmp, dn); err != nil {
+		f.root.RemoveAll(tmp)
+		return err
+	}
+	return f.syncDir(path.Dir(dn))
+}
+
+// copyFile links src at dst, or copies the bytes when links are refused.
+func (f *FS) copyFile(src, dst string) error {
+	if err := f.root.Link(src, dst); err == nil {
+		return nil
+	}
+	in, err := f.root.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := f.root.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil && !f.noSync {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if st, serr := in.Stat(); err == nil && serr == nil {
+		err = f.root.Chtimes(dst, st.ModTime(), st.ModTime())
+	}
+	return err
+}
+
+// SetModTime implements gateway.Backend.
+func (f *FS) SetModTime(ctx context.Context, p gateway.Path, t time.Time) error {
+	return f.root.Chtimes(name(p), t, t)
+}
+
+// Walk implements gateway.Backend.
+func (f *FS) Walk(ctx context.Context, fn func(gateway.Entry) error) error {
+	return fs.WalkDir(f.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if p == "." {
+			return nil
+		}
+		if p == tmpDir {
+			return fs.SkipDir
+		}
+		parts := strings.SplitN(p, "/", 3)
+		if len(parts) == 1 { // a user's folder
+			return nil
+		}
+		gp := gateway.Path{User: parts[0], Bucket: parts[1]}
+		if len(parts) == 3 {
+			gp.Key = parts[2]
+			if d.IsDir() {
+				gp.Key += "/"
+			}
+		} else if !d.IsDir() {
+			return nil // a stray file beside the buckets
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		e := gateway.Entry{Path: gp, ModTime: info.ModTime()}
+		if !d.IsDir() {
+			if !d.Type().IsRegular() {
+				return nil // symlinks and devices are never served
+			}
+			e.Size = info.Size()
+		}
+		return fn(e)
+	})
+}
