@@ -35,6 +35,7 @@ type Object struct {
 	ModNs       int64             `json:"mt"`          // modification time the client set or the upload time, Unix ns
 	UploadNs    int64             `json:"ut"`          // when Shoebox committed the bytes, Unix ns
 	Explicit    bool              `json:"x,omitempty"` // folder made on purpose (MKCOL, S3 "name/")
+	HasProps    bool              `json:"p,omitempty"` // dead properties are stored for it
 	Meta        map[string]string `json:"um,omitempty"`
 }
 
@@ -465,33 +466,43 @@ func (c *Catalog) Props(ctx context.Context, user, bucket, key string) ([]Prop, 
 	return ps, err
 }
 
-// PatchProps applies set (replacing same-named properties) then remove, in one transaction.
-func (c *Catalog) PatchProps(ctx context.Context, user, bucket, key string, set []Prop, remove []Prop) error {
+// PropOp is one step of a PROPPATCH: set (replacing a same-named
+// property) or remove a dead property.
+type PropOp struct {
+	Remove bool
+	Prop   Prop
+}
+
+// PatchProps applies ops in order, in one transaction, and keeps the row's
+// HasProps flag in step. The row must exist (but for key "", the bucket).
+func (c *Catalog) PatchProps(ctx context.Context, user, bucket, key string, ops []PropOp) error {
 	return c.update(ctx, func(txn *badger.Txn) error {
 		var ps []Prop
 		if err := getJSON(txn, keyProp(user, bucket, key), &ps); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		same := func(a, b Prop) bool { return a.Space == b.Space && a.Local == b.Local }
-		for _, s := range set {
-			replaced := false
-			for i := range ps {
-				if same(ps[i], s) {
-					ps[i], replaced = s, true
-				}
-			}
-			if !replaced {
-				ps = append(ps, s)
-			}
-		}
-		for _, r := range remove {
+		for _, op := range ops {
 			out := ps[:0]
 			for _, p := range ps {
-				if !same(p, r) {
+				if p.Space != op.Prop.Space || p.Local != op.Prop.Local {
 					out = append(out, p)
 				}
 			}
 			ps = out
+			if !op.Remove {
+				ps = append(ps, op.Prop)
+			}
+		}
+		var o Object
+		if key == "" { // the bucket itself has no object row
+		} else if err := getJSON(txn, keyObject(user, bucket, key), &o); err != nil {
+			return fmt.Errorf("props of %s/%s/%s: %w", user, bucket, key, err)
+		}
+		if key != "" && o.HasProps != (len(ps) > 0) {
+			o.HasProps = len(ps) > 0
+			if err := setJSON(txn, keyObject(user, bucket, key), o); err != nil {
+				return err
+			}
 		}
 		if len(ps) == 0 {
 			return txn.Delete(keyProp(user, bucket, key))

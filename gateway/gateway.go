@@ -273,9 +273,9 @@ func (g *Gateway) Props(ctx context.Context, user, bucket, key string) ([]catalo
 	return g.cat.Props(ctx, user, bucket, key)
 }
 
-// PatchProps sets and removes dead properties.
-func (g *Gateway) PatchProps(ctx context.Context, user, bucket, key string, set, remove []catalog.Prop) error {
-	return g.cat.PatchProps(ctx, user, bucket, key, set, remove)
+// PatchProps sets and removes dead properties, in order.
+func (g *Gateway) PatchProps(ctx context.Context, user, bucket, key string, ops []catalog.PropOp) error {
+	return g.cat.PatchProps(ctx, user, bucket, key, ops)
 }
 
 // ---- writes ----

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is everything `shoebox` can be told. Precedence: flags, then
+// SHOEBOX_* environment variables, then the YAML file given with --config,
+// then the defaults below.
+type Config struct {
+	Data           string `yaml:"data"`
+	DavAddr        string `yaml:"dav_addr"`
+	TLSCert        string `yaml:"tls_cert"`
+	TLSKey         string `yaml:"tls_key"`
+	ExternalPrefix string `yaml:"external_prefix"`
+	MaxUpload      int64  `yaml:"max_upload_bytes"`
+	InfinityLimit  int    `yaml:"propfind_infinity_limit"`
+	LogLevel       string `yaml:"log_level"`
+	LogFormat      string `yaml:"log_format"`
+}
+
+func defaults() Config {
+	return Config{
+		Data:          "./shoebox-data",
+		DavAddr:       "127.0.0.1:8080",
+		InfinityLimit: 100_000,
+		LogLevel:      "info",
+		LogFormat:     "text",
+	}
+}
+
+// option ties a config field to its flag and environment variable.
+type option struct {
+	name, env, usage string
+	str              *string
+	i64              *int64
+	int              *int
+}
+
+func (c *Config) options() []option {
+	return []option{
+		{name: "data", env: "SHOEBOX_DATA", usage: "data directory (catalog and originals)", str: &c.Data},
+		{name: "dav-addr", env: "SHOEBOX_DAV_ADDR", usage: "WebDAV listen address (serves /dav/, /healthz, /metrics)", str: &c.DavAddr},
+		{name: "tls-cert", env: "SHOEBOX_TLS_CERT", usage: "TLS certificate file (PEM); with --tls-key serves HTTPS", str: &c.TLSCert},
+		{name: "tls-key", env: "SHOEBOX_TLS_KEY", usage: "TLS private key file (PEM)", str: &c.TLSKey},
+		{name: "external-prefix", env: "SHOEBOX_EXTERNAL_PREFIX", usage: "path prefix a reverse proxy puts before /dav (e.g. /shoebox)", str: &c.ExternalPrefix},
+		{name: "max-upload-bytes", env: "SHOEBOX_MAX_UPLOAD_BYTES", usage: "largest accepted upload in bytes (0: no limit)", i64: &c.MaxUpload},
+		{name: "propfind-infinity-limit", env: "SHOEBOX_PROPFIND_INFINITY_LIMIT", usage: "most entries a Depth: infinity PROPFIND may list", int: &c.InfinityLimit},
+		{name: "log-level", env: "SHOEBOX_LOG_LEVEL", usage: "debug, info, warn or error", str: &c.LogLevel},
+		{name: "log-format", env: "SHOEBOX_LOG_FORMAT", usage: "text or json", str: &c.LogFormat},
+	}
+}
+
+// loadFile reads a YAML config file; an unknown key is an error naming it.
+func loadFile(path string, c *Config) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+// parseConfig registers the common flags on fs, parses args, and resolves
+// the configuration in precedence order.
+func parseConfig(fs *flag.FlagSet, args []string) (Config, error) {
+	cfg := defaults()
+	configPath := fs.String("config", os.Getenv("SHOEBOX_CONFIG"), "YAML config file (see configs/shoebox.example.yaml)")
+	// Flags write into a separate copy so that the file and the environment
+	// can be applied first and flags last.
+	var fromFlags Config
+	opts := fromFlags.options()
+	for _, o := range opts {
+		switch {
+		case o.str != nil:
+			fs.StringVar(o.str, o.name, "", o.usage)
+		case o.i64 != nil:
+			fs.Int64Var(o.i64, o.name, 0, o.usage)
+		case o.int != nil:
+			fs.IntVar(o.int, o.name, 0, o.usage)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if *configPath != "" {
+		if err := loadFile(*configPath, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for i, o := range cfg.options() {
+		if v, ok := os.LookupEnv(o.env); ok && v != "" {
+			if err := assign(o, v); err != nil {
+				return cfg, fmt.Errorf("%s: %w", o.env, err)
+			}
+		}
+		if set[o.name] {
+			f := opts[i]
+			switch {
+			case o.str != nil:
+				*o.str = *f.str
+			case o.i64 != nil:
+				*o.i64 = *f.i64
+			case o.int != nil:
+				*o.int = *f.int
+			}
+		}
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return cfg, errors.New("--tls-cert and --tls-key go together")
+	}
+	return cfg, nil
+}
+
+func assign(o option, v string) error {
+	switch {
+	case o.str != nil:
+		*o.str = v
+	case o.i64 != nil:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return err
+		}
+		*o.i64 = n
+	case o.int != nil:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return err
+		}
+		*o.int = n
+	}
+	return nil
+}

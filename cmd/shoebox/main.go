@@ -1,0 +1,135 @@
+// Command shoebox is the Shoebox server and its administration tool.
+//
+//	shoebox serve                      start the server (WebDAV on 127.0.0.1:8080/dav/)
+//	shoebox user add|list|passwd|rm    manage accounts
+//	shoebox fsck                       reconcile the catalog with the stored files
+//
+// Every command takes --data and --config; see `shoebox serve -h`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"shoebox/catalog"
+	"shoebox/gateway"
+	"shoebox/gateway/localfs"
+)
+
+const usage = `shoebox: a WebDAV gateway that keeps and organizes your photos
+
+Usage:
+  shoebox serve [flags]                   start the server
+  shoebox user add NAME [--password-stdin]
+  shoebox user list
+  shoebox user passwd NAME [--password-stdin]
+  shoebox user rm NAME
+  shoebox fsck                            reconcile the catalog with the files on disk
+
+Run "shoebox serve -h" for the flags every command takes.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "shoebox:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:])
+	case "user":
+		return userCmd(ctx, args[1:])
+	case "fsck":
+		return fsck(ctx, args[1:])
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func newLogger(cfg Config) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if strings.EqualFold(cfg.LogFormat, "json") {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// store is what every command opens: the catalog, the backend and the gateway.
+type store struct {
+	cat *catalog.Catalog
+	be  *localfs.FS
+	gw  *gateway.Gateway
+}
+
+func (s *store) Close() {
+	s.be.Close()
+	s.cat.Close()
+}
+
+func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, error) {
+	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	cat, err := catalog.Open(filepath.Join(cfg.Data, "catalog"), catalog.Options{SyncWrites: true, Logger: lg})
+	if errors.Is(err, catalog.ErrLocked) {
+		return nil, fmt.Errorf("the data directory %s is held by a running shoebox server; stop it first (or run this command against another --data): %w", cfg.Data, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	be, err := localfs.New(filepath.Join(cfg.Data, "objects"), localfs.Options{})
+	if err != nil {
+		cat.Close()
+		return nil, err
+	}
+	gw := gateway.New(be, cat, gateway.Options{Logger: lg, Hooks: hooks})
+	return &store{cat: cat, be: be, gw: gw}, nil
+}
+
+func fsck(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("fsck", flag.ContinueOnError)
+	cfg, err := parseConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	lg := newLogger(cfg)
+	st, err := openStore(cfg, lg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	res, err := st.gw.Reconcile(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("added %d, updated %d, removed %d catalog rows\n", res.Added, res.Updated, res.Removed)
+	return nil
+}

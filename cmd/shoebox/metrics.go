@@ -1,0 +1,126 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// httpMetrics counts requests, bytes and latency by protocol, method and status.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	bytesIn  *prometheus.CounterVec
+	bytesOut *prometheus.CounterVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shoebox_http_requests_total", Help: "HTTP requests by protocol, method and status.",
+		}, []string{"protocol", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shoebox_http_request_duration_seconds", Help: "HTTP request latency by protocol, method and status.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14),
+		}, []string{"protocol", "method", "status"}),
+		bytesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shoebox_http_request_bytes_total", Help: "Request body bytes received.",
+		}, []string{"protocol", "method"}),
+		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shoebox_http_response_bytes_total", Help: "Response body bytes sent.",
+		}, []string{"protocol", "method"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.bytesIn, m.bytesOut)
+	return m
+}
+
+// knownMethods bounds the method label's values.
+var knownMethods = map[string]bool{
+	"GET": true, "HEAD": true, "PUT": true, "POST": true, "DELETE": true, "OPTIONS": true,
+	"MKCOL": true, "COPY": true, "MOVE": true, "PROPFIND": true, "PROPPATCH": true, "LOCK": true, "UNLOCK": true,
+}
+
+func (m *httpMetrics) wrap(protocol string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		method := r.Method
+		if !knownMethods[method] {
+			method = "OTHER"
+		}
+		// A shallow copy keeps the server's own request untouched, so its
+		// Expect: 100-continue handling still sees its body reader.
+		cr := &countingBody{ReadCloser: r.Body}
+		r2 := *r
+		r2.Body = cr
+		rw := &recorder{ResponseWriter: w}
+		h.ServeHTTP(rw, &r2)
+		if rw.status == 0 {
+			rw.status = http.StatusOK
+		}
+		status := strconv.Itoa(rw.status)
+		m.requests.WithLabelValues(protocol, method, status).Inc()
+		m.duration.WithLabelValues(protocol, method, status).Observe(time.Since(start).Seconds())
+		m.bytesIn.WithLabelValues(protocol, method).Add(float64(cr.n))
+		m.bytesOut.WithLabelValues(protocol, method).Add(float64(rw.n))
+	})
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// recorder notes the status and counts bytes; ReadFrom keeps sendfile for GETs.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.n += int64(n)
+	return n, err
+}
+
+func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	var n int64
+	var err error
+	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(r.ResponseWriter, src)
+	}
+	r.n += n
+	return n, err
+}
+
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"shoebox/davfs"
+	"shoebox/gateway/auth"
+)
+
+func serve(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg, err := parseConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	lg := newLogger(cfg)
+	st, err := openStore(cfg, lg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	if _, err := st.gw.Reconcile(ctx); err != nil {
+		return err
+	}
+	pw, created, err := ensureAdmin(ctx, st.cat)
+	if err != nil {
+		return fmt.Errorf("create the admin user: %w", err)
+	}
+	if created && pw != "" {
+		fmt.Fprintf(os.Stderr, "\n  Created user admin with password: %s\n  (shown once; change it with `shoebox user passwd admin`)\n\n", pw)
+	} else if created {
+		lg.Info("created user admin with the password from SHOEBOX_ADMIN_PASSWORD")
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newHTTPMetrics(reg)
+
+	authn := auth.New(st.cat, 5*time.Minute)
+	dav := davfs.NewHandler(st.gw, davfs.Config{
+		Prefix: "/dav", ExternalPrefix: cfg.ExternalPrefix, MaxUpload: cfg.MaxUpload,
+		InfinityLimit: cfg.InfinityLimit, Logger: lg,
+	})
+	mux := http.NewServeMux()
+	davH := m.wrap("webdav", authn.Basic("Shoebox", dav))
+	mux.Handle("/dav/", davH)
+	mux.Handle("/dav", davH)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "OPTIONS" || r.Method == "PROPFIND" { // clients probing the server root
+			davH.ServeHTTP(w, r)
+			return
+		}
+		http.Redirect(w, r, "/dav/", http.StatusFound)
+	})
+
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(lg.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.DavAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.DavAddr, err)
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	lg.Info("shoebox is serving", "webdav", fmt.Sprintf("%s://%s/dav/", scheme, ln.Addr()), "data", cfg.Data)
+	fmt.Fprintf(os.Stderr, "Point a WebDAV client at %s://%s/dav/ (user admin). Metrics: /metrics, health: /healthz\n", scheme, ln.Addr())
+
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	lg.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

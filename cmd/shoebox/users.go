@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"shoebox/catalog"
+	"shoebox/gateway/auth"
+)
+
+func userCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: shoebox user add|list|passwd|rm [NAME]")
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
+	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	cfg, err := parseConfig(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	name := fs.Arg(0)
+	if sub != "list" && name == "" {
+		return fmt.Errorf("usage: shoebox user %s NAME", sub)
+	}
+	st, err := openStore(cfg, newLogger(cfg))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch sub {
+	case "add", "passwd":
+		if sub == "add" && !catalog.ValidName(name) {
+			return fmt.Errorf("user name %q: use letters, digits, '.', '_' and '-' (at most 63)", name)
+		}
+		pw, err := readPassword(*stdin)
+		if err != nil {
+			return err
+		}
+		hash, err := auth.HashPassword(pw)
+		if err != nil {
+			return err
+		}
+		if err := st.cat.PutUser(ctx, catalog.User{Name: name, PasswordHash: hash, Created: time.Now()}, sub == "add"); err != nil {
+			return err
+		}
+		fmt.Printf("user %s: password set\n", name)
+	case "list":
+		us, err := st.cat.Users(ctx)
+		if err != nil {
+			return err
+		}
+		for _, u := range us {
+			fmt.Printf("%s\tcreated %s\n", u.Name, u.Created.Format(time.RFC3339))
+		}
+	case "rm":
+		if err := st.cat.DeleteUser(ctx, name); err != nil {
+			return err
+		}
+		fmt.Printf("user %s removed (their files are kept under %s/objects/%s)\n", name, cfg.Data, name)
+	default:
+		return fmt.Errorf("unknown user command %q (add, list, passwd, rm)", sub)
+	}
+	return nil
+}
+
+func readPassword(fromStdin bool) (string, error) {
+	if fromStdin || !term.IsTerminal(int(os.Stdin.Fd())) {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return "", fmt.Errorf("read password from stdin: %w", err)
+		}
+		return strings.TrimRight(line, "\r\n"), nil
+	}
+	fmt.Fprint(os.Stderr, "Password: ")
+	a, err := term.ReadPassword(int(os.Stdin.Fd()))
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprint(os.Stderr, "Again: ")
+	b, err := term.ReadPassword(int(os.Stdin.Fd()))
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return "", err
+	}
+	if string(a) != string(b) {
+		return "", errors.New("the passwords differ")
+	}
+	return string(a), nil
+}
+
+// ensureAdmin creates the user admin when the catalog has no user at all,
+// with SHOEBOX_ADMIN_PASSWORD or a random password printed once.
+func ensureAdmin(ctx context.Context, cat *catalog.Catalog) (string, bool, error) {
+	us, err := cat.Users(ctx)
+	if err != nil || len(us) > 0 {
+		return "", false, err
+	}
+	pw := os.Getenv("SHOEBOX_ADMIN_PASSWORD")
+	generated := pw == ""
+	if generated {
+		var b [15]byte
+		rand.Read(b[:])
+		pw = base64.RawURLEncoding.EncodeToString(b[:])
+	}
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return "", false, err
+	}
+	if err := cat.PutUser(ctx, catalog.User{Name: "admin", PasswordHash: hash, Created: time.Now()}, true); err != nil {
+		return "", false, err
+	}
+	if generated {
+		return pw, true, nil
+	}
+	return "", true, nil
+}

@@ -1,0 +1,398 @@
+package davfs
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"shoebox/catalog"
+)
+
+const (
+	nsDAV = "DAV:"
+	nsOC  = "http://owncloud.org/ns"
+)
+
+// propRequest is a parsed PROPFIND body.
+type propRequest struct {
+	allprop  bool
+	propname bool
+	names    []xml.Name // prop, or allprop's include
+}
+
+var errBadXML = errors.New("malformed PROPFIND body")
+
+// parsePropfind reads a PROPFIND body; an empty body means allprop.
+func parsePropfind(body io.Reader) (propRequest, error) {
+	var pr propRequest
+	d := xml.NewDecoder(body)
+	depth := 0
+	section := ""
+	sawRoot, sawSection := false, false
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return pr, fmt.Errorf("%w: %v", errBadXML, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			for _, a := range t.Attr {
+				// xmlns:p="" is not allowed by Namespaces in XML 1.0.
+				if a.Name.Space == "xmlns" && a.Value == "" {
+					return pr, fmt.Errorf("%w: empty namespace for prefix %q", errBadXML, a.Name.Local)
+				}
+			}
+			depth++
+			switch depth {
+			case 1:
+				if t.Name.Space != nsDAV || t.Name.Local != "propfind" {
+					return pr, fmt.Errorf("%w: root element is not DAV:propfind", errBadXML)
+				}
+				sawRoot = true
+			case 2:
+				if t.Name.Space == nsDAV {
+					section = t.Name.Local
+					switch section {
+					case "allprop":
+						pr.allprop, sawSection = true, true
+					case "propname":
+						pr.propname, sawSection = true, true
+					case "prop":
+						sawSection = true
+					}
+				}
+			case 3:
+				if section == "prop" || section == "include" {
+					pr.names = append(pr.names, t.Name)
+				}
+			}
+		case xml.EndElement:
+			depth--
+			if depth == 1 {
+				section = ""
+			}
+		}
+	}
+	if !sawRoot {
+		if d.InputOffset() == 0 {
+			pr.allprop = true
+			return pr, nil
+		}
+		return pr, fmt.Errorf("%w: no propfind element", errBadXML)
+	}
+	if !sawSection {
+		return pr, fmt.Errorf("%w: propfind needs prop, allprop or propname", errBadXML)
+	}
+	return pr, nil
+}
+
+func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, user string, res resource) (int, error) {
+	ctx := r.Context()
+	depth := -1
+	switch d := r.Header.Get("Depth"); {
+	case d == "0":
+		depth = 0
+	case d == "1":
+		depth = 1
+	case d == "" || strings.EqualFold(d, "infinity"):
+	default:
+		return http.StatusBadRequest, fmt.Errorf("bad Depth %q", d)
+	}
+	var pr propRequest
+	var err error
+	if r.ContentLength == 0 {
+		pr.allprop = true
+	} else if pr, err = parsePropfind(io.LimitReader(r.Body, 1<<20)); err != nil {
+		return http.StatusBadRequest, err
+	}
+	o, err := h.stat(ctx, user, res)
+	if err != nil {
+		return statusFor(err), err
+	}
+	dir := isDirObj(res, o)
+	if depth < 0 && dir {
+		n, err := h.countTree(ctx, user, res, h.cfg.InfinityLimit+1)
+		if err != nil {
+			return statusFor(err), err
+		}
+		if n > h.cfg.InfinityLimit {
+			w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>`)
+			return 0, nil
+		}
+	}
+	pw := &propWriter{
+		h: h, ctx: ctx, user: user, req: pr, base: h.base(r),
+		w:     bufio.NewWriterSize(w, 64<<10),
+		locks: h.locks.Any(user),
+	}
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.WriteHeader(http.StatusMultiStatus)
+	pw.w.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<D:multistatus xmlns:D="DAV:">`)
+	err = pw.entry(res, o)
+	if err == nil && dir && depth != 0 {
+		err = h.walk(ctx, user, res, depth < 0, pw.entry)
+	}
+	pw.w.WriteString("</D:multistatus>\n")
+	if ferr := pw.w.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		h.log.Warn("PROPFIND answer cut short", "path", res.path, "err", err)
+	}
+	return 0, nil
+}
+
+// walk calls fn for the children of the folder res and, when deep, for all
+// descendants, parents before children, in name order.
+func (h *Handler) walk(ctx context.Context, user string, res resource, deep bool, fn func(resource, catalog.Object) error) error {
+	if !deep {
+		return h.children(ctx, user, res, fn)
+	}
+	if res.isRoot() {
+		return h.children(ctx, user, res, func(b resource, o catalog.Object) error {
+			if err := fn(b, o); err != nil {
+				return err
+			}
+			return h.walk(ctx, user, b, true, fn)
+		})
+	}
+	prefix := ""
+	if res.key != "" {
+		prefix = res.key + "/"
+	}
+	return h.gw.Walk(ctx, user, res.bucket, prefix, "", func(o catalog.Object) error {
+		k := strings.TrimSuffix(o.Key, "/")
+		return fn(resource{path: "/" + res.bucket + "/" + k, bucket: res.bucket, key: k}, o)
+	})
+}
+
+// countTree counts the entries below res, stopping at limit.
+func (h *Handler) countTree(ctx context.Context, user string, res resource, limit int) (int, error) {
+	n := 0
+	errStop := errors.New("stop")
+	err := h.walk(ctx, user, res, true, func(resource, catalog.Object) error {
+		if n++; n >= limit {
+			return errStop
+		}
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return n, err
+}
+
+// propWriter streams multistatus responses.
+type propWriter struct {
+	h     *Handler
+	ctx   context.Context
+	user  string
+	req   propRequest
+	base  string
+	w     *bufio.Writer
+	locks bool // the user holds locks: look them up per entry
+	buf   bytes.Buffer
+}
+
+type propVal struct {
+	name  xml.Name
+	value string // XML content, already escaped
+}
+
+// live returns the live properties of an entry.
+func (p *propWriter) live(res resource, o catalog.Object) []propVal {
+	dir := isDirObj(res, o)
+	name := res.path[strings.LastIndexByte(res.path, '/')+1:]
+	mod := o.ModTime().UTC()
+	created := time.Unix(0, o.UploadNs).UTC()
+	if o.UploadNs == 0 {
+		created = mod
+	}
+	vals := make([]propVal, 0, 10)
+	add := func(local, v string) { vals = append(vals, propVal{xml.Name{Space: nsDAV, Local: local}, v}) }
+	add("displayname", xmlEscape(name))
+	add("creationdate", created.Format("2006-01-02T15:04:05Z"))
+	add("getlastmodified", mod.Format(http.TimeFormat))
+	if dir {
+		add("resourcetype", "<D:collection/>")
+	} else {
+		add("resourcetype", "")
+		add("getcontentlength", fmt.Sprint(o.Size))
+		ct := o.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		add("getcontenttype", xmlEscape(ct))
+	}
+	add("getetag", xmlEscape(o.ETag()))
+	add("supportedlock", `<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>`+
+		`<D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>`)
+	var ld strings.Builder
+	if p.locks {
+		for _, l := range p.h.locks.On(p.user, res.path) {
+			ld.WriteString(activeLock(l, p.base))
+		}
+	}
+	add("lockdiscovery", ld.String())
+	return vals
+}
+
+// extra returns live properties only given when asked for by name.
+func (p *propWriter) extra(res resource, o catalog.Object, n xml.Name) (string, bool) {
+	switch {
+	case n.Space == nsOC && n.Local == "checksums" && o.MD5 != "" && !isDirObj(res, o):
+		return "<oc:checksum>MD5:" + o.MD5 + "</oc:checksum>", true
+	case n.Space == nsOC && n.Local == "permissions":
+		if isDirObj(res, o) {
+			return "RDNVCK", true
+		}
+		return "RDNVW", true
+	case n.Space == nsOC && n.Local == "size":
+		return fmt.Sprint(o.Size), true
+	}
+	return "", false
+}
+
+func (p *propWriter) dead(res resource, o catalog.Object) ([]catalog.Prop, error) {
+	if res.isRoot() || (res.key != "" && !o.HasProps) {
+		return nil, nil
+	}
+	return p.h.gw.Props(p.ctx, p.user, res.bucket, o.Key)
+}
+
+func (p *propWriter) entry(res resource, o catalog.Object) error {
+	if err := p.ctx.Err(); err != nil {
+		return err
+	}
+	b := &p.buf
+	b.Reset()
+	b.WriteString("<D:response><D:href>")
+	b.WriteString(xmlEscape(hrefFor(p.base, res.path, isDirObj(res, o))))
+	b.WriteString("</D:href>")
+	live := p.live(res, o)
+	dead, err := p.dead(res, o)
+	if err != nil {
+		return err
+	}
+	switch {
+	case p.req.propname:
+		b.WriteString("<D:propstat><D:prop>")
+		for _, v := range live {
+			writeElem(b, v.name, "", "")
+		}
+		for _, d := range dead {
+			writeElem(b, xml.Name{Space: d.Space, Local: d.Local}, "", "")
+		}
+		b.WriteString("</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>")
+	case p.req.allprop:
+		b.WriteString("<D:propstat><D:prop>")
+		for _, v := range live {
+			writeElem(b, v.name, "", v.value)
+		}
+		for _, d := range dead {
+			writeElem(b, xml.Name{Space: d.Space, Local: d.Local}, d.Lang, d.Inner)
+		}
+		for _, n := range p.req.names { // include
+			if v, ok := p.extra(res, o, n); ok {
+				writeElem(b, n, "", v)
+			}
+		}
+		b.WriteString("</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>")
+	default:
+		var missing []xml.Name
+		b.WriteString("<D:propstat><D:prop>")
+		found := 0
+	names:
+		for _, n := range p.req.names {
+			for _, v := range live {
+				if v.name == n {
+					writeElem(b, n, "", v.value)
+					found++
+					continue names
+				}
+			}
+			for _, d := range dead {
+				if d.Space == n.Space && d.Local == n.Local {
+					writeElem(b, n, d.Lang, d.Inner)
+					found++
+					continue names
+				}
+			}
+			if v, ok := p.extra(res, o, n); ok {
+				writeElem(b, n, "", v)
+				found++
+				continue
+			}
+			missing = append(missing, n)
+		}
+		if found > 0 {
+			b.WriteString("</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>")
+		} else {
+			b.Reset()
+			b.WriteString("<D:response><D:href>")
+			b.WriteString(xmlEscape(hrefFor(p.base, res.path, isDirObj(res, o))))
+			b.WriteString("</D:href>")
+		}
+		if len(missing) > 0 {
+			b.WriteString("<D:propstat><D:prop>")
+			for _, n := range missing {
+				writeElem(b, n, "", "")
+			}
+			b.WriteString("</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>")
+		}
+	}
+	b.WriteString("</D:response>")
+	_, err = p.w.Write(b.Bytes())
+	return err
+}
+
+// writeElem writes <name>value</name>, naming the namespace on the element
+// itself so values keep the default namespace they were sent with.
+func writeElem(b *bytes.Buffer, n xml.Name, lang, value string) {
+	var open, close string
+	switch n.Space {
+	case nsDAV:
+		open, close = "D:"+n.Local, "D:"+n.Local
+	case nsOC:
+		open, close = n.Local+` xmlns="`+nsOC+`" xmlns:oc="`+nsOC+`"`, n.Local
+	default:
+		open, close = n.Local+` xmlns="`+xmlEscape(n.Space)+`"`, n.Local
+	}
+	b.WriteByte('<')
+	b.WriteString(open)
+	if lang != "" {
+		b.WriteString(` xml:lang="`)
+		b.WriteString(xmlEscape(lang))
+		b.WriteByte('"')
+	}
+	if value == "" {
+		b.WriteString("/>")
+		return
+	}
+	b.WriteByte('>')
+	b.WriteString(value)
+	b.WriteString("</")
+	b.WriteString(close)
+	b.WriteByte('>')
+}
+
+func xmlEscape(s string) string {
+	if !strings.ContainsAny(s, `&<>"'`+"\r\n\t") {
+		return s
+	}
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return strings.ReplaceAll(b.String(), `"`, "&#34;")
+}

@@ -1,0 +1,153 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"time"
+
+	"shoebox/catalog"
+)
+
+// ReconcileStats counts what Reconcile changed in the catalog.
+type ReconcileStats struct {
+	Added, Updated, Removed int
+}
+
+// Reconcile makes the catalog agree with the backend, which holds the truth
+// about which bytes exist: files written while Shoebox was down (or before a
+// crash let it record them) are hashed and cataloged, files changed behind
+// its back (other size or modification time) are hashed again, and rows
+// whose bytes are gone are removed. Unchanged files are not read. It runs at
+// start-up, before the listeners open, and from `shoebox fsck`.
+func (g *Gateway) Reconcile(ctx context.Context) (ReconcileStats, error) {
+	g.tree.Lock()
+	defer g.tree.Unlock()
+	var st ReconcileStats
+	start := time.Now()
+	err := g.be.Walk(ctx, func(e Entry) error {
+		p := e.Path
+		if !catalog.ValidName(p.User) || !catalog.ValidName(p.Bucket) || CheckKey(p.Key) != nil {
+			g.log.Warn("reconcile: skipping a name Shoebox cannot serve", "path", p.String())
+			if p.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if p.Key == "" {
+			if _, err := g.cat.GetBucket(ctx, p.User, p.Bucket); errors.Is(err, catalog.ErrNotFound) {
+				st.Added++
+				return g.cat.CreateBucket(ctx, p.User, p.Bucket, e.ModTime)
+			}
+			return nil
+		}
+		cur, err := g.cat.Stat(ctx, p.User, p.Bucket, p.Key)
+		if err != nil && !errors.Is(err, catalog.ErrNotFound) {
+			return err
+		}
+		found := err == nil
+		if p.IsDir() {
+			if !found {
+				st.Added++
+				ns := e.ModTime.UnixNano()
+				return g.cat.Put(ctx, p.User, catalog.Object{Bucket: p.Bucket, Key: p.Key, ModNs: ns, UploadNs: ns, Explicit: true})
+			}
+			return nil
+		}
+		if found && cur.Size == e.Size && sameTime(cur.ModTime(), e.ModTime) {
+			return nil
+		}
+		o, err := g.hashFile(ctx, p, e)
+		if err != nil {
+			g.log.Error("reconcile: cannot read file", "path", p.String(), "err", err)
+			return nil
+		}
+		if found {
+			st.Updated++
+			o.Meta, o.ContentType = cur.Meta, cur.ContentType
+		} else {
+			st.Added++
+		}
+		return g.cat.Put(ctx, p.User, o)
+	})
+	if err != nil {
+		return st, fmt.Errorf("reconcile: walk backend: %w", err)
+	}
+
+	// Rows whose bytes are gone.
+	users, err := g.cat.Users(ctx)
+	if err != nil {
+		return st, err
+	}
+	for _, u := range users {
+		buckets, err := g.cat.Buckets(ctx, u.Name)
+		if err != nil {
+			return st, err
+		}
+		for _, b := range buckets {
+			if _, err := g.be.Stat(ctx, Path{u.Name, b.Name, ""}); errors.Is(err, fs.ErrNotExist) {
+				g.cat.Delete(ctx, u.Name, b.Name, "")
+				g.cat.DeleteBucket(ctx, u.Name, b.Name)
+				st.Removed++
+				continue
+			}
+			var gone []string
+			err := g.cat.Walk(ctx, u.Name, b.Name, "", "", func(o catalog.Object) error {
+				if _, err := g.be.Stat(ctx, Path{u.Name, b.Name, o.Key}); errors.Is(err, fs.ErrNotExist) {
+					gone = append(gone, o.Key)
+				}
+				return nil
+			})
+			if err != nil {
+				return st, err
+			}
+			for _, k := range gone {
+				if err := g.cat.Delete(ctx, u.Name, b.Name, k); err != nil {
+					return st, err
+				}
+				st.Removed++
+			}
+		}
+	}
+	g.log.Info("reconciled catalog with storage", "added", st.Added, "updated", st.Updated, "removed", st.Removed, "took", time.Since(start).Round(time.Millisecond))
+	return st, nil
+}
+
+// sameTime compares modification times, allowing for filesystems that keep
+// whole seconds only.
+func sameTime(a, b time.Time) bool {
+	return a.Equal(b) || (b.Nanosecond() == 0 && a.Unix() == b.Unix())
+}
+
+func (g *Gateway) hashFile(ctx context.Context, p Path, e Entry) (catalog.Object, error) {
+	f, err := g.be.Open(ctx, p)
+	if err != nil {
+		return catalog.Object{}, err
+	}
+	defer f.Close()
+	sh, m := sha256.New(), md5.New()
+	br := bufio.NewReaderSize(f, 256<<10)
+	head, _ := br.Peek(512)
+	ctype := mime.TypeByExtension(path.Ext(p.Key))
+	if ctype == "" {
+		ctype = http.DetectContentType(head)
+	}
+	n, err := io.Copy(io.MultiWriter(sh, m), br)
+	if err != nil {
+		return catalog.Object{}, err
+	}
+	return catalog.Object{
+		Bucket: p.Bucket, Key: p.Key, Size: n,
+		SHA256: hex.EncodeToString(sh.Sum(nil)), MD5: hex.EncodeToString(m.Sum(nil)),
+		ContentType: ctype, ModNs: e.ModTime.UnixNano(), UploadNs: g.now().UnixNano(),
+	}, nil
+}
