@@ -173,6 +173,9 @@ func (h *Handler) walk(ctx context.Context, user string, res resource, deep bool
 		prefix = res.key + "/"
 	}
 	return h.gw.Walk(ctx, user, res.bucket, prefix, "", func(o catalog.Object) error {
+		if o.Key == prefix {
+			return nil // the folder's own row
+		}
 		k := strings.TrimSuffix(o.Key, "/")
 		return fn(resource{path: "/" + res.bucket + "/" + k, bucket: res.bucket, key: k}, o)
 	})

@@ -92,7 +92,7 @@ func parseConfig(fs *flag.FlagSet, args []string) (Config, error) {
 			fs.IntVar(o.int, o.name, 0, o.usage)
 		}
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseInterspersed(fs, args); err != nil {
 		return cfg, err
 	}
 	if *configPath != "" {
@@ -144,4 +144,21 @@ func assign(o option, v string) error {
 		*o.int = n
 	}
 	return nil
+}
+
+// parseInterspersed parses flags wherever they stand among the positional
+// arguments ("user add bob --data d"), which flag.Parse alone stops at.
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,8 +57,6 @@ func serve(ctx context.Context, args []string) error {
 	})
 	mux := http.NewServeMux()
 	davH := m.wrap("webdav", authn.Basic("Shoebox", dav))
-	mux.Handle("/dav/", davH)
-	mux.Handle("/dav", davH)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, "ok")
@@ -71,8 +70,17 @@ func serve(ctx context.Context, args []string) error {
 		http.Redirect(w, r, "/dav/", http.StatusFound)
 	})
 
+	// WebDAV paths go straight to the WebDAV handler: ServeMux would clean
+	// them and answer "/dav/a/../b" with a redirect, where WebDAV wants a 400.
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == "/dav" || strings.HasPrefix(p, "/dav/") {
+			davH.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           root,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

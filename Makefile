@@ -1,0 +1,29 @@
+# Shoebox. `make run` starts a server on the embedded defaults; `make test`
+# installs the WebDAV clients the tests drive (when missing) and runs every test.
+GO      ?= go
+BIN     := bin/shoebox
+export CGO_ENABLED ?= 0
+
+.PHONY: build run test deps vet bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/shoebox
+
+run: build
+	./$(BIN) serve
+
+deps:
+	@bash .ci/deps
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+
+test: deps vet
+	$(GO) test -count=1 -timeout 20m ./...
+
+bench: build
+	bash .ci/bench
+
+clean:
+	rm -rf bin

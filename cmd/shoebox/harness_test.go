@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests build the real shoebox binary, start it on loopback and talk
+// HTTP to it, through Go's client and through the WebDAV clients people use.
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "shoebox-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binPath = filepath.Join(dir, "shoebox")
+	build := exec.Command("go", "build", "-o", binPath, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build shoebox:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const adminPW = "test-password"
+
+// needTool returns the path of an external client; missing, it skips the
+// test, or fails it under CI=true.
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not installed (make test installs it with apt-get)", name)
+		}
+		t.Skipf("%s is not installed; run `make deps`", name)
+	}
+	return p
+}
+
+type server struct {
+	t      *testing.T
+	data   string
+	addr   string
+	scheme string
+	args   []string
+	env    []string
+	cmd    *exec.Cmd
+	logMu  sync.Mutex
+	log    bytes.Buffer
+	client *http.Client
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServer starts shoebox on a fresh data directory (or data, if given
+// in opts via withData) and waits until it answers.
+func startServer(t *testing.T, extra ...string) *server {
+	t.Helper()
+	s := &server{t: t, data: t.TempDir(), scheme: "http", args: extra,
+		client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, MaxIdleConnsPerHost: 16}}}
+	for _, a := range extra {
+		if a == "--tls-cert" {
+			s.scheme = "https"
+		}
+	}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *server) start() {
+	s.t.Helper()
+	s.addr = freeAddr(s.t)
+	args := append([]string{"serve", "--data", s.data, "--dav-addr", s.addr}, s.args...)
+	s.cmd = exec.Command(binPath, args...)
+	s.cmd.Env = append(append(os.Environ(), "SHOEBOX_ADMIN_PASSWORD="+adminPW), s.env...)
+	s.cmd.Stdout = &lockedWriter{s: s}
+	s.cmd.Stderr = &lockedWriter{s: s}
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := s.client.Get(s.url("/healthz"))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("server did not start; log:\n%s", s.logs())
+}
+
+type lockedWriter struct{ s *server }
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.s.logMu.Lock()
+	defer w.s.logMu.Unlock()
+	return w.s.log.Write(p)
+}
+
+func (s *server) logs() string {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return s.log.String()
+}
+
+func (s *server) stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
+	s.cmd = nil
+}
+
+func (s *server) kill9() {
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	s.cmd.Wait()
+	s.cmd = nil
+}
+
+func (s *server) restart() {
+	s.stop()
+	s.start()
+}
+
+func (s *server) url(p string) string { return s.scheme + "://" + s.addr + p }
+
+// do sends a request as admin and returns the response with its body read.
+func (s *server) do(method, p string, body io.Reader, hdr ...string) (*http.Response, string) {
+	s.t.Helper()
+	return s.doAs("admin", adminPW, method, p, body, hdr...)
+}
+
+func (s *server) doAs(user, pw, method, p string, body io.Reader, hdr ...string) (*http.Response, string) {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.url(p), body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if user != "" {
+		req.SetBasicAuth(user, pw)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, p, err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+// want fails the test unless resp has the status.
+func want(t *testing.T, resp *http.Response, body string, status int) {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Fatalf("%s %s: status %d; want %d; body: %.300s", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, status, body)
+	}
+}
+
+func (s *server) mkcol(p string) {
+	s.t.Helper()
+	resp, body := s.do("MKCOL", p, nil)
+	want(s.t, resp, body, http.StatusCreated)
+}
+
+func (s *server) put(p, data string, hdr ...string) *http.Response {
+	s.t.Helper()
+	resp, body := s.do("PUT", p, strings.NewReader(data), hdr...)
+	if resp.StatusCode != 201 && resp.StatusCode != 204 {
+		s.t.Fatalf("PUT %s: %d %s", p, resp.StatusCode, body)
+	}
+	return resp
+}
+
+func (s *server) get(p string) string {
+	s.t.Helper()
+	resp, body := s.do("GET", p, nil)
+	want(s.t, resp, body, http.StatusOK)
+	return body
+}
+
+// run runs shoebox as a command against the server's data directory.
+func runCLI(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
