@@ -1,0 +1,25 @@
+// Package gateway is Shoebox's interception layer: every read and write that
+// a front end (WebDAV in davfs, S3 in s3api) makes passes through a
+// *Gateway, and front ends hold nothing else.
+//
+// A write goes: the Backend stages the bytes while the gateway hashes them
+// (SHA-256 for identity, MD5 for S3 ETags) → checks (checksums, If-Match and
+// the like, under a per-object lock) → Backend commit (atomic, durable) →
+// catalog row (Badger, fsynced) → hooks → only then does the call return and
+// the client get its 2xx. A failure at any step before the commit leaves
+// nothing behind; a crash between the commit and the catalog row is repaired
+// by Reconcile at the next start-up, which treats the backend as the truth
+// about which bytes exist.
+//
+// Reads of metadata (Stat, List, Walk, ETags, content types) come from the
+// catalog, never from re-reading files.
+//
+// Backend is the storage contract (bytes only, no metadata); every
+// implementation passes gateway/storetest. Implementations: localfs (disk,
+// the default) and memfs (memory, for tests).
+//
+// Names: buckets are per user and validated by CheckBucket (the virtual
+// roots in ReservedNames are refused); keys by CheckKey (no "..", ".", empty
+// segments, NUL or control bytes, at most 1,024 bytes). A folder's key ends
+// in '/'.
+package gateway
