@@ -91,12 +91,12 @@ func Open(dir string, opt Options) (*Catalog, error) {
 		WithInMemory(opt.InMemory).
 		WithSyncWrites(opt.SyncWrites).
 		WithLogger(badgerLogger{lg}).
-		WithMemTableSize(16 << 20).
+		WithMemTableSize(8 << 20).
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(8).
-		WithBlockCacheSize(8 << 20).
-		WithIndexCacheSize(8 << 20).
+		WithBlockCacheSize(4 << 20).
+		WithIndexCacheSize(4 << 20).
 		WithValueLogFileSize(64 << 20).
 		WithValueThreshold(4 << 10).
 		WithNumCompactors(2)

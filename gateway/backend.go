@@ -70,10 +70,14 @@ type Pending interface {
 	// Size is the number of bytes staged.
 	Size() int64
 	// Commit makes the bytes visible under the path, atomically replacing
-	// any file there and creating missing parents, durably when it
-	// returns nil; modTime, when not zero,
+	// any file there and creating missing parents; modTime, when not zero,
 	// becomes the file's modification time.
 	Commit(ctx context.Context, modTime time.Time) error
+	// Sync returns nil once a successful Commit is on stable storage: a
+	// crash of the machine after that cannot undo it. The gateway runs it
+	// beside its catalog write, so backends may batch syncs of concurrent
+	// commits.
+	Sync(ctx context.Context) error
 	// Abort discards the staged bytes.
 	Abort() error
 }

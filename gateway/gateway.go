@@ -3,12 +3,9 @@ package gateway
 import (
 	"bufio"
 	"context"
-	"crypto/md5"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/maphash"
 	"io"
 	"io/fs"
@@ -309,23 +306,6 @@ type PutInput struct {
 	Check func(cur *catalog.Object) error
 }
 
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
-
-type hashingReader struct {
-	r   io.Reader
-	sha hash.Hash
-	md5 hash.Hash
-}
-
-func (h *hashingReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	if n > 0 {
-		h.sha.Write(p[:n])
-		h.md5.Write(p[:n])
-	}
-	return n, err
-}
-
 // Put stores a file: the bytes are staged and hashed, checked, committed in
 // the backend, recorded in the catalog, announced to the hooks, and only
 // then does Put return. On any error nothing changes.
@@ -350,10 +330,11 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 		ctype = http.DetectContentType(head)
 		body = br
 	}
-	hr := &hashingReader{r: body, sha: sha256.New(), md5: md5.New()}
+	hr := newTeeHasher(body)
 	p := Path{in.User, in.Bucket, in.Key}
 	pending, err := g.be.Create(ctx, p, hr)
 	if err != nil {
+		hr.close()
 		return catalog.Object{}, fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
 	}
 	committed := false
@@ -362,7 +343,8 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 			pending.Abort()
 		}
 	}()
-	sums := Sums{Size: pending.Size(), SHA256: hr.sha.Sum(nil), MD5: hr.md5.Sum(nil)}
+	sha, md := hr.sums()
+	sums := Sums{Size: pending.Size(), SHA256: sha, MD5: md}
 	if in.Verify != nil {
 		if err := in.Verify(sums); err != nil {
 			return catalog.Object{}, err
@@ -402,8 +384,16 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 		return catalog.Object{}, fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
 	}
 	committed = true
-	if err := g.cat.Put(ctx, in.User, o); err != nil {
-		return catalog.Object{}, fmt.Errorf("catalog %s/%s: %w", in.Bucket, in.Key, err)
+	// The backend makes the commit durable while the catalog records the
+	// row (each fsyncs); the client hears back when both are done.
+	synced := make(chan error, 1)
+	go func() { synced <- pending.Sync(ctx) }()
+	catErr := g.cat.Put(ctx, in.User, o)
+	if err := <-synced; err != nil {
+		return catalog.Object{}, fmt.Errorf("put %s/%s: sync: %w", in.Bucket, in.Key, err)
+	}
+	if catErr != nil {
+		return catalog.Object{}, fmt.Errorf("catalog %s/%s: %w", in.Bucket, in.Key, catErr)
 	}
 	g.notify(ctx, Event{Op: OpPut, User: in.User, Bucket: in.Bucket, Key: in.Key, Object: o})
 	return o, nil

@@ -25,6 +25,11 @@ type Config struct {
 	InfinityLimit  int    `yaml:"propfind_infinity_limit"`
 	LogLevel       string `yaml:"log_level"`
 	LogFormat      string `yaml:"log_format"`
+	// NoFsync skips every fsync: an acknowledged write can be lost if the
+	// machine (not only the process) crashes. For benchmarks that measure
+	// the cost of durability; never for data you keep.
+	NoFsync   bool   `yaml:"unsafe_no_fsync"`
+	PprofAddr string `yaml:"pprof_addr"`
 }
 
 func defaults() Config {
@@ -43,6 +48,7 @@ type option struct {
 	str              *string
 	i64              *int64
 	int              *int
+	boolean          *bool
 }
 
 func (c *Config) options() []option {
@@ -56,6 +62,8 @@ func (c *Config) options() []option {
 		{name: "propfind-infinity-limit", env: "SHOEBOX_PROPFIND_INFINITY_LIMIT", usage: "most entries a Depth: infinity PROPFIND may list", int: &c.InfinityLimit},
 		{name: "log-level", env: "SHOEBOX_LOG_LEVEL", usage: "debug, info, warn or error", str: &c.LogLevel},
 		{name: "log-format", env: "SHOEBOX_LOG_FORMAT", usage: "text or json", str: &c.LogFormat},
+		{name: "unsafe-no-fsync", env: "SHOEBOX_UNSAFE_NO_FSYNC", usage: "skip fsync (benchmarks only: a machine crash can lose acknowledged writes)", boolean: &c.NoFsync},
+		{name: "pprof-addr", env: "SHOEBOX_PPROF_ADDR", usage: "serve Go's /debug/pprof on this address (keep it on loopback)", str: &c.PprofAddr},
 	}
 }
 
@@ -90,6 +98,8 @@ func parseConfig(fs *flag.FlagSet, args []string) (Config, error) {
 			fs.Int64Var(o.i64, o.name, 0, o.usage)
 		case o.int != nil:
 			fs.IntVar(o.int, o.name, 0, o.usage)
+		case o.boolean != nil:
+			fs.BoolVar(o.boolean, o.name, false, o.usage)
 		}
 	}
 	if err := parseInterspersed(fs, args); err != nil {
@@ -117,6 +127,8 @@ func parseConfig(fs *flag.FlagSet, args []string) (Config, error) {
 				*o.i64 = *f.i64
 			case o.int != nil:
 				*o.int = *f.int
+			case o.boolean != nil:
+				*o.boolean = *f.boolean
 			}
 		}
 	}
@@ -142,6 +154,12 @@ func assign(o option, v string) error {
 			return err
 		}
 		*o.int = n
+	case o.boolean != nil:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return err
+		}
+		*o.boolean = b
 	}
 	return nil
 }

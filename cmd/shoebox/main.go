@@ -98,14 +98,14 @@ func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, erro
 	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	cat, err := catalog.Open(filepath.Join(cfg.Data, "catalog"), catalog.Options{SyncWrites: true, Logger: lg})
+	cat, err := catalog.Open(filepath.Join(cfg.Data, "catalog"), catalog.Options{SyncWrites: !cfg.NoFsync, Logger: lg})
 	if errors.Is(err, catalog.ErrLocked) {
 		return nil, fmt.Errorf("the data directory %s is held by a running shoebox server; stop it first (or run this command against another --data): %w", cfg.Data, err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	be, err := localfs.New(filepath.Join(cfg.Data, "objects"), localfs.Options{})
+	be, err := localfs.New(filepath.Join(cfg.Data, "objects"), localfs.Options{NoSync: cfg.NoFsync})
 	if err != nil {
 		cat.Close()
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -44,6 +45,20 @@ func serve(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "\n  Created user admin with password: %s\n  (shown once; change it with `shoebox user passwd admin`)\n\n", pw)
 	} else if created {
 		lg.Info("created user admin with the password from SHOEBOX_ADMIN_PASSWORD")
+	}
+
+	if cfg.NoFsync {
+		lg.Warn("fsync is off (--unsafe-no-fsync): a machine crash can lose acknowledged writes")
+	}
+	if cfg.PprofAddr != "" {
+		go func() {
+			pm := http.NewServeMux()
+			pm.HandleFunc("/debug/pprof/", pprof.Index)
+			pm.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			pm.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+			pm.HandleFunc("/debug/pprof/trace", pprof.Trace)
+			lg.Info("pprof listening", "addr", cfg.PprofAddr, "err", http.ListenAndServe(cfg.PprofAddr, pm))
+		}()
 	}
 
 	reg := prometheus.NewRegistry()

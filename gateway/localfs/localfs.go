@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"io/fs"
 	"os"
@@ -33,9 +34,12 @@ const tmpDir = ".tmp"
 
 // FS is a gateway.Backend on a local directory.
 type FS struct {
-	root *os.Root
-	// NoSync skips fsync (tests and benchmarks of the raw path only).
+	root   *os.Root
 	noSync bool
+	// syncers fsync folders in batches: concurrent commits into the same
+	// folder share one fsync of it.
+	syncers [16]dirSyncer
+	seed    maphash.Seed // spreads folders over the syncers
 }
 
 var _ gateway.Backend = (*FS)(nil)
@@ -64,11 +68,58 @@ func New(dir string, opt Options) (*FS, error) {
 		root.Close()
 		return nil, fmt.Errorf("local backend %s: %w", dir, err)
 	}
-	return &FS{root: root, noSync: opt.NoSync}, nil
+	f := &FS{root: root, noSync: opt.NoSync, seed: maphash.MakeSeed()}
+	for i := range f.syncers {
+		f.syncers[i].wake = make(chan struct{}, 1)
+		go f.syncers[i].run(f)
+	}
+	return f, nil
 }
 
-// Close releases the root directory.
-func (f *FS) Close() error { return f.root.Close() }
+// Close stops the folder syncers and releases the root directory. No other
+// method may be running or called after it.
+func (f *FS) Close() error {
+	for i := range f.syncers {
+		close(f.syncers[i].wake)
+	}
+	return f.root.Close()
+}
+
+// dirSyncer is a group commit for folder fsyncs: callers add their folder to
+// the batch being collected and wait; the syncer's goroutine takes the
+// batch, fsyncs each folder once, and wakes them. A batch taken after a
+// caller's rename is synced after it, so the rename is covered.
+type dirSyncer struct {
+	mu   sync.Mutex
+	cur  *syncBatch
+	wake chan struct{}
+}
+
+type syncBatch struct {
+	dirs map[string]bool
+	done chan struct{}
+	err  error
+}
+
+func (d *dirSyncer) run(f *FS) {
+	for range d.wake {
+		for {
+			d.mu.Lock()
+			b := d.cur
+			d.cur = nil
+			d.mu.Unlock()
+			if b == nil {
+				break
+			}
+			for dir := range b.dirs {
+				if err := f.fsyncDir(dir); err != nil && b.err == nil {
+					b.err = err
+				}
+			}
+			close(b.done)
+		}
+	}
+}
 
 func name(p gateway.Path) string {
 	n := path.Join(p.User, p.Bucket, strings.TrimSuffix(p.Key, "/"))
@@ -84,11 +135,13 @@ func tmpName(prefix string) string {
 var bufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 type pending struct {
-	fs   *FS
-	tmp  string
-	dst  gateway.Path
-	size int64
-	done bool
+	fs        *FS
+	tmp       string
+	dst       gateway.Path
+	dir       string // the folder the file was renamed into
+	size      int64
+	done      bool
+	committed bool
 }
 
 // Create implements gateway.Backend.
@@ -140,6 +193,7 @@ func (p *pending) Commit(ctx context.Context, mod time.Time) error {
 		}
 	}
 	dst := name(p.dst)
+	p.dir = path.Dir(dst)
 	err := p.fs.root.Rename(p.tmp, dst)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err = p.fs.root.MkdirAll(path.Dir(dst), 0o750); err == nil {
@@ -150,7 +204,17 @@ func (p *pending) Commit(ctx context.Context, mod time.Time) error {
 		p.fs.root.Remove(p.tmp)
 		return fmt.Errorf("commit %s: %w", p.dst, err)
 	}
-	return p.fs.syncDir(path.Dir(dst))
+	p.committed = true
+	return nil
+}
+
+// Sync waits until the rename is durable: the file's bytes were fsynced
+// when staged, so only its folder remains.
+func (p *pending) Sync(ctx context.Context) error {
+	if !p.committed {
+		return errors.New("localfs: sync before commit")
+	}
+	return p.fs.syncDir(p.dir)
 }
 
 func (p *pending) Abort() error {
@@ -161,10 +225,32 @@ func (p *pending) Abort() error {
 	return p.fs.root.Remove(p.tmp)
 }
 
+// syncDir makes the entries of dir durable, sharing the fsync with
+// concurrent callers (see dirSyncer).
 func (f *FS) syncDir(dir string) error {
 	if f.noSync {
 		return nil
 	}
+	var h maphash.Hash
+	h.SetSeed(f.seed)
+	h.WriteString(dir)
+	d := &f.syncers[h.Sum64()%uint64(len(f.syncers))]
+	d.mu.Lock()
+	if d.cur == nil {
+		d.cur = &syncBatch{dirs: map[string]bool{}, done: make(chan struct{})}
+	}
+	b := d.cur
+	b.dirs[dir] = true
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+	<-b.done
+	return b.err
+}
+
+func (f *FS) fsyncDir(dir string) error {
 	d, err := f.root.Open(dir)
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", dir, err)

@@ -83,6 +83,8 @@ func (p *pending) Commit(ctx context.Context, mod time.Time) error {
 	return nil
 }
 
+func (p *pending) Sync(ctx context.Context) error { return nil }
+
 func (p *pending) Abort() error { p.done = true; p.data = nil; return nil }
 
 func parentName(n string) string {

@@ -62,6 +62,9 @@ func put(t *testing.T, b gateway.Backend, key, data string) {
 	if err := p.Commit(ctx, time.Time{}); err != nil {
 		t.Fatalf("Commit %s: %v", key, err)
 	}
+	if err := p.Sync(ctx); err != nil {
+		t.Fatalf("Sync %s: %v", key, err)
+	}
 }
 
 func read(t *testing.T, b gateway.Backend, key string) string {
