@@ -57,3 +57,14 @@ func TestConfigPrecedence(t *testing.T) {
 		}
 	})
 }
+
+// TestExampleConfig: the shipped example parses and states the defaults.
+func TestExampleConfig(t *testing.T) {
+	var c Config
+	if err := loadFile(filepath.Join("..", "..", "configs", "shoebox.example.yaml"), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c != defaults() {
+		t.Errorf("example config = %+v; want the defaults %+v", c, defaults())
+	}
+}
