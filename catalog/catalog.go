@@ -199,6 +199,27 @@ func (c *Catalog) Buckets(ctx context.Context, user string) ([]Bucket, error) {
 	return out, err
 }
 
+// UserBucket names a bucket with its owner.
+type UserBucket struct{ User, Bucket string }
+
+// AllBuckets lists every bucket of every user, including users whose
+// account was removed (their rows are kept).
+func (c *Catalog) AllBuckets(ctx context.Context) ([]UserBucket, error) {
+	var out []UserBucket
+	err := c.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxBucket)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			u, b, ok := strings.Cut(string(it.Item().Key()[len(pfxBucket):]), sep)
+			if ok {
+				out = append(out, UserBucket{u, b})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // DeleteBucket removes an empty bucket: ErrNotEmpty if it holds objects.
 func (c *Catalog) DeleteBucket(ctx context.Context, user, bucket string) error {
 	return c.update(ctx, func(txn *badger.Txn) error {
@@ -383,6 +404,12 @@ func (c *Catalog) scanTree(ctx context.Context, pfx []byte, key string, fn func(
 // nil, is applied to every moved row. Large trees are written in batches:
 // a crash in the middle is repaired by reconciliation at start-up.
 func (c *Catalog) Move(ctx context.Context, user, bucket, src, dstBucket, dst string, keep bool, mod func(*Object)) error {
+	if bucket == dstBucket {
+		s, d := strings.TrimSuffix(src, "/"), strings.TrimSuffix(dst, "/")
+		if s == d || strings.HasPrefix(s+"/", d+"/") || strings.HasPrefix(d+"/", s+"/") {
+			return fmt.Errorf("move %s/%s/%s to %s: overlapping source and destination", user, bucket, src, dst)
+		}
+	}
 	if err := c.Delete(ctx, user, dstBucket, dst); err != nil {
 		return err
 	}

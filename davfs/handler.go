@@ -655,8 +655,8 @@ func (h *Handler) copyMove(w http.ResponseWriter, r *http.Request, user string, 
 	if src.path == dst.path {
 		return http.StatusForbidden, errors.New("source and destination are the same")
 	}
-	if strings.HasPrefix(dst.path, src.path+"/") {
-		return http.StatusForbidden, errors.New("cannot copy or move a folder into itself")
+	if strings.HasPrefix(dst.path, src.path+"/") || strings.HasPrefix(src.path, dst.path+"/") {
+		return http.StatusForbidden, errors.New("source and destination lie one within the other")
 	}
 	so, err := h.stat(ctx, user, src)
 	if err != nil {

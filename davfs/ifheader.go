@@ -25,11 +25,15 @@ type ifCond struct {
 
 var errBadIf = errors.New("malformed If header")
 
-// parseIf parses an If header value.
+// parseIf parses an If header value:
+//
+//	If = 1*No-tag-list | 1*Tagged-list
+//	Tagged-list = "<" URL ">" 1*List
+//	List = "(" 1*(["Not"] ("<" state-token ">" | "[" entity-tag "]")) ")"
 func parseIf(s string) (ifHeader, error) {
 	var h ifHeader
-	tag := ""
-	tagged := false
+	tagged, untagged := false, false
+	tag, tagHasList := "", true
 	for {
 		s = strings.TrimLeft(s, " \t\r\n")
 		if s == "" {
@@ -37,94 +41,96 @@ func parseIf(s string) (ifHeader, error) {
 		}
 		switch s[0] {
 		case '<':
+			if untagged || !tagHasList {
+				return h, errBadIf // a tag after untagged lists, or a tag without a list
+			}
 			end := strings.IndexByte(s, '>')
-			if end < 0 {
+			if end <= 1 {
 				return h, errBadIf
 			}
-			if len(h.lists) > 0 && !tagged {
-				return h, errBadIf // mixing untagged and tagged lists
-			}
-			tag, tagged, s = s[1:end], true, s[end+1:]
+			tag, s = s[1:end], s[end+1:]
+			tagged, tagHasList = true, false
 		case '(':
-			end := -1
-			// find the matching ')' outside <...> and [...]
-			inAngle, inSquare := false, false
-			for i := 1; i < len(s); i++ {
-				switch c := s[i]; {
-				case c == '<' && !inSquare:
-					inAngle = true
-				case c == '>' && !inSquare:
-					inAngle = false
-				case c == '[' && !inAngle:
-					inSquare = true
-				case c == ']' && !inAngle:
-					inSquare = false
-				case c == ')' && !inAngle && !inSquare:
-					end = i
-				}
-				if end >= 0 {
-					break
-				}
+			if !tagged {
+				untagged = true
 			}
-			if end < 0 {
-				return h, errBadIf
-			}
-			conds, err := parseConds(s[1:end])
+			conds, rest, err := parseList(s[1:])
 			if err != nil {
 				return h, err
 			}
-			if tagged && len(h.lists) > 0 && tag == "" {
-				return h, errBadIf
-			}
 			h.lists = append(h.lists, ifList{tag: tag, conds: conds})
-			s = s[end+1:]
+			tagHasList, s = true, rest
 		default:
 			return h, errBadIf
 		}
 	}
-	if len(h.lists) == 0 {
+	if len(h.lists) == 0 || !tagHasList {
 		return h, errBadIf
 	}
 	return h, nil
 }
 
-func parseConds(s string) ([]ifCond, error) {
+// parseList parses the conditions of one list, s being what follows its
+// "("; it returns what follows the closing ")".
+func parseList(s string) ([]ifCond, string, error) {
 	var out []ifCond
 	for {
 		s = strings.TrimLeft(s, " \t\r\n")
 		if s == "" {
-			break
+			return nil, "", errBadIf
+		}
+		if s[0] == ')' {
+			if len(out) == 0 {
+				return nil, "", errBadIf
+			}
+			return out, s[1:], nil
 		}
 		var c ifCond
 		if len(s) >= 3 && strings.EqualFold(s[:3], "not") {
 			c.not = true
 			s = strings.TrimLeft(s[3:], " \t\r\n")
-		}
-		if s == "" {
-			return nil, errBadIf
+			if s == "" {
+				return nil, "", errBadIf
+			}
 		}
 		switch s[0] {
 		case '<':
 			end := strings.IndexByte(s, '>')
-			if end < 0 {
-				return nil, errBadIf
+			if end <= 1 {
+				return nil, "", errBadIf
 			}
 			c.token, s = s[1:end], s[end+1:]
 		case '[':
-			end := strings.IndexByte(s, ']')
-			if end < 0 {
-				return nil, errBadIf
+			etag, rest, ok := cutEntityTag(s[1:])
+			if !ok {
+				return nil, "", errBadIf
 			}
-			c.etag, s = s[1:end], s[end+1:]
+			c.etag, s = etag, rest
 		default:
-			return nil, errBadIf
+			return nil, "", errBadIf
 		}
 		out = append(out, c)
 	}
-	if len(out) == 0 {
-		return nil, errBadIf
+}
+
+// cutEntityTag reads `["W/"] quoted-string "]"` and returns the tag and the rest.
+func cutEntityTag(s string) (etag, rest string, ok bool) {
+	i := 0
+	if strings.HasPrefix(s, "W/") {
+		i = 2
 	}
-	return out, nil
+	if i >= len(s) || s[i] != '"' {
+		return "", "", false
+	}
+	end := strings.IndexByte(s[i+1:], '"')
+	if end < 0 {
+		return "", "", false
+	}
+	end += i + 2 // past the closing quote
+	if end >= len(s) || s[end] != ']' {
+		return "", "", false
+	}
+	return s[:end], s[end+1:], true
 }
 
 // tokens returns every state token the header names outside a Not: the

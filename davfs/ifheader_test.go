@@ -225,3 +225,18 @@ func TestEtagEqual(t *testing.T) {
 		}
 	}
 }
+
+func TestParseIfStrict(t *testing.T) {
+	for _, bad := range []string{`<a> (<x>) <b>`, `<a> <b> (<x>)`, `(<>)`, `([])`, `(<x>) <a> (<y>)`, `([unquoted])`} {
+		if _, err := parseIf(bad); err == nil {
+			t.Errorf("parseIf(%q) = nil error; want one", bad)
+		}
+	}
+	h, err := parseIf(`(["a]b"] [W/"x"])`)
+	if err != nil {
+		t.Fatalf("parseIf with ']' inside an entity tag: %v", err)
+	}
+	if got := h.lists[0].conds; len(got) != 2 || got[0].etag != `"a]b"` || got[1].etag != `W/"x"` {
+		t.Errorf("conds = %+v; want etags \"a]b\" and W/\"x\"", got)
+	}
+}

@@ -64,10 +64,13 @@ func isUnder(p, dir string) bool {
 	return strings.HasPrefix(p, dir+"/")
 }
 
+// expired reports whether l has timed out at now.
+func (l *Lock) expired(now time.Time) bool { return l.Timeout > 0 && !now.Before(l.Expires) }
+
 func (ls *Locks) expire() {
 	now := ls.now()
 	for t, l := range ls.byToken {
-		if l.Timeout > 0 && now.After(l.Expires) {
+		if l.expired(now) {
 			delete(ls.byToken, t)
 		}
 	}
@@ -149,7 +152,7 @@ func (ls *Locks) Valid(user, token, p string) bool {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	l := ls.byToken[token]
-	return l != nil && l.User == user && l.covers(p) && (l.Timeout <= 0 || ls.now().Before(l.Expires))
+	return l != nil && l.User == user && l.covers(p) && !l.expired(ls.now())
 }
 
 // On returns the current locks that apply to p (for lockdiscovery).
@@ -173,6 +176,10 @@ func (ls *Locks) On(user, p string) []Lock {
 func (ls *Locks) Any(user string) bool {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
+	if len(ls.byToken) == 0 {
+		return false
+	}
+	ls.expire()
 	for _, l := range ls.byToken {
 		if l.User == user {
 			return true
@@ -182,8 +189,9 @@ func (ls *Locks) Any(user string) bool {
 }
 
 // CheckWrite returns ErrLocked unless every lock relevant to changing p
-// (see relevant) is matched by a submitted token; one submitted token of a
-// shared lock stands for the other shared locks on the same resources.
+// (see relevant) is matched by a submitted token; a submitted token of a
+// shared lock stands for the other shared locks with the same root and depth
+// (the same resources), never for locks elsewhere.
 func (ls *Locks) CheckWrite(user, p string, deep, member bool, submitted map[string]bool) error {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
@@ -191,15 +199,18 @@ func (ls *Locks) CheckWrite(user, p string, deep, member bool, submitted map[str
 		return nil
 	}
 	ls.expire()
-	locks := ls.relevant(user, p, deep, member)
-	sharedOK := false
-	for _, l := range locks {
-		if l.Shared && submitted[l.Token] {
-			sharedOK = true
+	type scope struct {
+		root string
+		deep bool
+	}
+	sharedHeld := map[scope]bool{}
+	for tok := range submitted {
+		if l := ls.byToken[tok]; l != nil && l.User == user && l.Shared {
+			sharedHeld[scope{l.Root, l.Deep}] = true
 		}
 	}
-	for _, l := range locks {
-		if submitted[l.Token] || (l.Shared && sharedOK) {
+	for _, l := range ls.relevant(user, p, deep, member) {
+		if submitted[l.Token] || (l.Shared && sharedHeld[scope{l.Root, l.Deep}]) {
 			continue
 		}
 		return fmt.Errorf("%s: %w by %s", p, ErrLocked, l.Root)

@@ -444,3 +444,26 @@ func TestIsUnderAndParent(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedTokenStaysWithItsResource: a shared lock's token stands for
+// other shared locks on the same resource only.
+func TestSharedTokenStaysWithItsResource(t *testing.T) {
+	ls, _ := newTestLocks()
+	s1 := mustLock(t, ls, Lock{User: "u", Root: "/b/d/a", Shared: true, Timeout: time.Hour})
+	mustLock(t, ls, Lock{User: "u", Root: "/b/d/b", Shared: true, Timeout: time.Hour})
+	if err := ls.CheckWrite("u", "/b/d", true, false, toks(s1)); !errors.Is(err, ErrLocked) {
+		t.Errorf("deep write to /b/d with only /b/d/a's token: %v; want ErrLocked", err)
+	}
+	s3 := mustLock(t, ls, Lock{User: "u", Root: "/b/d/a", Shared: true, Timeout: time.Hour})
+	if err := ls.CheckWrite("u", "/b/d/a", false, false, toks(s3)); err != nil {
+		t.Errorf("write to /b/d/a with one of its shared tokens: %v; want nil", err)
+	}
+	f1 := mustLock(t, ls, Lock{User: "u", Root: "/b/e", Shared: true, Timeout: time.Hour})
+	x := mustLock(t, ls, Lock{User: "u", Root: "/b/e/x", Shared: true, Timeout: time.Hour})
+	if err := ls.CheckWrite("u", "/b/e/x", true, true, toks(x)); !errors.Is(err, ErrLocked) {
+		t.Errorf("delete /b/e/x without the folder's token: %v; want ErrLocked", err)
+	}
+	if err := ls.CheckWrite("u", "/b/e/x", true, true, toks(x, f1)); err != nil {
+		t.Errorf("delete /b/e/x with both tokens: %v; want nil", err)
+	}
+}

@@ -61,7 +61,9 @@ type Backend interface {
 	SetModTime(ctx context.Context, p Path, t time.Time) error
 
 	// Walk calls fn for every bucket, folder and file of every user, parents
-	// before children. fn's error stops the walk and is returned.
+	// before children. When fn returns fs.SkipDir for a bucket or folder,
+	// what lies below it is skipped; any other error stops the walk and is
+	// returned.
 	Walk(ctx context.Context, fn func(Entry) error) error
 }
 

@@ -380,6 +380,9 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 			return catalog.Object{}, err
 		}
 	}
+	if cur != nil {
+		o.HasProps = cur.HasProps // dead properties outlive a new version of the content
+	}
 	if err := pending.Commit(ctx, mod); err != nil {
 		return catalog.Object{}, fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
 	}
@@ -505,8 +508,8 @@ func (g *Gateway) transfer(ctx context.Context, op Op, user, bucket, src, dstBuc
 	if strings.HasSuffix(src, "/") != strings.HasSuffix(dst, "/") {
 		return fmt.Errorf("%s %s/%s to %s: file and folder mismatch: %w", op, bucket, src, dst, ErrBadPath)
 	}
-	if strings.HasSuffix(src, "/") && bucket == dstBucket && strings.HasPrefix(dst, src) {
-		return fmt.Errorf("%s %s/%s into itself: %w", op, bucket, src, ErrBadPath)
+	if bucket == dstBucket && overlaps(src, dst) {
+		return fmt.Errorf("%s %s/%s to %s: one lies within the other: %w", op, bucket, src, dst, ErrBadPath)
 	}
 	g.tree.Lock()
 	defer g.tree.Unlock()
@@ -543,6 +546,14 @@ func (g *Gateway) transfer(ctx context.Context, op Op, user, bucket, src, dstBuc
 	o.Bucket, o.Key = dstBucket, dst
 	g.notify(ctx, Event{Op: op, User: user, Bucket: bucket, Key: src, DstBucket: dstBucket, DstKey: dst, Object: o})
 	return nil
+}
+
+// overlaps reports whether a transfer from src to dst in one bucket would
+// touch its own source: the same name, or one inside the other (replacing
+// dst removes it, folder or file, with what lies below).
+func overlaps(src, dst string) bool {
+	s, d := strings.TrimSuffix(src, "/"), strings.TrimSuffix(dst, "/")
+	return s == d || strings.HasPrefix(s, d+"/") || strings.HasPrefix(d, s+"/")
 }
 
 // SetModTime changes the modification time of a file or folder.

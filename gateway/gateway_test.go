@@ -979,3 +979,65 @@ func TestConcurrentPuts(t *testing.T) {
 		t.Errorf("row after concurrent Puts: got SHA %s; want %s (of the stored bytes)", o.SHA256, sha)
 	}
 }
+
+// TestTransferOverlapRefused: moving or copying onto itself, into itself or
+// onto an ancestor is refused before anything is touched.
+func TestTransferOverlapRefused(t *testing.T) {
+	e := newEnvBucket(t)
+	ctx := context.Background()
+	e.mkdir(t, "b", "a/")
+	e.mkdir(t, "b", "a/b/")
+	e.put(t, "b", "a/b/photo.jpg", "keep me")
+	e.put(t, "b", "f.txt", "file")
+	for _, tc := range [][2]string{{"a/b/", "a/"}, {"a/", "a/b/"}, {"a/", "a/"}, {"f.txt", "f.txt"}, {"a/b/photo.jpg", "a"}} {
+		for name, op := range map[string]func(context.Context, string, string, string, string, string) error{"Move": e.g.Move, "Copy": e.g.Copy} {
+			if err := op(ctx, user, "b", tc[0], "b", tc[1]); !errors.Is(err, gateway.ErrBadPath) {
+				t.Errorf("%s %s → %s: %v; want ErrBadPath", name, tc[0], tc[1], err)
+			}
+		}
+	}
+	if got := e.read(t, "b", "a/b/photo.jpg"); got != "keep me" {
+		t.Errorf("photo after refused transfers = %q", got)
+	}
+	if got := e.read(t, "b", "f.txt"); got != "file" {
+		t.Errorf("f.txt after refused transfers = %q", got)
+	}
+}
+
+// TestOverwriteKeepsDeadProps: a new version of a file keeps its dead
+// properties visible.
+func TestOverwriteKeepsDeadProps(t *testing.T) {
+	e := newEnvBucket(t)
+	ctx := context.Background()
+	e.put(t, "b", "p.txt", "v1")
+	prop := catalog.Prop{Space: "urn:x", Local: "color", Inner: "blue"}
+	if err := e.g.PatchProps(ctx, user, "b", "p.txt", []catalog.PropOp{{Prop: prop}}); err != nil {
+		t.Fatal(err)
+	}
+	o := e.put(t, "b", "p.txt", "v2")
+	if !o.HasProps {
+		t.Errorf("row after overwrite: HasProps = false; want true")
+	}
+	st, _ := e.g.Stat(ctx, user, "b", "p.txt")
+	if !st.HasProps {
+		t.Errorf("stored row after overwrite: HasProps = false; want true")
+	}
+}
+
+// TestReconcileSkipsBadNames: a folder whose name Shoebox cannot serve is
+// skipped, and the rest is still reconciled.
+func TestReconcileSkipsBadNames(t *testing.T) {
+	e := newEnvBucket(t)
+	ctx := context.Background()
+	if err := e.be.Mkdir(ctx, gateway.Path{User: user, Bucket: "b", Key: "bad\x01/"}); err != nil {
+		t.Fatal(err)
+	}
+	e.writeDirect(t, "b", "good.txt", "good", time.Now())
+	st, err := e.g.Reconcile(ctx)
+	if err != nil {
+		t.Fatalf("Reconcile: %v", err)
+	}
+	if st.Added != 1 || !e.inCatalog("b", "good.txt") {
+		t.Errorf("Reconcile added %d (good.txt cataloged: %v); want 1, true", st.Added, e.inCatalog("b", "good.txt"))
+	}
+}

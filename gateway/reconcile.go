@@ -73,7 +73,7 @@ func (g *Gateway) Reconcile(ctx context.Context) (ReconcileStats, error) {
 		}
 		if found {
 			st.Updated++
-			o.Meta, o.ContentType = cur.Meta, cur.ContentType
+			o.Meta, o.ContentType, o.HasProps = cur.Meta, cur.ContentType, cur.HasProps
 		} else {
 			st.Added++
 		}
@@ -83,39 +83,38 @@ func (g *Gateway) Reconcile(ctx context.Context) (ReconcileStats, error) {
 		return st, fmt.Errorf("reconcile: walk backend: %w", err)
 	}
 
-	// Rows whose bytes are gone.
-	users, err := g.cat.Users(ctx)
+	// Rows whose bytes are gone, for every bucket row (accounts removed included).
+	buckets, err := g.cat.AllBuckets(ctx)
 	if err != nil {
 		return st, err
 	}
-	for _, u := range users {
-		buckets, err := g.cat.Buckets(ctx, u.Name)
+	for _, ub := range buckets {
+		u, b := ub.User, ub.Bucket
+		if _, err := g.be.Stat(ctx, Path{u, b, ""}); errors.Is(err, fs.ErrNotExist) {
+			if err := g.cat.Delete(ctx, u, b, ""); err != nil {
+				return st, err
+			}
+			if err := g.cat.DeleteBucket(ctx, u, b); err != nil {
+				return st, err
+			}
+			st.Removed++
+			continue
+		}
+		var gone []string
+		err := g.cat.Walk(ctx, u, b, "", "", func(o catalog.Object) error {
+			if _, err := g.be.Stat(ctx, Path{u, b, o.Key}); errors.Is(err, fs.ErrNotExist) {
+				gone = append(gone, o.Key)
+			}
+			return nil
+		})
 		if err != nil {
 			return st, err
 		}
-		for _, b := range buckets {
-			if _, err := g.be.Stat(ctx, Path{u.Name, b.Name, ""}); errors.Is(err, fs.ErrNotExist) {
-				g.cat.Delete(ctx, u.Name, b.Name, "")
-				g.cat.DeleteBucket(ctx, u.Name, b.Name)
-				st.Removed++
-				continue
-			}
-			var gone []string
-			err := g.cat.Walk(ctx, u.Name, b.Name, "", "", func(o catalog.Object) error {
-				if _, err := g.be.Stat(ctx, Path{u.Name, b.Name, o.Key}); errors.Is(err, fs.ErrNotExist) {
-					gone = append(gone, o.Key)
-				}
-				return nil
-			})
-			if err != nil {
+		for _, k := range gone {
+			if err := g.cat.Delete(ctx, u, b, k); err != nil {
 				return st, err
 			}
-			for _, k := range gone {
-				if err := g.cat.Delete(ctx, u.Name, b.Name, k); err != nil {
-					return st, err
-				}
-				st.Removed++
-			}
+			st.Removed++
 		}
 	}
 	g.log.Info("reconciled catalog with storage", "added", st.Added, "updated", st.Updated, "removed", st.Removed, "took", time.Since(start).Round(time.Millisecond))

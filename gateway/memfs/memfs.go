@@ -235,8 +235,15 @@ func (f *FS) Walk(ctx context.Context, fn func(gateway.Entry) error) error {
 	}
 	f.mu.Unlock()
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Path.String() < entries[j].Path.String() })
+	skip := "" // a folder whose subtree fn skipped
 	for _, e := range entries {
-		if err := fn(e); err != nil {
+		name := e.Path.String()
+		if skip != "" && strings.HasPrefix(name, skip) {
+			continue
+		}
+		if err := fn(e); errors.Is(err, fs.SkipDir) && e.Path.IsDir() {
+			skip = name
+		} else if err != nil {
 			return err
 		}
 	}

@@ -35,6 +35,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) gateway.Backend) {
 		{"CopyFolder", testCopyFolder},
 		{"SetModTime", testSetModTime},
 		{"Walk", testWalk},
+		{"WalkSkipDir", testWalkSkipDir},
 		{"Missing", testMissing},
 		{"OddNames", testOddNames},
 	}
@@ -328,4 +329,37 @@ func testOddNames(t *testing.T, b gateway.Backend) {
 			t.Fatalf("%q read back %q", k, got)
 		}
 	}
+}
+
+func testWalkSkipDir(t *testing.T, b gateway.Backend) {
+	put(t, b, "skip/inner/x", "x")
+	put(t, b, "skipped-not/y", "y")
+	var seen []string
+	err := b.Walk(ctx, func(e gateway.Entry) error {
+		seen = append(seen, e.Path.Key)
+		if e.Path.Key == "skip/" {
+			return fs.SkipDir
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Walk with SkipDir: %v", err)
+	}
+	for _, k := range seen {
+		if strings.HasPrefix(k, "skip/") && k != "skip/" {
+			t.Errorf("Walk visited %q below a skipped folder", k)
+		}
+	}
+	if !contains(seen, "skipped-not/y") {
+		t.Errorf("Walk stopped after SkipDir: saw %v", seen)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
