@@ -78,8 +78,10 @@ func serve(ctx context.Context, args []string) error {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == "OPTIONS" || r.Method == "PROPFIND" { // clients probing the server root
-			davH.ServeHTTP(w, r)
+		if r.Method == "OPTIONS" { // Windows and Office probe the server root before /dav/
+			w.Header().Set("DAV", "1, 2")
+			w.Header().Set("MS-Author-Via", "DAV")
+			w.Header().Set("Allow", "OPTIONS, GET, HEAD")
 			return
 		}
 		http.Redirect(w, r, "/dav/", http.StatusFound)
