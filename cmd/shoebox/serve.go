@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -21,6 +22,9 @@ import (
 	"shoebox/gateway/auth"
 )
 
+// serveMemoryLimit is the Go runtime's soft memory limit for the server.
+const serveMemoryLimit = 40 << 20
+
 func serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg, err := parseConfig(fs, args)
@@ -28,6 +32,11 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	lg := newLogger(cfg)
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		// A soft limit keeps the heap (catalog memtables, upload buffers)
+		// collected before it doubles; GOMEMLIMIT overrides it.
+		debug.SetMemoryLimit(serveMemoryLimit)
+	}
 	st, err := openStore(cfg, lg)
 	if err != nil {
 		return err

@@ -557,3 +557,26 @@ func writeSelfSigned(t *testing.T, certPath, keyPath string) {
 	os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 }
+
+// TestFolderProps: PROPPATCH on a folder persists, survives a restart and
+// a MOVE, and shows in PROPFIND.
+func TestFolderProps(t *testing.T) {
+	s := startServer(t)
+	s.mkcol("/dav/b")
+	s.mkcol("/dav/b/album")
+	patch := `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:x-shoebox:test"><D:set><D:prop><Z:title>Summer &amp; sea</Z:title></D:prop></D:set></D:propertyupdate>`
+	resp, body := s.do("PROPPATCH", "/dav/b/album/", strings.NewReader(patch), "Content-Type", "application/xml")
+	want(t, resp, body, 207)
+	if !strings.Contains(body, "200 OK") {
+		t.Fatalf("PROPPATCH answer: %s", body)
+	}
+	s.restart()
+	resp, body = s.do("MOVE", "/dav/b/album/", nil, "Destination", s.url("/dav/b/renamed/"))
+	want(t, resp, body, 201)
+	find := `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><T:title xmlns:T="urn:x-shoebox:test"/></D:prop></D:propfind>`
+	resp, body = s.do("PROPFIND", "/dav/b/renamed/", strings.NewReader(find), "Depth", "0")
+	want(t, resp, body, 207)
+	if !strings.Contains(body, "Summer &amp; sea") || !strings.Contains(body, "200 OK") {
+		t.Errorf("folder property after restart and MOVE:\n%s", body)
+	}
+}
