@@ -294,6 +294,9 @@ type PutInput struct {
 	ModTime time.Time
 	// Meta is user metadata (S3 x-amz-meta-*).
 	Meta map[string]string
+	// ETag, when set, is stored as the object's entity tag instead of the
+	// MD5 of its bytes (multipart uploads: "md5-of-part-md5s-N").
+	ETag string
 	// MakeParents creates missing parent folders (S3); without it a missing
 	// parent is ErrNoParent (WebDAV answers 409).
 	MakeParents bool
@@ -358,7 +361,7 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 	o := catalog.Object{
 		Bucket: in.Bucket, Key: in.Key, Size: sums.Size,
 		SHA256: hex.EncodeToString(sums.SHA256), MD5: hex.EncodeToString(sums.MD5),
-		ContentType: ctype, ModNs: mod.UnixNano(), UploadNs: now.UnixNano(), Meta: in.Meta,
+		ContentType: ctype, ModNs: mod.UnixNano(), UploadNs: now.UnixNano(), Meta: in.Meta, ETagValue: in.ETag,
 	}
 
 	g.tree.RLock()
@@ -425,6 +428,31 @@ func (g *Gateway) checkParent(ctx context.Context, user, bucket, key string, mk 
 		return err
 	}
 	return g.mkdir(ctx, user, bucket, par, false)
+}
+
+// MakeParents creates the folders that would hold key, as needed.
+func (g *Gateway) MakeParents(ctx context.Context, user, bucket, key string) error {
+	if err := CheckKey(key); err != nil {
+		return err
+	}
+	return g.checkParent(ctx, user, bucket, key, true)
+}
+
+// UpdateMeta replaces the content type, user metadata and the explicit
+// flag of a file or folder row, leaving its bytes alone.
+func (g *Gateway) UpdateMeta(ctx context.Context, user, bucket, key string, update func(*catalog.Object)) error {
+	g.tree.RLock()
+	defer g.tree.RUnlock()
+	mu := g.stripe(user, bucket, key)
+	mu.Lock()
+	defer mu.Unlock()
+	o, err := g.cat.Stat(ctx, user, bucket, key)
+	if err != nil {
+		return fmt.Errorf("update %s/%s: %w", bucket, key, ErrNotFound)
+	}
+	update(&o)
+	o.Bucket, o.Key = bucket, key
+	return g.cat.Put(ctx, user, o)
 }
 
 // Mkdir creates the folder key (with or without the trailing '/'). Its

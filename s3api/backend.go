@@ -1,0 +1,644 @@
+package s3api
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rclone/gofakes3"
+
+	"shoebox/catalog"
+	"shoebox/gateway"
+	"shoebox/gateway/auth"
+)
+
+// backend is the gofakes3 storage over the gateway: every S3 call is made
+// as the user the authentication middleware put in the context.
+type backend struct {
+	gw        *gateway.Gateway
+	uploadDir string // multipart parts, <data>/multipart
+}
+
+var (
+	_ gofakes3.Backend          = (*backend)(nil)
+	_ gofakes3.MultipartBackend = (*backend)(nil)
+)
+
+// minPartSize is the smallest part but the last that S3 accepts.
+const minPartSize = 5 << 20
+
+// s3Error is an S3 error whose code gofakes3 does not know (and would
+// answer 500 for); custom records its status for the response writer.
+type s3Error struct {
+	code   gofakes3.ErrorCode
+	msg    string
+	status int
+}
+
+func (b *backend) user(ctx context.Context) (string, error) {
+	u := auth.User(ctx)
+	if u == "" {
+		return "", b.custom(ctx, &s3Error{"AccessDenied", "Access Denied", http.StatusForbidden})
+	}
+	return u, nil
+}
+
+// custom records the status of an error gofakes3 cannot map.
+func (b *backend) custom(ctx context.Context, e *s3Error) error {
+	if st := stateFrom(ctx); st != nil {
+		st.status = e.status
+	}
+	return gofakes3.ErrorMessage(e.code, e.msg)
+}
+
+// mapErr turns gateway errors into S3 errors.
+func (b *backend) mapErr(ctx context.Context, bucket, key string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gateway.ErrReserved):
+		return gofakes3.ErrorMessage(gofakes3.ErrInvalidBucketName, err.Error())
+	case errors.Is(err, gateway.ErrBadPath):
+		if key == "" {
+			return gofakes3.ErrorMessage(gofakes3.ErrInvalidBucketName, err.Error())
+		}
+		if len(key) > gateway.MaxKeyLen {
+			return gofakes3.ErrorMessage(gofakes3.ErrKeyTooLong, err.Error())
+		}
+		return gofakes3.ErrorMessage(gofakes3.ErrInvalidArgument, err.Error())
+	case errors.Is(err, gateway.ErrIsDir), errors.Is(err, gateway.ErrNotDir):
+		return b.custom(ctx, &s3Error{"KeyConflict", fmt.Sprintf(
+			"%s cannot be stored: Shoebox keeps keys as files and folders, and a key cannot be both a file and the folder of another key (%v)", key, err), http.StatusConflict})
+	case errors.Is(err, gateway.ErrPrecondition):
+		return gofakes3.ErrorMessage(gofakes3.ErrPreconditionFailed, err.Error())
+	case errors.Is(err, gateway.ErrNotFound), errors.Is(err, catalog.ErrNotFound):
+		if key == "" {
+			return gofakes3.BucketNotFound(bucket)
+		}
+		return gofakes3.KeyNotFound(key)
+	}
+	var gerr gofakes3.Error
+	if errors.As(err, &gerr) {
+		return gerr
+	}
+	return err
+}
+
+func (b *backend) bucketExists(ctx context.Context, user, bucket string) error {
+	if _, err := b.gw.Stat(ctx, user, bucket, ""); err != nil {
+		return gofakes3.BucketNotFound(bucket)
+	}
+	return nil
+}
+
+// ---- buckets ----
+
+func (b *backend) ListBuckets(ctx context.Context) ([]gofakes3.BucketInfo, error) {
+	user, err := b.user(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := b.gw.Buckets(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]gofakes3.BucketInfo, len(bs))
+	for i, bk := range bs {
+		out[i] = gofakes3.BucketInfo{Name: bk.Name, CreationDate: gofakes3.NewContentTime(bk.Created)}
+	}
+	return out, nil
+}
+
+func (b *backend) CreateBucket(ctx context.Context, name string) error {
+	user, err := b.user(ctx)
+	if err != nil {
+		return err
+	}
+	err = b.gw.MakeBucket(ctx, user, name)
+	if errors.Is(err, gateway.ErrExists) {
+		return b.custom(ctx, &s3Error{"BucketAlreadyOwnedByYou", "You already own bucket " + name, http.StatusConflict})
+	}
+	return b.mapErr(ctx, name, "", err)
+}
+
+func (b *backend) BucketExists(ctx context.Context, name string) (bool, error) {
+	user, err := b.user(ctx)
+	if err != nil {
+		return false, err
+	}
+	_, err = b.gw.Stat(ctx, user, name, "")
+	return err == nil, nil
+}
+
+// DeleteBucket removes a bucket without keys; folders Shoebox made only to
+// hold files that are gone do not count.
+func (b *backend) DeleteBucket(ctx context.Context, name string) error {
+	user, err := b.user(ctx)
+	if err != nil {
+		return err
+	}
+	if err := b.bucketExists(ctx, user, name); err != nil {
+		return err
+	}
+	has, err := b.gw.Catalog().HasKeys(ctx, user, name)
+	if err != nil {
+		return err
+	}
+	if has {
+		return gofakes3.ResourceError(gofakes3.ErrBucketNotEmpty, name)
+	}
+	return b.mapErr(ctx, name, "", b.gw.RemoveBucket(ctx, user, name, true))
+}
+
+// ---- listing ----
+
+func (b *backend) ListBucket(ctx context.Context, name string, prefix *gofakes3.Prefix, page gofakes3.ListBucketPage) (*gofakes3.ObjectList, error) {
+	user, err := b.user(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.bucketExists(ctx, user, name); err != nil {
+		return nil, err
+	}
+	var pfx, delim string
+	if prefix != nil {
+		if prefix.HasPrefix {
+			pfx = prefix.Prefix
+		}
+		if prefix.HasDelimiter {
+			delim = prefix.Delimiter
+		}
+	}
+	max := int(page.MaxKeys)
+	if max <= 0 || max > 1000 {
+		max = 1000
+	}
+	marker := ""
+	if page.HasMarker {
+		marker = page.Marker
+	}
+	kp, err := b.gw.Catalog().ListKeys(ctx, user, name, pfx, delim, marker, max)
+	if err != nil {
+		return nil, err
+	}
+	out := gofakes3.NewObjectList()
+	for _, o := range kp.Objects {
+		out.Add(&gofakes3.Content{
+			Key: o.Key, LastModified: gofakes3.NewContentTime(time.Unix(0, o.UploadNs)),
+			ETag: o.ETag(), Size: o.Size, StorageClass: "STANDARD",
+		})
+	}
+	for _, p := range kp.Prefixes {
+		out.AddPrefix(p)
+	}
+	out.IsTruncated = kp.Truncated
+	if kp.Truncated {
+		out.NextMarker = kp.Next
+	}
+	return out, nil
+}
+
+// ---- objects ----
+
+// metadata is what S3 returns for an object's headers.
+func metadata(o catalog.Object) map[string]string {
+	m := make(map[string]string, len(o.Meta)+2)
+	for k, v := range o.Meta {
+		m[k] = v
+	}
+	ct := o.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	m["Content-Type"] = ct
+	m["Last-Modified"] = time.Unix(0, o.UploadNs).UTC().Format(http.TimeFormat)
+	return m
+}
+
+func md5Bytes(o catalog.Object) []byte {
+	b, _ := hex.DecodeString(o.MD5)
+	return b
+}
+
+func (b *backend) object(ctx context.Context, bucket, key string, rng *gofakes3.ObjectRangeRequest, body bool) (*gofakes3.Object, error) {
+	user, err := b.user(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.bucketExists(ctx, user, bucket); err != nil {
+		return nil, err
+	}
+	o, err := b.gw.Catalog().Stat(ctx, user, bucket, key)
+	if err != nil || (o.IsDir() && !o.Explicit) {
+		return nil, gofakes3.KeyNotFound(key)
+	}
+	if st := stateFrom(ctx); st != nil && o.ETagValue != "" {
+		st.etag = o.ETag()
+	}
+	obj := &gofakes3.Object{Name: key, Metadata: metadata(o), Size: o.Size, Hash: md5Bytes(o)}
+	if o.IsDir() {
+		obj.Hash = md5.New().Sum(nil)
+		obj.Contents = io.NopCloser(strings.NewReader(""))
+		return obj, nil
+	}
+	r, err := rng.Range(o.Size)
+	if err != nil {
+		return nil, err
+	}
+	obj.Range = r
+	if !body {
+		obj.Contents = io.NopCloser(strings.NewReader(""))
+		return obj, nil
+	}
+	f, _, err := b.gw.Open(ctx, user, bucket, key)
+	if err != nil {
+		return nil, b.mapErr(ctx, bucket, key, err)
+	}
+	if r == nil {
+		obj.Contents = f
+		return obj, nil
+	}
+	if _, err := f.Seek(r.Start, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	obj.Contents = struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(f, r.Length), f}
+	return obj, nil
+}
+
+func (b *backend) GetObject(ctx context.Context, bucket, key string, rng *gofakes3.ObjectRangeRequest) (*gofakes3.Object, error) {
+	return b.object(ctx, bucket, key, rng, true)
+}
+
+func (b *backend) HeadObject(ctx context.Context, bucket, key string) (*gofakes3.Object, error) {
+	return b.object(ctx, bucket, key, nil, false)
+}
+
+// splitMeta separates the content type and the client's mtime from the
+// metadata gofakes3 collected; the rest is kept as the object's metadata.
+func splitMeta(meta map[string]string) (ctype string, mod time.Time, rest map[string]string) {
+	rest = map[string]string{}
+	for k, v := range meta {
+		switch {
+		case strings.EqualFold(k, "Content-Type"):
+			ctype = v
+		case strings.EqualFold(k, "Last-Modified"):
+		default:
+			rest[k] = v
+			if strings.EqualFold(k, "X-Amz-Meta-Mtime") { // rclone and others: Unix seconds
+				if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 {
+					sec := int64(f)
+					mod = time.Unix(sec, int64((f-float64(sec))*1e9))
+				}
+			}
+		}
+	}
+	if len(rest) == 0 {
+		rest = nil
+	}
+	return ctype, mod, rest
+}
+
+func (b *backend) PutObject(ctx context.Context, bucket, key string, meta map[string]string, input io.Reader, size int64) (gofakes3.PutObjectResult, error) {
+	user, err := b.user(ctx)
+	if err != nil {
+		return gofakes3.PutObjectResult{}, err
+	}
+	if err := b.bucketExists(ctx, user, bucket); err != nil {
+		return gofakes3.PutObjectResult{}, err
+	}
+	if strings.HasSuffix(key, "/") {
+		return b.putFolder(ctx, user, bucket, key, input)
+	}
+	ctype, mod, rest := splitMeta(meta)
+	o, err := b.gw.Put(ctx, gateway.PutInput{
+		User: user, Bucket: bucket, Key: key, Body: input, ContentType: ctype, ModTime: mod, Meta: rest,
+		MakeParents: true,
+		Verify: func(s gateway.Sums) error {
+			if size >= 0 && s.Size != size {
+				return gofakes3.ErrorMessagef(gofakes3.ErrIncompleteBody, "got %d of %d bytes", s.Size, size)
+			}
+			return nil
+		},
+		Check: func(cur *catalog.Object) error {
+			etag := ""
+			if cur != nil {
+				etag = cur.ETag()
+			}
+			return gofakes3.CheckWriteConditions(ctx, cur != nil, etag)
+		},
+	})
+	if err != nil {
+		return gofakes3.PutObjectResult{}, b.mapErr(ctx, bucket, key, err)
+	}
+	return gofakes3.PutObjectResult{ETag: o.ETag()}, nil
+}
+
+// putFolder stores a zero-byte "name/" key as an explicit folder.
+func (b *backend) putFolder(ctx context.Context, user, bucket, key string, input io.Reader) (gofakes3.PutObjectResult, error) {
+	if n, _ := io.Copy(io.Discard, io.LimitReader(input, 1)); n > 0 {
+		return gofakes3.PutObjectResult{}, gofakes3.ErrorMessage(gofakes3.ErrInvalidArgument,
+			"a key ending in '/' is a folder in Shoebox and cannot hold bytes")
+	}
+	err := b.gw.Mkdir(ctx, user, bucket, key, true, true)
+	if errors.Is(err, gateway.ErrExists) {
+		o, serr := b.gw.Stat(ctx, user, bucket, key)
+		if serr != nil || !o.IsDir() {
+			return gofakes3.PutObjectResult{}, b.mapErr(ctx, bucket, key, gateway.ErrNotDir)
+		}
+		err = b.gw.UpdateMeta(ctx, user, bucket, key, func(o *catalog.Object) { o.Explicit = true })
+	}
+	if err != nil {
+		return gofakes3.PutObjectResult{}, b.mapErr(ctx, bucket, key, err)
+	}
+	return gofakes3.PutObjectResult{ETag: `"` + hex.EncodeToString(md5.New().Sum(nil)) + `"`}, nil
+}
+
+// DeleteObject deletes a file; a "name/" key drops the folder when it is
+// empty and otherwise only stops listing it as a key. A missing key is
+// not an error (S3 semantics).
+func (b *backend) DeleteObject(ctx context.Context, bucket, key string) (gofakes3.ObjectDeleteResult, error) {
+	user, err := b.user(ctx)
+	if err != nil {
+		return gofakes3.ObjectDeleteResult{}, err
+	}
+	if err := b.bucketExists(ctx, user, bucket); err != nil {
+		return gofakes3.ObjectDeleteResult{}, err
+	}
+	return gofakes3.ObjectDeleteResult{}, b.deleteKey(ctx, user, bucket, key)
+}
+
+func (b *backend) deleteKey(ctx context.Context, user, bucket, key string) error {
+	o, err := b.gw.Catalog().Stat(ctx, user, bucket, key)
+	if err != nil {
+		return nil
+	}
+	if !o.IsDir() {
+		err := b.gw.Remove(ctx, user, bucket, key)
+		if errors.Is(err, gateway.ErrNotFound) {
+			return nil
+		}
+		return b.mapErr(ctx, bucket, key, err)
+	}
+	empty := true
+	b.gw.List(ctx, user, bucket, key, "", func(catalog.Object) error { empty = false; return errStop })
+	if empty {
+		return b.mapErr(ctx, bucket, key, b.gw.Remove(ctx, user, bucket, key))
+	}
+	return b.gw.UpdateMeta(ctx, user, bucket, key, func(o *catalog.Object) { o.Explicit = false })
+}
+
+var errStop = errors.New("stop")
+
+func (b *backend) DeleteMulti(ctx context.Context, bucket string, keys ...string) (gofakes3.MultiDeleteResult, error) {
+	var res gofakes3.MultiDeleteResult
+	user, err := b.user(ctx)
+	if err != nil {
+		return res, err
+	}
+	if err := b.bucketExists(ctx, user, bucket); err != nil {
+		return res, err
+	}
+	for _, k := range keys {
+		if err := b.deleteKey(ctx, user, bucket, k); err != nil {
+			res.Error = append(res.Error, gofakes3.ErrorResult{Key: k, Code: gofakes3.ErrInternal, Message: err.Error()})
+			continue
+		}
+		res.Deleted = append(res.Deleted, gofakes3.ObjectID{Key: k})
+	}
+	return res, nil
+}
+
+func (b *backend) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
+	user, err := b.user(ctx)
+	if err != nil {
+		return gofakes3.CopyObjectResult{}, err
+	}
+	for _, bk := range []string{srcBucket, dstBucket} {
+		if err := b.bucketExists(ctx, user, bk); err != nil {
+			return gofakes3.CopyObjectResult{}, err
+		}
+	}
+	src, err := b.gw.Catalog().Stat(ctx, user, srcBucket, srcKey)
+	if err != nil || src.IsDir() {
+		return gofakes3.CopyObjectResult{}, gofakes3.KeyNotFound(srcKey)
+	}
+	ctype, mod, rest := splitMeta(meta)
+	if srcBucket != dstBucket || srcKey != dstKey {
+		if err := b.gw.MakeParents(ctx, user, dstBucket, dstKey); err != nil {
+			return gofakes3.CopyObjectResult{}, b.mapErr(ctx, dstBucket, dstKey, err)
+		}
+		if err := b.gw.Copy(ctx, user, srcBucket, srcKey, dstBucket, dstKey); err != nil {
+			return gofakes3.CopyObjectResult{}, b.mapErr(ctx, dstBucket, dstKey, err)
+		}
+	}
+	now := time.Now()
+	var out catalog.Object
+	err = b.gw.UpdateMeta(ctx, user, dstBucket, dstKey, func(o *catalog.Object) {
+		if ctype != "" {
+			o.ContentType = ctype
+		}
+		o.Meta = rest
+		if !mod.IsZero() {
+			o.ModNs = mod.UnixNano()
+		}
+		o.UploadNs = now.UnixNano()
+		out = *o
+	})
+	if err != nil {
+		return gofakes3.CopyObjectResult{}, b.mapErr(ctx, dstBucket, dstKey, err)
+	}
+	return gofakes3.CopyObjectResult{ETag: out.ETag(), LastModified: gofakes3.NewContentTime(now)}, nil
+}
+
+// ---- multipart ----
+
+// upload is what CreateMultipartUpload records beside the parts.
+type upload struct {
+	User   string            `json:"user"`
+	Bucket string            `json:"bucket"`
+	Key    string            `json:"key"`
+	Meta   map[string]string `json:"meta"`
+}
+
+func (b *backend) uploadPath(id gofakes3.UploadID, name string) (string, error) {
+	s := string(id)
+	if s == "" || strings.ContainsAny(s, "/\\.") {
+		return "", gofakes3.ErrorMessage(gofakes3.ErrNoSuchUpload, "no such upload")
+	}
+	return filepath.Join(b.uploadDir, s, name), nil
+}
+
+func (b *backend) loadUpload(ctx context.Context, id gofakes3.UploadID, bucket, key string) (upload, error) {
+	var up upload
+	p, err := b.uploadPath(id, "upload.json")
+	if err != nil {
+		return up, err
+	}
+	data, err := os.ReadFile(p)
+	if err == nil {
+		err = json.Unmarshal(data, &up)
+	}
+	user := auth.User(ctx)
+	if err != nil || up.User != user || up.Bucket != bucket || up.Key != key {
+		return up, gofakes3.ErrorMessage(gofakes3.ErrNoSuchUpload, "no such upload")
+	}
+	return up, nil
+}
+
+func (b *backend) CreateMultipartUpload(ctx context.Context, bucket, key string, meta map[string]string) (gofakes3.UploadID, error) {
+	user, err := b.user(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := b.bucketExists(ctx, user, bucket); err != nil {
+		return "", err
+	}
+	if err := gateway.CheckKey(key); err != nil || key == "" || strings.HasSuffix(key, "/") {
+		return "", b.mapErr(ctx, bucket, key, gateway.ErrBadPath)
+	}
+	var r [16]byte
+	rand.Read(r[:])
+	id := gofakes3.UploadID(hex.EncodeToString(r[:]))
+	dir := filepath.Join(b.uploadDir, string(id))
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", err
+	}
+	data, _ := json.Marshal(upload{User: user, Bucket: bucket, Key: key, Meta: meta})
+	if err := os.WriteFile(filepath.Join(dir, "upload.json"), data, 0o640); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return id, nil
+}
+
+func partName(n int) string { return fmt.Sprintf("part-%05d", n) }
+
+func (b *backend) UploadPart(ctx context.Context, bucket, key string, id gofakes3.UploadID, partNumber int, contentLength int64, body io.Reader) (string, error) {
+	if _, err := b.loadUpload(ctx, id, bucket, key); err != nil {
+		return "", err
+	}
+	if partNumber < 1 || partNumber > 10000 {
+		return "", gofakes3.ErrorMessage(gofakes3.ErrInvalidArgument, "part numbers run from 1 to 10000")
+	}
+	final, _ := b.uploadPath(id, partName(partNumber))
+	tmp, err := os.CreateTemp(filepath.Dir(final), ".tmp-part-")
+	if err != nil {
+		return "", err
+	}
+	h := md5.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), body)
+	if err == nil && contentLength >= 0 && n != contentLength {
+		err = gofakes3.ErrorMessagef(gofakes3.ErrIncompleteBody, "part %d: got %d of %d bytes", partNumber, n, contentLength)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), final)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return `"` + hex.EncodeToString(h.Sum(nil)) + `"`, nil
+}
+
+func (b *backend) CompleteMultipartUpload(ctx context.Context, bucket, key string, id gofakes3.UploadID, in *gofakes3.CompleteMultipartUploadRequest) (gofakes3.VersionID, string, error) {
+	up, err := b.loadUpload(ctx, id, bucket, key)
+	if err != nil {
+		return "", "", err
+	}
+	if len(in.Parts) == 0 {
+		return "", "", gofakes3.ErrorMessage(gofakes3.ErrMalformedXML, "no parts")
+	}
+	if !sort.SliceIsSorted(in.Parts, func(i, j int) bool { return in.Parts[i].PartNumber < in.Parts[j].PartNumber }) {
+		return "", "", gofakes3.ErrorMessage(gofakes3.ErrInvalidPartOrder, "parts must be listed in ascending order")
+	}
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	readers := make([]io.Reader, 0, len(in.Parts))
+	etagSum := md5.New()
+	var total int64
+	for i, p := range in.Parts {
+		if i > 0 && p.PartNumber == in.Parts[i-1].PartNumber {
+			return "", "", gofakes3.ErrorMessage(gofakes3.ErrInvalidPartOrder, "a part is listed twice")
+		}
+		path, _ := b.uploadPath(id, partName(p.PartNumber))
+		f, err := os.Open(path)
+		if err != nil {
+			return "", "", gofakes3.ErrorMessagef(gofakes3.ErrInvalidPart, "part %d was not uploaded", p.PartNumber)
+		}
+		files = append(files, f)
+		st, err := f.Stat()
+		if err != nil {
+			return "", "", err
+		}
+		sum := md5.New()
+		if _, err := io.Copy(sum, f); err != nil {
+			return "", "", err
+		}
+		want := strings.Trim(p.ETag, `"`)
+		if got := hex.EncodeToString(sum.Sum(nil)); !strings.EqualFold(got, want) {
+			return "", "", gofakes3.ErrorMessagef(gofakes3.ErrInvalidPart, "part %d: ETag %s does not match", p.PartNumber, p.ETag)
+		}
+		if i < len(in.Parts)-1 && st.Size() < minPartSize {
+			return "", "", b.custom(ctx, &s3Error{"EntityTooSmall", fmt.Sprintf(
+				"part %d is %d bytes; every part but the last must be at least 5 MiB", p.PartNumber, st.Size()), http.StatusBadRequest})
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return "", "", err
+		}
+		etagSum.Write(sum.Sum(nil))
+		total += st.Size()
+		readers = append(readers, f)
+	}
+	etag := fmt.Sprintf("%s-%d", hex.EncodeToString(etagSum.Sum(nil)), len(in.Parts))
+	ctype, mod, rest := splitMeta(up.Meta)
+	o, err := b.gw.Put(ctx, gateway.PutInput{
+		User: up.User, Bucket: bucket, Key: key, Body: io.MultiReader(readers...),
+		ContentType: ctype, ModTime: mod, Meta: rest, MakeParents: true, ETag: etag,
+		Verify: func(s gateway.Sums) error {
+			if s.Size != total {
+				return fmt.Errorf("multipart %s: assembled %d of %d bytes", id, s.Size, total)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return "", "", b.mapErr(ctx, bucket, key, err)
+	}
+	dir, _ := b.uploadPath(id, "")
+	os.RemoveAll(dir)
+	return "", o.ETag(), nil
+}
+
+func (b *backend) AbortMultipartUpload(ctx context.Context, bucket, key string, id gofakes3.UploadID) error {
+	if _, err := b.loadUpload(ctx, id, bucket, key); err != nil {
+		return err
+	}
+	dir, _ := b.uploadPath(id, "")
+	return os.RemoveAll(dir)
+}

@@ -1,0 +1,373 @@
+package s3api_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"shoebox/catalog"
+	"shoebox/gateway"
+	"shoebox/gateway/auth"
+	"shoebox/gateway/localfs"
+	"shoebox/s3api"
+)
+
+// testAuth trusts the X-Test-User header (the signature layer has its own tests).
+func testAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := r.Header.Get("X-Test-User")
+		if u == "" {
+			u = "alice"
+		}
+		next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), u)))
+	})
+}
+
+type env struct {
+	gw  *gateway.Gateway
+	cli *s3.Client
+	url string
+}
+
+func newEnv(t *testing.T) env {
+	t.Helper()
+	dir := t.TempDir()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cat, err := catalog.Open("", catalog.Options{InMemory: true, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	be, err := localfs.New(dir+"/objects", localfs.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { be.Close() })
+	gw := gateway.New(be, cat, gateway.Options{Logger: quiet})
+	h, err := s3api.New(gw, s3api.Config{UploadDir: dir + "/multipart", Authenticate: testAuth, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	cli := s3.New(s3.Options{
+		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("AK", "SK", ""),
+	})
+	return env{gw: gw, cli: cli, url: srv.URL}
+}
+
+var ctx = context.Background()
+
+func code(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	if err != nil {
+		return "non-API error: " + err.Error()
+	}
+	return ""
+}
+
+func (e env) put(t *testing.T, bucket, key, body string) *s3.PutObjectOutput {
+	t.Helper()
+	out, err := e.cli.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: strings.NewReader(body)})
+	if err != nil {
+		t.Fatalf("PutObject %s/%s: %v", bucket, key, err)
+	}
+	return out
+}
+
+func (e env) get(t *testing.T, bucket, key string) string {
+	t.Helper()
+	out, err := e.cli.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		t.Fatalf("GetObject %s/%s: %v", bucket, key, err)
+	}
+	defer out.Body.Close()
+	b, _ := io.ReadAll(out.Body)
+	return string(b)
+}
+
+func TestBucketsAndObjects(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("photos")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("photos")}); code(err) != "BucketAlreadyOwnedByYou" {
+		t.Errorf("second CreateBucket: %v; want BucketAlreadyOwnedByYou", err)
+	}
+	if _, err := e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("by-date")}); code(err) != "InvalidBucketName" {
+		t.Errorf("CreateBucket by-date: %v; want InvalidBucketName", err)
+	}
+	body := "jpeg bytes"
+	sum := md5.Sum([]byte(body))
+	out := e.put(t, "photos", "2019/trip/DSC 0042+1%.jpg", body)
+	if *out.ETag != `"`+hex.EncodeToString(sum[:])+`"` {
+		t.Errorf("PUT ETag %s; want the MD5", *out.ETag)
+	}
+	if got := e.get(t, "photos", "2019/trip/DSC 0042+1%.jpg"); got != body {
+		t.Errorf("GET = %q", got)
+	}
+	// The same object through the gateway (what WebDAV serves).
+	o, err := e.gw.Stat(ctx, "alice", "photos", "2019/trip/DSC 0042+1%.jpg")
+	if err != nil || o.Size != int64(len(body)) {
+		t.Errorf("gateway Stat = %+v, %v", o, err)
+	}
+	rng, err := e.cli.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("photos"), Key: aws.String("2019/trip/DSC 0042+1%.jpg"), Range: aws.String("bytes=5-9")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, _ := io.ReadAll(rng.Body)
+	if string(rb) != "bytes" {
+		t.Errorf("Range GET = %q; want bytes", rb)
+	}
+	// Bob does not see alice's buckets.
+	req, _ := http.NewRequest("GET", e.url+"/", nil)
+	req.Header.Set("X-Test-User", "bob")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(lb), "photos") {
+		t.Errorf("bob's ListBuckets shows alice's bucket: %s", lb)
+	}
+	if _, err := e.cli.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("photos")}); code(err) != "BucketNotEmpty" {
+		t.Errorf("DeleteBucket non-empty: %v; want BucketNotEmpty", err)
+	}
+	if _, err := e.cli.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("photos"), Key: aws.String("2019/trip/DSC 0042+1%.jpg")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cli.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("photos")}); err != nil {
+		t.Errorf("DeleteBucket after its only key went (implicit folders remain): %v", err)
+	}
+}
+
+func TestFoldersAndConflicts(t *testing.T) {
+	e := newEnv(t)
+	e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")})
+	e.put(t, "bkt", "empty/", "")
+	o, err := e.gw.Stat(ctx, "alice", "bkt", "empty")
+	if err != nil || !o.IsDir() || !o.Explicit {
+		t.Errorf("zero-byte PUT of empty/ = %+v, %v; want an explicit folder", o, err)
+	}
+	if err := e.gw.Mkdir(ctx, "alice", "bkt", "made-by-mkcol", false, true); err != nil {
+		t.Fatal(err)
+	}
+	e.put(t, "bkt", "a", "file a")
+	_, err = e.cli.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b"), Body: strings.NewReader("x")})
+	if code(err) != "KeyConflict" {
+		t.Errorf("PUT a/b over file a: %v; want KeyConflict", err)
+	}
+	e.put(t, "bkt", "dir/inner", "x")
+	_, err = e.cli.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir"), Body: strings.NewReader("x")})
+	if code(err) != "KeyConflict" {
+		t.Errorf("PUT dir over folder dir/: %v; want KeyConflict", err)
+	}
+	if got := e.get(t, "bkt", "a"); got != "file a" {
+		t.Errorf("a after conflicts = %q", got)
+	}
+	list, err := e.cli.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, c := range list.Contents {
+		keys = append(keys, *c.Key)
+	}
+	want := []string{"a", "dir/inner", "empty/", "made-by-mkcol/"}
+	if fmt.Sprint(keys) != fmt.Sprint(want) {
+		t.Errorf("keys = %v; want %v (implicit folder dir/ is not a key)", keys, want)
+	}
+}
+
+func TestListPaging(t *testing.T) {
+	e := newEnv(t)
+	e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")})
+	var all []string
+	for _, d := range []string{"x", "y", "z"} {
+		for i := range 7 {
+			k := fmt.Sprintf("%s/%02d.jpg", d, i)
+			e.put(t, "bkt", k, k)
+			all = append(all, k)
+		}
+	}
+	e.put(t, "bkt", "top.txt", "t")
+	all = append(all, "top.txt")
+	sort.Strings(all)
+	// v2 without delimiter, pages of 5.
+	var got []string
+	var token *string
+	for pages := 0; ; pages++ {
+		out, err := e.cli.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt"), MaxKeys: aws.Int32(5), ContinuationToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range out.Contents {
+			got = append(got, *c.Key)
+		}
+		if !*out.IsTruncated {
+			break
+		}
+		token = out.NextContinuationToken
+		if pages > 10 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(all) {
+		t.Errorf("paged keys = %v; want %v", got, all)
+	}
+	// Delimiter: common prefixes, paged two at a time.
+	var prefixes, keys []string
+	var marker *string
+	for {
+		out, err := e.cli.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("bkt"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(2), Marker: marker})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range out.CommonPrefixes {
+			prefixes = append(prefixes, *p.Prefix)
+		}
+		for _, c := range out.Contents {
+			keys = append(keys, *c.Key)
+		}
+		if !*out.IsTruncated {
+			break
+		}
+		marker = out.NextMarker
+	}
+	if fmt.Sprint(prefixes) != "[x/ y/ z/]" || fmt.Sprint(keys) != "[top.txt]" {
+		t.Errorf("delimited listing: prefixes %v keys %v; want [x/ y/ z/] [top.txt]", prefixes, keys)
+	}
+	out, err := e.cli.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt"), Prefix: aws.String("y/0"), StartAfter: aws.String("y/03.jpg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Contents) != 3 || *out.Contents[0].Key != "y/04.jpg" {
+		t.Errorf("prefix+start-after: %d keys, first %v", len(out.Contents), out.Contents)
+	}
+}
+
+func TestCopyAndMetadata(t *testing.T) {
+	e := newEnv(t)
+	for _, b := range []string{"src", "dst"} {
+		e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)})
+	}
+	_, err := e.cli.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String("src"), Key: aws.String("k"), Body: strings.NewReader("content"),
+		ContentType: aws.String("image/jpeg"), Metadata: map[string]string{"camera": "x100"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.cli.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("dst"), Key: aws.String("deep/copy"), CopySource: aws.String("src/k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := e.cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("dst"), Key: aws.String("deep/copy")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *h.ContentType != "image/jpeg" || h.Metadata["camera"] != "x100" {
+		t.Errorf("COPY directive: type %q meta %v", *h.ContentType, h.Metadata)
+	}
+	_, err = e.cli.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("src"), Key: aws.String("k"), CopySource: aws.String("src/k"),
+		MetadataDirective: types.MetadataDirectiveReplace, ContentType: aws.String("text/plain"), Metadata: map[string]string{"new": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ = e.cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("src"), Key: aws.String("k")})
+	if *h.ContentType != "text/plain" || h.Metadata["new"] != "1" || h.Metadata["camera"] != "" {
+		t.Errorf("REPLACE directive: type %q meta %v", *h.ContentType, h.Metadata)
+	}
+	if got := e.get(t, "src", "k"); got != "content" {
+		t.Errorf("content after metadata replace = %q", got)
+	}
+	del, err := e.cli.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String("dst"), Delete: &types.Delete{Objects: []types.ObjectIdentifier{{Key: aws.String("deep/copy")}, {Key: aws.String("missing")}}}})
+	if err != nil || len(del.Deleted) != 2 {
+		t.Errorf("DeleteObjects: %v, %+v", err, del)
+	}
+}
+
+func TestMultipart(t *testing.T) {
+	e := newEnv(t)
+	e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")})
+	parts := [][]byte{make([]byte, 5<<20), make([]byte, 5<<20), []byte("tail")}
+	for _, p := range parts[:2] {
+		rand.Read(p)
+	}
+	cr, err := e.cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("video.mp4"), ContentType: aws.String("video/mp4")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done []types.CompletedPart
+	etagSum := md5.New()
+	for i, p := range parts {
+		up, err := e.cli.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("bkt"), Key: aws.String("video.mp4"), UploadId: cr.UploadId, PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(p)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := md5.Sum(p)
+		etagSum.Write(s[:])
+		done = append(done, types.CompletedPart{ETag: up.ETag, PartNumber: aws.Int32(int32(i + 1))})
+	}
+	comp, err := e.cli.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("video.mp4"), UploadId: cr.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: done}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(`"%s-3"`, hex.EncodeToString(etagSum.Sum(nil)))
+	if *comp.ETag != want {
+		t.Errorf("Complete ETag %s; want %s", *comp.ETag, want)
+	}
+	h, err := e.cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("video.mp4")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *h.ETag != want || *h.ContentLength != int64(10<<20+4) || *h.ContentType != "video/mp4" {
+		t.Errorf("HEAD after multipart: etag %s len %d type %s", *h.ETag, *h.ContentLength, *h.ContentType)
+	}
+	got := e.get(t, "bkt", "video.mp4")
+	if got != string(bytes.Join(parts, nil)) {
+		t.Errorf("assembled object differs (%d bytes)", len(got))
+	}
+	// A small non-last part is refused.
+	cr2, _ := e.cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("small")})
+	var small []types.CompletedPart
+	for i := range 2 {
+		up, err := e.cli.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("bkt"), Key: aws.String("small"), UploadId: cr2.UploadId, PartNumber: aws.Int32(int32(i + 1)), Body: strings.NewReader("tiny")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		small = append(small, types.CompletedPart{ETag: up.ETag, PartNumber: aws.Int32(int32(i + 1))})
+	}
+	_, err = e.cli.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("small"), UploadId: cr2.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: small}})
+	if code(err) != "EntityTooSmall" {
+		t.Errorf("Complete with a small first part: %v; want EntityTooSmall", err)
+	}
+	if _, err := e.cli.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("small"), UploadId: cr2.UploadId}); err != nil {
+		t.Errorf("Abort: %v", err)
+	}
+	if _, err := e.cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("small")}); err == nil {
+		t.Error("aborted upload left an object")
+	}
+}
