@@ -14,12 +14,17 @@
 //	bkt|<user>|<bucket>              → bucketRow JSON               (primary)
 //	obj|<user>|<bucket>|<key>        → Object JSON                  (primary)
 //	prop|<user>|<bucket>|<key>       → dead properties JSON         (primary)
+//	akey|<accessKeyID>               → AccessKey JSON               (primary)
 //
 // A folder is an object row whose key ends in '/' ("Camera/2019/"). Every
 // folder on disk has one, so Stat of a folder is one lookup and a folder
 // carries its own modification time and dead properties. Folders made
 // explicitly (WebDAV MKCOL, S3 zero-byte PUT of "name/") are marked
 // Explicit; S3 lists only those as keys.
+//
+// An access key row holds the owner and the S3 secret sealed (encrypted) by
+// gateway/auth with a key kept outside the catalog, so the catalog alone
+// does not give out secrets.
 //
 // Listing one level of a folder is a prefix scan that seeks past each
 // subfolder's subtree, so its cost follows the size of the folder listed, not

@@ -15,6 +15,7 @@ const (
 	pfxBucket = "bkt|"
 	pfxObject = "obj|"
 	pfxProp   = "prop|"
+	pfxAKey   = "akey|"
 )
 
 func keySchema() []byte { return []byte(pfxMeta + "schema") }
@@ -43,6 +44,9 @@ func keyPropPrefix(user, bucket string) []byte {
 func keyProp(user, bucket, key string) []byte {
 	return append(keyPropPrefix(user, bucket), key...)
 }
+
+// keyAccessKey is the row of one S3 access key.
+func keyAccessKey(id string) []byte { return []byte(pfxAKey + id) }
 
 // objectKeyFrom returns the object key of an obj| or prop| row key.
 func objectKeyFrom(rowKey []byte, prefixLen int) string {

@@ -20,6 +20,10 @@ var ErrReserved = errors.New("reserved name")
 // MaxKeyLen is the longest object key, in bytes (the S3 limit).
 const MaxKeyLen = 1024
 
+// MaxSegmentLen is the longest name between slashes, in bytes: originals
+// are files, and common file systems (ext4, XFS, APFS, NTFS) stop at 255.
+const MaxSegmentLen = 255
+
 // ReservedNames are the virtual roots shown beside a user's buckets; no
 // bucket may take one of these names.
 var ReservedNames = []string{"by-date", "by-person", "by-camera", "duplicates", "albums", "trash"}
@@ -71,6 +75,9 @@ func CheckKey(key string) error {
 	for _, s := range segs {
 		if s == "" || s == "." || s == ".." {
 			return fmt.Errorf("key %q has an empty, '.' or '..' segment: %w", key, ErrBadPath)
+		}
+		if len(s) > MaxSegmentLen {
+			return fmt.Errorf("key %q has a segment of %d bytes; file systems keep names of at most %d: %w", key, len(s), MaxSegmentLen, ErrBadPath)
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package s3api_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5"
@@ -10,11 +11,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -369,5 +372,34 @@ func TestMultipart(t *testing.T) {
 	}
 	if _, err := e.cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("small")}); err == nil {
 		t.Error("aborted upload left an object")
+	}
+}
+
+// TestContinueOnEmptyBody: a body-less request that expects 100-continue
+// gets the 100 before its final status (botocore loses its connection's
+// framing otherwise).
+func TestContinueOnEmptyBody(t *testing.T) {
+	e := newEnv(t)
+	e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")})
+	c, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "PUT /bkt/empty HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n")
+	br := bufio.NewReader(c)
+	first, _ := br.ReadString('\n')
+	if !strings.HasPrefix(first, "HTTP/1.1 100") {
+		t.Fatalf("first status line %q; want 100 Continue", first)
+	}
+	for line := ""; line != "\r\n"; {
+		if line, err = br.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("final response %v, %v; want 200", resp, err)
 	}
 }

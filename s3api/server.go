@@ -53,12 +53,27 @@ func New(gw *gateway.Gateway, cfg Config) (http.Handler, error) {
 		gofakes3.WithIntegrityCheck(true),
 		gofakes3.WithoutVersioning(),
 	)
-	var h http.Handler = withState(faker.Server())
-	h = cfg.Authenticate(h)
+	var h http.Handler = withState(gw, faker.Server())
 	if cfg.Domain != "" {
+		// Inside authentication: signatures cover the request as sent.
 		h = virtualHost(strings.ToLower(cfg.Domain), h)
 	}
-	return h, nil
+	return continueEmpty(cfg.Authenticate(h)), nil
+}
+
+// continueEmpty answers "Expect: 100-continue" on a request without a body
+// with an explicit 100 Continue before the final status. Go's server sends
+// 100 only when a handler reads a body, so such a request would get its
+// final answer straight away; botocore (aws cli v1 and v2) mishandles that
+// answer and desynchronizes the connection, so its next request on it
+// hangs until a read timeout (seen with plain gofakes3 too).
+func continueEmpty(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 0 && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+			w.WriteHeader(http.StatusContinue)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 type logger struct{ l *slog.Logger }
@@ -112,8 +127,9 @@ func stateFrom(ctx context.Context) *reqState {
 	return st
 }
 
-func withState(next http.Handler) http.Handler {
+func withState(gw *gateway.Gateway, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		translateConditions(gw, r)
 		st := &reqState{}
 		sw := &stateWriter{ResponseWriter: w, st: st}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
@@ -123,6 +139,31 @@ func withState(next http.Handler) http.Handler {
 	})
 }
 
+// translateConditions rewrites If-Match and If-None-Match values naming an
+// object's multipart ETag ("…-N") into the MD5 that gofakes3 compares
+// conditions against, so a client that read the ETag (aws cli downloads
+// in ranges with If-Match) is held to the same object.
+func translateConditions(gw *gateway.Gateway, r *http.Request) {
+	im, inm := r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
+	if !strings.Contains(im, "-") && !strings.Contains(inm, "-") {
+		return
+	}
+	user := auth.User(r.Context())
+	bucket, key, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if user == "" || !ok || key == "" {
+		return
+	}
+	o, err := gw.Catalog().Stat(r.Context(), user, bucket, key)
+	if err != nil || o.ETagValue == "" || o.MD5 == "" {
+		return
+	}
+	for _, h := range []string{"If-Match", "If-None-Match"} {
+		if v := r.Header.Get(h); v != "" {
+			r.Header.Set(h, strings.ReplaceAll(v, o.ETag(), `"`+o.MD5+`"`))
+		}
+	}
+}
+
 type stateWriter struct {
 	http.ResponseWriter
 	st      *reqState
@@ -130,6 +171,10 @@ type stateWriter struct {
 }
 
 func (s *stateWriter) WriteHeader(code int) {
+	if code >= 100 && code < 200 { // informational: the final status is still to come
+		s.ResponseWriter.WriteHeader(code)
+		return
+	}
 	if !s.written {
 		s.written = true
 		if s.st.etag != "" && s.Header().Get("ETag") != "" && code < 300 {

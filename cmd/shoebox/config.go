@@ -18,6 +18,8 @@ import (
 type Config struct {
 	Data           string `yaml:"data"`
 	DavAddr        string `yaml:"dav_addr"`
+	S3Addr         string `yaml:"s3_addr"`
+	S3Domain       string `yaml:"s3_domain"`
 	TLSCert        string `yaml:"tls_cert"`
 	TLSKey         string `yaml:"tls_key"`
 	ExternalPrefix string `yaml:"external_prefix"`
@@ -36,6 +38,7 @@ func defaults() Config {
 	return Config{
 		Data:          "./shoebox-data",
 		DavAddr:       "127.0.0.1:8080",
+		S3Addr:        "127.0.0.1:9000",
 		InfinityLimit: 100_000,
 		LogLevel:      "info",
 		LogFormat:     "text",
@@ -55,6 +58,8 @@ func (c *Config) options() []option {
 	return []option{
 		{name: "data", env: "SHOEBOX_DATA", usage: "data directory (catalog and originals)", str: &c.Data},
 		{name: "dav-addr", env: "SHOEBOX_DAV_ADDR", usage: "WebDAV listen address (serves /dav/, /healthz, /metrics)", str: &c.DavAddr},
+		{name: "s3-addr", env: "SHOEBOX_S3_ADDR", usage: "S3 listen address (path-style http://host:port/bucket/key; empty: no S3)", str: &c.S3Addr},
+		{name: "s3-domain", env: "SHOEBOX_S3_DOMAIN", usage: "also accept virtual-host style requests for BUCKET.<this domain>", str: &c.S3Domain},
 		{name: "tls-cert", env: "SHOEBOX_TLS_CERT", usage: "TLS certificate file (PEM); with --tls-key serves HTTPS", str: &c.TLSCert},
 		{name: "tls-key", env: "SHOEBOX_TLS_KEY", usage: "TLS private key file (PEM)", str: &c.TLSKey},
 		{name: "external-prefix", env: "SHOEBOX_EXTERNAL_PREFIX", usage: "path prefix a reverse proxy puts before /dav (e.g. /shoebox)", str: &c.ExternalPrefix},

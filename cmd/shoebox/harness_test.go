@@ -60,6 +60,7 @@ type server struct {
 	t      *testing.T
 	data   string
 	addr   string
+	s3addr string
 	scheme string
 	args   []string
 	env    []string
@@ -98,7 +99,8 @@ func startServer(t *testing.T, extra ...string) *server {
 func (s *server) start() {
 	s.t.Helper()
 	s.addr = freeAddr(s.t)
-	args := append([]string{"serve", "--data", s.data, "--dav-addr", s.addr}, s.args...)
+	s.s3addr = freeAddr(s.t)
+	args := append([]string{"serve", "--data", s.data, "--dav-addr", s.addr, "--s3-addr", s.s3addr}, s.args...)
 	s.cmd = exec.Command(binPath, args...)
 	s.cmd.Env = append(append(os.Environ(), "SHOEBOX_ADMIN_PASSWORD="+adminPW), s.env...)
 	s.cmd.Stdout = &lockedWriter{s: s}
@@ -162,6 +164,9 @@ func (s *server) restart() {
 }
 
 func (s *server) url(p string) string { return s.scheme + "://" + s.addr + p }
+
+// s3url is the S3 endpoint.
+func (s *server) s3url() string { return s.scheme + "://" + s.s3addr }
 
 // do sends a request as admin and returns the response with its body read.
 func (s *server) do(method, p string, body io.Reader, hdr ...string) (*http.Response, string) {

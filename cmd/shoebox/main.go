@@ -32,6 +32,7 @@ Usage:
   shoebox user list
   shoebox user passwd NAME [--password-stdin]
   shoebox user rm NAME
+  shoebox key create|list USER | revoke KEYID   S3 access keys (create prints the secret once)
   shoebox fsck                            reconcile the catalog with the files on disk
 
 Run "shoebox serve -h" for the flags every command takes.
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string) error {
 		return serve(ctx, args[1:])
 	case "user":
 		return userCmd(ctx, args[1:])
+	case "key":
+		return keyCmd(ctx, args[1:])
 	case "fsck":
 		return fsck(ctx, args[1:])
 	case "help", "-h", "--help":

@@ -87,7 +87,7 @@ type recorder struct {
 }
 
 func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
+	if r.status == 0 && code >= 200 {
 		r.status = code
 	}
 	r.ResponseWriter.WriteHeader(code)

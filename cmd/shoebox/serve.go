@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 
 	"shoebox/davfs"
 	"shoebox/gateway/auth"
+	"shoebox/s3api"
 )
 
 // serveMemoryLimit is the Go runtime's soft memory limit for the server.
@@ -105,6 +107,31 @@ func serve(ctx context.Context, args []string) error {
 		}
 		mux.ServeHTTP(w, r)
 	})
+	var s3srv *http.Server
+	if cfg.S3Addr != "" {
+		sealer, err := auth.OpenSealer(secretKeyFile(cfg))
+		if err != nil {
+			return err
+		}
+		s3h, err := s3api.New(st.gw, s3api.Config{
+			UploadDir: filepath.Join(cfg.Data, "multipart"),
+			Domain:    cfg.S3Domain,
+			Logger:    lg,
+			Authenticate: func(h http.Handler) http.Handler {
+				return s3api.Authenticate(secretLookup(st.cat, sealer), h, s3api.AuthLogger(lg))
+			},
+		})
+		if err != nil {
+			return err
+		}
+		s3srv = &http.Server{
+			Handler:           m.wrap("s3", s3h),
+			ReadHeaderTimeout: 30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(lg.Handler(), slog.LevelWarn),
+		}
+	}
 	srv := &http.Server{
 		Handler:           root,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -123,14 +150,24 @@ func serve(ctx context.Context, args []string) error {
 	lg.Info("shoebox is serving", "webdav", fmt.Sprintf("%s://%s/dav/", scheme, ln.Addr()), "data", cfg.Data)
 	fmt.Fprintf(os.Stderr, "Point a WebDAV client at %s://%s/dav/ (user admin). Metrics: /metrics, health: /healthz\n", scheme, ln.Addr())
 
-	errc := make(chan error, 1)
-	go func() {
+	errc := make(chan error, 2)
+	serveOn := func(srv *http.Server, ln net.Listener) {
 		if cfg.TLSCert != "" {
 			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
 		} else {
 			errc <- srv.Serve(ln)
 		}
-	}()
+	}
+	go serveOn(srv, ln)
+	if s3srv != nil {
+		s3ln, err := net.Listen("tcp", cfg.S3Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.S3Addr, err)
+		}
+		lg.Info("S3 is serving", "endpoint", fmt.Sprintf("%s://%s", scheme, s3ln.Addr()), "virtual_host_domain", cfg.S3Domain)
+		fmt.Fprintf(os.Stderr, "S3 endpoint: %s://%s (path-style; create keys with `shoebox key create admin`)\n", scheme, s3ln.Addr())
+		go serveOn(s3srv, s3ln)
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -139,6 +176,11 @@ func serve(ctx context.Context, args []string) error {
 	lg.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	if s3srv != nil {
+		if err := s3srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -4,6 +4,15 @@
 // remembered for a few minutes under an HMAC of the password keyed with a
 // per-process random key, so a busy sync client pays the cost once, and a
 // changed or removed password stops working when the entry expires.
+//
+// S3 access keys (NewAccessKey) cannot be hashed like passwords: AWS
+// Signature V4 needs the clear secret on the server to recompute each
+// signature. Their secrets are therefore stored encrypted: a Sealer seals
+// them with AES-256-GCM under a 32-byte server key kept in its own file,
+// <data>/secret.key (mode 0600, created on first use), outside the catalog.
+// A stolen catalog alone gives out no secret; the catalog and the key file
+// together do. Losing the key file makes every access key unusable (create
+// new ones); passwords and files are not affected.
 package auth
 
 import (

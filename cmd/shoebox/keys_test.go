@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"shoebox/catalog"
+	"shoebox/gateway/auth"
+	"shoebox/s3api"
+)
+
+// keyCLI runs shoebox with stdout and stderr apart.
+func keyCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+var keyCreateOut = regexp.MustCompile(`^AWS_ACCESS_KEY_ID=(SB[A-Z0-9]{18})\nAWS_SECRET_ACCESS_KEY=([A-Za-z0-9]{40})\n$`)
+
+func TestKeyCLI(t *testing.T) {
+	data := t.TempDir()
+	if out, err := runCLI(t, "pw-of-bob\n", "user", "add", "bob", "--password-stdin", "--data", data); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+
+	create := func() (id, secret string) {
+		t.Helper()
+		out, errOut, err := keyCLI(t, "key", "create", "bob", "--data", data)
+		if err != nil {
+			t.Fatalf("key create: %v\n%s", err, errOut)
+		}
+		m := keyCreateOut.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("key create printed %q on stdout; want exactly the two lines AWS_ACCESS_KEY_ID=SB… and AWS_SECRET_ACCESS_KEY=…", out)
+		}
+		return m[1], m[2]
+	}
+	id1, secret1 := create()
+	id2, secret2 := create()
+	if id1 == id2 || secret1 == secret2 {
+		t.Errorf("two keys share a value: %s/%s and %s/%s", id1, secret1, id2, secret2)
+	}
+
+	// The output is meant for eval.
+	sh := exec.Command("sh", "-c", `eval "$("$0" key create bob --data "$1")" && echo "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"`, binPath, data)
+	out, err := sh.Output()
+	if err != nil || !regexp.MustCompile(`^SB[A-Z0-9]{18}:[A-Za-z0-9]{40}\n$`).Match(out) {
+		t.Errorf(`eval "$(shoebox key create bob)": got %q, %v; want ID:SECRET`, out, err)
+	}
+	id3 := strings.SplitN(string(out), ":", 2)[0]
+
+	// The server key file.
+	st, err := os.Stat(filepath.Join(data, "secret.key"))
+	if err != nil {
+		t.Fatalf("secret.key: %v", err)
+	}
+	if st.Mode().Perm() != 0o600 || st.Size() != 32 {
+		t.Errorf("secret.key: mode %04o, %d bytes; want 0600, 32", st.Mode().Perm(), st.Size())
+	}
+
+	// list shows the IDs and no secret.
+	out2, errOut, err := keyCLI(t, "key", "list", "bob", "--data", data)
+	if err != nil {
+		t.Fatalf("key list: %v\n%s", err, errOut)
+	}
+	for _, id := range []string{id1, id2, id3} {
+		if !strings.Contains(out2, id) {
+			t.Errorf("key list does not show %s:\n%s", id, out2)
+		}
+	}
+	if strings.Contains(out2, secret1) || strings.Contains(out2, secret2) {
+		t.Errorf("key list shows a secret:\n%s", out2)
+	}
+	if n := strings.Count(out2, "\n"); n != 3 {
+		t.Errorf("key list printed %d lines; want 3:\n%s", n, out2)
+	}
+
+	// Unknown users are refused, with nothing on stdout.
+	out3, errOut, err := keyCLI(t, "key", "create", "nobody", "--data", data)
+	if err == nil || out3 != "" || !strings.Contains(errOut, "no user") {
+		t.Errorf("key create for an unknown user: err %v, stdout %q, stderr %q; want a failure saying \"no user\" and no stdout", err, out3, errOut)
+	}
+	if _, errOut, err := keyCLI(t, "key", "list", "nobody", "--data", data); err == nil || !strings.Contains(errOut, "no user") {
+		t.Errorf("key list for an unknown user: err %v, stderr %q; want a failure saying \"no user\"", err, errOut)
+	}
+	if _, _, err := keyCLI(t, "key", "create", "--data", data); err == nil {
+		t.Errorf("key create without a user: got success; want a usage error")
+	}
+
+	// The clear secrets are nowhere in the data directory.
+	for _, secret := range []string{secret1, secret2} {
+		for _, form := range [][]byte{[]byte(secret), []byte(base64.StdEncoding.EncodeToString([]byte(secret)))} {
+			filepath.WalkDir(data, func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Errorf("read %s: %v", p, err)
+					return nil
+				}
+				if bytes.Contains(b, form) {
+					t.Errorf("%s contains a clear secret (%q)", p, form)
+				}
+				return nil
+			})
+		}
+	}
+	// (and the IDs are there, so the search above looked in the right place)
+	found := false
+	filepath.WalkDir(data, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(id1)) {
+				found = true
+			}
+		}
+		return nil
+	})
+	if !found {
+		t.Errorf("no file in the data directory holds the key ID %s; the secret search is meaningless", id1)
+	}
+
+	// revoke
+	out4, errOut, err := keyCLI(t, "key", "revoke", id1, "--data", data)
+	if err != nil || !strings.Contains(out4, id1) {
+		t.Fatalf("key revoke: %v, stdout %q\n%s", err, out4, errOut)
+	}
+	out5, _, _ := keyCLI(t, "key", "list", "bob", "--data", data)
+	if strings.Contains(out5, id1) || !strings.Contains(out5, id2) {
+		t.Errorf("key list after revoking %s:\n%s\nwant %s gone and %s kept", id1, out5, id1, id2)
+	}
+	if _, errOut, err := keyCLI(t, "key", "revoke", id1, "--data", data); err == nil || !strings.Contains(errOut, "no access key") {
+		t.Errorf("revoking %s twice: err %v, stderr %q; want \"no access key\"", id1, err, errOut)
+	}
+
+	// The server's lookup, on the same data.
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cat, err := catalog.Open(filepath.Join(data, "catalog"), catalog.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	sealer, err := auth.OpenSealer(filepath.Join(data, "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	lookup := secretLookup(cat, sealer)
+	if u, s, err := lookup(ctx, id2); u != "bob" || s != secret2 || err != nil {
+		t.Errorf("lookup(%s): got %q, %q, %v; want bob, the secret printed, nil", id2, u, s, err)
+	}
+	if _, _, err := lookup(ctx, id1); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("lookup of a revoked key: got %v; want catalog.ErrNotFound", err)
+	}
+	other, err := auth.OpenSealer(filepath.Join(t.TempDir(), "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := secretLookup(cat, other)(ctx, id2); err == nil || errors.Is(err, catalog.ErrNotFound) || errors.Is(err, s3api.ErrUnknownAccessKey) {
+		t.Errorf("lookup with another server key: got %v; want an error that is not \"unknown key\"", err)
+	}
+	if err := cat.DeleteUser(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := lookup(ctx, id2); !errors.Is(err, s3api.ErrUnknownAccessKey) {
+		t.Errorf("lookup of a removed user's key: got %v; want s3api.ErrUnknownAccessKey", err)
+	}
+}
+
+func TestKeyCLIRefusesOpenKeyFile(t *testing.T) {
+	data := t.TempDir()
+	if out, err := runCLI(t, "pw\n", "user", "add", "carol", "--password-stdin", "--data", data); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(data, "secret.key"), make([]byte, 32), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(data, "secret.key"), 0o644)
+	out, errOut, err := keyCLI(t, "key", "create", "carol", "--data", data)
+	if err == nil || out != "" || !strings.Contains(errOut, "chmod 600") {
+		t.Errorf("key create with a world-readable secret.key: err %v, stdout %q, stderr %q; want a failure saying chmod 600", err, out, errOut)
+	}
+	if out, _, _ := keyCLI(t, "key", "list", "carol", "--data", data); out != "" {
+		t.Errorf("a refused key create left a key: %q", out)
+	}
+}

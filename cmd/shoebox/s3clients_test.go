@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// s3Keys creates an access key for admin with the CLI (server stopped,
+// since the CLI refuses a data directory the server holds) and returns the
+// two values.
+func s3Keys(t *testing.T, s *server) (id, secret string) {
+	t.Helper()
+	s.stop()
+	out, err := runCLI(t, "", "key", "create", "admin", "--data", s.data)
+	s.start()
+	if err != nil {
+		t.Fatalf("key create: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`(?m)^AWS_ACCESS_KEY_ID=(\S+)\nAWS_SECRET_ACCESS_KEY=(\S+)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("key create printed %q", out)
+	}
+	return m[1], m[2]
+}
+
+// withoutEnv is the environment without the named variables.
+func withoutEnv(names ...string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		keep := true
+		for _, n := range names {
+			if strings.HasPrefix(kv, n+"=") {
+				keep = false
+			}
+		}
+		if keep {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func awsEnv(s *server, id, secret string, home string) []string {
+	return append(withoutEnv("AWS_CA_BUNDLE", "AWS_PROFILE", "AWS_ENDPOINT_URL"),
+		"AWS_ACCESS_KEY_ID="+id, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "HOME="+home,
+		"AWS_EC2_METADATA_DISABLED=true",
+	)
+}
+
+func runTool(t *testing.T, env []string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestAWSCLI drives the aws cli: mb, cp (small and multipart), sync up and
+// down, ls, rm, presign + curl; and checks that S3 writes show in WebDAV.
+func TestAWSCLI(t *testing.T) {
+	needTool(t, "aws")
+	curl := needTool(t, "curl")
+	s := startServer(t)
+	id, secret := s3Keys(t, s)
+	home := t.TempDir()
+	env := awsEnv(s, id, secret, home)
+	aws := func(args ...string) string {
+		start := time.Now()
+		defer func() { t.Logf("aws %s: %v", strings.Join(args[:2], " "), time.Since(start).Round(time.Millisecond)) }()
+		return runTool(t, env, "aws", append([]string{"--endpoint-url", s.s3url()}, args...)...)
+	}
+	aws("s3", "mb", "s3://awsbucket")
+	src := t.TempDir()
+	makeTree(t, src)
+	big := make([]byte, 20<<20) // above the cli's 8 MiB multipart threshold
+	rand.Read(big)
+	os.WriteFile(filepath.Join(src, "big-multipart.bin"), big, 0o644)
+	aws("s3", "cp", filepath.Join(src, "a.txt"), "s3://awsbucket/single/a.txt")
+	aws("s3", "cp", filepath.Join(src, "big-multipart.bin"), "s3://awsbucket/single/big-multipart.bin")
+	aws("s3", "sync", src, "s3://awsbucket/tree")
+	back := t.TempDir()
+	aws("s3", "sync", "s3://awsbucket/tree", back)
+	for _, rel := range []string{"big-multipart.bin", "with space/photo 1.jpg", "ünïcödé/日本語.heic", "plus+sign/x+y.txt"} {
+		a, _ := os.ReadFile(filepath.Join(src, rel))
+		b, err := os.ReadFile(filepath.Join(back, rel))
+		if err != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s after sync up and down: %v (equal %v)", rel, err, bytes.Equal(a, b))
+		}
+	}
+	if out := aws("s3", "sync", src, "s3://awsbucket/tree"); strings.Contains(out, "upload:") {
+		t.Errorf("second sync uploaded again:\n%s", out)
+	}
+	ls := aws("s3", "ls", "--recursive", "s3://awsbucket/")
+	if !strings.Contains(ls, "single/big-multipart.bin") || !strings.Contains(ls, "tree/ünïcödé/日本語.heic") {
+		t.Errorf("ls:\n%s", ls)
+	}
+	// What S3 wrote, WebDAV serves.
+	if got := s.get("/dav/awsbucket/single/big-multipart.bin"); got != string(big) {
+		t.Errorf("multipart object through WebDAV differs (%d bytes)", len(got))
+	}
+	// And the reverse.
+	s.put("/dav/awsbucket/from-dav.txt", "written by WebDAV")
+	if out := aws("s3", "cp", "s3://awsbucket/from-dav.txt", "-"); out != "written by WebDAV" {
+		t.Errorf("WebDAV file through S3 = %q", out)
+	}
+	url := strings.TrimSpace(aws("s3", "presign", "s3://awsbucket/single/a.txt", "--expires-in", "300"))
+	got, err := exec.Command(curl, "-sf", url).Output()
+	want, _ := os.ReadFile(filepath.Join(src, "a.txt"))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("presigned GET with curl: %v, %q", err, got)
+	}
+	if out, err := exec.Command(curl, "-s", "-o", "/dev/null", "-w", "%{http_code}", strings.Replace(url, "Signature=", "Signature=0", 1)).Output(); err != nil || string(out) != "403" {
+		t.Errorf("tampered presigned URL: %s, %v; want 403", out, err)
+	}
+	aws("s3", "rm", "--recursive", "s3://awsbucket/tree")
+	if ls := aws("s3", "ls", "--recursive", "s3://awsbucket/"); strings.Contains(ls, "tree/") {
+		t.Errorf("after rm --recursive:\n%s", ls)
+	}
+}
+
+// TestS3cmd drives s3cmd.
+func TestS3cmd(t *testing.T) {
+	needTool(t, "s3cmd")
+	s := startServer(t)
+	id, secret := s3Keys(t, s)
+	dir := t.TempDir()
+	host := s.s3addr
+	cfg := filepath.Join(dir, "s3cfg")
+	os.WriteFile(cfg, []byte("[default]\naccess_key = "+id+"\nsecret_key = "+secret+"\nhost_base = "+host+"\nhost_bucket = "+host+
+		"\nuse_https = False\nsignature_v2 = False\nbucket_location = us-east-1\n"), 0o600)
+	s3c := func(args ...string) string {
+		return runTool(t, os.Environ(), "s3cmd", append([]string{"-c", cfg}, args...)...)
+	}
+	s3c("mb", "s3://s3cmdbucket")
+	f := filepath.Join(dir, "photo.jpg")
+	os.WriteFile(f, []byte("s3cmd bytes"), 0o644)
+	s3c("put", f, "s3://s3cmdbucket/dir/photo.jpg")
+	if ls := s3c("ls", "s3://s3cmdbucket/dir/"); !strings.Contains(ls, "s3://s3cmdbucket/dir/photo.jpg") {
+		t.Errorf("s3cmd ls:\n%s", ls)
+	}
+	s3c("get", "s3://s3cmdbucket/dir/photo.jpg", filepath.Join(dir, "back.jpg"))
+	if b, _ := os.ReadFile(filepath.Join(dir, "back.jpg")); string(b) != "s3cmd bytes" {
+		t.Errorf("s3cmd get = %q", b)
+	}
+	s3c("del", "s3://s3cmdbucket/dir/photo.jpg")
+	s3c("rb", "s3://s3cmdbucket")
+}
+
+// TestRcloneS3 syncs a tree with rclone's s3 backend and checks it both ways.
+func TestRcloneS3(t *testing.T) {
+	needTool(t, "rclone")
+	s := startServer(t)
+	id, secret := s3Keys(t, s)
+	env := append(withoutEnv("AWS_CA_BUNDLE"),
+		"RCLONE_CONFIG=/dev/null",
+		"RCLONE_CONFIG_SBS3_TYPE=s3", "RCLONE_CONFIG_SBS3_PROVIDER=Other",
+		"RCLONE_CONFIG_SBS3_ENDPOINT="+s.s3url(), "RCLONE_CONFIG_SBS3_ACCESS_KEY_ID="+id,
+		"RCLONE_CONFIG_SBS3_SECRET_ACCESS_KEY="+secret, "RCLONE_CONFIG_SBS3_FORCE_PATH_STYLE=true",
+	)
+	src, back := t.TempDir(), t.TempDir()
+	makeTree(t, src)
+	rclone(t, env, "mkdir", "sbs3:rclonebucket")
+	rclone(t, env, "sync", src, "sbs3:rclonebucket/tree")
+	rclone(t, env, "check", src, "sbs3:rclonebucket/tree")
+	rclone(t, env, "sync", "sbs3:rclonebucket/tree", back)
+	rclone(t, env, "check", src, back)
+	if out := rclone(t, env, "sync", "-v", src, "sbs3:rclonebucket/tree"); strings.Contains(out, "Copied") {
+		t.Errorf("second sync copied again:\n%s", out)
+	}
+}
