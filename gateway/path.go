@@ -51,8 +51,9 @@ func CheckBucket(name string) error {
 }
 
 // CheckKey validates an object key: relative, '/'-separated, no empty, "."
-// or ".." segment (a trailing '/' marks a folder), no NUL or control bytes,
-// valid UTF-8, at most MaxKeyLen bytes.
+// or ".." segment (a trailing '/' marks a folder), no NUL or control bytes
+// but tab, newline and carriage return, valid UTF-8, at most MaxKeyLen
+// bytes and MaxSegmentLen bytes between slashes.
 func CheckKey(key string) error {
 	if key == "" {
 		return nil
@@ -67,7 +68,9 @@ func CheckKey(key string) error {
 		return fmt.Errorf("key %q is absolute: %w", key, ErrBadPath)
 	}
 	for i := 0; i < len(key); i++ {
-		if key[i] < 0x20 || key[i] == 0x7f {
+		// Tab, newline and carriage return are valid S3 keys, file names and
+		// XML; other control bytes cannot be written in a WebDAV answer.
+		if c := key[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
 			return fmt.Errorf("key %q has a control byte: %w", key, ErrBadPath)
 		}
 	}
