@@ -96,11 +96,24 @@ func (b *backend) mapErr(ctx context.Context, bucket, key string, err error) err
 	return err
 }
 
+// bucketExists returns nil when the user has the bucket, AccessDenied when
+// only other users have one of that name (buckets are per user, but a
+// client addressing someone else's bucket is told it may not, as S3 does),
+// and NoSuchBucket otherwise.
 func (b *backend) bucketExists(ctx context.Context, user, bucket string) error {
-	if _, err := b.gw.Stat(ctx, user, bucket, ""); err != nil {
-		return gofakes3.BucketNotFound(bucket)
+	if _, err := b.gw.Stat(ctx, user, bucket, ""); err == nil {
+		return nil
 	}
-	return nil
+	all, err := b.gw.Catalog().AllBuckets(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ub := range all {
+		if ub.Bucket == bucket && ub.User != user {
+			return b.custom(ctx, &s3Error{"AccessDenied", "Access Denied", http.StatusForbidden})
+		}
+	}
+	return gofakes3.BucketNotFound(bucket)
 }
 
 // ---- buckets ----
@@ -138,8 +151,13 @@ func (b *backend) BucketExists(ctx context.Context, name string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	_, err = b.gw.Stat(ctx, user, name, "")
-	return err == nil, nil
+	if err := b.bucketExists(ctx, user, name); err != nil {
+		if gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchBucket) {
+			return false, nil
+		}
+		return false, err // someone else's: AccessDenied
+	}
+	return true, nil
 }
 
 // DeleteBucket removes a bucket without keys; folders Shoebox made only to

@@ -403,3 +403,100 @@ func TestContinueOnEmptyBody(t *testing.T) {
 		t.Fatalf("final response %v, %v; want 200", resp, err)
 	}
 }
+
+func TestConditionsLocationPartCopy(t *testing.T) {
+	e := newEnv(t)
+	e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")})
+	put := e.put(t, "bkt", "k", "hello world")
+	if _, err := e.cli.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String("bkt")}); err != nil {
+		t.Errorf("GetBucketLocation: %v", err)
+	}
+	_, err := e.cli.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), IfMatch: aws.String(`"nope"`)})
+	if code(err) != "PreconditionFailed" {
+		t.Errorf("If-Match mismatch: %v; want PreconditionFailed", err)
+	}
+	if _, err := e.cli.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), IfMatch: put.ETag}); err != nil {
+		t.Errorf("If-Match with the ETag: %v", err)
+	}
+	_, err = e.cli.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), IfNoneMatch: put.ETag})
+	var re interface{ HTTPStatusCode() int }
+	if !errors.As(err, &re) || re.HTTPStatusCode() != 304 {
+		t.Errorf("If-None-Match with the ETag: %v; want 304", err)
+	}
+	// Another user's bucket: AccessDenied; a missing one: NoSuchBucket.
+	req, _ := http.NewRequest("GET", e.url+"/bkt/k", nil)
+	req.Header.Set("X-Test-User", "mallory")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(body), "AccessDenied") {
+		t.Errorf("other user's bucket: %d %s; want 403 AccessDenied", resp.StatusCode, body)
+	}
+	if _, err := e.cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("nobucket"), Key: aws.String("k")}); err == nil {
+		t.Error("HEAD in a missing bucket succeeded")
+	}
+	// UploadPartCopy, ListParts, ListMultipartUploads.
+	big := bytes.Repeat([]byte("0123456789abcdef"), (5<<20)/16)
+	e.put(t, "bkt", "src", string(big))
+	cr, err := e.cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("assembled")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups, err := e.cli.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("bkt")})
+	if err != nil || len(ups.Uploads) != 1 {
+		t.Errorf("ListMultipartUploads: %v, %d uploads; want 1", err, len(ups.Uploads))
+	}
+	pc, err := e.cli.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: aws.String("bkt"), Key: aws.String("assembled"), UploadId: cr.UploadId,
+		PartNumber: aws.Int32(1), CopySource: aws.String("bkt/src")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := e.cli.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("bkt"), Key: aws.String("assembled"), UploadId: cr.UploadId, PartNumber: aws.Int32(2), Body: strings.NewReader("end")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, err := e.cli.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("bkt"), Key: aws.String("assembled"), UploadId: cr.UploadId})
+	if err != nil || len(lp.Parts) != 2 {
+		t.Errorf("ListParts: %v, %d parts; want 2", err, len(lp.Parts))
+	}
+	_, err = e.cli.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("assembled"), UploadId: cr.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{
+			{ETag: pc.CopyPartResult.ETag, PartNumber: aws.Int32(1)}, {ETag: p2.ETag, PartNumber: aws.Int32(2)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.get(t, "bkt", "assembled"); got != string(big)+"end" {
+		t.Errorf("assembled from a copied part: %d bytes", len(got))
+	}
+}
+
+// TestSameBucketNameTwoUsers: buckets are per user; a name taken by one
+// user can still be created by another, and each sees only their own.
+func TestSameBucketNameTwoUsers(t *testing.T) {
+	e := newEnv(t)
+	e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("phone")})
+	e.put(t, "phone", "alice.jpg", "a")
+	do := func(method, path string) (int, string) {
+		req, _ := http.NewRequest(method, e.url+path, nil)
+		req.Header.Set("X-Test-User", "bob")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	if st, body := do("PUT", "/phone"); st != 200 {
+		t.Fatalf("bob creates his own phone: %d %s", st, body)
+	}
+	if st, body := do("GET", "/phone?list-type=2"); st != 200 || strings.Contains(body, "alice.jpg") {
+		t.Errorf("bob lists his phone: %d %s", st, body)
+	}
+	if got := e.get(t, "phone", "alice.jpg"); got != "a" {
+		t.Errorf("alice's file = %q", got)
+	}
+}
