@@ -48,11 +48,6 @@ func keyProp(user, bucket, key string) []byte {
 // keyAccessKey is the row of one S3 access key.
 func keyAccessKey(id string) []byte { return []byte(pfxAKey + id) }
 
-// objectKeyFrom returns the object key of an obj| or prop| row key.
-func objectKeyFrom(rowKey []byte, prefixLen int) string {
-	return string(rowKey[prefixLen:])
-}
-
 // ValidName reports whether s can be a user or bucket name in the catalog:
 // 1 to 63 bytes of letters, digits, '.', '_' and '-', not starting with '.'.
 func ValidName(s string) bool {

@@ -619,7 +619,7 @@ func (h *Handler) destination(r *http.Request) (resource, int, error) {
 	}
 	dst, ok, err := h.parsePath(h.stripExternal(r, u.Path))
 	if !ok {
-		return resource{}, http.StatusBadGateway, fmt.Errorf("Destination %s is not on this server", d)
+		return resource{}, http.StatusBadGateway, fmt.Errorf("destination %s is not on this server", d)
 	}
 	if err != nil {
 		return resource{}, http.StatusBadRequest, err
@@ -639,7 +639,7 @@ func (h *Handler) copyMove(w http.ResponseWriter, r *http.Request, user string, 
 	case "F", "f":
 		overwrite = false
 	default:
-		return http.StatusBadRequest, errors.New("Overwrite must be T or F")
+		return http.StatusBadRequest, errors.New("the Overwrite header must be T or F")
 	}
 	deep := true
 	switch d := r.Header.Get("Depth"); {

@@ -405,6 +405,7 @@ func TestBigFolderMoveCopy(t *testing.T) {
 	}
 	for _, p := range []string{"/dav/b/moved/", "/dav/b/copy/"} {
 		resp, body = s.do("PROPFIND", p, nil, "Depth", "1")
+		want(t, resp, body, 207)
 		if got := strings.Count(body, "<D:response>"); got != n+1 {
 			t.Errorf("PROPFIND %s: %d entries; want %d", p, got, n+1)
 		}
