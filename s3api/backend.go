@@ -411,14 +411,41 @@ func (b *backend) deleteKey(ctx context.Context, user, bucket, key string) error
 		if errors.Is(err, gateway.ErrNotFound) {
 			return nil
 		}
-		return b.mapErr(ctx, bucket, key, err)
+		if err != nil {
+			return b.mapErr(ctx, bucket, key, err)
+		}
+		b.pruneParents(ctx, user, bucket, key)
+		return nil
 	}
-	empty := true
-	b.gw.List(ctx, user, bucket, key, "", func(catalog.Object) error { empty = false; return errStop })
-	if empty {
-		return b.mapErr(ctx, bucket, key, b.gw.Remove(ctx, user, bucket, key))
+	if b.isEmpty(ctx, user, bucket, key) {
+		if err := b.gw.Remove(ctx, user, bucket, key); err != nil {
+			return b.mapErr(ctx, bucket, key, err)
+		}
+		b.pruneParents(ctx, user, bucket, key)
+		return nil
 	}
 	return b.gw.UpdateMeta(ctx, user, bucket, key, func(o *catalog.Object) { o.Explicit = false })
+}
+
+func (b *backend) isEmpty(ctx context.Context, user, bucket, dir string) bool {
+	empty := true
+	b.gw.List(ctx, user, bucket, dir, "", func(catalog.Object) error { empty = false; return errStop })
+	return empty
+}
+
+// pruneParents removes the folders above key that Shoebox made only to
+// hold files (not explicit ones) once they are empty, as S3 prefixes vanish
+// with their last key. Failures leave an empty folder, nothing worse.
+func (b *backend) pruneParents(ctx context.Context, user, bucket, key string) {
+	for dir := gateway.Parent(key); dir != ""; dir = gateway.Parent(dir) {
+		o, err := b.gw.Catalog().Stat(ctx, user, bucket, dir)
+		if err != nil || o.Explicit || !b.isEmpty(ctx, user, bucket, dir) {
+			return
+		}
+		if err := b.gw.Remove(ctx, user, bucket, dir); err != nil {
+			return
+		}
+	}
 }
 
 var errStop = errors.New("stop")

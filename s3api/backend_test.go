@@ -500,3 +500,24 @@ func TestSameBucketNameTwoUsers(t *testing.T) {
 		t.Errorf("alice's file = %q", got)
 	}
 }
+
+// TestDeletePrunesImplicitFolders: deleting the last key under a prefix
+// removes the folders made only to hold it, not explicit ones.
+func TestDeletePrunesImplicitFolders(t *testing.T) {
+	e := newEnv(t)
+	e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")})
+	e.put(t, "bkt", "keep/", "")
+	e.put(t, "bkt", "keep/a/b/c.jpg", "x")
+	e.put(t, "bkt", "gone/x/y.jpg", "y")
+	for _, k := range []string{"keep/a/b/c.jpg", "gone/x/y.jpg"} {
+		if _, err := e.cli.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("bkt"), Key: aws.String(k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, want := range map[string]bool{"keep": true, "keep/a": false, "gone": false, "gone/x": false} {
+		_, err := e.gw.Stat(ctx, "alice", "bkt", k)
+		if (err == nil) != want {
+			t.Errorf("folder %s exists = %v; want %v", k, err == nil, want)
+		}
+	}
+}
