@@ -447,10 +447,7 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, user string, res r
 	}
 	o, err := h.gw.Put(ctx, in)
 	if err != nil {
-		if st := statusFor(err); st != http.StatusInternalServerError {
-			return st, err
-		}
-		return http.StatusInternalServerError, err
+		return statusFor(err), err
 	}
 	w.Header().Set("ETag", o.ETag())
 	w.Header().Set("OC-ETag", o.ETag())

@@ -76,11 +76,8 @@ func (h *Handler) lock(w http.ResponseWriter, r *http.Request, user string, res 
 		return http.StatusBadRequest, err
 	}
 	timeout := parseTimeout(r.Header.Get("Timeout"))
-	var cur *struct{}
 	o, statErr := h.stat(ctx, user, res)
-	if statErr == nil {
-		cur = &struct{}{}
-	}
+	exists := statErr == nil
 	if len(strings.TrimSpace(string(body))) == 0 {
 		// A refresh: the If header names the lock.
 		ih, err := parseIf(r.Header.Get("If"))
@@ -110,7 +107,7 @@ func (h *Handler) lock(w http.ResponseWriter, r *http.Request, user string, res 
 	default:
 		return http.StatusBadRequest, fmt.Errorf("bad Depth %q for LOCK", d)
 	}
-	if statErr == nil {
+	if exists {
 		if _, err := h.conditions(r, user, res, &o); err != nil {
 			return statusFor(err), err
 		}
@@ -123,7 +120,7 @@ func (h *Handler) lock(w http.ResponseWriter, r *http.Request, user string, res 
 		return http.StatusLocked, err
 	}
 	status := http.StatusOK
-	if cur == nil {
+	if !exists {
 		// Locking an unmapped URL creates an empty file (RFC 4918 §9.10.4).
 		if res.isRoot() || res.key == "" {
 			h.locks.Unlock(user, l.Token, res.path)
