@@ -146,12 +146,15 @@ func (c *Catalog) checkSchema() error {
 
 type bucketRow struct {
 	CreatedNs int64 `json:"c"`
+	Public    bool  `json:"pub,omitempty"`
 }
 
 // Bucket is one of a user's buckets.
 type Bucket struct {
 	Name    string
 	Created time.Time
+	// Public buckets can be read anonymously over S3 (GET and HEAD).
+	Public bool
 }
 
 // CreateBucket records a new bucket; ErrExists if the user already has it.
@@ -174,7 +177,7 @@ func (c *Catalog) GetBucket(ctx context.Context, user, bucket string) (Bucket, e
 		if err := getJSON(txn, keyBucket(user, bucket), &row); err != nil {
 			return fmt.Errorf("bucket %s/%s: %w", user, bucket, err)
 		}
-		b = Bucket{Name: bucket, Created: time.Unix(0, row.CreatedNs)}
+		b = Bucket{Name: bucket, Created: time.Unix(0, row.CreatedNs), Public: row.Public}
 		return nil
 	})
 	return b, err
@@ -192,11 +195,52 @@ func (c *Catalog) Buckets(ctx context.Context, user string) ([]Bucket, error) {
 			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &row) }); err != nil {
 				return err
 			}
-			out = append(out, Bucket{Name: string(it.Item().Key()[len(pfx):]), Created: time.Unix(0, row.CreatedNs)})
+			out = append(out, Bucket{Name: string(it.Item().Key()[len(pfx):]), Created: time.Unix(0, row.CreatedNs), Public: row.Public})
 		}
 		return nil
 	})
 	return out, err
+}
+
+// SetBucketPublic makes a bucket readable anonymously, or private again.
+func (c *Catalog) SetBucketPublic(ctx context.Context, user, bucket string, public bool) error {
+	return c.update(ctx, func(txn *badger.Txn) error {
+		var row bucketRow
+		if err := getJSON(txn, keyBucket(user, bucket), &row); err != nil {
+			return fmt.Errorf("bucket %s/%s: %w", user, bucket, err)
+		}
+		row.Public = public
+		return setJSON(txn, keyBucket(user, bucket), row)
+	})
+}
+
+// PublicBucketOwner returns the owner of the public bucket named bucket;
+// ok is false when no user, or more than one, has a public bucket by that
+// name (bucket names are per user, so anonymous access must be unambiguous).
+func (c *Catalog) PublicBucketOwner(ctx context.Context, bucket string) (user string, ok bool, err error) {
+	err = c.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxBucket), PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			u, b, found := strings.Cut(string(it.Item().Key()[len(pfxBucket):]), sep)
+			if !found || b != bucket {
+				continue
+			}
+			var row bucketRow
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &row) }); err != nil {
+				return err
+			}
+			if row.Public {
+				if user != "" {
+					user, ok = "", false
+					return nil
+				}
+				user, ok = u, true
+			}
+		}
+		return nil
+	})
+	return user, ok, err
 }
 
 // UserBucket names a bucket with its owner.

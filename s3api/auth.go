@@ -83,11 +83,11 @@ var (
 type AuthOption func(*authenticator)
 
 // AllowAnonymous lets a request that carries no credentials at all reach
-// the next handler, without a user in its context, when allow returns true
-// for it (public-read buckets). Requests with credentials are always
-// verified, and refused when wrong.
-func AllowAnonymous(allow func(r *http.Request) bool) AuthOption {
-	return func(a *authenticator) { a.anonymous = allow }
+// the next handler when owner returns ok for it (public-read buckets): the
+// request then acts as that user, so owner must only say yes to reads.
+// Requests with credentials are always verified, and refused when wrong.
+func AllowAnonymous(owner func(r *http.Request) (user string, ok bool)) AuthOption {
+	return func(a *authenticator) { a.anonymous = owner }
 }
 
 // AuthLogger sets where lookup failures and refused requests are logged
@@ -99,7 +99,7 @@ func AuthLogger(l *slog.Logger) AuthOption {
 type authenticator struct {
 	lookup    SecretLookup
 	next      http.Handler
-	anonymous func(*http.Request) bool
+	anonymous func(*http.Request) (string, bool)
 	log       *slog.Logger
 }
 
@@ -150,9 +150,15 @@ func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !hasSigV4Credentials(r) {
 		preflight := r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != ""
-		if preflight || (a.anonymous != nil && a.anonymous(r)) {
+		if preflight {
 			a.serveVerified(w, r, nil)
 			return
+		}
+		if a.anonymous != nil {
+			if owner, ok := a.anonymous(r); ok && owner != "" {
+				a.serveVerified(w, r.WithContext(auth.WithUser(r.Context(), owner)), nil)
+				return
+			}
 		}
 		writeAuthError(w, r, "AccessDenied", "Access Denied", http.StatusForbidden)
 		return

@@ -294,15 +294,15 @@ func TestAuthRefusals(t *testing.T) {
 }
 
 func TestAuthAnonymousHook(t *testing.T) {
-	e := newSigEnv(t, false, AllowAnonymous(func(r *http.Request) bool {
-		return r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/public/")
+	e := newSigEnv(t, false, AllowAnonymous(func(r *http.Request) (string, bool) {
+		return "owner", r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/public/")
 	}))
 	st, x, _ := e.do(t, newReq(t, "GET", e.url+"/public/a.jpg", nil))
 	if st != 200 {
 		t.Fatalf("allowed anonymous GET: got %d %s; want 200", st, x.Code)
 	}
-	if s := e.next(); !s.reached || s.user != "" {
-		t.Errorf("allowed anonymous GET: next reached %v with user %q; want reached with no user", s.reached, s.user)
+	if s := e.next(); !s.reached || s.user != "owner" {
+		t.Errorf("allowed anonymous GET: next reached %v with user %q; want reached as the bucket's owner", s.reached, s.user)
 	}
 	if st, x, _ := e.do(t, newReq(t, "PUT", e.url+"/public/a.jpg", []byte("x"))); st != 403 || x.Code != "AccessDenied" {
 		t.Errorf("anonymous PUT the hook refuses: got %d %s; want 403 AccessDenied", st, x.Code)

@@ -33,6 +33,7 @@ Usage:
   shoebox user passwd NAME [--password-stdin]
   shoebox user rm NAME
   shoebox key create|list USER | revoke KEYID   S3 access keys (create prints the secret once)
+  shoebox bucket list USER | public USER BUCKET | private USER BUCKET
   shoebox fsck                            reconcile the catalog with the files on disk
 
 Run "shoebox serve -h" for the flags every command takes.
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string) error {
 		return keyCmd(ctx, args[1:])
 	case "fsck":
 		return fsck(ctx, args[1:])
+	case "bucket":
+		return bucketCmd(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -177,5 +178,48 @@ func TestRcloneS3(t *testing.T) {
 	rclone(t, env, "check", src, back)
 	if out := rclone(t, env, "sync", "-v", src, "sbs3:rclonebucket/tree"); strings.Contains(out, "Copied") {
 		t.Errorf("second sync copied again:\n%s", out)
+	}
+}
+
+// TestPublicBucket: anonymous S3 requests are refused unless the bucket was
+// made public-read, and then only reads pass.
+func TestPublicBucket(t *testing.T) {
+	s := startServer(t)
+	s.mkcol("/dav/pub")
+	s.mkcol("/dav/priv")
+	s.put("/dav/pub/photo.jpg", "public bytes")
+	s.put("/dav/priv/photo.jpg", "private bytes")
+	get := func(method, p string) int {
+		req, _ := http.NewRequest(method, s.s3url()+p, strings.NewReader(""))
+		resp, err := s.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := get("GET", "/pub/photo.jpg"); st != 403 {
+		t.Errorf("anonymous GET before public: %d; want 403", st)
+	}
+	s.stop()
+	if out, err := runCLI(t, "", "bucket", "public", "admin", "pub", "--data", s.data); err != nil {
+		t.Fatalf("bucket public: %v\n%s", err, out)
+	}
+	out, _ := runCLI(t, "", "bucket", "list", "admin", "--data", s.data)
+	if !strings.Contains(out, "pub\tpublic-read") || !strings.Contains(out, "priv\tprivate") {
+		t.Errorf("bucket list:\n%s", out)
+	}
+	s.start()
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/pub/photo.jpg", 200}, {"HEAD", "/pub/photo.jpg", 200}, {"GET", "/pub", 200},
+		{"PUT", "/pub/new.jpg", 403}, {"DELETE", "/pub/photo.jpg", 403},
+		{"GET", "/priv/photo.jpg", 403}, {"GET", "/", 403},
+	} {
+		if st := get(tc.method, tc.path); st != tc.want {
+			t.Errorf("anonymous %s %s: %d; want %d", tc.method, tc.path, st, tc.want)
+		}
 	}
 }

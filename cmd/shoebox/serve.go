@@ -118,7 +118,8 @@ func serve(ctx context.Context, args []string) error {
 			Domain:    cfg.S3Domain,
 			Logger:    lg,
 			Authenticate: func(h http.Handler) http.Handler {
-				return s3api.Authenticate(secretLookup(st.cat, sealer), h, s3api.AuthLogger(lg))
+				return s3api.Authenticate(secretLookup(st.cat, sealer), h, s3api.AuthLogger(lg),
+					s3api.AllowAnonymous(publicReader(st.cat)))
 			},
 		})
 		if err != nil {
