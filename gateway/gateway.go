@@ -514,6 +514,34 @@ func (g *Gateway) Remove(ctx context.Context, user, bucket, key string) error {
 	return nil
 }
 
+// RemoveIfEmpty removes the folder key (ending in '/') when it holds
+// nothing and keep, given its row, does not object; the check and the
+// removal are one step, so a file written meanwhile is never lost.
+func (g *Gateway) RemoveIfEmpty(ctx context.Context, user, bucket, key string, keep func(catalog.Object) bool) (bool, error) {
+	g.tree.Lock()
+	defer g.tree.Unlock()
+	o, err := g.cat.Stat(ctx, user, bucket, key)
+	if err != nil || !o.IsDir() || (keep != nil && keep(o)) {
+		return false, nil
+	}
+	empty := true
+	errFound := errors.New("found")
+	if err := g.cat.List(ctx, user, bucket, key, "", func(catalog.Object) error { empty = false; return errFound }); err != nil && !errors.Is(err, errFound) {
+		return false, err
+	}
+	if !empty {
+		return false, nil
+	}
+	if err := g.be.Remove(ctx, Path{user, bucket, key}); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("remove %s/%s: %w", bucket, key, err)
+	}
+	if err := g.cat.Delete(ctx, user, bucket, key); err != nil {
+		return false, err
+	}
+	g.notify(ctx, Event{Op: OpDelete, User: user, Bucket: bucket, Key: key, Object: o})
+	return true, nil
+}
+
 // Move renames the file or folder src to dst (keys ending in '/' for
 // folders), replacing what dst was. A folder moves with one backend rename
 // and a batched catalog rewrite, whatever its size.

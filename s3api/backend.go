@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rclone/gofakes3"
@@ -417,38 +418,39 @@ func (b *backend) deleteKey(ctx context.Context, user, bucket, key string) error
 		b.pruneParents(ctx, user, bucket, key)
 		return nil
 	}
-	if b.isEmpty(ctx, user, bucket, key) {
-		if err := b.gw.Remove(ctx, user, bucket, key); err != nil {
-			return b.mapErr(ctx, bucket, key, err)
-		}
+	removed, err := b.gw.RemoveIfEmpty(ctx, user, bucket, key, nil)
+	if err != nil {
+		return b.mapErr(ctx, bucket, key, err)
+	}
+	if removed {
 		b.pruneParents(ctx, user, bucket, key)
 		return nil
 	}
 	return b.gw.UpdateMeta(ctx, user, bucket, key, func(o *catalog.Object) { o.Explicit = false })
 }
 
-func (b *backend) isEmpty(ctx context.Context, user, bucket, dir string) bool {
-	empty := true
-	b.gw.List(ctx, user, bucket, dir, "", func(catalog.Object) error { empty = false; return errStop })
-	return empty
-}
-
 // pruneParents removes the folders above key that Shoebox made only to
 // hold files (not explicit ones) once they are empty, as S3 prefixes vanish
 // with their last key. Failures leave an empty folder, nothing worse.
 func (b *backend) pruneParents(ctx context.Context, user, bucket, key string) {
+	explicit := func(o catalog.Object) bool { return o.Explicit }
 	for dir := gateway.Parent(key); dir != ""; dir = gateway.Parent(dir) {
-		o, err := b.gw.Catalog().Stat(ctx, user, bucket, dir)
-		if err != nil || o.Explicit || !b.isEmpty(ctx, user, bucket, dir) {
+		// A cheap look first: RemoveIfEmpty takes the gateway's tree lock.
+		if o, err := b.gw.Catalog().Stat(ctx, user, bucket, dir); err != nil || o.Explicit || b.hasChild(ctx, user, bucket, dir) {
 			return
 		}
-		if err := b.gw.Remove(ctx, user, bucket, dir); err != nil {
+		if removed, err := b.gw.RemoveIfEmpty(ctx, user, bucket, dir, explicit); err != nil || !removed {
 			return
 		}
 	}
 }
 
-var errStop = errors.New("stop")
+func (b *backend) hasChild(ctx context.Context, user, bucket, dir string) bool {
+	found := false
+	stop := errors.New("stop")
+	b.gw.List(ctx, user, bucket, dir, "", func(catalog.Object) error { found = true; return stop })
+	return found
+}
 
 func (b *backend) DeleteMulti(ctx context.Context, bucket string, keys ...string) (gofakes3.MultiDeleteResult, error) {
 	var res gofakes3.MultiDeleteResult
@@ -459,9 +461,23 @@ func (b *backend) DeleteMulti(ctx context.Context, bucket string, keys ...string
 	if err := b.bucketExists(ctx, user, bucket); err != nil {
 		return res, err
 	}
-	for _, k := range keys {
-		if err := b.deleteKey(ctx, user, bucket, k); err != nil {
-			res.Error = append(res.Error, gofakes3.ErrorResult{Key: k, Code: gofakes3.ErrInternal, Message: err.Error()})
+	// Deletes run side by side so their fsyncs (folder and catalog) are
+	// shared; the answer keeps the request's order.
+	errs := make([]error, len(keys))
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = b.deleteKey(ctx, user, bucket, k)
+		}()
+	}
+	wg.Wait()
+	for i, k := range keys {
+		if errs[i] != nil {
+			res.Error = append(res.Error, gofakes3.ErrorResult{Key: k, Code: gofakes3.ErrInternal, Message: errs[i].Error()})
 			continue
 		}
 		res.Deleted = append(res.Deleted, gofakes3.ObjectID{Key: k})
