@@ -114,6 +114,18 @@ func (g *Gateway) stripe(user, bucket, key string) *sync.Mutex {
 	return &g.stripes[h.Sum64()%uint64(len(g.stripes))]
 }
 
+// lockKey takes what a write of one file holds: the tree lock, shared, and
+// the key's stripe. It returns the unlock.
+func (g *Gateway) lockKey(user, bucket, key string) func() {
+	g.tree.RLock()
+	mu := g.stripe(user, bucket, key)
+	mu.Lock()
+	return func() {
+		mu.Unlock()
+		g.tree.RUnlock()
+	}
+}
+
 func (g *Gateway) notify(ctx context.Context, ev Event) {
 	for _, h := range g.hooks {
 		if err := h.Committed(ctx, ev); err != nil {
@@ -364,11 +376,7 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 		ContentType: ctype, ModNs: mod.UnixNano(), UploadNs: now.UnixNano(), Meta: in.Meta, ETagValue: in.ETag,
 	}
 
-	g.tree.RLock()
-	defer g.tree.RUnlock()
-	mu := g.stripe(in.User, in.Bucket, in.Key)
-	mu.Lock()
-	defer mu.Unlock()
+	defer g.lockKey(in.User, in.Bucket, in.Key)()
 	var cur *catalog.Object
 	if c, err := g.cat.Stat(ctx, in.User, in.Bucket, in.Key); err == nil {
 		cur = &c
@@ -441,11 +449,7 @@ func (g *Gateway) MakeParents(ctx context.Context, user, bucket, key string) err
 // UpdateMeta replaces the content type, user metadata and the explicit
 // flag of a file or folder row, leaving its bytes alone.
 func (g *Gateway) UpdateMeta(ctx context.Context, user, bucket, key string, update func(*catalog.Object)) error {
-	g.tree.RLock()
-	defer g.tree.RUnlock()
-	mu := g.stripe(user, bucket, key)
-	mu.Lock()
-	defer mu.Unlock()
+	defer g.lockKey(user, bucket, key)()
 	o, err := g.cat.Stat(ctx, user, bucket, key)
 	if err != nil {
 		return fmt.Errorf("update %s/%s: %w", bucket, key, ErrNotFound)
@@ -494,11 +498,7 @@ func (g *Gateway) Remove(ctx context.Context, user, bucket, key string) error {
 		g.tree.Lock()
 		defer g.tree.Unlock()
 	} else {
-		g.tree.RLock()
-		defer g.tree.RUnlock()
-		mu := g.stripe(user, bucket, key)
-		mu.Lock()
-		defer mu.Unlock()
+		defer g.lockKey(user, bucket, key)()
 	}
 	o, err := g.cat.Stat(ctx, user, bucket, key)
 	if err != nil {
@@ -614,11 +614,7 @@ func overlaps(src, dst string) bool {
 
 // SetModTime changes the modification time of a file or folder.
 func (g *Gateway) SetModTime(ctx context.Context, user, bucket, key string, t time.Time) error {
-	g.tree.RLock()
-	defer g.tree.RUnlock()
-	mu := g.stripe(user, bucket, key)
-	mu.Lock()
-	defer mu.Unlock()
+	defer g.lockKey(user, bucket, key)()
 	o, err := g.cat.Stat(ctx, user, bucket, key)
 	if err != nil {
 		return fmt.Errorf("touch %s/%s: %w", bucket, key, ErrNotFound)
