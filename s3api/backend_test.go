@@ -521,3 +521,20 @@ func TestDeletePrunesImplicitFolders(t *testing.T) {
 		}
 	}
 }
+
+// TestWebDAVBucketNames: a bucket made over WebDAV with a name S3 would
+// not create (upper case, like "Phone") is still served over S3.
+func TestWebDAVBucketNames(t *testing.T) {
+	e := newEnv(t)
+	if err := e.gw.MakeBucket(ctx, "alice", "Phone"); err != nil {
+		t.Fatal(err)
+	}
+	e.put(t, "Phone", "IMG_0001.HEIC", "heic")
+	if got := e.get(t, "Phone", "IMG_0001.HEIC"); got != "heic" {
+		t.Errorf("GET = %q", got)
+	}
+	out, err := e.cli.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("Phone")})
+	if err != nil || len(out.Contents) != 1 {
+		t.Errorf("list: %v, %d keys", err, len(out.Contents))
+	}
+}
