@@ -399,7 +399,8 @@ func (c *Catalog) Walk(ctx context.Context, user, bucket, prefix, after string, 
 }
 
 // Delete removes the row for key and, when key is a folder (ends in '/'),
-// every row below it, with their dead properties. Missing rows are not an error.
+// every row below it, with their dead properties, enrichment jobs and media
+// records. Missing rows are not an error.
 func (c *Catalog) Delete(ctx context.Context, user, bucket, key string) error {
 	wb := c.db.NewWriteBatch()
 	defer wb.Cancel()
@@ -407,8 +408,10 @@ func (c *Catalog) Delete(ctx context.Context, user, bucket, key string) error {
 	if err := c.scanTree(ctx, keyObjectPrefix(user, bucket), key, del); err != nil {
 		return err
 	}
-	if err := c.scanTree(ctx, keyPropPrefix(user, bucket), key, del); err != nil {
-		return err
+	for _, pfx := range [][]byte{keyPropPrefix(user, bucket), keyJobPrefix(user, bucket), keyMediaPrefix(user, bucket)} {
+		if err := c.scanTree(ctx, pfx, key, del); err != nil {
+			return err
+		}
 	}
 	return wb.Flush()
 }
@@ -465,6 +468,8 @@ func (c *Catalog) Move(ctx context.Context, user, bucket, src, dstBucket, dst st
 	}{
 		{keyObjectPrefix(user, bucket), keyObjectPrefix(user, dstBucket), true},
 		{keyPropPrefix(user, bucket), keyPropPrefix(user, dstBucket), false},
+		{keyJobPrefix(user, bucket), keyJobPrefix(user, dstBucket), false},
+		{keyMediaPrefix(user, bucket), keyMediaPrefix(user, dstBucket), false},
 	} {
 		err := c.db.View(func(txn *badger.Txn) error {
 			exact := append(append([]byte{}, kind.src...), src...)

@@ -14,6 +14,8 @@
 //	bkt|<user>|<bucket>              → bucketRow JSON               (primary)
 //	obj|<user>|<bucket>|<key>        → Object JSON                  (primary)
 //	prop|<user>|<bucket>|<key>       → dead properties JSON         (primary)
+//	job|<user>|<bucket>|<key>        → Job JSON: enrichment queue   (primary: written with the file row)
+//	media|<user>|<bucket>|<key>      → Media JSON                   (derived: rebuilt by enrichment)
 //	akey|<accessKeyID>               → AccessKey JSON               (primary)
 //
 // A folder is an object row whose key ends in '/' ("Camera/2019/"). Every

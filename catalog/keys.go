@@ -15,6 +15,8 @@ const (
 	pfxBucket = "bkt|"
 	pfxObject = "obj|"
 	pfxProp   = "prop|"
+	pfxJob    = "job|"
+	pfxMedia  = "media|"
 	pfxAKey   = "akey|"
 )
 
@@ -40,6 +42,18 @@ func keyObject(user, bucket, key string) []byte {
 func keyPropPrefix(user, bucket string) []byte {
 	return []byte(pfxProp + user + sep + bucket + sep)
 }
+
+func keyJobPrefix(user, bucket string) []byte {
+	return []byte(pfxJob + user + sep + bucket + sep)
+}
+
+func keyJob(user, bucket, key string) []byte { return append(keyJobPrefix(user, bucket), key...) }
+
+func keyMediaPrefix(user, bucket string) []byte {
+	return []byte(pfxMedia + user + sep + bucket + sep)
+}
+
+func keyMedia(user, bucket, key string) []byte { return append(keyMediaPrefix(user, bucket), key...) }
 
 func keyProp(user, bucket, key string) []byte {
 	return append(keyPropPrefix(user, bucket), key...)

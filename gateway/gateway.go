@@ -402,7 +402,7 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 	// row (each fsyncs); the client hears back when both are done.
 	synced := make(chan error, 1)
 	go func() { synced <- pending.Sync(ctx) }()
-	catErr := g.cat.Put(ctx, in.User, o)
+	catErr := g.cat.PutFile(ctx, in.User, o) // the row and its enrichment job, one transaction
 	if err := <-synced; err != nil {
 		return catalog.Object{}, fmt.Errorf("put %s/%s: sync: %w", in.Bucket, in.Key, err)
 	}

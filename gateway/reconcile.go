@@ -77,7 +77,7 @@ func (g *Gateway) Reconcile(ctx context.Context) (ReconcileStats, error) {
 		} else {
 			st.Added++
 		}
-		return g.cat.Put(ctx, p.User, o)
+		return g.cat.PutFile(ctx, p.User, o)
 	})
 	if err != nil {
 		return st, fmt.Errorf("reconcile: walk backend: %w", err)

@@ -25,6 +25,7 @@ type Config struct {
 	ExternalPrefix string `yaml:"external_prefix"`
 	MaxUpload      int64  `yaml:"max_upload_bytes"`
 	InfinityLimit  int    `yaml:"propfind_infinity_limit"`
+	Workers        int    `yaml:"workers"`
 	LogLevel       string `yaml:"log_level"`
 	LogFormat      string `yaml:"log_format"`
 	// NoFsync skips every fsync: an acknowledged write can be lost if the
@@ -65,6 +66,7 @@ func (c *Config) options() []option {
 		{name: "external-prefix", env: "SHOEBOX_EXTERNAL_PREFIX", usage: "path prefix a reverse proxy puts before /dav (e.g. /shoebox)", str: &c.ExternalPrefix},
 		{name: "max-upload-bytes", env: "SHOEBOX_MAX_UPLOAD_BYTES", usage: "largest accepted upload in bytes (0: no limit)", i64: &c.MaxUpload},
 		{name: "propfind-infinity-limit", env: "SHOEBOX_PROPFIND_INFINITY_LIMIT", usage: "most entries a Depth: infinity PROPFIND may list", int: &c.InfinityLimit},
+		{name: "workers", env: "SHOEBOX_WORKERS", usage: "enrichment workers (0: one per CPU)", int: &c.Workers},
 		{name: "log-level", env: "SHOEBOX_LOG_LEVEL", usage: "debug, info, warn or error", str: &c.LogLevel},
 		{name: "log-format", env: "SHOEBOX_LOG_FORMAT", usage: "text or json", str: &c.LogFormat},
 		{name: "unsafe-no-fsync", env: "SHOEBOX_UNSAFE_NO_FSYNC", usage: "skip fsync (benchmarks only: a machine crash can lose acknowledged writes)", boolean: &c.NoFsync},

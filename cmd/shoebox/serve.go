@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"shoebox/davfs"
+	"shoebox/enrich"
+	"shoebox/gateway"
 	"shoebox/gateway/auth"
 	"shoebox/s3api"
 )
@@ -39,11 +41,21 @@ func serve(ctx context.Context, args []string) error {
 		// collected before it doubles; GOMEMLIMIT overrides it.
 		debug.SetMemoryLimit(serveMemoryLimit)
 	}
-	st, err := openStore(cfg, lg)
+	// The enrichment pool hears of new files through a gateway hook; the
+	// gateway is made first, so the hook reaches the pool through a variable.
+	var pool *enrich.Pool
+	wake := hookFunc(func(ctx context.Context, ev gateway.Event) error {
+		if pool != nil {
+			return pool.Committed(ctx, ev)
+		}
+		return nil
+	})
+	st, err := openStore(cfg, lg, wake)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg})
 
 	if _, err := st.gw.Reconcile(ctx); err != nil {
 		return err
@@ -88,6 +100,7 @@ func serve(ctx context.Context, args []string) error {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/api/", m.wrap("api", authn.Basic("Shoebox", apiHandler(st.gw))))
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == "OPTIONS" { // Windows and Office probe the server root before /dav/
 			w.Header().Set("DAV", "1, 2")
@@ -151,6 +164,11 @@ func serve(ctx context.Context, args []string) error {
 	lg.Info("shoebox is serving", "webdav", fmt.Sprintf("%s://%s/dav/", scheme, ln.Addr()), "data", cfg.Data)
 	fmt.Fprintf(os.Stderr, "Point a WebDAV client at %s://%s/dav/ (user admin). Metrics: /metrics, health: /healthz\n", scheme, ln.Addr())
 
+	poolCtx, stopPool := context.WithCancel(ctx)
+	poolDone := make(chan struct{})
+	go func() { pool.Run(poolCtx); close(poolDone) }()
+	defer func() { stopPool(); <-poolDone }()
+
 	errc := make(chan error, 2)
 	serveOn := func(srv *http.Server, ln net.Listener) {
 		if cfg.TLSCert != "" {
@@ -187,3 +205,8 @@ func serve(ctx context.Context, args []string) error {
 	}
 	return nil
 }
+
+// hookFunc adapts a function to gateway.Hook.
+type hookFunc func(ctx context.Context, ev gateway.Event) error
+
+func (f hookFunc) Committed(ctx context.Context, ev gateway.Event) error { return f(ctx, ev) }

@@ -1,0 +1,200 @@
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// The enrichment queue: one job row per file version, written in the same
+// transaction as the file's row (PutFile), so a write that was acknowledged
+// always has its job. A worker leases a job for a while; a worker that dies
+// (even kill -9) lets its lease run out and the job is leased again. A job
+// that fails is retried with backoff and, after MaxAttempts, kept as failed
+// with its error, out of everyone's way. Overwriting a file replaces its
+// job (a new Gen); deleting or moving it deletes or moves the job, like the
+// file's other rows.
+
+// MaxAttempts is how often a job is tried before it is marked failed.
+const MaxAttempts = 3
+
+// Job is one file version waiting for enrichment.
+type Job struct {
+	User   string `json:"-"`
+	Bucket string `json:"-"`
+	Key    string `json:"-"`
+
+	Gen         int64  `json:"g"`            // the file version: its UploadNs
+	Attempts    int    `json:"a,omitempty"`  // tries so far
+	NotBeforeNs int64  `json:"nb,omitempty"` // no try before this (backoff)
+	LeaseNs     int64  `json:"l,omitempty"`  // leased to a worker until this
+	Failed      bool   `json:"f,omitempty"`
+	Err         string `json:"e,omitempty"`
+}
+
+// PutFile records a file row and queues its enrichment, in one transaction.
+func (c *Catalog) PutFile(ctx context.Context, user string, o Object) error {
+	if o.IsDir() {
+		return c.Put(ctx, user, o)
+	}
+	return c.update(ctx, func(txn *badger.Txn) error {
+		if err := setJSON(txn, keyObject(user, o.Bucket, o.Key), o); err != nil {
+			return err
+		}
+		return setJSON(txn, keyJob(user, o.Bucket, o.Key), Job{Gen: o.UploadNs})
+	})
+}
+
+// LeaseJobs leases up to max jobs that are due, for lease, and returns them.
+func (c *Catalog) LeaseJobs(ctx context.Context, now time.Time, lease time.Duration, max int) ([]Job, error) {
+	var due []Job
+	err := c.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxJob), PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid() && len(due) < max; it.Next() {
+			var j Job
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &j) }); err != nil {
+				return err
+			}
+			if j.Failed || j.NotBeforeNs > now.UnixNano() || j.LeaseNs > now.UnixNano() {
+				continue
+			}
+			if err := parseJobKey(it.Item().Key(), &j); err != nil {
+				return err
+			}
+			due = append(due, j)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var leased []Job
+	for _, j := range due {
+		err := c.db.Update(func(txn *badger.Txn) error {
+			var cur Job
+			if err := getJSON(txn, keyJob(j.User, j.Bucket, j.Key), &cur); err != nil {
+				return err
+			}
+			if cur.Gen != j.Gen || cur.Failed || cur.LeaseNs > now.UnixNano() {
+				return ErrExists // taken or changed meanwhile
+			}
+			cur.LeaseNs = now.Add(lease).UnixNano()
+			if err := setJSON(txn, keyJob(j.User, j.Bucket, j.Key), cur); err != nil {
+				return err
+			}
+			cur.User, cur.Bucket, cur.Key = j.User, j.Bucket, j.Key
+			j = cur
+			return nil
+		})
+		switch {
+		case err == nil:
+			leased = append(leased, j)
+		case errors.Is(err, ErrExists), errors.Is(err, ErrNotFound), errors.Is(err, badger.ErrConflict):
+		default:
+			return leased, err
+		}
+	}
+	return leased, nil
+}
+
+func parseJobKey(k []byte, j *Job) error {
+	rest := string(k[len(pfxJob):])
+	var ok bool
+	j.User, rest, ok = cut(rest)
+	if ok {
+		j.Bucket, j.Key, ok = cut(rest)
+	}
+	if !ok {
+		return fmt.Errorf("malformed job key %q", k)
+	}
+	return nil
+}
+
+func cut(s string) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep[0] {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// CompleteJob stores the media record of the job's file version and removes
+// the job, unless the file changed meanwhile (then only the new job stays).
+func (c *Catalog) CompleteJob(ctx context.Context, j Job, m Media) error {
+	return c.update(ctx, func(txn *badger.Txn) error {
+		var cur Job
+		if err := getJSON(txn, keyJob(j.User, j.Bucket, j.Key), &cur); err != nil || cur.Gen != j.Gen {
+			return nil // deleted or overwritten: nothing to record
+		}
+		if err := setJSON(txn, keyMedia(j.User, j.Bucket, j.Key), m); err != nil {
+			return err
+		}
+		return txn.Delete(keyJob(j.User, j.Bucket, j.Key))
+	})
+}
+
+// FailJob records a failed try: the job is retried after a backoff, or
+// marked failed with its error once out of attempts (or when retry is false).
+func (c *Catalog) FailJob(ctx context.Context, j Job, now time.Time, cause error, retry bool) error {
+	return c.update(ctx, func(txn *badger.Txn) error {
+		var cur Job
+		if err := getJSON(txn, keyJob(j.User, j.Bucket, j.Key), &cur); err != nil || cur.Gen != j.Gen {
+			return nil
+		}
+		cur.Attempts++
+		cur.LeaseNs = 0
+		cur.Err = cause.Error()
+		if !retry || cur.Attempts >= MaxAttempts {
+			cur.Failed = true
+		} else {
+			cur.NotBeforeNs = now.Add(time.Duration(cur.Attempts*cur.Attempts) * 5 * time.Second).UnixNano()
+		}
+		return setJSON(txn, keyJob(j.User, j.Bucket, j.Key), cur)
+	})
+}
+
+// QueueStats counts jobs by state at now.
+type QueueStats struct {
+	Pending int `json:"pending"`
+	Running int `json:"running"`
+	Failed  int `json:"failed"`
+}
+
+// Queue returns the queue's counts.
+func (c *Catalog) Queue(ctx context.Context, now time.Time) (QueueStats, error) {
+	var q QueueStats
+	err := c.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxJob), PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var j Job
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &j) }); err != nil {
+				return err
+			}
+			switch {
+			case j.Failed:
+				q.Failed++
+			case j.LeaseNs > now.UnixNano():
+				q.Running++
+			default:
+				q.Pending++
+			}
+		}
+		return nil
+	})
+	return q, err
+}
+
+// JobOf returns the job of a file, or ErrNotFound when it has none (done).
+func (c *Catalog) JobOf(ctx context.Context, user, bucket, key string) (Job, error) {
+	var j Job
+	err := c.db.View(func(txn *badger.Txn) error { return getJSON(txn, keyJob(user, bucket, key), &j) })
+	j.User, j.Bucket, j.Key = user, bucket, key
+	return j, err
+}

@@ -1,0 +1,109 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestJobQueue(t *testing.T) {
+	c, err := Open("", Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	now := time.Unix(1_700_000_000, 0)
+	put := func(key string, gen int64) {
+		t.Helper()
+		if err := c.PutFile(ctx, "u", Object{Bucket: "b", Key: key, UploadNs: gen}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("a.jpg", 1)
+	put("b.jpg", 2)
+	if q, _ := c.Queue(ctx, now); q.Pending != 2 {
+		t.Fatalf("queue after two files = %+v; want 2 pending", q)
+	}
+	jobs, err := c.LeaseJobs(ctx, now, time.Minute, 10)
+	if err != nil || len(jobs) != 2 {
+		t.Fatalf("LeaseJobs = %d, %v; want 2", len(jobs), err)
+	}
+	if again, _ := c.LeaseJobs(ctx, now, time.Minute, 10); len(again) != 0 {
+		t.Errorf("leased jobs were leased again: %d", len(again))
+	}
+	if q, _ := c.Queue(ctx, now); q.Running != 2 {
+		t.Errorf("queue = %+v; want 2 running", q)
+	}
+	// A worker that died: its lease runs out and the job comes back.
+	if back, _ := c.LeaseJobs(ctx, now.Add(2*time.Minute), time.Minute, 10); len(back) != 2 {
+		t.Errorf("after the lease ran out, %d jobs came back; want 2", len(back))
+	}
+	var a, b Job
+	for _, j := range jobs {
+		if j.Key == "a.jpg" {
+			a = j
+		} else {
+			b = j
+		}
+	}
+	if err := c.CompleteJob(ctx, a, Media{Kind: "photo", Width: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := c.MediaOf(ctx, "u", "b", "a.jpg"); err != nil || m.Width != 4 {
+		t.Errorf("media after complete = %+v, %v", m, err)
+	}
+	if _, err := c.JobOf(ctx, "u", "b", "a.jpg"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("job after complete: %v; want ErrNotFound", err)
+	}
+	// Failures back off, then stick as failed with their error.
+	later := now.Add(3 * time.Minute)
+	for i := 1; i <= MaxAttempts; i++ {
+		if err := c.FailJob(ctx, b, later, errors.New("bad bytes"), true); err != nil {
+			t.Fatal(err)
+		}
+		j, _ := c.JobOf(ctx, "u", "b", "b.jpg")
+		if j.Attempts != i || j.Err != "bad bytes" || j.Failed != (i == MaxAttempts) {
+			t.Fatalf("after failure %d: %+v", i, j)
+		}
+		if !j.Failed {
+			if got, _ := c.LeaseJobs(ctx, later, time.Minute, 10); len(got) != 0 {
+				t.Fatalf("a failed job was leased again before its backoff")
+			}
+			later = time.Unix(0, j.NotBeforeNs)
+			if got, _ := c.LeaseJobs(ctx, later, time.Minute, 10); len(got) != 1 {
+				t.Fatalf("job not leased after its backoff")
+			}
+		}
+	}
+	if q, _ := c.Queue(ctx, later); q.Failed != 1 || q.Pending != 0 {
+		t.Errorf("queue = %+v; want 1 failed", q)
+	}
+	// Overwriting redoes the job; a stale completion records nothing.
+	put("c.jpg", 3)
+	stale, _ := c.LeaseJobs(ctx, later, time.Minute, 10)
+	put("c.jpg", 4)
+	if err := c.CompleteJob(ctx, stale[0], Media{Kind: "stale"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.MediaOf(ctx, "u", "b", "c.jpg"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a stale job's result was recorded: %v", err)
+	}
+	if j, err := c.JobOf(ctx, "u", "b", "c.jpg"); err != nil || j.Gen != 4 {
+		t.Errorf("job after overwrite = %+v, %v; want gen 4", j, err)
+	}
+	// Moving moves the job and media; deleting removes them.
+	if err := c.Move(ctx, "u", "b", "a.jpg", "b", "moved.jpg", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.MediaOf(ctx, "u", "b", "moved.jpg"); err != nil {
+		t.Errorf("media did not move with its file: %v", err)
+	}
+	if err := c.Delete(ctx, "u", "b", "c.jpg"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.JobOf(ctx, "u", "b", "c.jpg"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("job of a deleted file: %v; want ErrNotFound", err)
+	}
+}

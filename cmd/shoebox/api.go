@@ -1,0 +1,127 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"shoebox/catalog"
+	"shoebox/gateway"
+	"shoebox/gateway/auth"
+)
+
+// The JSON API (/api/v1/), authenticated like WebDAV. Field names are a
+// contract (see the enrichment issue).
+
+type apiEnrichment struct {
+	State string `json:"state"` // pending, running, done, failed
+	Error string `json:"error,omitempty"`
+}
+
+type apiObject struct {
+	Bucket      string         `json:"bucket"`
+	Key         string         `json:"key"`
+	Size        int64          `json:"size"`
+	SHA256      string         `json:"sha256,omitempty"`
+	ETag        string         `json:"etag"`
+	ContentType string         `json:"content_type,omitempty"`
+	Modified    string         `json:"modified"`
+	Media       *catalog.Media `json:"media,omitempty"`
+	Enrichment  *apiEnrichment `json:"enrichment,omitempty"`
+}
+
+type apiStatus struct {
+	Objects int                `json:"objects"`
+	Photos  int                `json:"photos"`
+	Videos  int                `json:"videos"`
+	Queue   catalog.QueueStats `json:"queue"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func apiError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// apiHandler serves /api/v1/objects/{bucket}/{key...} and /api/v1/status.
+func apiHandler(gw *gateway.Gateway) http.Handler {
+	cat := gw.Catalog()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/objects/{bucket}/{key...}", func(w http.ResponseWriter, r *http.Request) {
+		user, bucket, key := auth.User(r.Context()), r.PathValue("bucket"), r.PathValue("key")
+		o, err := gw.Stat(r.Context(), user, bucket, key)
+		if err != nil || o.IsDir() || o.Key == "" {
+			apiError(w, http.StatusNotFound, "no file "+bucket+"/"+key)
+			return
+		}
+		out := apiObject{
+			Bucket: bucket, Key: o.Key, Size: o.Size, SHA256: o.SHA256, ETag: o.ETag(),
+			ContentType: o.ContentType, Modified: o.ModTime().UTC().Format(time.RFC3339Nano),
+			Enrichment: &apiEnrichment{State: "done"},
+		}
+		if j, err := cat.JobOf(r.Context(), user, bucket, o.Key); err == nil {
+			switch {
+			case j.Failed:
+				out.Enrichment = &apiEnrichment{State: "failed", Error: j.Err}
+			case j.LeaseNs > time.Now().UnixNano():
+				out.Enrichment = &apiEnrichment{State: "running", Error: j.Err}
+			default:
+				out.Enrichment = &apiEnrichment{State: "pending", Error: j.Err}
+			}
+		} else if !errors.Is(err, catalog.ErrNotFound) {
+			apiError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		if m, err := cat.MediaOf(r.Context(), user, bucket, o.Key); err == nil {
+			out.Media = &m
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
+		ctx, user := r.Context(), auth.User(r.Context())
+		var st apiStatus
+		buckets, err := gw.Buckets(ctx, user)
+		if err == nil {
+			for _, b := range buckets {
+				err = gw.Walk(ctx, user, b.Name, "", "", func(o catalog.Object) error {
+					if o.IsDir() {
+						return nil
+					}
+					st.Objects++
+					if m, err := cat.MediaOf(ctx, user, b.Name, o.Key); err == nil {
+						switch m.Kind {
+						case "photo":
+							st.Photos++
+						case "video":
+							st.Videos++
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					break
+				}
+			}
+		}
+		if err == nil {
+			st.Queue, err = cat.Queue(ctx, time.Now())
+		}
+		if err != nil {
+			apiError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		apiError(w, http.StatusNotFound, "no such API: "+strings.TrimPrefix(r.URL.Path, "/api"))
+	})
+	return mux
+}

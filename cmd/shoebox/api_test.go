@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func pngBytes(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, w, h))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func (s *server) apiObject(t *testing.T, p string) apiObject {
+	t.Helper()
+	resp, body := s.do("GET", "/api/v1/objects/"+p, nil)
+	want(t, resp, body, 200)
+	var o apiObject
+	if err := json.Unmarshal([]byte(body), &o); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	return o
+}
+
+// waitDone polls the API until the file's enrichment is no longer pending.
+func (s *server) waitDone(t *testing.T, p string) apiObject {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		o := s.apiObject(t, p)
+		if o.Enrichment != nil && (o.Enrichment.State == "done" || o.Enrichment.State == "failed") {
+			return o
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still %+v after 20 s", p, o.Enrichment)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestEnrichmentQueueAndAPI: every write queues a job that a worker does;
+// the API reports the object, its media record and the job's state; a bad
+// file fails its own job with a readable error; files added while the
+// server was down are found and enriched after the restart.
+func TestEnrichmentQueueAndAPI(t *testing.T) {
+	s := startServer(t)
+	s.mkcol("/dav/pics")
+	s.put("/dav/pics/wide.png", string(pngBytes(t, 64, 32)))
+	var jb bytes.Buffer
+	jpeg.Encode(&jb, image.NewRGBA(image.Rect(0, 0, 30, 40)), nil)
+	s.put("/dav/pics/tall.jpg", jb.String(), "X-OC-Mtime", "1530699300")
+	s.put("/dav/pics/broken.jpg", "this is not a jpeg")
+	s.put("/dav/pics/notes.txt", "text")
+
+	o := s.waitDone(t, "pics/wide.png")
+	if o.Media == nil || o.Media.Kind != "photo" || o.Media.Width != 64 || o.Media.Height != 32 || o.Media.DateSource != "upload" {
+		t.Errorf("wide.png: %+v %+v", o, o.Media)
+	}
+	o = s.waitDone(t, "pics/tall.jpg")
+	if o.Media == nil || o.Media.Width != 30 || o.Media.Height != 40 || o.Media.DateSource != "mtime" || o.Media.TakenUTC != "2018-07-04T10:15:00Z" {
+		t.Errorf("tall.jpg: %+v", o.Media)
+	}
+	if o.SHA256 == "" || o.ETag == "" || o.Size != int64(jb.Len()) {
+		t.Errorf("tall.jpg object fields: %+v", o)
+	}
+	o = s.waitDone(t, "pics/broken.jpg")
+	if o.Enrichment.State != "failed" || o.Enrichment.Error == "" {
+		t.Errorf("broken.jpg enrichment = %+v; want failed with an error", o.Enrichment)
+	}
+	if o := s.waitDone(t, "pics/notes.txt"); o.Media == nil || o.Media.Kind != "other" {
+		t.Errorf("notes.txt media = %+v", o.Media)
+	}
+	resp, body := s.doAs("admin", "wrong", "GET", "/api/v1/status", nil)
+	want(t, resp, body, 401)
+
+	// Files written while the server is down are queued at start-up.
+	s.stop()
+	dir := filepath.Join(s.data, "objects", "admin", "pics", "offline")
+	os.MkdirAll(dir, 0o755)
+	for i := range 50 {
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("p%02d.png", i)), pngBytes(t, 8+i, 8), 0o644)
+	}
+	s.start()
+	deadline := time.Now().Add(30 * time.Second)
+	var st apiStatus
+	for {
+		resp, body := s.do("GET", "/api/v1/status", nil)
+		want(t, resp, body, 200)
+		json.Unmarshal([]byte(body), &st)
+		if st.Queue.Pending == 0 && st.Queue.Running == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue not drained: %+v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if st.Objects != 54 || st.Photos != 52 || st.Queue.Failed != 1 {
+		t.Errorf("status = %+v; want 54 objects, 52 photos (broken.jpg failed, so no media), 1 failed", st)
+	}
+	if o := s.apiObject(t, "pics/offline/p49.png"); o.Media == nil || o.Media.Width != 57 {
+		t.Errorf("offline file media = %+v", o.Media)
+	}
+}

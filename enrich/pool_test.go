@@ -1,0 +1,77 @@
+package enrich_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"shoebox/catalog"
+	"shoebox/enrich"
+	"shoebox/gateway"
+	"shoebox/gateway/memfs"
+)
+
+type panicky struct{}
+
+func (panicky) Name() string { return "panicky" }
+func (panicky) Extract(ctx context.Context, o catalog.Object, f gateway.File, m *catalog.Media) error {
+	if strings.Contains(o.Key, "boom") {
+		panic("corrupt header")
+	}
+	return nil
+}
+
+func TestPoolRecoversAndFinishes(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cat, err := catalog.Open("", catalog.Options{InMemory: true, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	gw := gateway.New(memfs.New(), cat, gateway.Options{Logger: quiet})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	gw.MakeBucket(ctx, "u", "b")
+	for _, k := range []string{"ok.txt", "boom.txt", "IMG_1.heic", "._IMG_1.heic"} {
+		if _, err := gw.Put(ctx, gateway.PutInput{User: "u", Bucket: "b", Key: k, Body: strings.NewReader("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool := enrich.NewPool(gw, enrich.Options{Workers: 2, Idle: 20 * time.Millisecond, Logger: quiet,
+		Extractors: []enrich.Extractor{enrich.Basic{}, panicky{}}})
+	done := make(chan struct{})
+	go func() { pool.Run(ctx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		q, _ := cat.Queue(ctx, time.Now())
+		if q.Pending == 0 && q.Running == 0 {
+			if q.Failed != 1 {
+				t.Errorf("queue = %+v; want exactly the panicking file failed", q)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue not drained: %+v", q)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	j, err := cat.JobOf(ctx, "u", "b", "boom.txt")
+	if !j.Failed || !strings.Contains(j.Err, "crashed") || j.Attempts != 1 {
+		t.Errorf("boom.txt job = %+v, %v; want failed once (a crash is not retried)", j, err)
+	}
+	for k, kind := range map[string]string{"ok.txt": "other", "IMG_1.heic": "photo", "._IMG_1.heic": "other"} {
+		m, err := cat.MediaOf(ctx, "u", "b", k)
+		if err != nil || m.Kind != kind {
+			t.Errorf("%s media = %+v, %v; want kind %s", k, m, err, kind)
+		}
+	}
+	cancel()
+	<-done
+	if _, err := cat.JobOf(ctx, "u", "b", "ok.txt"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("ok.txt job remains: %v", err)
+	}
+}
