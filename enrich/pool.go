@@ -31,6 +31,9 @@ type Options struct {
 	Idle       time.Duration
 	Extractors []Extractor
 	Logger     *slog.Logger
+	// Observe, when set, hears of every finished try: result is "done",
+	// "retry" or "failed" (metrics).
+	Observe func(result string, took time.Duration)
 }
 
 // Pool is the set of enrichment workers.
@@ -118,14 +121,25 @@ func (p *Pool) worker(ctx context.Context) {
 
 func (p *Pool) process(ctx context.Context, j catalog.Job) {
 	start := time.Now()
+	observe := func(result string) {
+		if p.opt.Observe != nil {
+			p.opt.Observe(result, time.Since(start))
+		}
+	}
 	m, err := p.extract(ctx, j)
 	if err != nil {
 		if ctx.Err() != nil {
 			return // shutting down: the lease runs out and the job is done later
 		}
 		p.log.Warn("enrichment failed", "bucket", j.Bucket, "key", j.Key, "attempt", j.Attempts+1, "err", err)
+		retry := retryable(err) && j.Attempts+1 < catalog.MaxAttempts
 		if ferr := p.cat.FailJob(ctx, j, time.Now(), err, retryable(err)); ferr != nil {
 			p.log.Error("record failed job", "key", j.Key, "err", ferr)
+		}
+		if retry {
+			observe("retry")
+		} else {
+			observe("failed")
 		}
 		return
 	}
@@ -133,6 +147,7 @@ func (p *Pool) process(ctx context.Context, j catalog.Job) {
 		p.log.Error("record media", "key", j.Key, "err", err)
 		return
 	}
+	observe("done")
 	p.log.Debug("enriched", "bucket", j.Bucket, "key", j.Key, "kind", m.Kind, "took", time.Since(start))
 }
 

@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -111,5 +112,12 @@ func TestEnrichmentQueueAndAPI(t *testing.T) {
 	}
 	if o := s.apiObject(t, "pics/offline/p49.png"); o.Media == nil || o.Media.Width != 57 {
 		t.Errorf("offline file media = %+v", o.Media)
+	}
+	resp, body = s.doAs("", "", "GET", "/metrics", nil)
+	want(t, resp, body, 200)
+	for _, w := range []string{`shoebox_enrich_jobs_total{result="done"} 50`, `shoebox_enrich_queue_jobs{state="failed"} 1`, `shoebox_enrich_queue_jobs{state="pending"} 0`, `shoebox_enrich_duration_seconds_bucket{result="done"`} {
+		if !strings.Contains(body, w) {
+			t.Errorf("metrics lack %s", w)
+		}
 	}
 }

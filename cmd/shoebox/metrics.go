@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"shoebox/catalog"
 )
 
 // httpMetrics counts requests, bytes and latency by protocol, method and status.
@@ -124,3 +126,48 @@ func (r *recorder) Flush() {
 }
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// enrichMetrics exposes the enrichment queue: its depth by state (read from
+// the catalog at scrape time) and the jobs finished, by result, with their
+// durations.
+type enrichMetrics struct {
+	jobs     *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newEnrichMetrics(reg prometheus.Registerer, queue func() (catalog.QueueStats, error)) *enrichMetrics {
+	m := &enrichMetrics{
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shoebox_enrich_jobs_total", Help: "Enrichment tries finished, by result (done, retry, failed).",
+		}, []string{"result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shoebox_enrich_duration_seconds", Help: "Time to enrich one file, by result.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
+		}, []string{"result"}),
+	}
+	reg.MustRegister(m.jobs, m.duration)
+	for _, state := range []string{"pending", "running", "failed"} {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "shoebox_enrich_queue_jobs", Help: "Enrichment jobs in the queue, by state.",
+			ConstLabels: prometheus.Labels{"state": state},
+		}, func() float64 {
+			q, err := queue()
+			if err != nil {
+				return -1
+			}
+			switch state {
+			case "pending":
+				return float64(q.Pending)
+			case "running":
+				return float64(q.Running)
+			}
+			return float64(q.Failed)
+		}))
+	}
+	return m
+}
+
+func (m *enrichMetrics) observe(result string, took time.Duration) {
+	m.jobs.WithLabelValues(result).Inc()
+	m.duration.WithLabelValues(result).Observe(took.Seconds())
+}

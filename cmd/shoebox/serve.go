@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"shoebox/catalog"
 	"shoebox/davfs"
 	"shoebox/enrich"
 	"shoebox/gateway"
@@ -55,7 +56,6 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg})
 
 	if _, err := st.gw.Reconcile(ctx); err != nil {
 		return err
@@ -87,6 +87,8 @@ func serve(ctx context.Context, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := newHTTPMetrics(reg)
+	em := newEnrichMetrics(reg, func() (catalog.QueueStats, error) { return st.cat.Queue(context.Background(), time.Now()) })
+	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg, Observe: em.observe})
 
 	authn := auth.New(st.cat, 5*time.Minute)
 	dav := davfs.NewHandler(st.gw, davfs.Config{
