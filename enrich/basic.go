@@ -16,8 +16,9 @@ import (
 )
 
 // Basic is the first extractor: the kind of file, the pixel size of
-// JPEG/PNG/GIF images from their headers, and the date's fallback (the
-// client's modification time, else the upload time).
+// JPEG/PNG/GIF images from their headers, and the date's fallbacks (a
+// phone-style file name, else the client's modification time, else the
+// upload time). EXIF, when it comes, outranks them.
 type Basic struct{}
 
 // Name implements Extractor.
@@ -50,14 +51,19 @@ func Kind(key, contentType string) string {
 // Extract implements Extractor.
 func (Basic) Extract(ctx context.Context, o catalog.Object, f gateway.File, m *catalog.Media) error {
 	m.Kind = Kind(o.Key, o.ContentType)
-	if o.ModNs != o.UploadNs {
-		m.DateSource = "mtime"
+	if local, ok := DateFromName(o.Key); ok {
+		// The phone's local clock; its UTC offset is unknown.
+		m.TakenLocal, m.DateSource = local, "filename"
 	} else {
-		m.DateSource = "upload"
+		if o.ModNs != o.UploadNs {
+			m.DateSource = "mtime"
+		} else {
+			m.DateSource = "upload"
+		}
+		t := time.Unix(0, o.ModNs).UTC()
+		m.TakenUTC = t.Format(time.RFC3339)
+		m.TakenLocal = t.Format("2006-01-02T15:04:05")
 	}
-	t := time.Unix(0, o.ModNs).UTC()
-	m.TakenUTC = t.Format(time.RFC3339)
-	m.TakenLocal = t.Format("2006-01-02T15:04:05")
 	if m.Kind != "photo" {
 		return nil
 	}

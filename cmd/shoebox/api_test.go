@@ -63,6 +63,7 @@ func TestEnrichmentQueueAndAPI(t *testing.T) {
 	s.put("/dav/pics/tall.jpg", jb.String(), "X-OC-Mtime", "1530699300")
 	s.put("/dav/pics/broken.jpg", "this is not a jpeg")
 	s.put("/dav/pics/notes.txt", "text")
+	s.put("/dav/pics/PXL_20230115_083000123.png", string(pngBytes(t, 2, 2)), "X-OC-Mtime", "1530699300")
 
 	o := s.waitDone(t, "pics/wide.png")
 	if o.Media == nil || o.Media.Kind != "photo" || o.Media.Width != 64 || o.Media.Height != 32 || o.Media.DateSource != "upload" {
@@ -78,6 +79,9 @@ func TestEnrichmentQueueAndAPI(t *testing.T) {
 	o = s.waitDone(t, "pics/broken.jpg")
 	if o.Enrichment.State != "failed" || o.Enrichment.Error == "" {
 		t.Errorf("broken.jpg enrichment = %+v; want failed with an error", o.Enrichment)
+	}
+	if o := s.waitDone(t, "pics/PXL_20230115_083000123.png"); o.Media == nil || o.Media.DateSource != "filename" || o.Media.TakenLocal != "2023-01-15T08:30:00.123" {
+		t.Errorf("phone-named file media = %+v; want dated from its name", o.Media)
 	}
 	if o := s.waitDone(t, "pics/notes.txt"); o.Media == nil || o.Media.Kind != "other" {
 		t.Errorf("notes.txt media = %+v", o.Media)
@@ -107,8 +111,8 @@ func TestEnrichmentQueueAndAPI(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if st.Objects != 54 || st.Photos != 52 || st.Queue.Failed != 1 {
-		t.Errorf("status = %+v; want 54 objects, 52 photos (broken.jpg failed, so no media), 1 failed", st)
+	if st.Objects != 55 || st.Photos != 53 || st.Queue.Failed != 1 {
+		t.Errorf("status = %+v; want 55 objects, 53 photos (broken.jpg failed, so no media), 1 failed", st)
 	}
 	if o := s.apiObject(t, "pics/offline/p49.png"); o.Media == nil || o.Media.Width != 57 {
 		t.Errorf("offline file media = %+v", o.Media)
