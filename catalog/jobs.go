@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -103,11 +104,10 @@ func (c *Catalog) LeaseJobs(ctx context.Context, now time.Time, lease time.Durat
 }
 
 func parseJobKey(k []byte, j *Job) error {
-	rest := string(k[len(pfxJob):])
 	var ok bool
-	j.User, rest, ok = cut(rest)
+	j.User, j.Key, ok = strings.Cut(string(k[len(pfxJob):]), sep)
 	if ok {
-		j.Bucket, j.Key, ok = cut(rest)
+		j.Bucket, j.Key, ok = strings.Cut(j.Key, sep)
 	}
 	if !ok {
 		return fmt.Errorf("malformed job key %q", k)
@@ -115,13 +115,16 @@ func parseJobKey(k []byte, j *Job) error {
 	return nil
 }
 
-func cut(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == sep[0] {
-			return s[:i], s[i+1:], true
-		}
+// State is the job's state at now: "failed", "running" (leased) or "pending".
+func (j Job) State(now time.Time) string {
+	switch {
+	case j.Failed:
+		return "failed"
+	case j.LeaseNs > now.UnixNano():
+		return "running"
+	default:
+		return "pending"
 	}
-	return s, "", false
 }
 
 // CompleteJob stores the media record of the job's file version and removes
@@ -177,10 +180,10 @@ func (c *Catalog) Queue(ctx context.Context, now time.Time) (QueueStats, error) 
 			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &j) }); err != nil {
 				return err
 			}
-			switch {
-			case j.Failed:
+			switch j.State(now) {
+			case "failed":
 				q.Failed++
-			case j.LeaseNs > now.UnixNano():
+			case "running":
 				q.Running++
 			default:
 				q.Pending++

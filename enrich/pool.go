@@ -162,15 +162,14 @@ func retryable(err error) bool {
 }
 
 func (p *Pool) extract(ctx context.Context, j catalog.Job) (m catalog.Media, err error) {
-	o, err := p.cat.Stat(ctx, j.User, j.Bucket, j.Key)
-	if err != nil || o.UploadNs != j.Gen {
-		return m, fmt.Errorf("%s/%s changed or went away before enrichment", j.Bucket, j.Key)
-	}
-	f, _, err := p.gw.Open(ctx, j.User, j.Bucket, j.Key)
+	f, o, err := p.gw.Open(ctx, j.User, j.Bucket, j.Key)
 	if err != nil {
 		return m, err
 	}
 	defer f.Close()
+	if o.UploadNs != j.Gen {
+		return m, fmt.Errorf("%s/%s changed before enrichment", j.Bucket, j.Key)
+	}
 	for _, x := range p.opt.Extractors {
 		if err := p.safely(ctx, x, o, f, &m); err != nil {
 			return m, err

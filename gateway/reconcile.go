@@ -3,8 +3,6 @@ package gateway
 import (
 	"bufio"
 	"context"
-	"crypto/md5"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -133,20 +131,21 @@ func (g *Gateway) hashFile(ctx context.Context, p Path, e Entry) (catalog.Object
 		return catalog.Object{}, err
 	}
 	defer f.Close()
-	sh, m := sha256.New(), md5.New()
 	br := bufio.NewReaderSize(f, 256<<10)
 	head, _ := br.Peek(512)
 	ctype := mime.TypeByExtension(path.Ext(p.Key))
 	if ctype == "" {
 		ctype = http.DetectContentType(head)
 	}
-	n, err := io.Copy(io.MultiWriter(sh, m), br)
+	hr := newTeeHasher(br) // the same parallel hashing as uploads
+	n, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, hr, make([]byte, hashChunk))
+	sha, md := hr.sums()
 	if err != nil {
 		return catalog.Object{}, err
 	}
 	return catalog.Object{
 		Bucket: p.Bucket, Key: p.Key, Size: n,
-		SHA256: hex.EncodeToString(sh.Sum(nil)), MD5: hex.EncodeToString(m.Sum(nil)),
+		SHA256: hex.EncodeToString(sha), MD5: hex.EncodeToString(md),
 		ContentType: ctype, ModNs: e.ModTime.UnixNano(), UploadNs: g.now().UnixNano(),
 	}, nil
 }

@@ -68,14 +68,7 @@ func apiHandler(gw *gateway.Gateway) http.Handler {
 			Enrichment: &apiEnrichment{State: "done"},
 		}
 		if j, err := cat.JobOf(r.Context(), user, bucket, o.Key); err == nil {
-			switch {
-			case j.Failed:
-				out.Enrichment = &apiEnrichment{State: "failed", Error: j.Err}
-			case j.LeaseNs > time.Now().UnixNano():
-				out.Enrichment = &apiEnrichment{State: "running", Error: j.Err}
-			default:
-				out.Enrichment = &apiEnrichment{State: "pending", Error: j.Err}
-			}
+			out.Enrichment = &apiEnrichment{State: j.State(time.Now()), Error: j.Err}
 		} else if !errors.Is(err, catalog.ErrNotFound) {
 			apiError(w, http.StatusInternalServerError, err.Error())
 			return

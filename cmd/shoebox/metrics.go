@@ -145,26 +145,30 @@ func newEnrichMetrics(reg prometheus.Registerer, queue func() (catalog.QueueStat
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
 		}, []string{"result"}),
 	}
-	reg.MustRegister(m.jobs, m.duration)
-	for _, state := range []string{"pending", "running", "failed"} {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "shoebox_enrich_queue_jobs", Help: "Enrichment jobs in the queue, by state.",
-			ConstLabels: prometheus.Labels{"state": state},
-		}, func() float64 {
-			q, err := queue()
-			if err != nil {
-				return -1
-			}
-			switch state {
-			case "pending":
-				return float64(q.Pending)
-			case "running":
-				return float64(q.Running)
-			}
-			return float64(q.Failed)
-		}))
-	}
+	reg.MustRegister(m.jobs, m.duration, queueCollector{
+		desc:  prometheus.NewDesc("shoebox_enrich_queue_jobs", "Enrichment jobs in the queue, by state.", []string{"state"}, nil),
+		queue: queue,
+	})
 	return m
+}
+
+// queueCollector reads the queue once per scrape for all three states.
+type queueCollector struct {
+	desc  *prometheus.Desc
+	queue func() (catalog.QueueStats, error)
+}
+
+func (c queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
+	q, err := c.queue()
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	for state, n := range map[string]int{"pending": q.Pending, "running": q.Running, "failed": q.Failed} {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), state)
+	}
 }
 
 func (m *enrichMetrics) observe(result string, took time.Duration) {
