@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/shoebox
 export CGO_ENABLED ?= 0
 
-.PHONY: build run test deps vet bench clean
+.PHONY: build run test deps vet bench bench-enrich clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/shoebox
@@ -22,8 +22,12 @@ vet:
 test: deps vet
 	$(GO) test -count=1 -timeout 20m ./...
 
-bench: build
+bench: build bench-enrich
 	bash .ci/bench
+
+# Enrichment of one 12 MP JPEG on one core, beside vipsthumbnail making the same two sizes.
+bench-enrich:
+	$(GO) test -run '^$$' -bench 'EnrichJPEG12MP|VipsThumbnail12MP' -cpu 1 -benchtime 10x ./enrich/
 
 clean:
 	rm -rf bin

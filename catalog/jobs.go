@@ -144,7 +144,7 @@ func (c *Catalog) CompleteJob(ctx context.Context, j Job, m Media) error {
 
 // FailJob records a failed try: the job is retried after a backoff, or
 // marked failed with its error once out of attempts (or when retry is false).
-func (c *Catalog) FailJob(ctx context.Context, j Job, now time.Time, cause error, retry bool) error {
+func (c *Catalog) FailJob(ctx context.Context, j Job, now time.Time, cause error, retry bool, partial *Media) error {
 	return c.update(ctx, func(txn *badger.Txn) error {
 		var cur Job
 		if err := getJSON(txn, keyJob(j.User, j.Bucket, j.Key), &cur); err != nil || cur.Gen != j.Gen {
@@ -158,7 +158,30 @@ func (c *Catalog) FailJob(ctx context.Context, j Job, now time.Time, cause error
 		} else {
 			cur.NotBeforeNs = now.Add(time.Duration(cur.Attempts*cur.Attempts) * 5 * time.Second).UnixNano()
 		}
+		if partial != nil {
+			if err := setJSON(txn, keyMedia(j.User, j.Bucket, j.Key), *partial); err != nil {
+				return err
+			}
+		}
 		return setJSON(txn, keyJob(j.User, j.Bucket, j.Key), cur)
+	})
+}
+
+// Requeue queues a file's enrichment again (a sidecar arrived, or
+// `shoebox reindex`). It is a no-op for a file that is gone or a folder.
+func (c *Catalog) Requeue(ctx context.Context, user, bucket, key string) error {
+	return c.update(ctx, func(txn *badger.Txn) error {
+		var o Object
+		if err := getJSON(txn, keyObject(user, bucket, key), &o); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+		if o.IsDir() {
+			return nil
+		}
+		return setJSON(txn, keyJob(user, bucket, key), Job{Gen: o.UploadNs})
 	})
 }
 
@@ -200,4 +223,31 @@ func (c *Catalog) JobOf(ctx context.Context, user, bucket, key string) (Job, err
 	err := c.db.View(func(txn *badger.Txn) error { return getJSON(txn, keyJob(user, bucket, key), &j) })
 	j.User, j.Bucket, j.Key = user, bucket, key
 	return j, err
+}
+
+// ReleaseLeases frees every leased job. A catalog has one process (Badger
+// locks its directory), so at start-up any lease is a dead worker's: its
+// job is due again at once rather than when the lease would have run out.
+func (c *Catalog) ReleaseLeases(ctx context.Context) (int, error) {
+	n := 0
+	err := c.update(ctx, func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxJob), PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var j Job
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &j) }); err != nil {
+				return err
+			}
+			if j.LeaseNs == 0 {
+				continue
+			}
+			j.LeaseNs = 0
+			if err := setJSON(txn, it.Item().KeyCopy(nil), j); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
 }

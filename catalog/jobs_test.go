@@ -60,7 +60,7 @@ func TestJobQueue(t *testing.T) {
 	// Failures back off, then stick as failed with their error.
 	later := now.Add(3 * time.Minute)
 	for i := 1; i <= MaxAttempts; i++ {
-		if err := c.FailJob(ctx, b, later, errors.New("bad bytes"), true); err != nil {
+		if err := c.FailJob(ctx, b, later, errors.New("bad bytes"), true, nil); err != nil {
 			t.Fatal(err)
 		}
 		j, _ := c.JobOf(ctx, "u", "b", "b.jpg")

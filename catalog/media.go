@@ -2,6 +2,9 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -32,4 +35,46 @@ func (c *Catalog) MediaOf(ctx context.Context, user, bucket, key string) (Media,
 	var m Media
 	err := c.db.View(func(txn *badger.Txn) error { return getJSON(txn, keyMedia(user, bucket, key), &m) })
 	return m, err
+}
+
+// RequeueAll drops every media record and queues every file for
+// enrichment again (`shoebox reindex`), in batches; progress hears of
+// each file queued. Objects, users and everything primary are untouched.
+func (c *Catalog) RequeueAll(ctx context.Context, progress func(n int)) error {
+	if err := c.db.DropPrefix([]byte(pfxMedia)); err != nil {
+		return fmt.Errorf("drop media records: %w", err)
+	}
+	wb := c.db.NewWriteBatch()
+	defer wb.Cancel()
+	n := 0
+	err := c.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxObject), PrefetchValues: true, PrefetchSize: 100})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			parts := strings.SplitN(strings.TrimPrefix(string(it.Item().Key()), pfxObject), sep, 3)
+			if len(parts) != 3 || strings.HasSuffix(parts[2], "/") {
+				continue // a folder
+			}
+			var o Object
+			if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &o) }); err != nil {
+				return err
+			}
+			jb, _ := json.Marshal(Job{Gen: o.UploadNs})
+			if err := wb.Set(keyJob(parts[0], parts[1], parts[2]), jb); err != nil {
+				return err
+			}
+			n++
+			if progress != nil {
+				progress(n)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return wb.Flush()
 }

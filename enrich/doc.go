@@ -2,12 +2,26 @@
 // catalog's queue (catalog.LeaseJobs), read the file through the gateway,
 // run the extractors, and record a media record (catalog.CompleteJob) or
 // the failure (catalog.FailJob; retried with backoff, then kept as failed
-// with its error). An extractor's panic is recovered and fails its own job
-// only. Extractors read headers, never decode whole images, so a
-// decompression bomb costs nothing.
+// with its error, and with whatever was learnt before the failure). An
+// extractor's panic is recovered and fails its own job only.
 //
-// What is here is the queue's machinery and the first extractor (kind,
-// pixel dimensions from the image header, the date's fallback source); EXIF,
-// HEIC, video metadata, thumbnails, hashes and faces are still to come (see
-// the enrichment issue).
+// Metadata is the extractor. It tells the format from the first bytes
+// (Sniff), never the name, and reads metadata without decoding pixels
+// (probe.go): JPEG markers, PNG chunks (eXIf), WebP RIFF chunks, HEIF
+// boxes (internal/isobmff: ispe, irot, the Exif item), TIFF and the
+// TIFF-based raws (internal/exif reads every TIFF structure, including the
+// raws' embedded previews), MP4/MOV containers (creation time, duration,
+// size, ISO 6709 location). Dates follow the order documented on Metadata;
+// takeout.go reads Google Takeout sidecars and re-queues a photo when its
+// sidecar arrives after it.
+//
+// Thumbnails (thumbs.go) decode each photo once: JPEGs by DCT scaling at
+// 1/2, 1/4 or 1/8 (internal/jpegdec, a fork of image/jpeg) so that the
+// decode is just large enough for the 1440 px preview; HEIC through
+// github.com/gen2brain/heic (libheif in WebAssembly, run by wazero);
+// raws through their largest embedded JPEG. The small thumbnail is made from
+// the preview, and the perceptual hash (PHash) from the small one. The size
+// is checked from the header before any decode (MaxPixels), so a
+// decompression bomb costs nothing. Thumbnails live in a ThumbStore keyed
+// by the original's SHA-256: derived data that `shoebox reindex` rebuilds.
 package enrich

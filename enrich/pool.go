@@ -14,10 +14,24 @@ import (
 )
 
 // Extractor fills in what it can learn about one file. It reads the file
-// through f (random access) and writes into m; an error fails the job.
+// through in.File (random access, positioned at 0) and writes into m. An
+// error fails the job; what it wrote into m before failing is kept.
 type Extractor interface {
 	Name() string
-	Extract(ctx context.Context, o catalog.Object, f gateway.File, m *catalog.Media) error
+	Extract(ctx context.Context, in *Input, m *catalog.Media) error
+}
+
+// Input is the file an extractor works on, and its way to its neighbours.
+type Input struct {
+	User, Bucket string
+	Object       catalog.Object
+	File         gateway.File
+	// Open opens another file of the same bucket (a sidecar).
+	Open func(ctx context.Context, key string) (gateway.File, catalog.Object, error)
+	// Media returns another file's media record.
+	Media func(ctx context.Context, key string) (catalog.Media, error)
+	// Requeue queues another file of the bucket for enrichment again.
+	Requeue func(ctx context.Context, key string) error
 }
 
 // Options configure a Pool.
@@ -32,8 +46,9 @@ type Options struct {
 	Extractors []Extractor
 	Logger     *slog.Logger
 	// Observe, when set, hears of every finished try: result is "done",
-	// "retry" or "failed" (metrics).
-	Observe func(result string, took time.Duration)
+	// "retry" or "failed", kind the file's ("photo", "video", "other")
+	// (metrics).
+	Observe func(result, kind string, took time.Duration)
 }
 
 // Pool is the set of enrichment workers.
@@ -57,7 +72,7 @@ func NewPool(gw *gateway.Gateway, opt Options) *Pool {
 		opt.Idle = 2 * time.Second
 	}
 	if opt.Extractors == nil {
-		opt.Extractors = []Extractor{Basic{}}
+		opt.Extractors = []Extractor{Metadata{}}
 	}
 	lg := opt.Logger
 	if lg == nil {
@@ -79,8 +94,14 @@ func (p *Pool) Committed(ctx context.Context, ev gateway.Event) error {
 
 var _ gateway.Hook = (*Pool)(nil)
 
-// Run works the queue until ctx ends.
+// Run works the queue until ctx ends. Jobs leased by an earlier process
+// (killed mid-job) are released first, so they run now.
 func (p *Pool) Run(ctx context.Context) {
+	if n, err := p.cat.ReleaseLeases(ctx); err != nil {
+		p.log.Error("release stale leases", "err", err)
+	} else if n > 0 {
+		p.log.Info("resuming jobs a stopped worker had in hand", "jobs", n)
+	}
 	var wg sync.WaitGroup
 	for range p.opt.Workers {
 		wg.Add(1)
@@ -121,19 +142,27 @@ func (p *Pool) worker(ctx context.Context) {
 
 func (p *Pool) process(ctx context.Context, j catalog.Job) {
 	start := time.Now()
+	m, err := p.extract(ctx, j)
 	observe := func(result string) {
 		if p.opt.Observe != nil {
-			p.opt.Observe(result, time.Since(start))
+			kind := m.Kind
+			if kind == "" {
+				kind = "other"
+			}
+			p.opt.Observe(result, kind, time.Since(start))
 		}
 	}
-	m, err := p.extract(ctx, j)
 	if err != nil {
 		if ctx.Err() != nil {
 			return // shutting down: the lease runs out and the job is done later
 		}
 		p.log.Warn("enrichment failed", "bucket", j.Bucket, "key", j.Key, "attempt", j.Attempts+1, "err", err)
 		retry := retryable(err) && j.Attempts+1 < catalog.MaxAttempts
-		if ferr := p.cat.FailJob(ctx, j, time.Now(), err, retryable(err)); ferr != nil {
+		var partial *catalog.Media
+		if m.Kind != "" {
+			partial = &m // what was learnt before the failure
+		}
+		if ferr := p.cat.FailJob(ctx, j, time.Now(), err, retryable(err), partial); ferr != nil {
 			p.log.Error("record failed job", "key", j.Key, "err", ferr)
 		}
 		if retry {
@@ -170,8 +199,22 @@ func (p *Pool) extract(ctx context.Context, j catalog.Job) (m catalog.Media, err
 	if o.UploadNs != j.Gen {
 		return m, fmt.Errorf("%s/%s changed before enrichment", j.Bucket, j.Key)
 	}
+	in := &Input{
+		User: j.User, Bucket: j.Bucket, Object: o, File: f,
+		Open: func(ctx context.Context, key string) (gateway.File, catalog.Object, error) {
+			return p.gw.Open(ctx, j.User, j.Bucket, key)
+		},
+		Media: func(ctx context.Context, key string) (catalog.Media, error) {
+			return p.cat.MediaOf(ctx, j.User, j.Bucket, key)
+		},
+		Requeue: func(ctx context.Context, key string) error {
+			err := p.cat.Requeue(ctx, j.User, j.Bucket, key)
+			p.Committed(ctx, gateway.Event{Op: gateway.OpPut})
+			return err
+		},
+	}
 	for _, x := range p.opt.Extractors {
-		if err := p.safely(ctx, x, o, f, &m); err != nil {
+		if err := p.safely(ctx, x, in, &m); err != nil {
 			return m, err
 		}
 	}
@@ -179,15 +222,15 @@ func (p *Pool) extract(ctx context.Context, j catalog.Job) (m catalog.Media, err
 }
 
 // safely runs one extractor, turning a panic into its job's error.
-func (p *Pool) safely(ctx context.Context, x Extractor, o catalog.Object, f gateway.File, m *catalog.Media) (err error) {
+func (p *Pool) safely(ctx context.Context, x Extractor, in *Input, m *catalog.Media) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			p.log.Error("extractor panicked", "extractor", x.Name(), "key", o.Key, "panic", r, "stack", string(debug.Stack()))
-			err = permanent{fmt.Errorf("%s: %s crashed on this file: %v", o.Key, x.Name(), r)}
+			p.log.Error("extractor panicked", "extractor", x.Name(), "key", in.Object.Key, "panic", r, "stack", string(debug.Stack()))
+			err = permanent{fmt.Errorf("%s: %s crashed on this file: %v", in.Object.Key, x.Name(), r)}
 		}
 	}()
-	if _, err := f.Seek(0, 0); err != nil {
+	if _, err := in.File.Seek(0, 0); err != nil {
 		return err
 	}
-	return x.Extract(ctx, o, f, m)
+	return x.Extract(ctx, in, m)
 }

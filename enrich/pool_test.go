@@ -18,8 +18,8 @@ import (
 type panicky struct{}
 
 func (panicky) Name() string { return "panicky" }
-func (panicky) Extract(ctx context.Context, o catalog.Object, f gateway.File, m *catalog.Media) error {
-	if strings.Contains(o.Key, "boom") {
+func (panicky) Extract(ctx context.Context, in *enrich.Input, m *catalog.Media) error {
+	if strings.Contains(in.Object.Key, "boom") {
 		panic("corrupt header")
 	}
 	return nil
@@ -42,15 +42,15 @@ func TestPoolRecoversAndFinishes(t *testing.T) {
 		}
 	}
 	pool := enrich.NewPool(gw, enrich.Options{Workers: 2, Idle: 20 * time.Millisecond, Logger: quiet,
-		Extractors: []enrich.Extractor{enrich.Basic{}, panicky{}}})
+		Extractors: []enrich.Extractor{enrich.Metadata{}, panicky{}}})
 	done := make(chan struct{})
 	go func() { pool.Run(ctx); close(done) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		q, _ := cat.Queue(ctx, time.Now())
 		if q.Pending == 0 && q.Running == 0 {
-			if q.Failed != 1 {
-				t.Errorf("queue = %+v; want exactly the panicking file failed", q)
+			if q.Failed != 2 {
+				t.Errorf("queue = %+v; want the panicking file and the fake photo failed", q)
 			}
 			break
 		}
@@ -63,7 +63,11 @@ func TestPoolRecoversAndFinishes(t *testing.T) {
 	if !j.Failed || !strings.Contains(j.Err, "crashed") || j.Attempts != 1 {
 		t.Errorf("boom.txt job = %+v, %v; want failed once (a crash is not retried)", j, err)
 	}
-	for k, kind := range map[string]string{"ok.txt": "other", "IMG_1.heic": "photo", "._IMG_1.heic": "other"} {
+	// "IMG_1.heic" holds "x": named like a photo, it is not one.
+	if j, _ := cat.JobOf(ctx, "u", "b", "IMG_1.heic"); !j.Failed || !strings.Contains(j.Err, "not a known photo") {
+		t.Errorf("IMG_1.heic job = %+v; want failed: not a known photo format", j)
+	}
+	for k, kind := range map[string]string{"ok.txt": "other", "IMG_1.heic": "other", "._IMG_1.heic": "other"} {
 		m, err := cat.MediaOf(ctx, "u", "b", k)
 		if err != nil || m.Kind != kind {
 			t.Errorf("%s media = %+v, %v; want kind %s", k, m, err, kind)

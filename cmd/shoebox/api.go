@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"shoebox/catalog"
+	"shoebox/enrich"
 	"shoebox/gateway"
 	"shoebox/gateway/auth"
 )
@@ -39,6 +41,42 @@ type apiStatus struct {
 	Queue   catalog.QueueStats `json:"queue"`
 }
 
+// serveThumbnail answers GET .../thumbnail?size=small|preview.
+func serveThumbnail(w http.ResponseWriter, r *http.Request, cat *catalog.Catalog, thumbs *enrich.ThumbStore, user string, o catalog.Object) {
+	size := r.URL.Query().Get("size")
+	if size == "" {
+		size = "small"
+	}
+	if size != "small" && size != "preview" {
+		apiError(w, http.StatusBadRequest, "size must be small or preview, not "+strconv.Quote(size))
+		return
+	}
+	f, err := thumbs.Open(o.SHA256, size)
+	if err != nil {
+		msg := "no thumbnail of " + o.Bucket + "/" + o.Key
+		if j, err := cat.JobOf(r.Context(), user, o.Bucket, o.Key); err == nil {
+			msg += ": enrichment " + j.State(time.Now())
+			if j.Err != "" {
+				msg += ": " + j.Err
+			}
+		} else if m, err := cat.MediaOf(r.Context(), user, o.Bucket, o.Key); err == nil && m.Kind != "photo" {
+			msg += ": thumbnails are made for photos, and this is " + m.Kind
+		}
+		apiError(w, http.StatusNotFound, msg)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Cache-Control", "private, max-age=86400")
+	w.Header().Set("ETag", `"`+o.SHA256[:16]+"-"+size+`"`)
+	http.ServeContent(w, r, "", st.ModTime(), f)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -51,14 +89,22 @@ func apiError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-// apiHandler serves /api/v1/objects/{bucket}/{key...} and /api/v1/status.
-func apiHandler(gw *gateway.Gateway) http.Handler {
+// apiHandler serves /api/v1/objects/{bucket}/{key...} (and its
+// /thumbnail) and /api/v1/status.
+func apiHandler(gw *gateway.Gateway, thumbs *enrich.ThumbStore) http.Handler {
 	cat := gw.Catalog()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/objects/{bucket}/{key...}", func(w http.ResponseWriter, r *http.Request) {
 		user, bucket, key := auth.User(r.Context()), r.PathValue("bucket"), r.PathValue("key")
 		o, err := gw.Stat(r.Context(), user, bucket, key)
 		if err != nil || o.IsDir() || o.Key == "" {
+			// KEY/thumbnail, unless a file is named so.
+			if k, ok := strings.CutSuffix(key, "/thumbnail"); ok {
+				if o, err := gw.Stat(r.Context(), user, bucket, k); err == nil && !o.IsDir() && o.Key != "" {
+					serveThumbnail(w, r, cat, thumbs, user, o)
+					return
+				}
+			}
 			apiError(w, http.StatusNotFound, "no file "+bucket+"/"+key)
 			return
 		}

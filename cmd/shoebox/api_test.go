@@ -7,8 +7,10 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -119,9 +121,127 @@ func TestEnrichmentQueueAndAPI(t *testing.T) {
 	}
 	resp, body = s.doAs("", "", "GET", "/metrics", nil)
 	want(t, resp, body, 200)
-	for _, w := range []string{`shoebox_enrich_jobs_total{result="done"} 50`, `shoebox_enrich_queue_jobs{state="failed"} 1`, `shoebox_enrich_queue_jobs{state="pending"} 0`, `shoebox_enrich_duration_seconds_bucket{result="done"`} {
+	for _, w := range []string{`shoebox_enrich_jobs_total{kind="photo",result="done"} 50`, `shoebox_enrich_queue_jobs{state="failed"} 1`, `shoebox_enrich_queue_jobs{state="pending"} 0`, `shoebox_enrich_duration_seconds_bucket{kind="photo",result="done"`} {
 		if !strings.Contains(body, w) {
 			t.Errorf("metrics lack %s", w)
 		}
 	}
+}
+
+// TestMediaManifest uploads every file of ../shared/testdata/media with
+// rclone, through WebDAV (vendor owncloud: modification times sent) and
+// through S3, and checks each media record against manifest.json, the
+// thumbnails (orientation applied; HEIC decoded) and the status counts.
+func TestMediaManifest(t *testing.T) {
+	needTool(t, "rclone")
+	const media = "../../../shared/testdata/media"
+	mb, err := os.ReadFile(filepath.Join(media, "manifest.json"))
+	if err != nil {
+		t.Fatalf("the shared test media are needed: %v", err)
+	}
+	var man struct {
+		Files map[string]map[string]any `json:"files"`
+	}
+	if err := json.Unmarshal(mb, &man); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t)
+	id, secret := s3Keys(t, s)
+	env := append(rcloneEnv(s, "owncloud"),
+		"RCLONE_CONFIG_SBS3_TYPE=s3", "RCLONE_CONFIG_SBS3_PROVIDER=Other",
+		"RCLONE_CONFIG_SBS3_ENDPOINT="+s.s3url(), "RCLONE_CONFIG_SBS3_ACCESS_KEY_ID="+id,
+		"RCLONE_CONFIG_SBS3_SECRET_ACCESS_KEY="+secret, "RCLONE_CONFIG_SBS3_FORCE_PATH_STYLE=true",
+	)
+	env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "AWS_CA_BUNDLE=") })
+	rclone(t, env, "copy", media, "sb:viadav/media")
+	rclone(t, env, "mkdir", "sbs3:vias3")
+	rclone(t, env, "copy", media, "sbs3:vias3/media")
+
+	for _, bucket := range []string{"viadav", "vias3"} {
+		for name, want := range man.Files {
+			t.Run(bucket+"/"+name, func(t *testing.T) {
+				p := bucket + "/media/" + name
+				o := s.waitDone(t, p)
+				raw := s.apiRaw(t, p)
+				if _, hostile := want["hostile"]; hostile {
+					if o.Enrichment.State != "failed" || o.Enrichment.Error == "" {
+						t.Errorf("enrichment = %+v; want failed with an error", o.Enrichment)
+					}
+					return
+				}
+				if o.Enrichment.State != "done" {
+					t.Errorf("enrichment = %+v; want done", o.Enrichment)
+				}
+				m, _ := raw["media"].(map[string]any)
+				for k, w := range want {
+					switch k {
+					case "note", "stored_width", "stored_height":
+					case "date_folder":
+						if tl, _ := m["taken_local"].(string); !strings.HasPrefix(tl, w.(string)) {
+							t.Errorf("taken_local = %v; want the day %v", m["taken_local"], w)
+						}
+					default:
+						g := m[k]
+						wf, isNum := w.(float64)
+						gf, _ := g.(float64)
+						tol := 1e-3
+						if k == "lat" || k == "lon" {
+							tol = 1e-5
+						}
+						if isNum && (g == nil || math.Abs(gf-wf) > tol) || !isNum && g != w {
+							t.Errorf("media.%s = %v; want %v", k, g, w)
+						}
+					}
+				}
+			})
+		}
+	}
+	// Thumbnails: portrait for the orientation-6 photo, made for HEIC.
+	for _, c := range []struct {
+		name   string
+		w, h   int
+		size   string
+		status int
+	}{
+		{"rotated_orientation6.jpg", 480, 640, "preview", 200},
+		{"rotated_orientation6.jpg", 187, 250, "small", 200},
+		{"iphone_golden_gate.heic", 1024, 768, "preview", 200},
+		{"iphone_golden_gate.heic", 250, 187, "", 200},
+		{"clip.mp4", 0, 0, "small", 404},
+		{"bomb_20000x20000.png", 0, 0, "small", 404},
+		{"canon_eos.jpg", 0, 0, "huge", 400},
+	} {
+		resp, body := s.do("GET", "/api/v1/objects/viadav/media/"+c.name+"/thumbnail?size="+c.size, nil)
+		if resp.StatusCode != c.status {
+			t.Errorf("%s %s thumbnail: %d %s; want %d", c.name, c.size, resp.StatusCode, body, c.status)
+			continue
+		}
+		if c.status != 200 {
+			continue
+		}
+		cfg, err := jpeg.DecodeConfig(strings.NewReader(body))
+		if err != nil || resp.Header.Get("Content-Type") != "image/jpeg" || cfg.Width != c.w || cfg.Height != c.h {
+			t.Errorf("%s %s thumbnail: %s %dx%d %v; want a %dx%d JPEG", c.name, c.size, resp.Header.Get("Content-Type"), cfg.Width, cfg.Height, err, c.w, c.h)
+		}
+	}
+	resp, body := s.do("GET", "/api/v1/status", nil)
+	want(t, resp, body, 200)
+	var st apiStatus
+	json.Unmarshal([]byte(body), &st)
+	// 23 files per bucket: 19 photos, a video, and garbage.jpg, the
+	// Takeout sidecar and the manifest, which are not media.
+	if st.Objects != 46 || st.Videos != 2 || st.Photos != 38 || st.Queue.Failed != 6 {
+		t.Errorf("status = %+v; want 46 objects, 38 photos, 2 videos, 6 failed (truncated, garbage, bomb)", st)
+	}
+}
+
+func (s *server) apiRaw(t *testing.T, p string) map[string]any {
+	t.Helper()
+	resp, body := s.do("GET", "/api/v1/objects/"+p, nil)
+	want(t, resp, body, 200)
+	var m map[string]any
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

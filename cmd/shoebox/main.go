@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"shoebox/catalog"
+	"shoebox/enrich"
 	"shoebox/gateway"
 	"shoebox/gateway/localfs"
 )
@@ -35,6 +36,8 @@ Usage:
   shoebox key create|list USER | revoke KEYID   S3 access keys (create prints the secret once)
   shoebox bucket list USER | public USER BUCKET | private USER BUCKET
   shoebox fsck                            reconcile the catalog with the files on disk
+  shoebox import --user U --bucket B DIR  bring a folder in (cataloged, enriched; resumable)
+  shoebox reindex                         rebuild derived data (media records, thumbnails)
 
 Run "shoebox serve -h" for the flags every command takes.
 `
@@ -67,6 +70,10 @@ func run(ctx context.Context, args []string) error {
 		return fsck(ctx, args[1:])
 	case "bucket":
 		return bucketCmd(ctx, args[1:])
+	case "import":
+		return importCmd(ctx, args[1:])
+	case "reindex":
+		return reindexCmd(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil
@@ -90,9 +97,10 @@ func newLogger(cfg Config) *slog.Logger {
 
 // store is what every command opens: the catalog, the backend and the gateway.
 type store struct {
-	cat *catalog.Catalog
-	be  *localfs.FS
-	gw  *gateway.Gateway
+	cat    *catalog.Catalog
+	be     *localfs.FS
+	gw     *gateway.Gateway
+	thumbs *enrich.ThumbStore
 }
 
 func (s *store) Close() {
@@ -116,8 +124,13 @@ func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, erro
 		cat.Close()
 		return nil, err
 	}
+	thumbs, err := enrich.NewThumbStore(filepath.Join(cfg.Data, "derived", "thumbs"))
+	if err != nil {
+		cat.Close()
+		return nil, err
+	}
 	gw := gateway.New(be, cat, gateway.Options{Logger: lg, Hooks: hooks})
-	return &store{cat: cat, be: be, gw: gw}, nil
+	return &store{cat: cat, be: be, gw: gw, thumbs: thumbs}, nil
 }
 
 func fsck(ctx context.Context, args []string) error {

@@ -128,8 +128,8 @@ func (r *recorder) Flush() {
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // enrichMetrics exposes the enrichment queue: its depth by state (read from
-// the catalog at scrape time) and the jobs finished, by result, with their
-// durations.
+// the catalog at scrape time) and the tries finished, by result and kind of
+// file (photo, video, other), with their durations.
 type enrichMetrics struct {
 	jobs     *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -138,12 +138,12 @@ type enrichMetrics struct {
 func newEnrichMetrics(reg prometheus.Registerer, queue func() (catalog.QueueStats, error)) *enrichMetrics {
 	m := &enrichMetrics{
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shoebox_enrich_jobs_total", Help: "Enrichment tries finished, by result (done, retry, failed).",
-		}, []string{"result"}),
+			Name: "shoebox_enrich_jobs_total", Help: "Enrichment tries finished, by result (done, retry, failed) and kind of file.",
+		}, []string{"result", "kind"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "shoebox_enrich_duration_seconds", Help: "Time to enrich one file, by result.",
+			Name: "shoebox_enrich_duration_seconds", Help: "Time to enrich one file, by result and kind of file.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
-		}, []string{"result"}),
+		}, []string{"result", "kind"}),
 	}
 	reg.MustRegister(m.jobs, m.duration, queueCollector{
 		desc:  prometheus.NewDesc("shoebox_enrich_queue_jobs", "Enrichment jobs in the queue, by state.", []string{"state"}, nil),
@@ -171,7 +171,7 @@ func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func (m *enrichMetrics) observe(result string, took time.Duration) {
-	m.jobs.WithLabelValues(result).Inc()
-	m.duration.WithLabelValues(result).Observe(took.Seconds())
+func (m *enrichMetrics) observe(result, kind string, took time.Duration) {
+	m.jobs.WithLabelValues(result, kind).Inc()
+	m.duration.WithLabelValues(result, kind).Observe(took.Seconds())
 }

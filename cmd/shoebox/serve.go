@@ -88,7 +88,8 @@ func serve(ctx context.Context, args []string) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := newHTTPMetrics(reg)
 	em := newEnrichMetrics(reg, func() (catalog.QueueStats, error) { return st.cat.Queue(context.Background(), time.Now()) })
-	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg, Observe: em.observe})
+	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg, Observe: em.observe,
+		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs}}})
 
 	authn := auth.New(st.cat, 5*time.Minute)
 	dav := davfs.NewHandler(st.gw, davfs.Config{
@@ -102,7 +103,7 @@ func serve(ctx context.Context, args []string) error {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/api/", m.wrap("api", authn.Basic("Shoebox", apiHandler(st.gw))))
+	mux.Handle("/api/", m.wrap("api", authn.Basic("Shoebox", apiHandler(st.gw, st.thumbs))))
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == "OPTIONS" { // Windows and Office probe the server root before /dav/
 			w.Header().Set("DAV", "1, 2")

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"shoebox/catalog"
+	"shoebox/enrich"
+	"shoebox/gateway"
+)
+
+// importCmd is `shoebox import --user U --bucket B DIR`: it brings a
+// folder in through the gateway (so every file is cataloged and queued for
+// enrichment, like an upload), keeping the folder's layout and the files'
+// modification times. Files whose bytes are already in the bucket (same
+// SHA-256, at any path) are skipped, so an interrupted import resumes where
+// it stopped. The server must be stopped (the catalog is a single-writer
+// database); the jobs it queues run when it starts.
+func importCmd(ctx context.Context, args []string) error {
+	fset := flag.NewFlagSet("import", flag.ContinueOnError)
+	user := fset.String("user", "", "the user who will own the files (required)")
+	bucket := fset.String("bucket", "", "the bucket to import into; created when missing (required)")
+	prefix := fset.String("prefix", "", "a folder inside the bucket to import into")
+	quiet := fset.Bool("quiet", false, "no progress bar")
+	cfg, err := parseConfig(fset, args)
+	if err != nil {
+		return err
+	}
+	dir := fset.Arg(0)
+	if *user == "" || *bucket == "" || dir == "" || fset.NArg() != 1 {
+		return errors.New("usage: shoebox import --user USER --bucket BUCKET [--prefix FOLDER] DIR")
+	}
+	st, err := openStore(cfg, newLogger(cfg))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.cat.GetUser(ctx, *user); err != nil {
+		return fmt.Errorf("user %q: %w", *user, err)
+	}
+	if _, err := st.cat.GetBucket(ctx, *user, *bucket); errors.Is(err, catalog.ErrNotFound) {
+		if err := st.gw.MakeBucket(ctx, *user, *bucket); err != nil {
+			return fmt.Errorf("create bucket %s: %w", *bucket, err)
+		}
+		fmt.Fprintf(os.Stderr, "created bucket %s\n", *bucket)
+	} else if err != nil {
+		return err
+	}
+
+	// What is there already, by content.
+	have := map[string]bool{}
+	err = st.gw.Walk(ctx, *user, *bucket, "", "", func(o catalog.Object) error {
+		if o.SHA256 != "" {
+			have[o.SHA256] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	type file struct {
+		path, key string
+		size      int64
+		mod       time.Time
+	}
+	var files []file
+	var total int64
+	pfx := strings.Trim(*prefix, "/")
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "skipping %s: %v\n", p, err)
+			return nil
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p != dir && (strings.HasPrefix(name, ".") || name == "@eaDir") {
+				return fs.SkipDir // .git, .thumbnails, Synology's @eaDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || junk(name) {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		key := path.Join(pfx, filepath.ToSlash(rel))
+		if err := gateway.CheckKey(key); err != nil {
+			fmt.Fprintf(os.Stderr, "skipping %s: %v\n", p, err)
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		files = append(files, file{p, key, info.Size(), info.ModTime()})
+		total += info.Size()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowBytes(true), progressbar.OptionShowCount(),
+		progressbar.OptionSetDescription("importing"), progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetVisibility(!*quiet), progressbar.OptionClearOnFinish())
+	var imported, skipped, failed int
+	var bytesIn int64
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("import interrupted (run it again to resume): %w", err)
+		}
+		sum, err := fileSHA256(f.path)
+		if err == nil && have[sum] {
+			skipped++
+			bar.Add64(f.size)
+			continue
+		}
+		if err == nil {
+			err = importFile(ctx, st.gw, *user, *bucket, f.key, f.path, f.mod)
+		}
+		bar.Add64(f.size)
+		if err != nil {
+			failed++
+			bar.Clear()
+			fmt.Fprintf(os.Stderr, "failed %s: %v\n", f.path, err)
+			continue
+		}
+		have[sum] = true
+		imported++
+		bytesIn += f.size
+	}
+	bar.Finish()
+	q, _ := st.cat.Queue(ctx, time.Now())
+	fmt.Printf("imported %d files (%s), skipped %d already there, %d failed; %d waiting for enrichment (done when the server runs)\n",
+		imported, humanBytes(bytesIn), skipped, failed, q.Pending)
+	if failed > 0 {
+		return fmt.Errorf("%d files were not imported", failed)
+	}
+	return nil
+}
+
+func importFile(ctx context.Context, gw *gateway.Gateway, user, bucket, key, p string, mod time.Time) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = gw.Put(ctx, gateway.PutInput{User: user, Bucket: bucket, Key: key, Body: f, ModTime: mod, MakeParents: true})
+	return err
+}
+
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// junk names the files operating systems leave in photo folders.
+func junk(name string) bool {
+	return strings.HasPrefix(name, "._") || name == ".DS_Store" || strings.EqualFold(name, "Thumbs.db") || strings.EqualFold(name, "desktop.ini")
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// reindexCmd is `shoebox reindex`: it drops the derived data (media
+// records, thumbnails) and enriches every file again, showing progress.
+// The server must be stopped.
+func reindexCmd(ctx context.Context, args []string) error {
+	fset := flag.NewFlagSet("reindex", flag.ContinueOnError)
+	quiet := fset.Bool("quiet", false, "no progress bar")
+	cfg, err := parseConfig(fset, args)
+	if err != nil {
+		return err
+	}
+	lg := newLogger(cfg)
+	var pool *enrich.Pool
+	wake := hookFunc(func(ctx context.Context, ev gateway.Event) error {
+		if pool != nil {
+			return pool.Committed(ctx, ev)
+		}
+		return nil
+	})
+	st, err := openStore(cfg, lg, wake)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.gw.Reconcile(ctx); err != nil {
+		return err
+	}
+	if err := st.thumbs.Reset(); err != nil {
+		return fmt.Errorf("clear thumbnails: %w", err)
+	}
+	n := 0
+	if err := st.cat.RequeueAll(ctx, func(i int) { n = i }); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "reindexing %d files\n", n)
+	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg,
+		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs}}})
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { pool.Run(pctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(),
+		progressbar.OptionSetDescription("enriching"), progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetVisibility(!*quiet), progressbar.OptionClearOnFinish())
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		q, err := st.cat.Queue(ctx, time.Now())
+		if err != nil {
+			return err
+		}
+		bar.Set(n - q.Pending - q.Running)
+		if q.Pending == 0 && q.Running == 0 {
+			bar.Finish()
+			fmt.Printf("reindexed %d files, %d failed (see `GET /api/v1/objects/...` for each error)\n", n, q.Failed)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("reindex interrupted; the rest is enriched when the server runs: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
