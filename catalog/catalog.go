@@ -402,6 +402,17 @@ func (c *Catalog) Walk(ctx context.Context, user, bucket, prefix, after string, 
 // every row below it, with their dead properties, enrichment jobs and media
 // records. Missing rows are not an error.
 func (c *Catalog) Delete(ctx context.Context, user, bucket, key string) error {
+	media, err := c.mediaUnder(ctx, user, bucket, key)
+	if err != nil {
+		return err
+	}
+	if err := c.deleteRows(ctx, user, bucket, key); err != nil {
+		return err
+	}
+	return c.dropIndex(ctx, user, bucket, media)
+}
+
+func (c *Catalog) deleteRows(ctx context.Context, user, bucket, key string) error {
 	wb := c.db.NewWriteBatch()
 	defer wb.Cancel()
 	del := func(k []byte) error { return wb.Delete(k) }
@@ -460,6 +471,22 @@ func (c *Catalog) Move(ctx context.Context, user, bucket, src, dstBucket, dst st
 	if err := c.Delete(ctx, user, dstBucket, dst); err != nil {
 		return err
 	}
+	media, err := c.mediaUnder(ctx, user, bucket, src)
+	if err != nil {
+		return err
+	}
+	if err := c.moveRows(ctx, user, bucket, src, dstBucket, dst, keep, mod); err != nil {
+		return err
+	}
+	if !keep {
+		if err := c.dropIndex(ctx, user, bucket, media); err != nil {
+			return err
+		}
+	}
+	return c.addIndex(ctx, user, dstBucket, src, dst, media)
+}
+
+func (c *Catalog) moveRows(ctx context.Context, user, bucket, src, dstBucket, dst string, keep bool, mod func(*Object)) error {
 	wb := c.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, kind := range []struct {

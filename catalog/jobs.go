@@ -135,7 +135,11 @@ func (c *Catalog) CompleteJob(ctx context.Context, j Job, m Media) error {
 		if err := getJSON(txn, keyJob(j.User, j.Bucket, j.Key), &cur); err != nil || cur.Gen != j.Gen {
 			return nil // deleted or overwritten: nothing to record
 		}
-		if err := setJSON(txn, keyMedia(j.User, j.Bucket, j.Key), m); err != nil {
+		var o Object
+		if err := getJSON(txn, keyObject(j.User, j.Bucket, j.Key), &o); err != nil {
+			return nil // deleted meanwhile
+		}
+		if err := index(txn, j.User, j.Bucket, j.Key, m, o.ModNs); err != nil {
 			return err
 		}
 		return txn.Delete(keyJob(j.User, j.Bucket, j.Key))
@@ -159,8 +163,11 @@ func (c *Catalog) FailJob(ctx context.Context, j Job, now time.Time, cause error
 			cur.NotBeforeNs = now.Add(time.Duration(cur.Attempts*cur.Attempts) * 5 * time.Second).UnixNano()
 		}
 		if partial != nil {
-			if err := setJSON(txn, keyMedia(j.User, j.Bucket, j.Key), *partial); err != nil {
-				return err
+			var o Object
+			if err := getJSON(txn, keyObject(j.User, j.Bucket, j.Key), &o); err == nil {
+				if err := index(txn, j.User, j.Bucket, j.Key, *partial, o.ModNs); err != nil {
+					return err
+				}
 			}
 		}
 		return setJSON(txn, keyJob(j.User, j.Bucket, j.Key), cur)

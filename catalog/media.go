@@ -28,6 +28,7 @@ type Media struct {
 	Orientation int      `json:"orientation,omitempty"`
 	DurationS   float64  `json:"duration_s,omitempty"`
 	PHash       string   `json:"phash,omitempty"`
+	SHA256      string   `json:"sha256,omitempty"`
 }
 
 // MediaOf returns the media record of a file, or ErrNotFound.
@@ -41,8 +42,10 @@ func (c *Catalog) MediaOf(ctx context.Context, user, bucket, key string) (Media,
 // enrichment again (`shoebox reindex`), in batches; progress hears of
 // each file queued. Objects, users and everything primary are untouched.
 func (c *Catalog) RequeueAll(ctx context.Context, progress func(n int)) error {
-	if err := c.db.DropPrefix([]byte(pfxMedia)); err != nil {
-		return fmt.Errorf("drop media records: %w", err)
+	for _, p := range derivedPrefixes {
+		if err := c.db.DropPrefix([]byte(p)); err != nil {
+			return fmt.Errorf("drop derived rows %s: %w", p, err)
+		}
 	}
 	wb := c.db.NewWriteBatch()
 	defer wb.Cancel()

@@ -23,6 +23,7 @@ import (
 	"shoebox/catalog"
 	"shoebox/gateway"
 	"shoebox/gateway/auth"
+	"shoebox/virtualdirs"
 )
 
 // Config configures a Handler.
@@ -39,6 +40,8 @@ type Config struct {
 	// may answer; larger trees get 403 propfind-finite-depth. 0 means 100,000.
 	InfinityLimit int
 	Logger        *slog.Logger
+	// Virtual, when set, shows the virtual folders beside the buckets.
+	Virtual *virtualdirs.Tree
 }
 
 // Handler serves WebDAV (RFC 4918, class 1 and 2) over the gateway for the
@@ -73,6 +76,8 @@ type resource struct {
 	path   string // "/bucket/key" without trailing slash; "/" for the root
 	bucket string
 	key    string // without trailing slash
+	// virtual: under a virtual root (bucket is the root's name).
+	virtual bool
 }
 
 func (r resource) isRoot() bool { return r.bucket == "" }
@@ -100,7 +105,8 @@ func (h *Handler) parsePath(p string) (resource, bool, error) {
 	if err != nil {
 		return resource{}, true, err
 	}
-	return resource{path: "/" + trimmed, bucket: b, key: k}, true, nil
+	virtual := h.cfg.Virtual != nil && virtualdirs.IsRoot(b)
+	return resource{path: "/" + trimmed, bucket: b, key: k, virtual: virtual}, true, nil
 }
 
 // base is the external URL path prefix of the handler, for hrefs.
@@ -143,6 +149,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "400 Bad Request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	if res.virtual {
+		if status, ok, err := h.serveVirtual(w, r, user, res); ok {
+			h.finish(w, r, status, err)
+			return
+		}
+	}
 	var status int
 	switch r.Method {
 	case "OPTIONS":
@@ -168,6 +180,32 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		status, err = http.StatusMethodNotAllowed, fmt.Errorf("method %s is not supported", r.Method)
 	}
+	h.finish(w, r, status, err)
+}
+
+// serveVirtual answers the methods that work differently on virtual
+// folders; ok is false for those served as everywhere else (OPTIONS,
+// PROPFIND, LOCK, UNLOCK, and COPY and MOVE, which look at both ends).
+func (h *Handler) serveVirtual(w http.ResponseWriter, r *http.Request, user string, res resource) (status int, ok bool, err error) {
+	switch r.Method {
+	case "GET", "HEAD":
+		status, err = h.vget(w, r, user, res)
+	case "PUT":
+		status, err = h.vput(w, r, user, res)
+	case "MKCOL":
+		status, err = h.vmkcol(w, r, user, res)
+	case "DELETE":
+		status, err = h.vdelete(w, r, user, res)
+	case "PROPPATCH":
+		status, err = readOnly(w, "properties cannot be set")
+	default:
+		return 0, false, nil
+	}
+	return status, true, err
+}
+
+// finish writes the error answer of a request that did not answer itself.
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, status int, err error) {
 	if status != 0 {
 		if status >= 500 {
 			h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
@@ -221,6 +259,9 @@ func (h *Handler) options(w http.ResponseWriter, r *http.Request) int {
 func (h *Handler) stat(ctx context.Context, user string, res resource) (catalog.Object, error) {
 	if res.isRoot() {
 		return catalog.Object{Key: "/", ModNs: h.start.UnixNano()}, nil
+	}
+	if res.virtual {
+		return h.vstat(ctx, user, res)
 	}
 	return h.gw.Stat(ctx, user, res.bucket, res.key)
 }
@@ -362,7 +403,17 @@ func (h *Handler) children(ctx context.Context, user string, res resource, fn fu
 				return err
 			}
 		}
+		if h.cfg.Virtual != nil {
+			for _, v := range virtualdirs.RootNames() {
+				if err := fn(resource{path: "/" + v, bucket: v, virtual: true}, catalog.Object{Key: v + "/", ModNs: h.start.UnixNano()}); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
+	}
+	if res.virtual {
+		return h.vchildren(ctx, user, res, fn)
 	}
 	dir := ""
 	if res.key != "" {
@@ -658,6 +709,9 @@ func (h *Handler) copyMove(w http.ResponseWriter, r *http.Request, user string, 
 	so, err := h.stat(ctx, user, src)
 	if err != nil {
 		return statusFor(err), err
+	}
+	if src.virtual || dst.virtual {
+		return h.vcopyMove(w, r, user, src, dst, so, move)
 	}
 	var dcur *catalog.Object
 	if o, err := h.stat(ctx, user, dst); err == nil {

@@ -122,6 +122,10 @@ func (h *Handler) lock(w http.ResponseWriter, r *http.Request, user string, res 
 	status := http.StatusOK
 	if !exists {
 		// Locking an unmapped URL creates an empty file (RFC 4918 §9.10.4).
+		if res.virtual {
+			h.locks.Unlock(user, l.Token, res.path)
+			return http.StatusForbidden, errVirtualReadOnly
+		}
 		if res.isRoot() || res.key == "" {
 			h.locks.Unlock(user, l.Token, res.path)
 			return http.StatusConflict, fmt.Errorf("bucket %s does not exist", res.bucket)

@@ -120,6 +120,13 @@ func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, user string, 
 		return statusFor(err), err
 	}
 	dir := isDirObj(res, o)
+	if depth < 0 && dir && res.virtual {
+		// Virtual trees are views of the whole library: one level at a time.
+		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>`)
+		return 0, nil
+	}
 	if depth < 0 && dir {
 		n, err := h.countTree(ctx, user, res, h.cfg.InfinityLimit+1)
 		if err != nil {
@@ -164,6 +171,9 @@ func (h *Handler) walk(ctx context.Context, user string, res resource, deep bool
 		return h.children(ctx, user, res, func(b resource, o catalog.Object) error {
 			if err := fn(b, o); err != nil {
 				return err
+			}
+			if b.virtual {
+				return nil // listed, not walked: see propfind
 			}
 			return h.walk(ctx, user, b, true, fn)
 		})
@@ -269,7 +279,7 @@ func (p *propWriter) extra(res resource, o catalog.Object, n xml.Name) (string, 
 }
 
 func (p *propWriter) dead(res resource, o catalog.Object) ([]catalog.Prop, error) {
-	if res.isRoot() || (res.key != "" && !o.HasProps) {
+	if res.isRoot() || res.virtual || (res.key != "" && !o.HasProps) {
 		return nil, nil
 	}
 	return p.h.gw.Props(p.ctx, p.user, res.bucket, o.Key)

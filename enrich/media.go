@@ -65,6 +65,7 @@ var videoExt = map[string]bool{".mp4": true, ".mov": true, ".m4v": true, ".3gp":
 func (x Metadata) Extract(ctx context.Context, in *Input, m *catalog.Media) error {
 	o := in.Object
 	m.Kind = Kind(o.Key, o.ContentType)
+	m.SHA256 = o.SHA256
 	if m.Kind == "other" && strings.HasSuffix(strings.ToLower(o.Key), ".json") {
 		x.sidecarArrived(ctx, in)
 	}

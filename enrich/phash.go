@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+
+	"shoebox/catalog"
 )
 
 // PHash is a 64-bit perceptual hash (the DCT hash of pHash.org): the image
@@ -91,4 +93,4 @@ var dctTable = sync.OnceValue(func() []float64 {
 // duplicates (the same picture resized, recompressed, lightly cropped or
 // retouched). Measured on the shared test photos: copies 0, resized and
 // brightened 0, cropped 4; different photos 8 and more.
-const NearDistance = 6
+const NearDistance = catalog.NearDistance

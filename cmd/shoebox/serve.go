@@ -25,6 +25,7 @@ import (
 	"shoebox/gateway"
 	"shoebox/gateway/auth"
 	"shoebox/s3api"
+	"shoebox/virtualdirs"
 )
 
 // serveMemoryLimit is the Go runtime's soft memory limit for the server.
@@ -94,7 +95,7 @@ func serve(ctx context.Context, args []string) error {
 	authn := auth.New(st.cat, 5*time.Minute)
 	dav := davfs.NewHandler(st.gw, davfs.Config{
 		Prefix: "/dav", ExternalPrefix: cfg.ExternalPrefix, MaxUpload: cfg.MaxUpload,
-		InfinityLimit: cfg.InfinityLimit, Logger: lg,
+		InfinityLimit: cfg.InfinityLimit, Logger: lg, Virtual: virtualdirs.New(st.cat),
 	})
 	mux := http.NewServeMux()
 	davH := m.wrap("webdav", authn.Basic("Shoebox", dav))

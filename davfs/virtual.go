@@ -1,0 +1,227 @@
+package davfs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"shoebox/catalog"
+	"shoebox/gateway"
+	"shoebox/virtualdirs"
+)
+
+// The virtual folders (/by-date, /by-camera, /by-person, /duplicates,
+// /albums) are shown beside the buckets. Their files are the originals:
+// GET, HEAD and PROPFIND answer with the original's bytes, size and ETag.
+// What they accept besides reading:
+//
+//	DELETE /duplicates/G/F       deletes that copy (the original file)
+//	MKCOL  /albums/A             creates an album
+//	COPY or MOVE F /albums/A/F   adds a reference to F's photo (never a copy)
+//	PUT    /albums/A/F           adds the library photo with the same bytes
+//	DELETE /albums/A/F           removes the reference only
+//	MOVE   /albums/A /albums/B   renames the album
+//	DELETE /albums/A             removes the album, never its photos
+//
+// Everything else answers 403 with a body that says why.
+
+var errVirtualReadOnly = errors.New("this is a virtual folder computed from your library: it is read-only")
+
+// vpath is the path of a virtual resource under /, without the slash.
+func (r resource) vpath() string { return strings.TrimPrefix(r.path, "/") }
+
+// album returns the album a resource is in (or is), and whether it is
+// the album folder itself.
+func (r resource) album() (name, file string, ok bool) {
+	if r.bucket != "albums" || r.key == "" {
+		return "", "", false
+	}
+	name, file, _ = strings.Cut(r.key, "/")
+	if strings.Contains(file, "/") {
+		return "", "", false
+	}
+	return name, file, true
+}
+
+func entryObject(e virtualdirs.Entry) catalog.Object {
+	if e.Dir {
+		return catalog.Object{Key: e.Name + "/", ModNs: e.ModTime.UnixNano()}
+	}
+	return e.Object
+}
+
+func (h *Handler) vstat(ctx context.Context, user string, res resource) (catalog.Object, error) {
+	e, err := h.cfg.Virtual.Stat(ctx, user, res.vpath())
+	if errors.Is(err, virtualdirs.ErrNotFound) {
+		return catalog.Object{}, fmt.Errorf("%s: %w", res.path, gateway.ErrNotFound)
+	}
+	if err != nil {
+		return catalog.Object{}, err
+	}
+	return entryObject(e), nil
+}
+
+func (h *Handler) vchildren(ctx context.Context, user string, res resource, fn func(resource, catalog.Object) error) error {
+	err := h.cfg.Virtual.List(ctx, user, res.vpath(), func(e virtualdirs.Entry) error {
+		c := resource{path: res.path + "/" + e.Name, bucket: res.bucket, key: strings.TrimPrefix(res.key+"/"+e.Name, "/"), virtual: true}
+		return fn(c, entryObject(e))
+	})
+	if errors.Is(err, virtualdirs.ErrNotFound) {
+		return fmt.Errorf("%s: %w", res.path, gateway.ErrNotFound)
+	}
+	return err
+}
+
+// vget serves a virtual file: the original's bytes.
+func (h *Handler) vget(w http.ResponseWriter, r *http.Request, user string, res resource) (int, error) {
+	o, err := h.vstat(r.Context(), user, res)
+	if err != nil {
+		return statusFor(err), err
+	}
+	if o.IsDir() {
+		return h.listHTML(w, r, user, res)
+	}
+	f, orig, err := h.gw.Open(r.Context(), user, o.Bucket, o.Key)
+	if err != nil {
+		return statusFor(err), err
+	}
+	defer f.Close()
+	w.Header().Set("ETag", orig.ETag())
+	if orig.ContentType != "" {
+		w.Header().Set("Content-Type", orig.ContentType)
+	}
+	http.ServeContent(w, r, path.Base(res.path), orig.ModTime(), f)
+	return 0, nil
+}
+
+// readOnly answers a write the virtual folders do not take.
+func readOnly(w http.ResponseWriter, what string) (int, error) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusForbidden)
+	fmt.Fprintf(w, "403 Forbidden: %s here. %s\n", what, "The virtual folders (by-date, by-camera, by-person, duplicates) show your library; "+
+		"change it in your buckets. Albums take MKCOL, COPY/MOVE of photos into them, DELETE, and MOVE to rename.")
+	return 0, nil
+}
+
+func (h *Handler) vput(w http.ResponseWriter, r *http.Request, user string, res resource) (int, error) {
+	name, file, ok := res.album()
+	if !ok || file == "" {
+		return readOnly(w, "files cannot be written")
+	}
+	// PUT of bytes the library already has adds that photo to the album.
+	hs := sha256.New()
+	if _, err := io.Copy(hs, http.MaxBytesReader(w, r.Body, h.maxUpload())); err != nil {
+		return http.StatusBadRequest, err
+	}
+	sum := hex.EncodeToString(hs.Sum(nil))
+	if _, err := h.gw.Catalog().FindBySHA(r.Context(), user, sum); err != nil {
+		return readOnly(w, "an album holds photos of your library, and these bytes are not one of them (upload the photo to a bucket first)")
+	}
+	if err := h.gw.Catalog().AlbumAdd(r.Context(), user, name, sum); err != nil {
+		return statusFor(err), err
+	}
+	w.WriteHeader(http.StatusCreated)
+	return 0, nil
+}
+
+func (h *Handler) maxUpload() int64 {
+	if h.cfg.MaxUpload > 0 {
+		return h.cfg.MaxUpload
+	}
+	return 1 << 40
+}
+
+func (h *Handler) vmkcol(w http.ResponseWriter, r *http.Request, user string, res resource) (int, error) {
+	name, file, ok := res.album()
+	if !ok || file != "" {
+		return readOnly(w, "folders cannot be made")
+	}
+	if err := gateway.CheckKey(name); err != nil {
+		return http.StatusBadRequest, err
+	}
+	err := h.gw.Catalog().CreateAlbum(r.Context(), user, name, time.Now().UnixNano())
+	if errors.Is(err, catalog.ErrExists) {
+		return http.StatusMethodNotAllowed, err
+	}
+	if err != nil {
+		return statusFor(err), err
+	}
+	w.WriteHeader(http.StatusCreated)
+	return 0, nil
+}
+
+func (h *Handler) vdelete(w http.ResponseWriter, r *http.Request, user string, res resource) (int, error) {
+	ctx := r.Context()
+	o, err := h.vstat(ctx, user, res)
+	if err != nil {
+		return statusFor(err), err
+	}
+	switch name, file, isAlbum := res.album(); {
+	case isAlbum && file == "":
+		err = h.gw.Catalog().DeleteAlbum(ctx, user, name)
+	case isAlbum:
+		err = h.gw.Catalog().AlbumRemove(ctx, user, name, o.SHA256)
+	case res.bucket == "duplicates" && !o.IsDir():
+		// Deduplication with a file manager: this copy goes.
+		err = h.gw.Remove(ctx, user, o.Bucket, o.Key)
+	default:
+		return readOnly(w, "nothing can be deleted")
+	}
+	if err != nil {
+		return statusFor(err), err
+	}
+	h.locks.Moved(user, res.path)
+	w.WriteHeader(http.StatusNoContent)
+	return 0, nil
+}
+
+// vcopyMove handles COPY and MOVE that involve a virtual folder: src's
+// object so is already known.
+func (h *Handler) vcopyMove(w http.ResponseWriter, r *http.Request, user string, src, dst resource, so catalog.Object, move bool) (int, error) {
+	ctx := r.Context()
+	cat := h.gw.Catalog()
+	sName, sFile, sAlbum := src.album()
+	dName, dFile, dAlbum := dst.album()
+	switch {
+	case move && sAlbum && sFile == "" && dAlbum && dFile == "":
+		if err := cat.RenameAlbum(ctx, user, sName, dName); err != nil {
+			if errors.Is(err, catalog.ErrExists) {
+				return http.StatusPreconditionFailed, err
+			}
+			return statusFor(err), err
+		}
+		h.locks.Moved(user, src.path)
+		w.WriteHeader(http.StatusCreated)
+		return 0, nil
+	case dAlbum && dFile != "" && !so.IsDir():
+		if so.SHA256 == "" {
+			return readOnly(w, "only files of your library can go into an album")
+		}
+		if err := cat.AlbumAdd(ctx, user, dName, so.SHA256); err != nil {
+			return statusFor(err), err
+		}
+		if move && sAlbum && sName != dName {
+			// From one album to another: the reference moves.
+			if err := cat.AlbumRemove(ctx, user, sName, so.SHA256); err != nil {
+				return statusFor(err), err
+			}
+		}
+		w.WriteHeader(http.StatusCreated)
+		return 0, nil
+	case !move && src.virtual && !dst.virtual && !so.IsDir():
+		// Copying a virtual file out: a copy of the original.
+		if err := h.gw.Copy(ctx, user, so.Bucket, so.Key, dst.bucket, dst.key); err != nil {
+			return statusFor(err), err
+		}
+		w.WriteHeader(http.StatusCreated)
+		return 0, nil
+	}
+	return readOnly(w, "this copy or move is not possible")
+}

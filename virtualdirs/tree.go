@@ -1,0 +1,358 @@
+package virtualdirs
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"shoebox/catalog"
+)
+
+// RootNames returns the virtual roots, in the order they are listed.
+func RootNames() []string {
+	return []string{"by-date", "by-camera", "by-person", "duplicates", "albums"}
+}
+
+// ErrNotFound is returned for a virtual path that does not exist.
+var ErrNotFound = errors.New("no such virtual folder or file")
+
+// ErrReadOnly is returned for writes the virtual folders do not take.
+var ErrReadOnly = errors.New("virtual folders are read-only here")
+
+// Entry is one thing in a virtual folder: a folder, or a file that is an
+// original of the library (Object, with its Bucket and Key).
+type Entry struct {
+	Name    string
+	Dir     bool
+	ModTime time.Time
+	Object  catalog.Object
+}
+
+// Tree computes the virtual folders of a catalog.
+type Tree struct {
+	cat   *catalog.Catalog
+	start time.Time
+}
+
+// New returns the tree over cat.
+func New(cat *catalog.Catalog) *Tree { return &Tree{cat: cat, start: time.Now()} }
+
+// IsRoot reports whether name is a virtual root.
+func IsRoot(name string) bool { return slices.Contains(RootNames(), name) }
+
+func (t *Tree) dir(name string, ns int64) Entry {
+	if ns == 0 {
+		ns = t.start.UnixNano()
+	}
+	return Entry{Name: name, Dir: true, ModTime: time.Unix(0, ns)}
+}
+
+// Stat returns the entry at p ("by-date/2019/2019-06", no leading or
+// trailing slash).
+func (t *Tree) Stat(ctx context.Context, user, p string) (Entry, error) {
+	segs := strings.Split(p, "/")
+	if len(segs) == 1 {
+		if !IsRoot(segs[0]) {
+			return Entry{}, ErrNotFound
+		}
+		return t.dir(segs[0], 0), nil
+	}
+	parent, name := path.Dir(p), path.Base(p)
+	var found *Entry
+	err := t.List(ctx, user, parent, func(e Entry) error {
+		if e.Name == name {
+			found = &e
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return Entry{}, err
+	}
+	if found == nil {
+		return Entry{}, ErrNotFound
+	}
+	return *found, nil
+}
+
+var errStop = errors.New("stop")
+
+// List calls fn for each entry of the folder p, in name order.
+func (t *Tree) List(ctx context.Context, user, p string, fn func(Entry) error) error {
+	segs := strings.Split(p, "/")
+	switch segs[0] {
+	case "by-date":
+		return t.listDate(ctx, user, segs[1:], fn)
+	case "by-camera":
+		return t.listCamera(ctx, user, segs[1:], fn)
+	case "by-person":
+		if len(segs) == 1 {
+			return nil // faces are not detected yet
+		}
+	case "duplicates":
+		return t.listDuplicates(ctx, user, segs[1:], fn)
+	case "albums":
+		return t.listAlbums(ctx, user, segs[1:], fn)
+	}
+	return ErrNotFound
+}
+
+func (t *Tree) listDate(ctx context.Context, user string, segs []string, fn func(Entry) error) error {
+	// by-date, by-date/YYYY, by-date/YYYY/YYYY-MM, by-date/YYYY/YYYY-MM/YYYY-MM-DD
+	prefix := ""
+	switch len(segs) {
+	case 0:
+	case 1:
+		prefix = segs[0]
+	case 2:
+		prefix = segs[1]
+		if !strings.HasPrefix(segs[1], segs[0]+"-") || len(segs[1]) != 7 {
+			return ErrNotFound
+		}
+	case 3:
+		if !strings.HasPrefix(segs[2], segs[1]+"-") || !strings.HasPrefix(segs[1], segs[0]+"-") || len(segs[2]) != 10 {
+			return ErrNotFound
+		}
+		return t.files(ctx, func(f func(catalog.Object) error) error { return t.cat.OnDay(ctx, user, segs[2], f) }, fn)
+	default:
+		return ErrNotFound
+	}
+	if len(segs) == 1 && len(prefix) != 4 {
+		return ErrNotFound
+	}
+	days, err := t.cat.Days(ctx, user, prefix)
+	if err != nil {
+		return err
+	}
+	if len(days) == 0 && len(segs) > 0 {
+		return ErrNotFound
+	}
+	newest, err := t.cat.NewestIn(ctx, user, false, prefix)
+	if err != nil {
+		return err
+	}
+	width := []int{4, 7, 10}[len(segs)]
+	var names []string
+	mod := map[string]int64{}
+	for _, d := range days {
+		n := d[:width]
+		if len(names) == 0 || names[len(names)-1] != n {
+			names = append(names, n)
+		}
+	}
+	for d, ns := range newest {
+		n := d[:min(width, len(d))]
+		mod[n] = max(mod[n], ns)
+	}
+	for _, n := range names {
+		if err := fn(t.dir(n, mod[n])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Tree) listCamera(ctx context.Context, user string, segs []string, fn func(Entry) error) error {
+	switch len(segs) {
+	case 0:
+		cams, err := t.cat.Cameras(ctx, user)
+		if err != nil {
+			return err
+		}
+		newest, err := t.cat.NewestIn(ctx, user, true, "")
+		if err != nil {
+			return err
+		}
+		for _, c := range cams {
+			if err := fn(t.dir(c, newest[c])); err != nil {
+				return err
+			}
+		}
+		return nil
+	case 1:
+		n := 0
+		err := t.files(ctx, func(f func(catalog.Object) error) error {
+			return t.cat.ByCamera(ctx, user, segs[0], func(o catalog.Object) error { n++; return f(o) })
+		}, fn)
+		if err == nil && n == 0 {
+			return ErrNotFound
+		}
+		return err
+	}
+	return ErrNotFound
+}
+
+// files lists originals under their own names, telling clashing names
+// apart by a short id of the object (stable whatever the order).
+func (t *Tree) files(ctx context.Context, each func(func(catalog.Object) error) error, fn func(Entry) error) error {
+	var objs []catalog.Object
+	count := map[string]int{}
+	err := each(func(o catalog.Object) error {
+		objs = append(objs, o)
+		count[path.Base(o.Key)]++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ents := make([]Entry, len(objs))
+	for i, o := range objs {
+		o.HasProps = false // the original's dead properties stay with it
+		name := path.Base(o.Key)
+		if count[name] > 1 {
+			name = Disambiguate(name, o.Bucket, o.Key)
+		}
+		ents[i] = Entry{Name: name, ModTime: o.ModTime(), Object: o}
+	}
+	slices.SortFunc(ents, func(a, b Entry) int { return cmp.Compare(a.Name, b.Name) })
+	for _, e := range ents {
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Disambiguate names a file whose name another file in the same virtual
+// folder has: IMG_0001.jpg becomes IMG_0001~3fa2c1d0.jpg, the suffix being
+// the start of the SHA-256 of its bucket and key.
+func Disambiguate(name, bucket, key string) string {
+	s := sha256.Sum256([]byte(bucket + "/" + key))
+	ext := path.Ext(name)
+	return strings.TrimSuffix(name, ext) + "~" + hex.EncodeToString(s[:4]) + ext
+}
+
+// group is a duplicate group with its folder name.
+type group struct {
+	gid     string
+	name    string
+	members []catalog.Object
+	newest  int64
+}
+
+func (t *Tree) groups(ctx context.Context, user string) ([]group, error) {
+	var out []group
+	err := t.cat.Groups(ctx, user, func(gid string, refs []catalog.Ref) error {
+		g := group{gid: gid}
+		var rep catalog.Object
+		var repM catalog.Media
+		for _, r := range refs {
+			o, err := t.cat.Stat(ctx, user, r.Bucket, r.Key)
+			if err != nil {
+				continue
+			}
+			o.Bucket, o.Key = r.Bucket, r.Key
+			m, _ := t.cat.MediaOf(ctx, user, r.Bucket, r.Key)
+			g.members = append(g.members, o)
+			g.newest = max(g.newest, o.ModNs)
+			if len(g.members) == 1 || better(o, m, rep, repM) {
+				rep, repM = o, m
+			}
+		}
+		if len(g.members) < 2 {
+			return nil
+		}
+		day := repM.Day()
+		if day == "" {
+			day = "undated"
+		}
+		g.name = fmt.Sprintf("%s %s (%d copies)", day, path.Base(rep.Key), len(g.members))
+		out = append(out, g)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]int{}
+	for _, g := range out {
+		names[g.name]++
+	}
+	for i := range out {
+		if names[out[i].name] > 1 {
+			out[i].name += " ~" + out[i].gid[:8]
+		}
+	}
+	slices.SortFunc(out, func(a, b group) int { return cmp.Compare(a.name, b.name) })
+	return out, nil
+}
+
+// better reports whether a is a better representative of its group than b:
+// more pixels, then more bytes, then the shorter name, then the key.
+func better(a catalog.Object, am catalog.Media, b catalog.Object, bm catalog.Media) bool {
+	if pa, pb := am.Width*am.Height, bm.Width*bm.Height; pa != pb {
+		return pa > pb
+	}
+	if a.Size != b.Size {
+		return a.Size > b.Size
+	}
+	if na, nb := len(path.Base(a.Key)), len(path.Base(b.Key)); na != nb {
+		return na < nb
+	}
+	return a.Bucket+"/"+a.Key < b.Bucket+"/"+b.Key
+}
+
+func (t *Tree) listDuplicates(ctx context.Context, user string, segs []string, fn func(Entry) error) error {
+	if len(segs) > 1 {
+		return ErrNotFound
+	}
+	gs, err := t.groups(ctx, user)
+	if err != nil {
+		return err
+	}
+	for _, g := range gs {
+		if len(segs) == 0 {
+			if err := fn(t.dir(g.name, g.newest)); err != nil {
+				return err
+			}
+			continue
+		}
+		if g.name == segs[0] {
+			return t.files(ctx, func(f func(catalog.Object) error) error {
+				for _, o := range g.members {
+					if err := f(o); err != nil {
+						return err
+					}
+				}
+				return nil
+			}, fn)
+		}
+	}
+	if len(segs) == 1 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (t *Tree) listAlbums(ctx context.Context, user string, segs []string, fn func(Entry) error) error {
+	albums, err := t.cat.Albums(ctx, user)
+	if err != nil {
+		return err
+	}
+	switch len(segs) {
+	case 0:
+		names := make([]string, 0, len(albums))
+		for n := range albums {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			if err := fn(t.dir(n, albums[n])); err != nil {
+				return err
+			}
+		}
+		return nil
+	case 1:
+		if _, ok := albums[segs[0]]; !ok {
+			return ErrNotFound
+		}
+		return t.files(ctx, func(f func(catalog.Object) error) error { return t.cat.AlbumMembers(ctx, user, segs[0], f) }, fn)
+	}
+	return ErrNotFound
+}
