@@ -17,6 +17,30 @@
 //	job|<user>|<bucket>|<key>        → Job JSON: enrichment queue   (primary: written with the file row)
 //	media|<user>|<bucket>|<key>      → Media JSON                   (derived: rebuilt by enrichment)
 //	akey|<accessKeyID>               → AccessKey JSON               (primary)
+//	alb|<user>|<album>               → creation time, 8 bytes BE    (primary)
+//	albm|<user>|<album>|<sha256>     → empty: a member, by content  (primary)
+//	trash|<user>|<id>                → TrashItem JSON               (primary)
+//	ixd|<user>|<YYYY-MM-DD>|<bucket>|<key>  → empty                 (derived: by taken day)
+//	ixdm|<user>|<YYYY-MM-DD>         → newest mtime, 8 bytes BE     (derived)
+//	ixc|<user>|<camera>|<bucket>|<key>      → empty                 (derived: by camera)
+//	ixcm|<user>|<camera>             → newest mtime, 8 bytes BE     (derived)
+//	ixs|<user>|<sha256>|<bucket>|<key>      → empty                 (derived: exact duplicates)
+//	ixp|<user>|<i>:<chunk>|<bucket>|<key>   → phash, 8 bytes BE     (derived: near duplicates)
+//	dupm|<user>|<bucket>|<key>       → duplicate group id           (derived)
+//	dupg|<user>|<gid>|<bucket>|<key> → empty                        (derived)
+//
+// The derived index rows (index.go) are written in the transaction that
+// stores a media record (CompleteJob, FailJob), moved and deleted with the
+// file, and dropped by RequeueAll (`shoebox reindex`). Each serves one
+// virtual folder's listing as a prefix scan; distinct days and cameras are
+// listed by skip-scanning (one seek per value). Near duplicates use
+// multi-index hashing: the 64-bit perceptual hash is cut into 7 chunks, and
+// hashes within NearDistance (6) bits share at least one chunk exactly, so 7
+// prefix scans find every candidate without scanning the library. A file
+// joins the group of its exact and near duplicates, merging groups it
+// bridges. Albums and the trash are primary: albums refer to photos by
+// content, so a reference survives moves; the trash's files live in the
+// hidden bucket ".trash" (TrashBucket), which has no index rows.
 //
 // A folder is an object row whose key ends in '/' ("Camera/2019/"). Every
 // folder on disk has one, so Stat of a folder is one lookup and a folder
@@ -32,6 +56,6 @@
 // subfolder's subtree, so its cost follows the size of the folder listed, not
 // of the bucket.
 //
-// Primary data is never dropped. Derived data (media records and indexes,
-// added by the enrichment work) carries the schema version and can be rebuilt.
+// Primary data is never dropped. Derived data (media records and indexes)
+// carries the schema version and is rebuilt by `shoebox reindex`.
 package catalog

@@ -108,9 +108,13 @@ func u64(v int64) []byte {
 	return b[:]
 }
 
-// indexRows returns the index rows of a file's media record.
+// indexRows returns the index rows of a file's media record. Files in the
+// trash have none: they are out of the library until restored.
 func indexRows(user, bucket, key string, m Media) map[string][]byte {
 	rows := map[string][]byte{}
+	if bucket == TrashBucket {
+		return rows
+	}
 	ref := sep + bucket + sep + key
 	if d := m.Day(); d != "" {
 		rows[pfxIxDay+user+sep+d+ref] = nil
@@ -182,6 +186,9 @@ func index(txn *badger.Txn, user, bucket, key string, m Media, modNs int64) erro
 		if err := txn.Set([]byte(k), v); err != nil {
 			return err
 		}
+	}
+	if bucket == TrashBucket {
+		return nil
 	}
 	for _, mx := range []struct{ pfx, name string }{{pfxIxDayMax, m.Day()}, {pfxIxCamMax, m.Camera()}} {
 		if mx.name == "" {

@@ -201,9 +201,18 @@ type QueueStats struct {
 
 // Queue returns the queue's counts.
 func (c *Catalog) Queue(ctx context.Context, now time.Time) (QueueStats, error) {
+	return c.QueueOf(ctx, now, "")
+}
+
+// QueueOf counts one user's jobs by state ("" for everyone's).
+func (c *Catalog) QueueOf(ctx context.Context, now time.Time, user string) (QueueStats, error) {
 	var q QueueStats
+	pfx := pfxJob
+	if user != "" {
+		pfx += user + sep
+	}
 	err := c.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxJob), PrefetchValues: true})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfx), PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var j Job

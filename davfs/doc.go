@@ -27,6 +27,11 @@
 //   - PROPPATCH is parsed by x/net/webdav over FS (its XML namespace handling
 //     is good), after Handler has checked locks and conditions.
 //
+// The virtual folders of package virtualdirs are shown beside the buckets
+// (virtual.go): reads answer with the originals; albums, the trash and
+// /duplicates take the writes listed in virtual.go; everything else there
+// answers 403 with a reason. Depth: infinity is refused on them.
+//
 // Paths with "..", "." or empty segments, or NUL, are answered 400 before
 // anything is touched. Errors from FS are *fs.PathError so x/net maps them.
 package davfs

@@ -224,7 +224,7 @@ func statusFor(err error) int {
 	switch {
 	case err == nil:
 		return http.StatusOK
-	case errors.Is(err, gateway.ErrNotFound), errors.Is(err, catalog.ErrNotFound):
+	case errors.Is(err, gateway.ErrNotFound), errors.Is(err, catalog.ErrNotFound), errors.Is(err, gateway.ErrNotInTrash):
 		return http.StatusNotFound
 	case errors.Is(err, gateway.ErrNoParent), errors.Is(err, gateway.ErrNotDir):
 		return http.StatusConflict

@@ -18,7 +18,7 @@ import (
 )
 
 // The virtual folders (/by-date, /by-camera, /by-person, /duplicates,
-// /albums) are shown beside the buckets. Their files are the originals:
+// /albums, /trash) are shown beside the buckets. Their files are the originals:
 // GET, HEAD and PROPFIND answer with the original's bytes, size and ETag.
 // What they accept besides reading:
 //
@@ -29,6 +29,8 @@ import (
 //	DELETE /albums/A/F           removes the reference only
 //	MOVE   /albums/A /albums/B   renames the album
 //	DELETE /albums/A             removes the album, never its photos
+//	MOVE   /trash/F DEST         restores F (a file or a folder) to DEST
+//	DELETE /trash/F              deletes F for good
 //
 // Everything else answers 403 with a body that says why.
 
@@ -51,10 +53,12 @@ func (r resource) album() (name, file string, ok bool) {
 }
 
 func entryObject(e virtualdirs.Entry) catalog.Object {
-	if e.Dir {
+	if e.Dir && e.Object.Key == "" {
 		return catalog.Object{Key: e.Name + "/", ModNs: e.ModTime.UnixNano()}
 	}
-	return e.Object
+	o := e.Object
+	o.ModNs = e.ModTime.UnixNano()
+	return o
 }
 
 func (h *Handler) vstat(ctx context.Context, user string, res resource) (catalog.Object, error) {
@@ -169,8 +173,12 @@ func (h *Handler) vdelete(w http.ResponseWriter, r *http.Request, user string, r
 	case isAlbum:
 		err = h.gw.Catalog().AlbumRemove(ctx, user, name, o.SHA256)
 	case res.bucket == "duplicates" && !o.IsDir():
-		// Deduplication with a file manager: this copy goes.
+		// Deduplication with a file manager: this copy goes (to the trash).
 		err = h.gw.Remove(ctx, user, o.Bucket, o.Key)
+	case res.bucket == "trash" && res.key != "" && !strings.Contains(res.key, "/"):
+		err = h.gw.Purge(ctx, user, strings.TrimSuffix(o.Key, "/"))
+	case res.bucket == "trash" && res.key != "":
+		err = h.gw.Remove(ctx, user, o.Bucket, o.Key) // inside a deleted folder
 	default:
 		return readOnly(w, "nothing can be deleted")
 	}
@@ -187,6 +195,7 @@ func (h *Handler) vdelete(w http.ResponseWriter, r *http.Request, user string, r
 func (h *Handler) vcopyMove(w http.ResponseWriter, r *http.Request, user string, src, dst resource, so catalog.Object, move bool) (int, error) {
 	ctx := r.Context()
 	cat := h.gw.Catalog()
+	var err error
 	sName, sFile, sAlbum := src.album()
 	dName, dFile, dAlbum := dst.album()
 	switch {
@@ -213,6 +222,23 @@ func (h *Handler) vcopyMove(w http.ResponseWriter, r *http.Request, user string,
 				return statusFor(err), err
 			}
 		}
+		w.WriteHeader(http.StatusCreated)
+		return 0, nil
+	case move && src.bucket == "trash" && src.key != "" && !dst.virtual:
+		// Out of the trash: restored to the destination.
+		key := dst.key
+		if so.IsDir() {
+			key += "/"
+		}
+		if !strings.Contains(src.key, "/") {
+			err = h.gw.Restore(ctx, user, strings.TrimSuffix(so.Key, "/"), dst.bucket, key)
+		} else {
+			err = h.gw.Move(ctx, user, so.Bucket, so.Key, dst.bucket, key)
+		}
+		if err != nil {
+			return statusFor(err), err
+		}
+		h.locks.Moved(user, src.path)
 		w.WriteHeader(http.StatusCreated)
 		return 0, nil
 	case !move && src.virtual && !dst.virtual && !so.IsDir():

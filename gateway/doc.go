@@ -18,6 +18,13 @@
 // implementation passes gateway/storetest. Implementations: localfs (disk,
 // the default) and memfs (memory, for tests).
 //
+// The trash (trash.go): with Options.TrashRetention set, Remove of a photo
+// or video, or of a folder holding one, moves it into the user's hidden
+// bucket TrashBucket under a fresh id (one backend rename and a batched
+// catalog rewrite, like any move) and records where it was; Restore moves
+// it back, Purge deletes it, PurgeExpired deletes what outlived the
+// retention. Other files are deleted at once.
+//
 // Names: buckets are per user and validated by CheckBucket (the virtual
 // roots in ReservedNames are refused); keys by CheckKey (no "..", ".", empty
 // segments, NUL or control bytes, at most 1,024 bytes). A folder's key ends

@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +71,9 @@ type Options struct {
 	Hooks  []Hook
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// TrashRetention, when positive, makes deleting a photo or video (or a
+	// folder holding one) move it to the user's trash for that long.
+	TrashRetention time.Duration
 }
 
 // Gateway is the interception layer: the only way front ends reach stored
@@ -81,6 +85,8 @@ type Gateway struct {
 	hooks []Hook
 	log   *slog.Logger
 	now   func() time.Time
+	// retention is how long the trash keeps things (0: no trash).
+	retention time.Duration
 
 	// tree serializes folder-wide operations (move, copy, remove of folders)
 	// against everything else; file writes take it shared plus their stripe.
@@ -99,7 +105,7 @@ func New(be Backend, cat *catalog.Catalog, opt Options) *Gateway {
 	if now == nil {
 		now = time.Now
 	}
-	return &Gateway{be: be, cat: cat, hooks: opt.Hooks, log: lg.With("component", "gateway"), now: now, seed: maphash.MakeSeed()}
+	return &Gateway{be: be, cat: cat, hooks: opt.Hooks, log: lg.With("component", "gateway"), now: now, seed: maphash.MakeSeed(), retention: opt.TrashRetention}
 }
 
 // Catalog returns the catalog, for readers of derived data.
@@ -138,7 +144,8 @@ func (g *Gateway) notify(ctx context.Context, ev Event) {
 
 // Buckets lists the user's buckets.
 func (g *Gateway) Buckets(ctx context.Context, user string) ([]catalog.Bucket, error) {
-	return g.cat.Buckets(ctx, user)
+	bs, err := g.cat.Buckets(ctx, user)
+	return slices.DeleteFunc(bs, func(b catalog.Bucket) bool { return b.Name == TrashBucket }), err
 }
 
 // MakeBucket creates a bucket; ErrExists if the user has it already.
@@ -489,11 +496,20 @@ func (g *Gateway) mkdir(ctx context.Context, user, bucket, key string, explicit 
 	return nil
 }
 
-// Remove deletes a file, or a folder (key ending in '/') with everything in it.
+// Remove deletes a file, or a folder (key ending in '/') with everything
+// in it. With a trash, photos and videos (and folders holding any) are
+// moved to the trash instead (see Restore, Purge).
 func (g *Gateway) Remove(ctx context.Context, user, bucket, key string) error {
 	if err := CheckKey(key); err != nil || key == "" {
 		return fmt.Errorf("remove %s/%s: %w", bucket, key, ErrBadPath)
 	}
+	if o, err := g.cat.Stat(ctx, user, bucket, key); err == nil && g.trashes(ctx, user, bucket, key, o) {
+		return g.toTrash(ctx, user, bucket, key, o)
+	}
+	return g.remove(ctx, user, bucket, key)
+}
+
+func (g *Gateway) remove(ctx context.Context, user, bucket, key string) error {
 	if strings.HasSuffix(key, "/") {
 		g.tree.Lock()
 		defer g.tree.Unlock()

@@ -1,6 +1,17 @@
-// Package virtualdirs will compute the virtual folder trees (/by-date,
-// /by-camera, /duplicates, /albums, /trash, /by-person) from catalog
-// indexes (see the virtual folders issue). Nothing is implemented here yet;
-// the bucket names of those roots are already reserved by
-// gateway.ReservedNames.
+// Package virtualdirs computes the virtual folder trees from catalog
+// indexes: /by-date/YYYY/YYYY-MM/YYYY-MM-DD (the camera's local date),
+// /by-camera/<camera>, /duplicates/<group>, /albums/<album>, /trash and
+// /by-person (empty until faces are detected). Tree.List lists one folder,
+// Tree.Stat finds one entry; both cost what the listed folder holds (see
+// the index rows in catalog/index.go), never a scan of the library.
+//
+// Files in virtual folders are the originals (Entry.Object names the
+// bucket and key), shown under their own names; names that clash within a
+// folder are told apart by a short hash of bucket and key
+// (IMG_0001~3fa2c1d0.jpg), whatever order the files came in. Duplicate
+// groups are named after their best copy (most pixels, then most bytes,
+// then the shortest name): "2016-08-20 beach_original.jpg (5 copies)".
+//
+// This package only reads; the writes the folders accept (albums, trash,
+// deleting a duplicate) are davfs's, through the gateway and the catalog.
 package virtualdirs

@@ -17,7 +17,7 @@ import (
 
 // RootNames returns the virtual roots, in the order they are listed.
 func RootNames() []string {
-	return []string{"by-date", "by-camera", "by-person", "duplicates", "albums"}
+	return []string{"by-date", "by-camera", "by-person", "duplicates", "albums", "trash"}
 }
 
 // ErrNotFound is returned for a virtual path that does not exist.
@@ -100,6 +100,69 @@ func (t *Tree) List(ctx context.Context, user, p string, fn func(Entry) error) e
 		return t.listDuplicates(ctx, user, segs[1:], fn)
 	case "albums":
 		return t.listAlbums(ctx, user, segs[1:], fn)
+	case "trash":
+		return t.listTrash(ctx, user, segs[1:], fn)
+	}
+	return ErrNotFound
+}
+
+const trashBucket = catalog.TrashBucket
+
+// listTrash lists deleted items under their own names (a clash is told
+// apart by the item's id), newest first in name order; a deleted folder
+// is browsed as it was.
+func (t *Tree) listTrash(ctx context.Context, user string, segs []string, fn func(Entry) error) error {
+	var items []Entry
+	count := map[string]int{}
+	err := t.cat.Trash(ctx, user, func(it catalog.TrashItem) error {
+		k := it.ID
+		if strings.HasSuffix(it.Key, "/") {
+			k += "/"
+		}
+		o, err := t.cat.Stat(ctx, user, trashBucket, k)
+		if err != nil {
+			return nil // purged meanwhile
+		}
+		name := path.Base(strings.TrimSuffix(it.Key, "/"))
+		count[name]++
+		items = append(items, Entry{Name: name, Dir: o.IsDir(), ModTime: time.Unix(0, it.DeletedNs), Object: o})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, e := range items {
+		if count[e.Name] > 1 {
+			id := strings.TrimSuffix(e.Object.Key, "/")
+			ext := path.Ext(e.Name)
+			items[i].Name = strings.TrimSuffix(e.Name, ext) + "~" + id[len(id)-8:] + ext
+		}
+	}
+	slices.SortFunc(items, func(a, b Entry) int { return cmp.Compare(a.Name, b.Name) })
+	if len(segs) == 0 {
+		for _, e := range items {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, e := range items {
+		if e.Name != segs[0] || !e.Dir {
+			continue
+		}
+		dir := e.Object.Key + strings.Join(segs[1:], "/")
+		if len(segs) > 1 {
+			dir += "/"
+			if o, err := t.cat.Stat(ctx, user, trashBucket, dir); err != nil || !o.IsDir() {
+				return ErrNotFound
+			}
+		}
+		return t.cat.List(ctx, user, trashBucket, dir, "", func(o catalog.Object) error {
+			name := path.Base(strings.TrimSuffix(o.Key, "/"))
+			o.HasProps = false
+			return fn(Entry{Name: name, Dir: o.IsDir(), ModTime: o.ModTime(), Object: o})
+		})
 	}
 	return ErrNotFound
 }

@@ -151,7 +151,7 @@ func apiHandler(gw *gateway.Gateway, thumbs *enrich.ThumbStore) http.Handler {
 			}
 		}
 		if err == nil {
-			st.Queue, err = cat.Queue(ctx, time.Now())
+			st.Queue, err = cat.QueueOf(ctx, time.Now(), user)
 		}
 		if err != nil {
 			apiError(w, http.StatusInternalServerError, err.Error())

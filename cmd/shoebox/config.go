@@ -26,6 +26,7 @@ type Config struct {
 	MaxUpload      int64  `yaml:"max_upload_bytes"`
 	InfinityLimit  int    `yaml:"propfind_infinity_limit"`
 	Workers        int    `yaml:"workers"`
+	TrashDays      int    `yaml:"trash_days"`
 	LogLevel       string `yaml:"log_level"`
 	LogFormat      string `yaml:"log_format"`
 	// NoFsync skips every fsync: an acknowledged write can be lost if the
@@ -41,6 +42,7 @@ func defaults() Config {
 		DavAddr:       "127.0.0.1:8080",
 		S3Addr:        "127.0.0.1:9000",
 		InfinityLimit: 100_000,
+		TrashDays:     30,
 		LogLevel:      "info",
 		LogFormat:     "text",
 	}
@@ -67,6 +69,7 @@ func (c *Config) options() []option {
 		{name: "max-upload-bytes", env: "SHOEBOX_MAX_UPLOAD_BYTES", usage: "largest accepted upload in bytes (0: no limit)", i64: &c.MaxUpload},
 		{name: "propfind-infinity-limit", env: "SHOEBOX_PROPFIND_INFINITY_LIMIT", usage: "most entries a Depth: infinity PROPFIND may list", int: &c.InfinityLimit},
 		{name: "workers", env: "SHOEBOX_WORKERS", usage: "enrichment workers (0: one per CPU)", int: &c.Workers},
+		{name: "trash-days", env: "SHOEBOX_TRASH_DAYS", usage: "days deleted photos and videos stay in /trash (0: no trash, deletes are final)", int: &c.TrashDays},
 		{name: "log-level", env: "SHOEBOX_LOG_LEVEL", usage: "debug, info, warn or error", str: &c.LogLevel},
 		{name: "log-format", env: "SHOEBOX_LOG_FORMAT", usage: "text or json", str: &c.LogFormat},
 		{name: "unsafe-no-fsync", env: "SHOEBOX_UNSAFE_NO_FSYNC", usage: "skip fsync (benchmarks only: a machine crash can lose acknowledged writes)", boolean: &c.NoFsync},

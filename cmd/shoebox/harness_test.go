@@ -57,7 +57,7 @@ func needTool(t *testing.T, name string) string {
 }
 
 type server struct {
-	t      *testing.T
+	t      testing.TB
 	data   string
 	addr   string
 	s3addr string
@@ -70,7 +70,7 @@ type server struct {
 	client *http.Client
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -196,7 +196,7 @@ func (s *server) doAs(user, pw, method, p string, body io.Reader, hdr ...string)
 }
 
 // want fails the test unless resp has the status.
-func want(t *testing.T, resp *http.Response, body string, status int) {
+func want(t testing.TB, resp *http.Response, body string, status int) {
 	t.Helper()
 	if resp.StatusCode != status {
 		t.Fatalf("%s %s: status %d; want %d; body: %.300s", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, status, body)

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"shoebox/catalog"
 	"shoebox/enrich"
@@ -129,7 +130,7 @@ func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, erro
 		cat.Close()
 		return nil, err
 	}
-	gw := gateway.New(be, cat, gateway.Options{Logger: lg, Hooks: hooks})
+	gw := gateway.New(be, cat, gateway.Options{Logger: lg, Hooks: hooks, TrashRetention: time.Duration(cfg.TrashDays) * 24 * time.Hour})
 	return &store{cat: cat, be: be, gw: gw, thumbs: thumbs}, nil
 }
 

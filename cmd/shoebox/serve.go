@@ -171,6 +171,7 @@ func serve(ctx context.Context, args []string) error {
 	poolCtx, stopPool := context.WithCancel(ctx)
 	poolDone := make(chan struct{})
 	go func() { pool.Run(poolCtx); close(poolDone) }()
+	go st.gw.RunTrashPurger(poolCtx, time.Hour)
 	defer func() { stopPool(); <-poolDone }()
 
 	errc := make(chan error, 2)

@@ -174,6 +174,54 @@ func TestVirtualFolders(t *testing.T) {
 	if g := s.names(t, "/dav/duplicates/"); len(g) != 1 || !strings.Contains(g[0], "(4 copies)") {
 		t.Errorf("/duplicates/ after deleting a copy = %q; want the group of 4", g)
 	}
+
+	// It is in the trash, out of every listing; MOVE restores it.
+	if got := s.names(t, "/dav/trash/"); !slices.Equal(got, []string{"beach_resized.jpg"}) {
+		t.Errorf("/trash/ = %q; want the deleted copy", got)
+	}
+	if got := s.names(t, "/dav/by-date/2016/2016-08/2016-08-20/"); slices.Contains(got, "beach_resized.jpg") {
+		t.Errorf("a trashed file is still in its day folder: %q", got)
+	}
+	if got := s.names(t, "/dav/"); slices.Contains(got, ".trash/") {
+		t.Errorf("the trash bucket shows: %q", got)
+	}
+	resp, body = s.do("MOVE", "/dav/trash/beach_resized.jpg", nil, "Destination", s.url("/dav/lib/media/beach_resized.jpg"))
+	want(t, resp, body, 201)
+	resized := mustRead(t, filepath.Join(sharedMedia, "beach_resized.jpg"))
+	if got := s.get("/dav/lib/media/beach_resized.jpg"); got != string(resized) {
+		t.Errorf("restored file: %d bytes, differ from the original's %d", len(got), len(resized))
+	}
+	if got := s.names(t, "/dav/by-date/2016/2016-08/2016-08-20/"); !slices.Contains(got, "beach_resized.jpg") {
+		t.Errorf("the restored file is not back in its day folder: %q", got)
+	}
+	if g := s.names(t, "/dav/duplicates/"); len(g) != 1 || !strings.Contains(g[0], "(5 copies)") {
+		t.Errorf("/duplicates/ after the restore = %q; want the group of 5 again", g)
+	}
+	if got := s.names(t, "/dav/trash/"); len(got) != 0 {
+		t.Errorf("/trash/ after the restore = %q", got)
+	}
+
+	// A folder holding photos goes to the trash whole; other files are
+	// deleted at once. DELETE in /trash purges.
+	s.mkcol("/dav/lib/old")
+	s.put("/dav/lib/old/a.jpg", string(mustRead(t, filepath.Join(sharedMedia, "canon_eos.jpg"))))
+	s.put("/dav/lib/notes.txt", "not a photo")
+	s.waitQueue(t, 30*time.Second)
+	resp, body = s.do("DELETE", "/dav/lib/old/", nil)
+	want(t, resp, body, 204)
+	resp, body = s.do("DELETE", "/dav/lib/notes.txt", nil)
+	want(t, resp, body, 204)
+	if got := s.names(t, "/dav/trash/"); !slices.Equal(got, []string{"old/"}) {
+		t.Errorf("/trash/ = %q; want the folder only", got)
+	}
+	if got := s.names(t, "/dav/trash/old/"); !slices.Equal(got, []string{"a.jpg"}) {
+		t.Errorf("/trash/old/ = %q", got)
+	}
+	resp, body = s.do("DELETE", "/dav/trash/old/", nil)
+	want(t, resp, body, 204)
+	if got := s.names(t, "/dav/trash/"); len(got) != 0 {
+		t.Errorf("/trash/ after the purge = %q", got)
+	}
 }
 
 func urlUnescape(s string) (string, error) { return url.PathUnescape(s) }

@@ -1,0 +1,196 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"shoebox/catalog"
+)
+
+// TrashBucket is the hidden bucket holding a user's trash, seen through
+// the /trash virtual folder.
+const TrashBucket = catalog.TrashBucket
+
+// ErrNotInTrash is returned for a trash id that is not there.
+var ErrNotInTrash = errors.New("not in the trash")
+
+// trashes reports whether deleting key should move it to the trash: a
+// photo or video, or a folder holding one. Other files are deleted.
+func (g *Gateway) trashes(ctx context.Context, user, bucket, key string, o catalog.Object) bool {
+	if g.retention <= 0 || bucket == TrashBucket {
+		return false
+	}
+	if !o.IsDir() {
+		return g.isMedia(ctx, user, bucket, o)
+	}
+	found := errors.New("found")
+	err := g.cat.Walk(ctx, user, bucket, key, "", func(c catalog.Object) error {
+		if !c.IsDir() && g.isMedia(ctx, user, bucket, c) {
+			return found
+		}
+		return nil
+	})
+	return errors.Is(err, found)
+}
+
+func (g *Gateway) isMedia(ctx context.Context, user, bucket string, o catalog.Object) bool {
+	if m, err := g.cat.MediaOf(ctx, user, bucket, o.Key); err == nil {
+		return m.Kind == "photo" || m.Kind == "video"
+	}
+	// Not enriched yet: its content type says.
+	return strings.HasPrefix(o.ContentType, "image/") || strings.HasPrefix(o.ContentType, "video/")
+}
+
+// toTrash moves a file or folder into the user's trash.
+func (g *Gateway) toTrash(ctx context.Context, user, bucket, key string, o catalog.Object) error {
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	now := g.now()
+	id := fmt.Sprintf("%016x%s", now.UnixNano(), hex.EncodeToString(rnd[:]))
+	dst := id
+	if o.IsDir() {
+		dst += "/"
+	}
+	if err := g.ensureTrash(ctx, user); err != nil {
+		return err
+	}
+	if err := g.transfer(ctx, OpMove, user, bucket, key, TrashBucket, dst); err != nil {
+		return fmt.Errorf("move %s/%s to the trash: %w", bucket, key, err)
+	}
+	if err := g.cat.PutTrash(ctx, catalog.TrashItem{User: user, ID: id, Bucket: bucket, Key: key, DeletedNs: now.UnixNano()}); err != nil {
+		return err
+	}
+	g.log.Info("moved to the trash", "user", user, "bucket", bucket, "key", key, "id", id)
+	g.notify(ctx, Event{Op: OpDelete, User: user, Bucket: bucket, Key: key, Object: o})
+	return nil
+}
+
+func (g *Gateway) ensureTrash(ctx context.Context, user string) error {
+	if _, err := g.cat.GetBucket(ctx, user, TrashBucket); err == nil {
+		return nil
+	}
+	g.tree.Lock()
+	defer g.tree.Unlock()
+	if err := g.be.Mkdir(ctx, Path{user, TrashBucket, ""}); err != nil {
+		return fmt.Errorf("make the trash: %w", err)
+	}
+	if err := g.cat.CreateBucket(ctx, user, TrashBucket, g.now()); err != nil && !errors.Is(err, catalog.ErrExists) {
+		return err
+	}
+	return nil
+}
+
+// TrashItem returns a trashed item with the row of its bytes in TrashBucket.
+func (g *Gateway) TrashItem(ctx context.Context, user, id string) (catalog.TrashItem, catalog.Object, error) {
+	var item catalog.TrashItem
+	found := false
+	err := g.cat.Trash(ctx, user, func(t catalog.TrashItem) error {
+		if t.ID == id {
+			item, found = t, true
+		}
+		return nil
+	})
+	if err != nil {
+		return item, catalog.Object{}, err
+	}
+	if !found {
+		return item, catalog.Object{}, fmt.Errorf("%s: %w", id, ErrNotInTrash)
+	}
+	k := id
+	if strings.HasSuffix(item.Key, "/") {
+		k += "/"
+	}
+	o, err := g.cat.Stat(ctx, user, TrashBucket, k)
+	return item, o, err
+}
+
+// Restore moves a trashed item back: to where it was when bucket is "",
+// else to bucket/key. Missing parent folders are made again.
+func (g *Gateway) Restore(ctx context.Context, user, id, bucket, key string) error {
+	item, o, err := g.TrashItem(ctx, user, id)
+	if err != nil {
+		return err
+	}
+	if bucket == "" {
+		bucket, key = item.Bucket, item.Key
+	}
+	if o.IsDir() != strings.HasSuffix(key, "/") {
+		key = strings.TrimSuffix(key, "/")
+		if o.IsDir() {
+			key += "/"
+		}
+	}
+	if _, err := g.cat.GetBucket(ctx, user, bucket); err != nil {
+		if err := g.MakeBucket(ctx, user, bucket); err != nil && !errors.Is(err, ErrExists) {
+			return fmt.Errorf("restore %s: %w", id, err)
+		}
+	}
+	if err := g.MakeParents(ctx, user, bucket, key); err != nil {
+		return fmt.Errorf("restore %s: %w", id, err)
+	}
+	if err := g.transfer(ctx, OpMove, user, TrashBucket, o.Key, bucket, key); err != nil {
+		return fmt.Errorf("restore %s to %s/%s: %w", id, bucket, key, err)
+	}
+	// The restored files are enriched again: their index rows went with them.
+	if err := g.cat.DeleteTrash(ctx, user, id); err != nil {
+		return err
+	}
+	g.log.Info("restored from the trash", "user", user, "bucket", bucket, "key", key, "id", id)
+	return nil
+}
+
+// Purge deletes a trashed item for good.
+func (g *Gateway) Purge(ctx context.Context, user, id string) error {
+	_, o, err := g.TrashItem(ctx, user, id)
+	if err != nil {
+		return err
+	}
+	if err := g.remove(ctx, user, TrashBucket, o.Key); err != nil {
+		return err
+	}
+	return g.cat.DeleteTrash(ctx, user, id)
+}
+
+// PurgeExpired deletes what has been in any user's trash longer than the
+// retention; it returns how many items went.
+func (g *Gateway) PurgeExpired(ctx context.Context) (int, error) {
+	if g.retention <= 0 {
+		return 0, nil
+	}
+	cut := g.now().Add(-g.retention).UnixNano()
+	n := 0
+	err := g.cat.Trash(ctx, "", func(t catalog.TrashItem) error {
+		if t.DeletedNs > cut {
+			return nil
+		}
+		if err := g.Purge(ctx, t.User, t.ID); err != nil && !errors.Is(err, ErrNotInTrash) {
+			return err
+		}
+		n++
+		return nil
+	})
+	return n, err
+}
+
+// RunTrashPurger purges expired trash every interval until ctx ends.
+func (g *Gateway) RunTrashPurger(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := g.PurgeExpired(ctx); err != nil {
+			g.log.Error("purge the trash", "err", err)
+		} else if n > 0 {
+			g.log.Info("purged expired trash", "items", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package gateway_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"shoebox/catalog"
+	"shoebox/gateway"
+)
+
+// TestTrash: deleting a photo moves it to the trash (out of its bucket and
+// of bucket listings); other files are deleted; Restore brings it back
+// with its bytes; PurgeExpired deletes what outlived the retention.
+func TestTrash(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e := newEnv(t, gateway.Options{TrashRetention: 30 * 24 * time.Hour, Now: clock})
+	e.mkBucket(t, "b")
+	put := func(key, ct, body string) {
+		t.Helper()
+		if _, err := e.g.Put(ctx, gateway.PutInput{User: user, Bucket: "b", Key: key, ContentType: ct, Body: strings.NewReader(body), MakeParents: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("p.jpg", "image/jpeg", "photo bytes")
+	put("n.txt", "text/plain", "notes")
+	put("d/v.mp4", "video/mp4", "video bytes")
+	for _, k := range []string{"p.jpg", "n.txt", "d/"} {
+		if err := e.g.Remove(ctx, user, "b", k); err != nil {
+			t.Fatalf("Remove %s: %v", k, err)
+		}
+		if _, err := e.g.Stat(ctx, user, "b", k); !errors.Is(err, gateway.ErrNotFound) {
+			t.Errorf("%s still in its bucket: %v", k, err)
+		}
+	}
+	var items []catalog.TrashItem
+	e.cat.Trash(ctx, user, func(it catalog.TrashItem) error { items = append(items, it); return nil })
+	if len(items) != 2 || items[0].Key != "p.jpg" || items[1].Key != "d/" {
+		t.Fatalf("trash = %+v; want p.jpg and d/ (n.txt is not a photo)", items)
+	}
+	if bs, _ := e.g.Buckets(ctx, user); len(bs) != 1 {
+		t.Errorf("buckets = %+v; the trash must not show", bs)
+	}
+	if err := e.g.Restore(ctx, user, items[0].ID, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.read(t, "b", "p.jpg"); got != "photo bytes" {
+		t.Errorf("restored p.jpg = %q", got)
+	}
+	mu.Lock()
+	now = now.Add(31 * 24 * time.Hour)
+	mu.Unlock()
+	if n, err := e.g.PurgeExpired(ctx); err != nil || n != 1 {
+		t.Errorf("PurgeExpired = %d, %v; want 1", n, err)
+	}
+	if err := e.g.Restore(ctx, user, items[1].ID, "", ""); !errors.Is(err, gateway.ErrNotInTrash) {
+		t.Errorf("Restore after the purge = %v; want ErrNotInTrash", err)
+	}
+}
