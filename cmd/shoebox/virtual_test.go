@@ -117,7 +117,14 @@ func TestVirtualFolders(t *testing.T) {
 		t.Errorf("group holds %q; want %q", members, wantMembers)
 	}
 
-	// Read-only folders refuse writes, saying why.
+	// Read-only folders refuse writes, saying why, but take locks (Finder
+	// and Windows lock before they read).
+	resp, body = s.do("LOCK", "/dav/by-date/2016/2016-08/2016-08-20/forest.jpg", strings.NewReader(
+		`<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>`),
+		"Depth", "0")
+	want(t, resp, body, 200)
+	resp, body = s.do("UNLOCK", "/dav/by-date/2016/2016-08/2016-08-20/forest.jpg", nil, "Lock-Token", resp.Header.Get("Lock-Token"))
+	want(t, resp, body, 204)
 	resp, body = s.do("PUT", "/dav/by-date/2016/x.jpg", strings.NewReader("x"))
 	if resp.StatusCode != 403 || !strings.Contains(body, "virtual") {
 		t.Errorf("PUT in /by-date: %d %q; want 403 saying why", resp.StatusCode, body)
@@ -133,8 +140,7 @@ func TestVirtualFolders(t *testing.T) {
 
 	// Albums: made with rclone, filled by COPY and by PUT of the same bytes.
 	rclone(t, env, "mkdir", "sb:albums/Paris")
-	resp, body = s.do("COPY", "/dav/lib/media/canon_eos.jpg", nil, "Destination", s.url("/dav/albums/Paris/canon_eos.jpg"))
-	want(t, resp, body, 201)
+	rclone(t, env, "copyto", "sb:lib/media/canon_eos.jpg", "sb:albums/Paris/canon_eos.jpg")
 	resp, body = s.do("COPY", "/dav/by-date/2016/2016-08/2016-08-20/forest.jpg", nil, "Destination", s.url("/dav/albums/Paris/forest.jpg"))
 	want(t, resp, body, 201)
 	s.put("/dav/albums/Paris/clip.mp4", string(mustRead(t, filepath.Join(sharedMedia, "clip.mp4"))))
@@ -146,16 +152,14 @@ func TestVirtualFolders(t *testing.T) {
 		t.Errorf("PUT of unknown bytes into an album: %d %q; want 403", resp.StatusCode, body)
 	}
 	// Removing from the album leaves the photo.
-	resp, body = s.do("DELETE", "/dav/albums/Paris/forest.jpg", nil)
-	want(t, resp, body, 204)
+	rclone(t, env, "deletefile", "sb:albums/Paris/forest.jpg")
 	if got := s.names(t, "/dav/albums/Paris/"); slices.Contains(got, "forest.jpg") {
 		t.Errorf("album after DELETE = %q", got)
 	}
 	resp, body = s.do("HEAD", "/dav/lib/media/forest.jpg", nil)
 	want(t, resp, body, 200)
 	// Rename, then delete the album: photos stay.
-	resp, body = s.do("MOVE", "/dav/albums/Paris/", nil, "Destination", s.url("/dav/albums/Paris%202019/"))
-	want(t, resp, body, 201)
+	rclone(t, env, "moveto", "sb:albums/Paris", "sb:albums/Paris 2019")
 	if got := s.names(t, "/dav/albums/"); !slices.Equal(got, []string{"Paris 2019/"}) {
 		t.Errorf("albums = %q", got)
 	}
@@ -167,8 +171,7 @@ func TestVirtualFolders(t *testing.T) {
 	want(t, resp, body, 200)
 
 	// Deduplicating: deleting a copy in /duplicates deletes that file.
-	resp, body = s.do("DELETE", "/dav/duplicates/"+escapePath(groups[0])+"beach_resized.jpg", nil)
-	want(t, resp, body, 204)
+	rclone(t, env, "deletefile", "sb:duplicates/"+groups[0]+"beach_resized.jpg")
 	resp, body = s.do("HEAD", "/dav/lib/media/beach_resized.jpg", nil)
 	want(t, resp, body, 404)
 	if g := s.names(t, "/dav/duplicates/"); len(g) != 1 || !strings.Contains(g[0], "(4 copies)") {
@@ -185,8 +188,7 @@ func TestVirtualFolders(t *testing.T) {
 	if got := s.names(t, "/dav/"); slices.Contains(got, ".trash/") {
 		t.Errorf("the trash bucket shows: %q", got)
 	}
-	resp, body = s.do("MOVE", "/dav/trash/beach_resized.jpg", nil, "Destination", s.url("/dav/lib/media/beach_resized.jpg"))
-	want(t, resp, body, 201)
+	rclone(t, env, "moveto", "sb:trash/beach_resized.jpg", "sb:lib/media/beach_resized.jpg")
 	resized := mustRead(t, filepath.Join(sharedMedia, "beach_resized.jpg"))
 	if got := s.get("/dav/lib/media/beach_resized.jpg"); got != string(resized) {
 		t.Errorf("restored file: %d bytes, differ from the original's %d", len(got), len(resized))
