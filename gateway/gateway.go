@@ -171,6 +171,20 @@ func (g *Gateway) MakeBucket(ctx context.Context, user, bucket string) error {
 // RemoveBucket deletes a bucket. Unless recursive, a bucket holding any
 // object gives ErrNotEmpty.
 func (g *Gateway) RemoveBucket(ctx context.Context, user, bucket string, recursive bool) error {
+	if recursive && g.retention > 0 {
+		// What the trash keeps goes there first, one top-level entry each.
+		var top []catalog.Object
+		if err := g.cat.List(ctx, user, bucket, "", "", func(o catalog.Object) error { top = append(top, o); return nil }); err != nil {
+			return err
+		}
+		for _, o := range top {
+			if g.trashes(ctx, user, bucket, o.Key, o) {
+				if err := g.toTrash(ctx, user, bucket, o.Key, o); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	g.tree.Lock()
 	defer g.tree.Unlock()
 	if _, err := g.cat.GetBucket(ctx, user, bucket); err != nil {

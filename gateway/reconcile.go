@@ -34,7 +34,7 @@ func (g *Gateway) Reconcile(ctx context.Context) (ReconcileStats, error) {
 	start := time.Now()
 	err := g.be.Walk(ctx, func(e Entry) error {
 		p := e.Path
-		if !catalog.ValidName(p.User) || !catalog.ValidName(p.Bucket) || CheckKey(p.Key) != nil {
+		if !catalog.ValidName(p.User) || (!catalog.ValidName(p.Bucket) && p.Bucket != TrashBucket) || CheckKey(p.Key) != nil {
 			g.log.Warn("reconcile: skipping a name Shoebox cannot serve", "path", p.String())
 			if p.IsDir() {
 				return fs.SkipDir

@@ -47,11 +47,40 @@ func TestTrash(t *testing.T) {
 	if bs, _ := e.g.Buckets(ctx, user); len(bs) != 1 {
 		t.Errorf("buckets = %+v; the trash must not show", bs)
 	}
+	// A restart's reconciliation keeps the trash as it is.
+	if st, err := e.g.Reconcile(ctx); err != nil || st != (gateway.ReconcileStats{}) {
+		t.Errorf("Reconcile = %+v, %v; want nothing to do", st, err)
+	}
+	if _, o, err := e.g.TrashItem(ctx, user, items[1].ID); err != nil || !o.IsDir() {
+		t.Errorf("trashed folder after Reconcile: %+v, %v", o, err)
+	}
 	if err := e.g.Restore(ctx, user, items[0].ID, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.read(t, "b", "p.jpg"); got != "photo bytes" {
 		t.Errorf("restored p.jpg = %q", got)
+	}
+	// Deleting a whole bucket keeps its photos too; restoring makes the
+	// bucket again.
+	e.mkBucket(t, "c")
+	if _, err := e.g.Put(ctx, gateway.PutInput{User: user, Bucket: "c", Key: "q.jpg", ContentType: "image/jpeg", Body: strings.NewReader("q")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.g.RemoveBucket(ctx, user, "c", true); err != nil {
+		t.Fatal(err)
+	}
+	var qid string
+	e.cat.Trash(ctx, user, func(it catalog.TrashItem) error {
+		if it.Bucket == "c" {
+			qid = it.ID
+		}
+		return nil
+	})
+	if err := e.g.Restore(ctx, user, qid, "", ""); err != nil {
+		t.Fatalf("restore into a deleted bucket: %v", err)
+	}
+	if got := e.read(t, "c", "q.jpg"); got != "q" {
+		t.Errorf("restored c/q.jpg = %q", got)
 	}
 	mu.Lock()
 	now = now.Add(31 * 24 * time.Hour)
