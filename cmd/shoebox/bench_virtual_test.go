@@ -24,7 +24,9 @@ import (
 // 100,000) synthetic photos over ten years (files on disk, rows and media
 // records in the catalog, as enrichment leaves them), starts the server on
 // it, and times PROPFIND Depth 1 of a day folder, a month folder and
-// /by-date: median and p99 in ms, and the server's peak RSS.
+// /by-date: median and p99 in ms, and the server's peak RSS after start-up
+// and at the end. With BENCH_PPROF=host:port the server serves pprof there
+// and its heap profile is saved to $TMPDIR/shoebox-heap.pprof.
 //
 //	go test -run '^$' -bench VirtualFolders -benchtime 1x ./cmd/shoebox
 func BenchmarkVirtualFolders(b *testing.B) {
@@ -35,8 +37,23 @@ func BenchmarkVirtualFolders(b *testing.B) {
 	data := b.TempDir()
 	days := fillLibrary(b, data, n)
 	s := &server{t: b, data: data, scheme: "http", client: &http.Client{}}
+	if a := os.Getenv("BENCH_PPROF"); a != "" {
+		s.args = []string{"--pprof-addr", a}
+	}
 	s.start()
 	defer s.stop()
+	b.ReportMetric(float64(peakRSS(b, s.cmd.Process.Pid))/(1<<20), "server-start-peak-RSS-MiB")
+	if a := os.Getenv("BENCH_PPROF"); a != "" {
+		defer func() {
+			resp, err := http.Get("http://" + a + "/debug/pprof/heap")
+			if err == nil {
+				f, _ := os.Create(filepath.Join(os.TempDir(), "shoebox-heap.pprof"))
+				io.Copy(f, resp.Body)
+				f.Close()
+				resp.Body.Close()
+			}
+		}()
+	}
 	mid := days[len(days)/2]
 	targets := []struct{ name, path string }{
 		{"day", "/dav/by-date/" + mid[:4] + "/" + mid[:7] + "/" + mid + "/"},
