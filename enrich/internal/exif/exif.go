@@ -105,6 +105,9 @@ type reader struct {
 	seen map[uint32]bool
 	d    *Data
 	buf  [12]byte
+	// fullW/H: the largest full-resolution IFD; pixW/H: EXIF's
+	// PixelX/YDimension, which wins.
+	fullW, fullH, pixW, pixH int
 }
 
 // Read parses the TIFF structure that starts at base in r and holds size
@@ -133,6 +136,10 @@ func Read(r io.ReaderAt, base, size int64) (*Data, error) {
 		return nil, ErrNotTIFF
 	}
 	x.ifdChain(x.bo.Uint32(hdr[4:]), true)
+	x.d.Width, x.d.Height = x.fullW, x.fullH
+	if x.pixW > 0 {
+		x.d.Width, x.d.Height = x.pixW, x.pixH
+	}
 	return x.d, nil
 }
 
@@ -411,8 +418,10 @@ func (x *reader) imageIFD(es []entry, primary bool) {
 			x.errf("%v", err)
 		}
 	}
-	if primary && x.d.Width == 0 && subfile&1 == 0 && w > 0 && h > 0 {
-		x.d.Width, x.d.Height = int(w), int(h)
+	// The main image is the largest full-resolution one: IFD0 in a TIFF
+	// or CR2, a SubIFD in a DNG or NEF (whose IFD0 is a thumbnail).
+	if subfile&1 == 0 && w > 0 && h > 0 && w*h > int64(x.fullW)*int64(x.fullH) {
+		x.fullW, x.fullH = int(w), int(h)
 	}
 	switch {
 	case jpegOff > 0 && jpegLen > 0:
@@ -472,7 +481,7 @@ func (x *reader) exifIFD(es []entry) {
 	}
 	x.d.ModifiedOffset = off
 	if px > 0 && py > 0 {
-		x.d.Width, x.d.Height = int(px), int(py)
+		x.pixW, x.pixH = int(px), int(py)
 	}
 }
 
