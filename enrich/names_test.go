@@ -27,3 +27,36 @@ func TestDateFromName(t *testing.T) {
 		}
 	}
 }
+
+// Dates are taken as the camera wrote them: odd years, missing seconds or
+// time, other separators; zeros and blanks are no date.
+func TestParseExifDate(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"2019:06:12 14:03:22", "2019-06-12T14:03:22", true},
+		{"2099:01:01 00:00:00", "2099-01-01T00:00:00", true},
+		{"2019:06:12 14:03", "2019-06-12T14:03:00", true},
+		{"2019:06:12", "2019-06-12T00:00:00", true},
+		{"2019-06-12T14:03:22", "2019-06-12T14:03:22", true},
+		{"2019:06:12 14:03:60", "2019-06-12T14:03:59", true}, // a leap second, kept in the minute
+		{"0000:00:00 00:00:00", "", false},
+		{"    :  :     :  :  ", "", false},
+		{"", "", false},
+		{"2019:02:30 10:00:00", "", false},
+		{"2019:13:01 10:00:00", "", false},
+		{"19:06:12 14:03:22", "", false},
+	}
+	for _, tc := range tests {
+		got, ok := ParseExifDate(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("ParseExifDate(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+	for in, want := range map[string]string{"+02:00": "+02:00", "-0700": "-07:00", "+9": "+09:00", "Z": "+00:00", "+05:30": "+05:30", "02:00": "", "+25:00": "", "": ""} {
+		if got, _ := parseOffset(in); got != want {
+			t.Errorf("parseOffset(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
