@@ -19,6 +19,7 @@ import (
 	"shoebox/catalog"
 	"shoebox/enrich/internal/exif"
 	"shoebox/enrich/internal/jpegdec"
+	"shoebox/enrich/internal/resize"
 )
 
 // Thumbnail sizes: the longest side, in pixels. An image smaller than a
@@ -48,19 +49,21 @@ func (x Metadata) thumbnails(ctx context.Context, in *Input, p *probed, m *catal
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	prev := imaging.Fit(img, PreviewSize, PreviewSize, imaging.Linear)
+	// Opaque RGBA (transparent parts over white), which image/jpeg
+	// encodes fastest.
+	prev := resize.Fit(img, PreviewSize, PreviewSize)
 	img = nil // the full decode can go before the encodes
 	if p.format != FormatHEIF {
 		prev = orient(prev, m.Orientation)
 	}
-	small := imaging.Fit(prev, SmallSize, SmallSize, imaging.CatmullRom)
+	small := resize.Fit(prev, SmallSize, SmallSize)
 	m.PHash = fmt.Sprintf("%016x", PHash(small))
 	for _, t := range []struct {
 		size string
-		img  *image.NRGBA
+		img  *image.RGBA
 	}{{"preview", prev}, {"small", small}} {
 		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, flatten(t.img), &jpeg.Options{Quality: thumbQuality}); err != nil {
+		if err := jpeg.Encode(&buf, t.img, &jpeg.Options{Quality: thumbQuality}); err != nil {
 			return fmt.Errorf("%s: encoding the %s thumbnail: %w", o.Key, t.size, err)
 		}
 		if err := x.Thumbs.Put(o.SHA256, t.size, buf.Bytes()); err != nil {
@@ -137,38 +140,27 @@ func decodeTIFF(f io.ReaderAt, size int64, e *exif.Data) (image.Image, error) {
 	return img, err
 }
 
-// orient applies an EXIF orientation.
-func orient(img *image.NRGBA, o int) *image.NRGBA {
+// orient applies an EXIF orientation to an opaque image.
+func orient(img *image.RGBA, o int) *image.RGBA {
+	var n *image.NRGBA
 	switch o {
 	case 2:
-		return imaging.FlipH(img)
+		n = imaging.FlipH(img)
 	case 3:
-		return imaging.Rotate180(img)
+		n = imaging.Rotate180(img)
 	case 4:
-		return imaging.FlipV(img)
+		n = imaging.FlipV(img)
 	case 5:
-		return imaging.Transpose(img)
+		n = imaging.Transpose(img)
 	case 6:
-		return imaging.Rotate270(img)
+		n = imaging.Rotate270(img)
 	case 7:
-		return imaging.Transverse(img)
+		n = imaging.Transverse(img)
 	case 8:
-		return imaging.Rotate90(img)
+		n = imaging.Rotate90(img)
+	default:
+		return img
 	}
-	return img
-}
-
-// flatten returns the image as RGBA over a white background, the layout
-// image/jpeg encodes fastest.
-func flatten(n *image.NRGBA) *image.RGBA {
-	px := n.Pix
-	for i := 3; i < len(px); i += 4 {
-		if a := px[i]; a != 0xFF {
-			for c := i - 3; c < i; c++ {
-				px[c] = uint8((uint32(px[c])*uint32(a) + 0xFF*(0xFF-uint32(a)) + 127) / 0xFF)
-			}
-			px[i] = 0xFF
-		}
-	}
-	return &image.RGBA{Pix: px, Stride: n.Stride, Rect: n.Rect}
+	// Opaque, so the same pixels as RGBA.
+	return &image.RGBA{Pix: n.Pix, Stride: n.Stride, Rect: n.Rect}
 }

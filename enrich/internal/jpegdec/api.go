@@ -37,7 +37,17 @@ func Decode(r io.Reader, o *Options) (image.Image, error) {
 	default:
 		return nil, UnsupportedError("scale (must be 1, 2, 4 or 8)")
 	}
-	d := &decoder{scale: scale, bs: 8 / scale}
+	return decode(r, scale, scale > 1)
+}
+
+// decode decodes at the given scale; compact is whether a progressive JPEG's
+// coefficients are kept in the compact storage (scale > 1 only, see
+// progressive.go).
+func decode(r io.Reader, scale int, compact bool) (image.Image, error) {
+	d := &decoder{scale: scale, bs: 8 / scale, compact: compact && scale > 1}
+	if d.compact {
+		d.keep = keepIndex(d.bs)
+	}
 	return d.decode(r, false)
 }
 

@@ -34,9 +34,15 @@
 //     coefficients is turned into 4x4, 2x2 or 1x1 pixels by a reduced inverse
 //     DCT of its top-left coefficients (idct_reduced.go), and the image
 //     buffers are allocated at the reduced size. All the coefficients are
-//     still entropy-decoded (progressive JPEGs still keep all of them until
-//     the last scan, as image/jpeg does), but no full-size pixels are ever
-//     computed.
+//     still entropy-decoded, but no full-size pixels are ever computed.
+//   - Progressive JPEGs decoded at Scale 2, 4 or 8 keep, between scans, only
+//     each block's top-left coefficients that the reduced inverse DCT reads
+//     (as int16) and a bitmap of which of the others are nonzero, which is
+//     all that the parsing of the refinement scans needs of them
+//     (progressive.go): 40, 16 or 10 bytes a block instead of the 256 of
+//     image/jpeg, which keeps all 64 coefficients of every block (as Scale 1
+//     still does). A 12 MP 4:2:0 progressive photo decodes at Scale 2 in
+//     about 16 MB instead of 77 MB.
 //   - A faster entropy decoder: a 64-bit bit buffer filled several bytes at a
 //     time, 9-bit Huffman look-up tables, and a look-up table that decodes
 //     a short code together with its coefficient's extra bits. Sequential

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -115,6 +116,36 @@ func testFiles(tb testing.TB) []testFile {
 		draw.Draw(gray, gray.Bounds(), rgb, image.Point{}, draw.Src)
 		fs = append(fs, testFile{"gen/gray-333x251-q90.jpg", encode(tb, gray, 90), true})
 
+		// Progressive versions, with libjpeg's default progression
+		// (spectral selection and successive approximation), when vips is
+		// installed.
+		for _, p := range []struct {
+			name, src, opts string
+		}{
+			{"gen/prog-rgb-333x251-420.jpg", "gen/rgb-333x251-q90.jpg", "Q=90,subsample-mode=on"},
+			{"gen/prog-rgb-333x251-444.jpg", "gen/rgb-333x251-q90.jpg", "Q=95,subsample-mode=off"},
+			// image/jpeg (and so jpegdec) only decodes progressive JPEGs
+			// with restart intervals when the non-interleaved scans have as
+			// many blocks as the interleaved ones have MCUs: 4:4:4 (or
+			// gray) of a size that is a multiple of 8.
+			{"gen/prog-rgb-640x480-444-restart.jpg", "gen/rgb-640x480-q75.jpg", "Q=80,subsample-mode=off,restart-interval=7"},
+			{"gen/prog-rgb-17x9.jpg", "gen/rgb-17x9-q100.jpg", "Q=100,subsample-mode=on"},
+			{"gen/prog-gray-333x251.jpg", "gen/gray-333x251-q90.jpg", "Q=85"},
+		} {
+			var src testFile
+			for _, f := range fs {
+				if f.name == p.src {
+					src = f
+				}
+			}
+			b, err := toProgressive(tb, src.data, p.opts)
+			if err != nil {
+				tb.Logf("no %s: %v", p.name, err)
+				continue
+			}
+			fs = append(fs, testFile{p.name, b, src.natural})
+		}
+
 		var paths []string
 		if m, _ := filepath.Glob("/work/shared/testdata/media/*.jpg"); m != nil {
 			paths = append(paths, m...)
@@ -152,6 +183,173 @@ func testFiles(tb testing.TB) []testFile {
 		testFilesList = fs
 	})
 	return testFilesList
+}
+
+// toProgressive re-encodes a JPEG as a progressive one with libvips' vips
+// command, with the given jpegsave options (for example "Q=90"). It returns
+// an error if vips is not installed or fails.
+func toProgressive(tb testing.TB, data []byte, opts string) ([]byte, error) {
+	if _, err := exec.LookPath("vips"); err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("vips is not installed (apt-get install libvips-tools): %v", err)
+		}
+		return nil, fmt.Errorf("vips is not installed (apt-get install libvips-tools): %w", err)
+	}
+	dir, err := os.MkdirTemp("", "jpegdec-prog")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	in, out := filepath.Join(dir, "in.jpg"), filepath.Join(dir, "out.jpg")
+	if err := os.WriteFile(in, data, 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("vips", "copy", in, out+"[interlace,strip,"+opts+"]")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("vips copy: %v %s", err, bytes.TrimSpace(b))
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		return nil, err
+	}
+	if !isProgressive(b) {
+		return nil, fmt.Errorf("vips copy did not write a progressive JPEG")
+	}
+	return b, nil
+}
+
+// isProgressive returns whether the JPEG data has a progressive (SOF2)
+// frame header.
+func isProgressive(data []byte) bool {
+	for i := 2; i+4 <= len(data) && data[i] == 0xff; {
+		m := data[i+1]
+		if m == sof2Marker {
+			return true
+		}
+		if m == sof0Marker || m == sof1Marker || m == sosMarker {
+			return false
+		}
+		i += 2 + int(data[i+2])<<8 + int(data[i+3])
+	}
+	return false
+}
+
+// TestProgressiveCompact checks that scaled decodes of progressive JPEGs,
+// which keep only the coefficients that the reduced inverse DCT needs (and a
+// bitmap of the others' nonzero ones), are the same as when all the
+// coefficients are kept.
+func TestProgressiveCompact(t *testing.T) {
+	n := 0
+	for _, f := range testFiles(t) {
+		if !isProgressive(f.data) {
+			continue
+		}
+		n++
+		t.Run(f.name, func(t *testing.T) {
+			for _, s := range []int{2, 4, 8} {
+				want, wantErr := decode(bytes.NewReader(f.data), s, false)
+				got, err := decode(bytes.NewReader(f.data), s, true)
+				if (err == nil) != (wantErr == nil) {
+					t.Fatalf("scale %d: error = %v; want %v", s, err, wantErr)
+				}
+				if err != nil {
+					continue
+				}
+				if err := samePixels(got, want); err != nil {
+					t.Fatalf("scale %d: %v", s, err)
+				}
+			}
+			// The cut files must fail, or succeed, as the full ones do.
+			if len(f.data) > 120_000 {
+				return
+			}
+			for i := 1; i < 16; i++ {
+				cut := f.data[:len(f.data)*i/16]
+				for _, s := range []int{2, 8} {
+					_, wantErr := decode(bytes.NewReader(cut), s, false)
+					_, err := decode(bytes.NewReader(cut), s, true)
+					if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+						t.Fatalf("cut to %d bytes, scale %d: error = %v; want %v", len(cut), s, err, wantErr)
+					}
+				}
+			}
+		})
+	}
+	if n < 5 {
+		t.Errorf("only %d progressive test files", n)
+	}
+}
+
+// TestProgressiveCompactCorrupt checks that progressive JPEGs with random
+// bytes changed fail, or not, in the same way with the compact coefficient
+// storage as with all the coefficients kept: the parsing of the scans is the
+// same.
+func TestProgressiveCompactCorrupt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, f := range testFiles(t) {
+		if !isProgressive(f.data) || len(f.data) > 120_000 {
+			continue
+		}
+		sos := bytes.Index(f.data, []byte{0xff, sosMarker})
+		if sos < 0 {
+			continue
+		}
+		failed, same := 0, 0
+		for i := 0; i < 40; i++ {
+			b := bytes.Clone(f.data)
+			for range 1 + rng.IntN(4) {
+				b[sos+rng.IntN(len(b)-sos)] = byte(rng.Uint32())
+			}
+			for _, s := range []int{2, 8} {
+				mAll, errAll := decode(bytes.NewReader(b), s, false)
+				m, err := decode(bytes.NewReader(b), s, true)
+				if fmt.Sprint(err) != fmt.Sprint(errAll) {
+					t.Fatalf("%s changed at random, scale %d: error = %v; want %v", f.name, s, err, errAll)
+				}
+				if err != nil {
+					failed++
+				} else if samePixels(m, mAll) == nil {
+					// Not always: out-of-range coefficients of corrupt
+					// input are saturated.
+					same++
+				}
+			}
+		}
+		t.Logf("%s: %d of 80 decodes failed, %d had the same pixels", f.name, failed, same)
+	}
+}
+
+// allocated returns the number of bytes that f allocates.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestProgressiveCompactMemory checks that a progressive JPEG decoded at
+// scale 2 allocates a fraction of what it does when all the coefficients
+// are kept (BenchmarkDecodeProgressive measures it for 12 MP).
+func TestProgressiveCompactMemory(t *testing.T) {
+	data, err := toProgressive(t, encode(t, photoLike(1024, 768, 5), 90), "Q=90,subsample-mode=on")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, s := range []int{2, 4, 8} {
+		var err1, err2 error
+		all := allocated(func() { _, err1 = decode(bytes.NewReader(data), s, false) })
+		compact := allocated(func() { _, err2 = decode(bytes.NewReader(data), s, true) })
+		if err1 != nil || err2 != nil {
+			t.Fatalf("scale %d: errors %v, %v", s, err1, err2)
+		}
+		t.Logf("1024x768 4:2:0 progressive, scale %d: %d bytes allocated; %d with all the coefficients kept (%.0f%%)",
+			s, compact, all, 100*float64(compact)/float64(all))
+		if compact > all*3/10 {
+			t.Errorf("scale %d: %d bytes allocated; want at most 30%% of the %d with all the coefficients kept", s, compact, all)
+		}
+	}
 }
 
 // samePixels returns an error describing the first difference between a and
@@ -599,8 +797,15 @@ func FuzzDecode(f *testing.F) {
 						t.Errorf("scale 1: %v", err)
 					}
 				}
-			} else if (err == nil) != (err1 == nil) {
-				t.Errorf("scale %d: error = %v; want %v (as at scale 1)", s, err, err1)
+			} else {
+				if (err == nil) != (err1 == nil) {
+					t.Errorf("scale %d: error = %v; want %v (as at scale 1)", s, err, err1)
+				}
+				// The compact storage of progressive coefficients fails
+				// exactly when keeping all of them does.
+				if _, errAll := decode(bytes.NewReader(b), s, false); fmt.Sprint(err) != fmt.Sprint(errAll) {
+					t.Errorf("scale %d: error = %v; want %v (as with all the coefficients kept)", s, err, errAll)
+				}
 			}
 			if err != nil {
 				continue

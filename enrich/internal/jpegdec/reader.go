@@ -143,6 +143,14 @@ type decoder struct {
 	// DQT segment redefines quant[tq].
 	sq      [maxTq + 1][16]int64
 	sqValid [maxTq + 1]bool
+	// compact is whether the coefficients of a progressive JPEG are kept
+	// in the compact storage of progressive.go (progNZ and progKept)
+	// instead of progCoeffs: the default at scale > 1. keep maps zig-zag
+	// indexes to indexes in progKept's blocks.
+	compact  bool
+	progNZ   [maxComponents][]uint64
+	progKept [maxComponents][]int16
+	keep     [blockSize]int8
 }
 
 // fill fills up the d.bytes.buf buffer from the underlying io.Reader. It
@@ -583,7 +591,11 @@ func (d *decoder) decode(r io.Reader, configOnly bool) (image.Image, error) {
 	}
 
 	if d.progressive {
-		if err := d.reconstructProgressiveImage(); err != nil {
+		reconstruct := d.reconstructProgressiveImage
+		if d.compact {
+			reconstruct = d.reconstructCompact
+		}
+		if err := reconstruct(); err != nil {
 			return nil, err
 		}
 	}

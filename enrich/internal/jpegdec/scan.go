@@ -158,8 +158,14 @@ func (d *decoder) processSOS(n int) error {
 	if d.progressive {
 		for i := 0; i < nComp; i++ {
 			compIndex := scan[i].compIndex
-			if d.progCoeffs[compIndex] == nil {
-				d.progCoeffs[compIndex] = make([]block, mxx*myy*d.comp[compIndex].h*d.comp[compIndex].v)
+			n := mxx * myy * d.comp[compIndex].h * d.comp[compIndex].v
+			if d.compact {
+				// jpegdec: see progressive.go.
+				if d.progNZ[compIndex] == nil {
+					d.allocCompact(compIndex, n)
+				}
+			} else if d.progCoeffs[compIndex] == nil {
+				d.progCoeffs[compIndex] = make([]block, n)
 			}
 		}
 	}
@@ -223,7 +229,23 @@ func (d *decoder) processSOS(n int) error {
 					// Load the previous partially decoded coefficients, if applicable.
 					// jpegdec: they are updated in place rather than copied.
 					var bp *block
-					if d.progressive {
+					if d.progressive && d.compact {
+						// jpegdec: the compact storage of scaled progressive
+						// decodes (see progressive.go).
+						k := by*mxx*hi + bx
+						nn := d.bs * d.bs
+						kept := d.progKept[compIndex][k*nn : k*nn+nn : k*nn+nn]
+						var err error
+						if ah != 0 {
+							err = d.refineCompact(kept, &d.progNZ[compIndex][k], &d.huff[acTable][scan[i].ta], zigStart, zigEnd, 1<<al)
+						} else {
+							err = d.decodeFirstCompact(kept, &d.progNZ[compIndex][k], &d.huff[dcTable][scan[i].td], &d.huff[acTable][scan[i].ta], zigStart, zigEnd, al, &dc[compIndex])
+						}
+						if err != nil {
+							return err
+						}
+						continue
+					} else if d.progressive {
 						bp = &d.progCoeffs[compIndex][by*mxx*hi+bx]
 					} else {
 						b = block{}
