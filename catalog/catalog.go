@@ -419,7 +419,7 @@ func (c *Catalog) deleteRows(ctx context.Context, user, bucket, key string) erro
 	if err := c.scanTree(ctx, keyObjectPrefix(user, bucket), key, del); err != nil {
 		return err
 	}
-	for _, pfx := range [][]byte{keyPropPrefix(user, bucket), keyJobPrefix(user, bucket), keyMediaPrefix(user, bucket)} {
+	for _, pfx := range [][]byte{keyPropPrefix(user, bucket), keyJobPrefix(user, bucket), keyJobFailedPrefix(user, bucket), keyMediaPrefix(user, bucket)} {
 		if err := c.scanTree(ctx, pfx, key, del); err != nil {
 			return err
 		}
@@ -496,6 +496,7 @@ func (c *Catalog) moveRows(ctx context.Context, user, bucket, src, dstBucket, ds
 		{keyObjectPrefix(user, bucket), keyObjectPrefix(user, dstBucket), true},
 		{keyPropPrefix(user, bucket), keyPropPrefix(user, dstBucket), false},
 		{keyJobPrefix(user, bucket), keyJobPrefix(user, dstBucket), false},
+		{keyJobFailedPrefix(user, bucket), keyJobFailedPrefix(user, dstBucket), false},
 		{keyMediaPrefix(user, bucket), keyMediaPrefix(user, dstBucket), false},
 	} {
 		err := c.db.View(func(txn *badger.Txn) error {

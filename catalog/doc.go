@@ -15,6 +15,7 @@
 //	obj|<user>|<bucket>|<key>        → Object JSON                  (primary)
 //	prop|<user>|<bucket>|<key>       → dead properties JSON         (primary)
 //	job|<user>|<bucket>|<key>        → Job JSON: enrichment queue   (primary: written with the file row)
+//	jobf|<user>|<bucket>|<key>       → Job JSON: a job that failed  (kept apart: leasing never scans it)
 //	media|<user>|<bucket>|<key>      → Media JSON                   (derived: rebuilt by enrichment)
 //	akey|<accessKeyID>               → AccessKey JSON               (primary)
 //	alb|<user>|<album>               → creation time, 8 bytes BE    (primary)

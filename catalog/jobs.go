@@ -46,6 +46,9 @@ func (c *Catalog) PutFile(ctx context.Context, user string, o Object) error {
 		if err := setJSON(txn, keyObject(user, o.Bucket, o.Key), o); err != nil {
 			return err
 		}
+		if err := txn.Delete(keyJobFailed(user, o.Bucket, o.Key)); err != nil {
+			return err
+		}
 		return setJSON(txn, keyJob(user, o.Bucket, o.Key), Job{Gen: o.UploadNs})
 	})
 }
@@ -170,6 +173,12 @@ func (c *Catalog) FailJob(ctx context.Context, j Job, now time.Time, cause error
 				}
 			}
 		}
+		if cur.Failed {
+			if err := txn.Delete(keyJob(j.User, j.Bucket, j.Key)); err != nil {
+				return err
+			}
+			return setJSON(txn, keyJobFailed(j.User, j.Bucket, j.Key), cur)
+		}
 		return setJSON(txn, keyJob(j.User, j.Bucket, j.Key), cur)
 	})
 }
@@ -187,6 +196,9 @@ func (c *Catalog) Requeue(ctx context.Context, user, bucket, key string) error {
 		}
 		if o.IsDir() {
 			return nil
+		}
+		if err := txn.Delete(keyJobFailed(user, bucket, key)); err != nil {
+			return err
 		}
 		return setJSON(txn, keyJob(user, bucket, key), Job{Gen: o.UploadNs})
 	})
@@ -207,11 +219,17 @@ func (c *Catalog) Queue(ctx context.Context, now time.Time) (QueueStats, error) 
 // QueueOf counts one user's jobs by state ("" for everyone's).
 func (c *Catalog) QueueOf(ctx context.Context, now time.Time, user string) (QueueStats, error) {
 	var q QueueStats
-	pfx := pfxJob
+	pfx, fpfx := pfxJob, pfxJobFailed
 	if user != "" {
 		pfx += user + sep
+		fpfx += user + sep
 	}
 	err := c.db.View(func(txn *badger.Txn) error {
+		fit := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(fpfx)})
+		for fit.Rewind(); fit.Valid(); fit.Next() {
+			q.Failed++
+		}
+		fit.Close()
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfx), PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -236,7 +254,13 @@ func (c *Catalog) QueueOf(ctx context.Context, now time.Time, user string) (Queu
 // JobOf returns the job of a file, or ErrNotFound when it has none (done).
 func (c *Catalog) JobOf(ctx context.Context, user, bucket, key string) (Job, error) {
 	var j Job
-	err := c.db.View(func(txn *badger.Txn) error { return getJSON(txn, keyJob(user, bucket, key), &j) })
+	err := c.db.View(func(txn *badger.Txn) error {
+		err := getJSON(txn, keyJob(user, bucket, key), &j)
+		if errors.Is(err, ErrNotFound) {
+			err = getJSON(txn, keyJobFailed(user, bucket, key), &j)
+		}
+		return err
+	})
 	j.User, j.Bucket, j.Key = user, bucket, key
 	return j, err
 }

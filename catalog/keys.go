@@ -16,6 +16,8 @@ const (
 	pfxObject = "obj|"
 	pfxProp   = "prop|"
 	pfxJob    = "job|"
+	// Failed jobs are kept apart, so leasing never scans past them.
+	pfxJobFailed = "jobf|"
 	pfxMedia  = "media|"
 	pfxAKey   = "akey|"
 )
@@ -48,6 +50,14 @@ func keyJobPrefix(user, bucket string) []byte {
 }
 
 func keyJob(user, bucket, key string) []byte { return append(keyJobPrefix(user, bucket), key...) }
+
+func keyJobFailedPrefix(user, bucket string) []byte {
+	return []byte(pfxJobFailed + user + sep + bucket + sep)
+}
+
+func keyJobFailed(user, bucket, key string) []byte {
+	return append(keyJobFailedPrefix(user, bucket), key...)
+}
 
 func keyMediaPrefix(user, bucket string) []byte {
 	return []byte(pfxMedia + user + sep + bucket + sep)

@@ -42,7 +42,7 @@ func (c *Catalog) MediaOf(ctx context.Context, user, bucket, key string) (Media,
 // enrichment again (`shoebox reindex`), in batches; progress hears of
 // each file queued. Objects, users and everything primary are untouched.
 func (c *Catalog) RequeueAll(ctx context.Context, progress func(n int)) error {
-	for _, p := range derivedPrefixes {
+	for _, p := range append(derivedPrefixes, pfxJobFailed) {
 		if err := c.db.DropPrefix([]byte(p)); err != nil {
 			return fmt.Errorf("drop derived rows %s: %w", p, err)
 		}
