@@ -277,3 +277,29 @@ func parseHash(t *testing.T, s string) uint64 {
 type hookFunc func(ctx context.Context, ev gateway.Event) error
 
 func (f hookFunc) Committed(ctx context.Context, ev gateway.Event) error { return f(ctx, ev) }
+
+// TestLateSidecar: a Takeout sidecar that arrives after its photo re-dates
+// the photo.
+func TestLateSidecar(t *testing.T) {
+	lib, ctx := newLibrary(t)
+	b, err := os.ReadFile(filepath.Join(mediaDir, "no_date_at_all.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lib.gw.Put(ctx, gateway.PutInput{User: "u", Bucket: "b", Key: "IMG_7(1).jpg", Body: bytes.NewReader(b)}); err != nil {
+		t.Fatal(err)
+	}
+	lib.drain(t, ctx)
+	if m, _ := lib.cat.MediaOf(ctx, "u", "b", "IMG_7(1).jpg"); m.DateSource != "upload" {
+		t.Fatalf("before the sidecar: %+v", m)
+	}
+	js := `{"photoTakenTime":{"timestamp":"1404205200"},"geoData":{"latitude":51.5,"longitude":-0.12}}`
+	if _, err := lib.gw.Put(ctx, gateway.PutInput{User: "u", Bucket: "b", Key: "IMG_7.jpg(1).json", Body: strings.NewReader(js)}); err != nil {
+		t.Fatal(err)
+	}
+	lib.drain(t, ctx)
+	m, _ := lib.cat.MediaOf(ctx, "u", "b", "IMG_7(1).jpg")
+	if m.DateSource != "takeout-json" || m.TakenUTC != "2014-07-01T09:00:00Z" || m.Lat == nil || *m.Lat != 51.5 {
+		t.Errorf("after the sidecar: %+v; want dated and placed by it", m)
+	}
+}

@@ -60,3 +60,37 @@ func TestParseExifDate(t *testing.T) {
 		}
 	}
 }
+
+func TestSidecarNames(t *testing.T) {
+	long := "a_very_long_file_name_from_a_phone_backup_2019_x.jpg" // 52 characters
+	for key, want := range map[string]string{
+		"t/IMG_1234.jpg":        "t/IMG_1234.jpg.json",
+		"IMG_1234-edited.jpg":   "IMG_1234.jpg.json",
+		"IMG_1234(1).jpg":       "IMG_1234.jpg(1).json",
+		"IMG_1234.jpg":          "IMG_1234.jpg.supplemental-metadata.json",
+		"x/" + long:             "x/" + long[:46] + ".json",
+		"PXL_20230115_0830.jpg": "PXL_20230115_0830.json",
+	} {
+		names := sidecarNames(key)
+		found := false
+		for _, n := range names {
+			found = found || n == want
+		}
+		if !found {
+			t.Errorf("sidecarNames(%q) = %q; want %q among them", key, names, want)
+		}
+	}
+}
+
+func TestSidecarOf(t *testing.T) {
+	for sidecar, want := range map[string]string{
+		"a/IMG_1.jpg.json":                        "a/IMG_1.jpg",
+		"IMG_1.jpg.supplemental-metadata.json":    "IMG_1.jpg",
+		"IMG_1.jpg(1).json":                       "IMG_1(1).jpg",
+		"IMG_1.jpg.supplemental-metadata(2).json": "IMG_1(2).jpg",
+	} {
+		if got := sidecarOf(sidecar); len(got) != 1 || got[0] != want {
+			t.Errorf("sidecarOf(%q) = %q; want %q", sidecar, got, want)
+		}
+	}
+}

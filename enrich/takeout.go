@@ -30,14 +30,29 @@ type takeoutGeo struct {
 	Altitude  float64 `json:"altitude"`
 }
 
-// sidecarNames lists where a file's Takeout sidecar may be.
+// sidecarNames lists where a file's Takeout sidecar may be. Takeout cuts
+// a sidecar's name to 46 characters before ".json", and names the sidecar
+// of a duplicate "IMG_1234(1).jpg" as "IMG_1234.jpg(1).json".
 func sidecarNames(key string) []string {
-	names := []string{key + ".json", key + ".supplemental-metadata.json"}
 	dir, base := path.Split(key)
 	ext := path.Ext(base)
 	stem := strings.TrimSuffix(base, ext)
-	if s, ok := strings.CutSuffix(stem, "-edited"); ok {
-		names = append(names, dir+s+ext+".json", dir+s+ext+".supplemental-metadata.json")
+	var names []string
+	add := func(name string) {
+		names = append(names, dir+name+".json")
+		if r := []rune(name); len(r) > 46 {
+			names = append(names, dir+string(r[:46])+".json")
+		}
+	}
+	for _, suffix := range []string{"", ".supplemental-metadata"} {
+		add(base + suffix)
+		if s, ok := strings.CutSuffix(stem, "-edited"); ok {
+			add(s + ext + suffix)
+		}
+		if i := strings.LastIndexByte(stem, '('); i > 0 && strings.HasSuffix(stem, ")") {
+			n := stem[i:]
+			names = append(names, dir+stem[:i]+ext+suffix+n+".json")
+		}
 	}
 	return append(names, dir+stem+".json")
 }
@@ -48,8 +63,15 @@ func sidecarOf(key string) []string {
 	if !ok {
 		return nil
 	}
-	if s, ok := strings.CutSuffix(k, ".supplemental-metadata"); ok {
-		return []string{s}
+	// IMG_1234.jpg(1).json belongs to IMG_1234(1).jpg.
+	n := ""
+	if i := strings.LastIndexByte(k, '('); i > 0 && strings.HasSuffix(k, ")") {
+		k, n = k[:i], k[i:]
+	}
+	k = strings.TrimSuffix(k, ".supplemental-metadata")
+	if n != "" {
+		ext := path.Ext(k)
+		k = strings.TrimSuffix(k, ext) + n + ext
 	}
 	return []string{k}
 }
