@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rclone/gofakes3"
 
@@ -141,10 +143,42 @@ func (b *backend) CreateBucket(ctx context.Context, name string) error {
 		return err
 	}
 	err = b.gw.MakeBucket(ctx, user, name)
+	if st := stateFrom(ctx); err == nil && st != nil && st.location != "" {
+		// Best effort: the bucket is made; without the property it answers
+		// no location (us-east-1).
+		b.gw.PatchProps(ctx, user, name, "", []catalog.PropOp{{Prop: catalog.Prop{Space: s3NS, Local: "LocationConstraint", Inner: xmlText(st.location)}}})
+	}
 	if errors.Is(err, gateway.ErrExists) {
 		return b.custom(ctx, &s3Error{"BucketAlreadyOwnedByYou", "You already own bucket " + name, http.StatusConflict})
 	}
 	return b.mapErr(ctx, name, "", err)
+}
+
+// s3NS is S3's XML namespace, also that of the bucket properties S3 keeps.
+const s3NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+// location returns the LocationConstraint bucket was created with ("" for
+// none, S3's us-east-1), kept as a property of the bucket.
+func (b *backend) location(ctx context.Context, bucket string) string {
+	user := auth.User(ctx)
+	if user == "" {
+		return ""
+	}
+	ps, err := b.gw.Props(ctx, user, bucket, "")
+	if err != nil {
+		return ""
+	}
+	for _, p := range ps {
+		if p.Space == s3NS && p.Local == "LocationConstraint" {
+			var v struct {
+				Text string `xml:",chardata"`
+			}
+			if xml.Unmarshal([]byte("<v>"+p.Inner+"</v>"), &v) == nil {
+				return v.Text
+			}
+		}
+	}
+	return ""
 }
 
 func (b *backend) BucketExists(ctx context.Context, name string) (bool, error) {
@@ -231,11 +265,42 @@ func (b *backend) ListBucket(ctx context.Context, name string, prefix *gofakes3.
 
 // ---- objects ----
 
+// partSizesKey keeps, in the metadata of an object made by a multipart
+// upload, the sizes of its parts (comma separated) for GETs by part
+// number. gofakes3 never returns it as a header: it is neither a
+// standard header nor user metadata.
+const partSizesKey = "Shoebox-Part-Sizes"
+
+// partSizes reads back what partSizesKey holds.
+func partSizes(o catalog.Object) []int64 {
+	v := o.Meta[partSizesKey]
+	if v == "" {
+		return nil
+	}
+	var out []int64
+	var sum int64
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || n < 0 {
+			return nil
+		}
+		out = append(out, n)
+		sum += n
+	}
+	if sum != o.Size {
+		return nil
+	}
+	return out
+}
+
 // metadata is what S3 returns for an object's headers.
 func metadata(o catalog.Object) map[string]string {
 	m := make(map[string]string, len(o.Meta)+2)
 	for k, v := range o.Meta {
-		m[k] = v
+		if k == partSizesKey {
+			continue
+		}
+		m[k] = decodeMetaValue(v)
 	}
 	ct := o.ContentType
 	if ct == "" {
@@ -266,14 +331,21 @@ func (b *backend) object(ctx context.Context, bucket, key string, rng *gofakes3.
 	if st := stateFrom(ctx); st != nil && o.ETagValue != "" {
 		st.etag = o.ETag()
 	}
-	obj := &gofakes3.Object{Name: key, Metadata: metadata(o), Size: o.Size, Hash: md5Bytes(o)}
+	obj := &gofakes3.Object{Name: key, Metadata: metadata(o), Size: o.Size, Hash: md5Bytes(o), PartSizes: partSizes(o)}
 	if o.IsDir() {
 		obj.Hash = md5.New().Sum(nil)
 		obj.Contents = io.NopCloser(strings.NewReader(""))
 		return obj, nil
 	}
+	if rng != nil && rng.FromEnd && rng.End > o.Size && o.Size > 0 {
+		// A suffix longer than the object is the whole object.
+		rng = &gofakes3.ObjectRangeRequest{Start: 0, End: gofakes3.RangeNoEnd}
+	}
 	r, err := rng.Range(o.Size)
 	if err != nil {
+		if st := stateFrom(ctx); st != nil {
+			st.size = o.Size
+		}
 		return nil, err
 	}
 	obj.Range = r
@@ -308,6 +380,34 @@ func (b *backend) HeadObject(ctx context.Context, bucket, key string) (*gofakes3
 	return b.object(ctx, bucket, key, nil, false)
 }
 
+// encodeMetaValue keeps a header value that is not UTF-8 (clients send
+// ISO-8859-1 bytes, as HTTP allows) through the catalog, which stores
+// text: its bytes are kept as the runes of the same numbers behind a NUL,
+// which no header value holds. decodeMetaValue gives back the bytes.
+func encodeMetaValue(v string) string {
+	if utf8.ValidString(v) {
+		return v
+	}
+	r := make([]rune, 0, len(v)+1)
+	r = append(r, 0)
+	for i := 0; i < len(v); i++ {
+		r = append(r, rune(v[i]))
+	}
+	return string(r)
+}
+
+func decodeMetaValue(v string) string {
+	rest, ok := strings.CutPrefix(v, "\x00")
+	if !ok {
+		return v
+	}
+	b := make([]byte, 0, len(rest))
+	for _, r := range rest {
+		b = append(b, byte(r))
+	}
+	return string(b)
+}
+
 // splitMeta separates the content type and the client's mtime from the
 // metadata gofakes3 collected; the rest is kept as the object's metadata.
 func splitMeta(meta map[string]string) (ctype string, mod time.Time, rest map[string]string) {
@@ -318,7 +418,7 @@ func splitMeta(meta map[string]string) (ctype string, mod time.Time, rest map[st
 			ctype = v
 		case strings.EqualFold(k, "Last-Modified"):
 		default:
-			rest[k] = v
+			rest[k] = encodeMetaValue(v)
 			if strings.EqualFold(k, "X-Amz-Meta-Mtime") { // rclone and others: Unix seconds
 				if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 {
 					sec := int64(f)
@@ -514,6 +614,13 @@ func (b *backend) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, 
 		if ctype != "" {
 			o.ContentType = ctype
 		}
+		// The copy keeps the source's multipart ETag, so its parts too.
+		if ps, ok := o.Meta[partSizesKey]; ok && o.ETagValue != "" {
+			if rest == nil {
+				rest = map[string]string{}
+			}
+			rest[partSizesKey] = ps
+		}
 		o.Meta = rest
 		if !mod.IsZero() {
 			o.ModNs = mod.UnixNano()
@@ -580,7 +687,11 @@ func (b *backend) CreateMultipartUpload(ctx context.Context, bucket, key string,
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", err
 	}
-	data, _ := json.Marshal(upload{User: user, Bucket: bucket, Key: key, Meta: meta})
+	enc := make(map[string]string, len(meta))
+	for k, v := range meta {
+		enc[k] = encodeMetaValue(v)
+	}
+	data, _ := json.Marshal(upload{User: user, Bucket: bucket, Key: key, Meta: enc})
 	if err := os.WriteFile(filepath.Join(dir, "upload.json"), data, 0o640); err != nil {
 		os.RemoveAll(dir)
 		return "", err
@@ -643,6 +754,7 @@ func (b *backend) CompleteMultipartUpload(ctx context.Context, bucket, key strin
 	readers := make([]io.Reader, 0, len(in.Parts))
 	etagSum := md5.New()
 	var total int64
+	sizes := make([]string, 0, len(in.Parts))
 	for i, p := range in.Parts {
 		if i > 0 && p.PartNumber == in.Parts[i-1].PartNumber {
 			return "", "", gofakes3.ErrorMessage(gofakes3.ErrInvalidPartOrder, "a part is listed twice")
@@ -674,10 +786,15 @@ func (b *backend) CompleteMultipartUpload(ctx context.Context, bucket, key strin
 		}
 		etagSum.Write(sum.Sum(nil))
 		total += st.Size()
+		sizes = append(sizes, strconv.FormatInt(st.Size(), 10))
 		readers = append(readers, f)
 	}
 	etag := fmt.Sprintf("%s-%d", hex.EncodeToString(etagSum.Sum(nil)), len(in.Parts))
 	ctype, mod, rest := splitMeta(up.Meta)
+	if rest == nil {
+		rest = map[string]string{}
+	}
+	rest[partSizesKey] = strings.Join(sizes, ",")
 	o, err := b.gw.Put(ctx, gateway.PutInput{
 		User: up.User, Bucket: bucket, Key: key, Body: io.MultiReader(readers...),
 		ContentType: ctype, ModTime: mod, Meta: rest, MakeParents: true, ETag: etag,

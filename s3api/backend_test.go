@@ -115,8 +115,14 @@ func TestBucketsAndObjects(t *testing.T) {
 	if _, err := e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("photos")}); err != nil {
 		t.Fatal(err)
 	}
+	// Creating it again is BucketAlreadyOwnedByYou, in every region (AWS's
+	// behaviour outside us-east-1's legacy 200; s3conf checks it).
 	if _, err := e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("photos")}); code(err) != "BucketAlreadyOwnedByYou" {
-		t.Errorf("second CreateBucket: %v; want BucketAlreadyOwnedByYou", err)
+		t.Errorf("second CreateBucket in the default region: %v; want BucketAlreadyOwnedByYou", err)
+	}
+	if _, err := e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("photos"), CreateBucketConfiguration: &types.CreateBucketConfiguration{
+		LocationConstraint: types.BucketLocationConstraintEuWest1}}); code(err) != "BucketAlreadyOwnedByYou" {
+		t.Errorf("second CreateBucket in eu-west-1: %v; want BucketAlreadyOwnedByYou", err)
 	}
 	if _, err := e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("by-date")}); code(err) != "InvalidBucketName" {
 		t.Errorf("CreateBucket by-date: %v; want InvalidBucketName", err)

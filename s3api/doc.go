@@ -27,6 +27,12 @@
 //     not keys. A key that would need a file and a folder at the same path
 //     ("a" and "a/b") is refused with 409 KeyConflict, and so is a name
 //     segment over 255 bytes (400), never a corrupted tree.
+//   - S3 semantics gofakes3 gets wrong are fixed around it (compat.go):
+//     copy sources decoded as paths, Range headers S3 ignores, ListParts
+//     markers, re-creating one's bucket in us-east-1, the calling user as
+//     the owner in listings and ACLs; in backend.go, suffix ranges longer
+//     than the object, "bytes */size" on 416, GET by part number, and
+//     metadata values that are not UTF-8.
 //   - Error codes gofakes3 does not know (AccessDenied,
 //     BucketAlreadyOwnedByYou, EntityTooSmall, KeyConflict) get their
 //     proper status through a small per-request state; so do the "-N" ETags

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
@@ -53,7 +54,7 @@ func New(gw *gateway.Gateway, cfg Config) (http.Handler, error) {
 		gofakes3.WithIntegrityCheck(true),
 		gofakes3.WithoutVersioning(),
 	)
-	var h http.Handler = withState(gw, faker.Server())
+	var h http.Handler = withState(gw, compat(be, faker.Server()))
 	if cfg.Domain != "" {
 		// Inside authentication: signatures cover the request as sent.
 		h = virtualHost(strings.ToLower(cfg.Domain), h)
@@ -118,6 +119,11 @@ func virtualHost(domain string, next http.Handler) http.Handler {
 type reqState struct {
 	etag   string
 	status int
+	// size is the size of the object a Range was asked of, for the
+	// Content-Range of a 416 answer ("bytes */size"); -1 when unknown.
+	size int64
+	// location is the LocationConstraint a bucket is created with.
+	location string
 }
 
 type stateKey struct{}
@@ -130,7 +136,7 @@ func stateFrom(ctx context.Context) *reqState {
 func withState(gw *gateway.Gateway, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		translateConditions(gw, r)
-		st := &reqState{}
+		st := &reqState{size: -1}
 		sw := &stateWriter{ResponseWriter: w, st: st}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 		if !sw.written { // e.g. HEAD: the headers still pass through WriteHeader
@@ -142,24 +148,42 @@ func withState(gw *gateway.Gateway, next http.Handler) http.Handler {
 // translateConditions rewrites If-Match and If-None-Match values naming an
 // object's multipart ETag ("…-N") into the MD5 that gofakes3 compares
 // conditions against, so a client that read the ETag (aws cli downloads
-// in ranges with If-Match) is held to the same object.
+// in ranges with If-Match) is held to the same object. The conditions on
+// the source of a copy (x-amz-copy-source-if-match, -if-none-match) are
+// translated the same way.
 func translateConditions(gw *gateway.Gateway, r *http.Request) {
-	im, inm := r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
-	if !strings.Contains(im, "-") && !strings.Contains(inm, "-") {
-		return
-	}
 	user := auth.User(r.Context())
-	bucket, key, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	if user == "" || !ok || key == "" {
+	if user == "" {
 		return
 	}
-	o, err := gw.Catalog().Stat(r.Context(), user, bucket, key)
-	if err != nil || o.ETagValue == "" || o.MD5 == "" {
-		return
+	translate := func(bucket, key string, headers ...string) {
+		found := false
+		for _, h := range headers {
+			found = found || strings.Contains(r.Header.Get(h), "-")
+		}
+		if !found || bucket == "" || key == "" {
+			return
+		}
+		o, err := gw.Catalog().Stat(r.Context(), user, bucket, key)
+		if err != nil || o.ETagValue == "" || o.MD5 == "" {
+			return
+		}
+		etag, md := o.ETag(), `"`+o.MD5+`"`
+		for _, h := range headers {
+			if v := r.Header.Get(h); v != "" {
+				v = strings.ReplaceAll(v, etag, md)
+				v = strings.ReplaceAll(v, strings.Trim(etag, `"`), md) // unquoted
+				r.Header.Set(h, v)
+			}
+		}
 	}
-	for _, h := range []string{"If-Match", "If-None-Match"} {
-		if v := r.Header.Get(h); v != "" {
-			r.Header.Set(h, strings.ReplaceAll(v, o.ETag(), `"`+o.MD5+`"`))
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	translate(bucket, key, "If-Match", "If-None-Match")
+	if src := r.Header.Get("X-Amz-Copy-Source"); src != "" {
+		src, _, _ = strings.Cut(src, "?")
+		if dec, err := url.PathUnescape(src); err == nil {
+			sb, sk, _ := strings.Cut(strings.TrimPrefix(dec, "/"), "/")
+			translate(sb, sk, "X-Amz-Copy-Source-If-Match", "X-Amz-Copy-Source-If-None-Match")
 		}
 	}
 }
@@ -177,11 +201,14 @@ func (s *stateWriter) WriteHeader(code int) {
 	}
 	if !s.written {
 		s.written = true
-		if s.st.etag != "" && s.Header().Get("ETag") != "" && code < 300 {
+		if s.st.etag != "" && s.Header().Get("ETag") != "" && (code < 300 || code == http.StatusNotModified) {
 			s.Header().Set("ETag", s.st.etag)
 		}
 		if s.st.status != 0 && code == http.StatusInternalServerError {
 			code = s.st.status
+		}
+		if code == http.StatusRequestedRangeNotSatisfiable && s.st.size >= 0 {
+			s.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", s.st.size))
 		}
 	}
 	s.ResponseWriter.WriteHeader(code)
