@@ -216,6 +216,16 @@ func (c *Catalog) scanBlobTree(ctx context.Context, user, bucket, key string, fn
 	})
 }
 
+// BlobTree calls fn for the row of key and, when key is a folder (or the
+// bucket, key ""), every row below it, in key order. ErrNotFound when key
+// has no row.
+func (c *Catalog) BlobTree(ctx context.Context, user, bucket, key string, fn func(Blob) error) error {
+	if _, err := c.GetBlob(ctx, user, bucket, key); err != nil {
+		return err
+	}
+	return c.scanBlobTree(ctx, user, bucket, key, func(_ []byte, b Blob) error { return fn(b) })
+}
+
 // DeleteBlobs removes the row of key and, for a folder (or the bucket, key
 // ""), every row below it, in batches. It returns the ids of the removed
 // files' blobs; ErrNotFound when key has no row.

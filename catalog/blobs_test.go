@@ -148,6 +148,16 @@ func TestBlobWalkSkipReplaceForget(t *testing.T) {
 	if !reflect.DeepEqual(seen, want) {
 		t.Fatalf("walk %v; want %v", seen, want)
 	}
+	var tree []string
+	if err := c.BlobTree(ctx, "u", "b", "skip/", func(b catalog.Blob) error {
+		tree = append(tree, b.Key)
+		return nil
+	}); err != nil || !reflect.DeepEqual(tree, []string{"skip/", "skip/x/", "skip/x/1"}) {
+		t.Fatalf("BlobTree = %v, %v", tree, err)
+	}
+	if err := c.BlobTree(ctx, "u", "b", "none/", func(catalog.Blob) error { return nil }); !errors.Is(err, catalog.ErrNotFound) {
+		t.Fatalf("BlobTree of a missing folder = %v", err)
+	}
 	freed, err := c.ReplaceBlobTree(ctx, "u", "b2", "c/", []catalog.Blob{
 		{User: "u", Bucket: "b2", Key: "c/"}, {User: "u", Bucket: "b2", Key: "c/f", ID: "9"}})
 	if err != nil || len(freed) != 0 {

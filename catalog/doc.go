@@ -21,6 +21,8 @@
 //	alb|<user>|<album>               → creation time, 8 bytes BE    (primary)
 //	albm|<user>|<album>|<sha256>     → empty: a member, by content  (primary)
 //	trash|<user>|<id>                → TrashItem JSON               (primary)
+//	blob|<user>|<bucket>|<key>       → Blob JSON: s3store's path→blob map (primary)
+//	blobmv|<name>                    → BlobMove JSON: a rename in progress (primary)
 //	ixd|<user>|<YYYY-MM-DD>|<bucket>|<key>  → empty                 (derived: by taken day)
 //	ixdm|<user>|<YYYY-MM-DD>         → newest mtime, 8 bytes BE     (derived)
 //	ixc|<user>|<camera>|<bucket>|<key>      → empty                 (derived: by camera)

@@ -34,6 +34,19 @@ type Config struct {
 	// the cost of durability; never for data you keep.
 	NoFsync   bool   `yaml:"unsafe_no_fsync"`
 	PprofAddr string `yaml:"pprof_addr"`
+
+	// Upstream S3 storage for originals (gateway/s3store); empty
+	// UpstreamBucket keeps them on local disk.
+	UpstreamEndpoint    string `yaml:"upstream_endpoint"`
+	UpstreamRegion      string `yaml:"upstream_region"`
+	UpstreamBucket      string `yaml:"upstream_bucket"`
+	UpstreamPrefix      string `yaml:"upstream_prefix"`
+	UpstreamAccessKey   string `yaml:"upstream_access_key"`
+	UpstreamSecretKey   string `yaml:"upstream_secret_key"`
+	UpstreamVirtualHost bool   `yaml:"upstream_virtual_host"`
+
+	// ModelsDir holds the face models; empty means <data>/models/face-api.
+	ModelsDir string `yaml:"models_dir"`
 }
 
 func defaults() Config {
@@ -74,6 +87,14 @@ func (c *Config) options() []option {
 		{name: "log-format", env: "SHOEBOX_LOG_FORMAT", usage: "text or json", str: &c.LogFormat},
 		{name: "unsafe-no-fsync", env: "SHOEBOX_UNSAFE_NO_FSYNC", usage: "skip fsync (benchmarks only: a machine crash can lose acknowledged writes)", boolean: &c.NoFsync},
 		{name: "pprof-addr", env: "SHOEBOX_PPROF_ADDR", usage: "serve Go's /debug/pprof on this address (keep it on loopback)", str: &c.PprofAddr},
+		{name: "upstream-endpoint", env: "SHOEBOX_UPSTREAM_ENDPOINT", usage: "S3 endpoint URL keeping the originals (empty with a bucket: AWS S3)", str: &c.UpstreamEndpoint},
+		{name: "upstream-region", env: "SHOEBOX_UPSTREAM_REGION", usage: "upstream S3 signing region (default us-east-1)", str: &c.UpstreamRegion},
+		{name: "upstream-bucket", env: "SHOEBOX_UPSTREAM_BUCKET", usage: "upstream S3 bucket for the originals (empty: local disk)", str: &c.UpstreamBucket},
+		{name: "upstream-prefix", env: "SHOEBOX_UPSTREAM_PREFIX", usage: "key prefix inside the upstream bucket", str: &c.UpstreamPrefix},
+		{name: "upstream-access-key", env: "SHOEBOX_UPSTREAM_ACCESS_KEY", usage: "upstream S3 access key id", str: &c.UpstreamAccessKey},
+		{name: "upstream-secret-key", env: "SHOEBOX_UPSTREAM_SECRET_KEY", usage: "upstream S3 secret (prefer the environment or the file to a flag)", str: &c.UpstreamSecretKey},
+		{name: "upstream-virtual-host", env: "SHOEBOX_UPSTREAM_VIRTUAL_HOST", usage: "address the upstream bucket as BUCKET.endpoint (AWS) instead of endpoint/BUCKET", boolean: &c.UpstreamVirtualHost},
+		{name: "models", env: "SHOEBOX_MODELS", usage: "face model directory (default <data>/models/face-api)", str: &c.ModelsDir},
 	}
 }
 

@@ -84,6 +84,14 @@ func freeAddr(t testing.TB) string {
 // in opts via withData) and waits until it answers.
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
+	s := newServer(t, extra...)
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+// newServer prepares a server on a fresh data directory without starting it.
+func newServer(t testing.TB, extra ...string) *server {
 	s := &server{t: t, data: t.TempDir(), scheme: "http", args: extra,
 		client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, MaxIdleConnsPerHost: 16}}}
 	for _, a := range extra {
@@ -91,8 +99,6 @@ func startServer(t *testing.T, extra ...string) *server {
 			s.scheme = "https"
 		}
 	}
-	s.start()
-	t.Cleanup(s.stop)
 	return s
 }
 

@@ -24,6 +24,7 @@ import (
 	"shoebox/enrich"
 	"shoebox/gateway"
 	"shoebox/gateway/localfs"
+	"shoebox/gateway/s3store"
 )
 
 const usage = `shoebox: a WebDAV gateway that keeps and organizes your photos
@@ -39,6 +40,7 @@ Usage:
   shoebox fsck                            reconcile the catalog with the files on disk
   shoebox import --user U --bucket B DIR  bring a folder in (cataloged, enriched; resumable)
   shoebox reindex                         rebuild derived data (media records, thumbnails)
+  shoebox models install [--registry URL] download the face models (pinned, integrity-checked)
 
 Run "shoebox serve -h" for the flags every command takes.
 `
@@ -75,6 +77,8 @@ func run(ctx context.Context, args []string) error {
 		return importCmd(ctx, args[1:])
 	case "reindex":
 		return reindexCmd(ctx, args[1:])
+	case "models":
+		return modelsCmd(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil
@@ -99,9 +103,15 @@ func newLogger(cfg Config) *slog.Logger {
 // store is what every command opens: the catalog, the backend and the gateway.
 type store struct {
 	cat    *catalog.Catalog
-	be     *localfs.FS
+	be     backend
 	gw     *gateway.Gateway
 	thumbs *enrich.ThumbStore
+}
+
+// backend is a gateway.Backend the store closes.
+type backend interface {
+	gateway.Backend
+	Close() error
 }
 
 func (s *store) Close() {
@@ -120,7 +130,7 @@ func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, erro
 	if err != nil {
 		return nil, err
 	}
-	be, err := localfs.New(filepath.Join(cfg.Data, "objects"), localfs.Options{NoSync: cfg.NoFsync})
+	be, err := openBackend(cfg, cat, lg)
 	if err != nil {
 		cat.Close()
 		return nil, err
@@ -132,6 +142,24 @@ func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, erro
 	}
 	gw := gateway.New(be, cat, gateway.Options{Logger: lg, Hooks: hooks, TrashRetention: time.Duration(cfg.TrashDays) * 24 * time.Hour})
 	return &store{cat: cat, be: be, gw: gw, thumbs: thumbs}, nil
+}
+
+// openBackend returns where the originals live: local disk, or an upstream
+// S3 bucket when one is configured.
+func openBackend(cfg Config, cat *catalog.Catalog, lg *slog.Logger) (backend, error) {
+	if cfg.UpstreamBucket == "" {
+		return localfs.New(filepath.Join(cfg.Data, "objects"), localfs.Options{NoSync: cfg.NoFsync})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := s3store.New(ctx, s3store.Config{
+		Endpoint: cfg.UpstreamEndpoint, Region: cfg.UpstreamRegion, Bucket: cfg.UpstreamBucket, Prefix: cfg.UpstreamPrefix,
+		AccessKey: cfg.UpstreamAccessKey, SecretKey: cfg.UpstreamSecretKey, PathStyle: !cfg.UpstreamVirtualHost, Logger: lg,
+	}, cat)
+	if err != nil {
+		return nil, fmt.Errorf("upstream S3 %s/%s: %w", cfg.UpstreamEndpoint, cfg.UpstreamBucket, err)
+	}
+	return st, nil
 }
 
 func fsck(ctx context.Context, args []string) error {
@@ -146,6 +174,14 @@ func fsck(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	// The upstream's blobs first: the gateway then reconciles against the map.
+	if up, ok := st.be.(*s3store.Store); ok {
+		rep, err := up.Reconcile(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("upstream: %s\n", rep.String())
+	}
 	res, err := st.gw.Reconcile(ctx)
 	if err != nil {
 		return err

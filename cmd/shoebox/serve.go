@@ -24,6 +24,7 @@ import (
 	"shoebox/enrich"
 	"shoebox/gateway"
 	"shoebox/gateway/auth"
+	"shoebox/gateway/s3store"
 	"shoebox/s3api"
 	"shoebox/virtualdirs"
 )
@@ -58,6 +59,13 @@ func serve(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 
+	if up, ok := st.be.(*s3store.Store); ok {
+		rep, err := up.Reconcile(ctx)
+		if err != nil {
+			return err
+		}
+		lg.Info("reconciled the upstream S3 bucket", "report", rep.String())
+	}
 	if _, err := st.gw.Reconcile(ctx); err != nil {
 		return err
 	}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"shoebox/enrich/faces"
+)
+
+// modelsDir is where the face models are: --models, else <data>/models/face-api.
+func modelsDir(cfg Config) string {
+	if cfg.ModelsDir != "" {
+		return cfg.ModelsDir
+	}
+	return filepath.Join(cfg.Data, "models", "face-api")
+}
+
+// modelsCmd is `shoebox models install [--registry URL]`: it downloads the
+// pinned face-api package from the npm registry (or a mirror), checks the
+// registry's integrity hash, and unpacks its model/ folder; and `shoebox
+// models check`, which says whether they are there.
+func modelsCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 || (args[0] != "install" && args[0] != "check") {
+		return errors.New("usage: shoebox models install [--registry URL] [--models DIR] | shoebox models check")
+	}
+	fset := flag.NewFlagSet("models "+args[0], flag.ContinueOnError)
+	registry := fset.String("registry", os.Getenv("SHOEBOX_NPM_REGISTRY"), "npm registry URL (default "+faces.DefaultRegistry+"; a mirror works)")
+	cfg, err := parseConfig(fset, args[1:])
+	if err != nil {
+		return err
+	}
+	dir := modelsDir(cfg)
+	if args[0] == "check" {
+		if err := faces.Find(dir); err != nil {
+			return err
+		}
+		fmt.Printf("face models are in %s\n", dir)
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "installing %s@%s models into %s\n", faces.PackageName, faces.PackageVersion, dir)
+	if err := faces.Install(ctx, *registry, dir, nil); err != nil {
+		return err
+	}
+	if err := faces.Find(dir); err != nil {
+		return err
+	}
+	fmt.Printf("face models installed in %s\n", dir)
+	return nil
+}

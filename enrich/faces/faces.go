@@ -1,0 +1,182 @@
+package faces
+
+import (
+	"errors"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"shoebox/enrich/faces/nn"
+)
+
+// Box is a detection box in image pixels (float, not clipped).
+type Box struct{ X, Y, W, H float64 }
+
+// Face is one detected face with its landmarks and descriptor.
+type Face struct {
+	Detector       string  // "tiny416" (or "tiny<inputSize>"), or "ssd512"
+	Score          float64 // detector confidence
+	Box            Box
+	Landmarks      [68]Point // dlib 68-point order, image pixels
+	Descriptor     [128]float32
+	LandmarkCrop   Rect // integer crop fed to the landmark net
+	DescriptorCrop Rect // integer crop fed to the recognition net
+}
+
+// Detector names for Options.Detector.
+const (
+	DetectorTiny = "tiny"   // TinyFaceDetector, Options.InputSize (default 416)
+	DetectorSSD  = "ssd512" // SsdMobilenetv1 at 512 (needs the SSD model)
+)
+
+// Options tune Detect.
+type Options struct {
+	Detector       string  // DetectorTiny (default) or DetectorSSD
+	InputSize      int     // TinyFaceDetector input size, multiple of 32; default 416
+	ScoreThreshold float64 // tiny scoreThreshold / SSD minConfidence; default 0.5
+	MaxResults     int     // SSD only; default 100
+}
+
+// Models holds the loaded nets. Each net serialises its own calls; a Models
+// may be shared by goroutines.
+type Models struct {
+	Tiny        *TinyDetector
+	Landmarks   *LandmarkNet
+	Recognition *RecognitionNet
+	SSD         *SSDDetector // nil if the SSD model files are absent
+}
+
+// Load reads the face-api models from dir (see Install and Find).
+func Load(dir string) (*Models, error) {
+	if err := Find(dir); err != nil {
+		return nil, err
+	}
+	m := &Models{}
+	w, err := nn.LoadManifest(dir, ModelTinyFaceDetector)
+	if err != nil {
+		return nil, err
+	}
+	if m.Tiny, err = NewTinyDetector(w); err != nil {
+		return nil, err
+	}
+	if w, err = nn.LoadManifest(dir, ModelLandmark68); err != nil {
+		return nil, err
+	}
+	if m.Landmarks, err = NewLandmarkNet(w); err != nil {
+		return nil, err
+	}
+	if w, err = nn.LoadManifest(dir, ModelRecognition); err != nil {
+		return nil, err
+	}
+	if m.Recognition, err = NewRecognitionNet(w); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, ModelSSDMobilenetV1+"-weights_manifest.json")); err == nil {
+		if w, err = nn.LoadManifest(dir, ModelSSDMobilenetV1); err != nil {
+			return nil, err
+		}
+		if m.SSD, err = NewSSDDetector(w); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Detect runs TinyFaceDetector@416, the 68-point landmark net and the
+// recognition net on img, like face-api's
+// detectAllFaces(img, TinyFaceDetectorOptions).withFaceLandmarks().withFaceDescriptors().
+func (m *Models) Detect(img image.Image) ([]Face, error) {
+	return m.DetectRGB(ToRGB(img), Options{})
+}
+
+// DetectRGB is Detect on already decoded pixels.
+func (m *Models) DetectRGB(im *RGB, opt Options) ([]Face, error) {
+	if opt.InputSize == 0 {
+		opt.InputSize = 416
+	}
+	if opt.ScoreThreshold == 0 {
+		opt.ScoreThreshold = 0.5
+	}
+	if opt.MaxResults == 0 {
+		opt.MaxResults = 100
+	}
+	if im.W <= 0 || im.H <= 0 {
+		return nil, errors.New("faces: empty image")
+	}
+	xp := inputPool.Get().(*nn.Tensor)
+	defer inputPool.Put(xp)
+	x := xp
+	var dets []Detection
+	var name string
+	switch opt.Detector {
+	case "", DetectorTiny:
+		if opt.InputSize%32 != 0 || opt.InputSize <= 0 {
+			return nil, errors.New("faces: InputSize must be a positive multiple of 32")
+		}
+		m.Tiny.Input(x, im, opt.InputSize)
+		dets = DecodeTiny(m.Tiny.Forward(x), im.W, im.H, opt.InputSize, opt.ScoreThreshold)
+		name = "tiny" + itoa(opt.InputSize)
+	case DetectorSSD:
+		if m.SSD == nil {
+			return nil, errors.New("faces: SSD model not loaded (" + ModelSSDMobilenetV1 + " files missing)")
+		}
+		m.SSD.Input(x, im)
+		boxes, scores := m.SSD.Forward(x)
+		dets = DecodeSSD(boxes, scores, im.W, im.H, opt.ScoreThreshold, opt.MaxResults)
+		name = DetectorSSD
+	default:
+		return nil, errors.New("faces: unknown detector " + opt.Detector)
+	}
+	var faces []Face
+	for _, d := range dets {
+		f := Face{Detector: name, Score: d.Score, Box: Box{d.X, d.Y, d.W, d.H}}
+		f.LandmarkCrop = clipFloor(d.X, d.Y, d.W, d.H, im.W, im.H)
+		if f.LandmarkCrop.W <= 0 || f.LandmarkCrop.H <= 0 {
+			continue
+		}
+		m.Landmarks.Input(x, im.Crop(f.LandmarkCrop))
+		raw := m.Landmarks.Forward(x)
+		f.Landmarks = decodeLandmarks(raw, f.LandmarkCrop, d.X, d.Y)
+		f.DescriptorCrop = alignRect(&f.Landmarks, im.W, im.H)
+		if f.DescriptorCrop.W <= 0 || f.DescriptorCrop.H <= 0 {
+			continue // face-api would misalign descriptors here; skip the face
+		}
+		m.Recognition.Input(x, im.Crop(f.DescriptorCrop))
+		f.Descriptor = m.Recognition.Forward(x)
+		faces = append(faces, f)
+	}
+	return faces, nil
+}
+
+func itoa(v int) string {
+	if v == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for v > 0 {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return string(b[i:])
+}
+
+// inputPool recycles net input tensors between DetectRGB calls.
+var inputPool = sync.Pool{New: func() any { return new(nn.Tensor) }}
+
+// MatchThreshold is face-api's FaceMatcher default: two descriptors belong to
+// the same person if their Distance is below it.
+const MatchThreshold = 0.6
+
+// Distance is the euclidean distance between two descriptors.
+func Distance(a, b *[128]float32) float64 {
+	var s float64
+	for i := range a {
+		d := float64(a[i]) - float64(b[i])
+		s += d * d
+	}
+	return math.Sqrt(s)
+}
