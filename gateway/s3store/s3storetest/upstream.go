@@ -97,6 +97,7 @@ type Upstream struct {
 	AK, SK    string // access key and secret
 	Bucket    string // the bucket Start created
 	flags     []string
+	posix     []string // posix backend options (--sidecar)
 	cmd       *exec.Cmd
 	Log       *bytes.Buffer // what versitygw printed
 }
@@ -107,8 +108,9 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// Start starts a fresh versitygw (posix backend, on a directory
-// with user xattrs) with its own keys and creates the upstream bucket.
+// Start starts a fresh versitygw (posix backend, on a directory with user
+// xattrs, else with its metadata in a sidecar directory) with its own keys
+// and creates the upstream bucket.
 func Start(tb testing.TB, flags ...string) *Upstream {
 	tb.Helper()
 	bin, err := findVersitygw()
@@ -116,14 +118,22 @@ func Start(tb testing.TB, flags ...string) *Upstream {
 		Unavailable(tb, "versitygw unavailable: %v", err)
 	}
 	dir := tb.TempDir()
-	if !hasUserXattr(dir) {
+	var posix []string
+	forceSidecar := os.Getenv("SHOEBOX_VGW_SIDECAR") != "" // to test that path
+	if forceSidecar || !hasUserXattr(dir) {
 		alt, err := os.MkdirTemp("/dev/shm", "s3store-vgw-")
-		if err != nil || !hasUserXattr(alt) {
-			Unavailable(tb, "no directory with user xattrs for versitygw (tried %s and /dev/shm)", dir)
+		if err == nil && !forceSidecar && hasUserXattr(alt) {
+			tb.Logf("%s has no user xattrs; versitygw data in %s", dir, alt)
+			tb.Cleanup(func() { os.RemoveAll(alt) })
+			dir = alt
+		} else {
+			if err == nil {
+				os.RemoveAll(alt)
+			}
+			side := tb.TempDir()
+			tb.Logf("no user xattrs here; versitygw keeps its metadata in %s", side)
+			posix = []string{"--sidecar", side}
 		}
-		tb.Logf("%s has no user xattrs; versitygw data in %s", dir, alt)
-		tb.Cleanup(func() { os.RemoveAll(alt) })
-		dir = alt
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -131,7 +141,7 @@ func Start(tb testing.TB, flags ...string) *Upstream {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	u := &Upstream{bin: bin, Dir: dir, Addr: addr, AK: "ak" + randHex(8), SK: "sk" + randHex(16), Bucket: "shoebox-up", flags: flags}
+	u := &Upstream{bin: bin, Dir: dir, Addr: addr, AK: "ak" + randHex(8), SK: "sk" + randHex(16), Bucket: "shoebox-up", flags: flags, posix: posix}
 	if err := u.Start(); err != nil {
 		Unavailable(tb, "start versitygw: %v", err)
 	}
@@ -149,7 +159,8 @@ func (u *Upstream) Start() error {
 	u.Log = &bytes.Buffer{}
 	args := append([]string{"--port", u.Addr, "--access", u.AK, "--secret", u.SK,
 		"--quiet", "--keep-alive", "--health", "/health"}, u.flags...)
-	cmd := exec.Command(u.bin, append(args, "posix", u.Dir)...)
+	args = append(append(append(args, "posix"), u.posix...), u.Dir)
+	cmd := exec.Command(u.bin, args...)
 	var env []string
 	for _, e := range os.Environ() {
 		if strings.HasPrefix(e, "ROOT_") || strings.HasPrefix(e, "VGW_") {
