@@ -18,8 +18,8 @@ const (
 	pfxJob    = "job|"
 	// Failed jobs are kept apart, so leasing never scans past them.
 	pfxJobFailed = "jobf|"
-	pfxMedia  = "media|"
-	pfxAKey   = "akey|"
+	pfxMedia     = "media|"
+	pfxAKey      = "akey|"
 )
 
 func keySchema() []byte { return []byte(pfxMeta + "schema") }

@@ -29,6 +29,25 @@ type Media struct {
 	DurationS   float64  `json:"duration_s,omitempty"`
 	PHash       string   `json:"phash,omitempty"`
 	SHA256      string   `json:"sha256,omitempty"`
+	// Faces found in the photo; FacesState says why there are none yet
+	// ("waiting-for-models" until `shoebox models install`).
+	Faces      []Face `json:"faces,omitempty"`
+	FacesState string `json:"faces_state,omitempty"`
+}
+
+// FacesWaiting is the FacesState of a photo enriched without face models.
+const FacesWaiting = "waiting-for-models"
+
+// Face is one face in a photo. Box and Landmarks are relative to the
+// displayed image (0..1, orientation applied), so they do not depend on the
+// resolution the detector saw. Descriptors from different detectors are not
+// comparable: Detector says which one found the face.
+type Face struct {
+	Box        [4]float64   `json:"box"` // x, y, width, height
+	Score      float64      `json:"score"`
+	Detector   string       `json:"detector"`
+	Landmarks  [][2]float32 `json:"landmarks,omitempty"`  // 68 points, dlib order
+	Descriptor []float32    `json:"descriptor,omitempty"` // 128-d
 }
 
 // MediaOf returns the media record of a file, or ErrNotFound.
@@ -80,4 +99,42 @@ func (c *Catalog) RequeueAll(ctx context.Context, progress func(n int)) error {
 		return err
 	}
 	return wb.Flush()
+}
+
+// RequeueWaitingFaces queues again every photo enriched while the face
+// models were missing (FacesState FacesWaiting); it returns how many.
+func (c *Catalog) RequeueWaitingFaces(ctx context.Context) (int, error) {
+	var refs [][3]string
+	err := c.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxMedia), PrefetchValues: true, PrefetchSize: 100})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var m struct {
+				FacesState string `json:"faces_state"`
+			}
+			if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &m) }); err != nil {
+				return err
+			}
+			if m.FacesState != FacesWaiting {
+				continue
+			}
+			parts := strings.SplitN(strings.TrimPrefix(string(it.Item().Key()), pfxMedia), sep, 3)
+			if len(parts) == 3 {
+				refs = append(refs, [3]string{parts[0], parts[1], parts[2]})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range refs {
+		if err := c.Requeue(ctx, r[0], r[1], r[2]); err != nil {
+			return 0, err
+		}
+	}
+	return len(refs), nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"shoebox/catalog"
+	"shoebox/enrich/faces"
 	"shoebox/enrich/internal/exif"
 )
 
@@ -32,6 +33,11 @@ type Metadata struct {
 	// MaxPixels is the largest image decoded, in pixels; larger ones are
 	// refused from their header (decompression bombs). 0 means 120 MP.
 	MaxPixels int
+	// Faces, when set, finds the faces of photos on their previews. When
+	// nil and WantFaces is set, photos are marked catalog.FacesWaiting, to
+	// be enriched again once the models are installed.
+	Faces     *faces.Models
+	WantFaces bool
 }
 
 // Name implements Extractor.

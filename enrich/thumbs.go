@@ -58,6 +58,14 @@ func (x Metadata) thumbnails(ctx context.Context, in *Input, p *probed, m *catal
 	}
 	small := resize.Fit(prev, SmallSize, SmallSize)
 	m.PHash = fmt.Sprintf("%016x", PHash(small))
+	switch {
+	case x.Faces != nil:
+		if err := detectFaces(x.Faces, prev, m); err != nil {
+			return fmt.Errorf("%s: %w", o.Key, err)
+		}
+	case x.WantFaces:
+		m.FacesState = catalog.FacesWaiting
+	}
 	for _, t := range []struct {
 		size string
 		img  *image.RGBA

@@ -120,6 +120,9 @@ func apiHandler(gw *gateway.Gateway, thumbs *enrich.ThumbStore) http.Handler {
 			return
 		}
 		if m, err := cat.MediaOf(r.Context(), user, bucket, o.Key); err == nil {
+			for i := range m.Faces { // boxes and scores; the vectors stay inside
+				m.Faces[i].Descriptor, m.Faces[i].Landmarks = nil, nil
+			}
 			out.Media = &m
 		}
 		writeJSON(w, http.StatusOK, out)

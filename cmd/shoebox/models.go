@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -17,6 +18,23 @@ func modelsDir(cfg Config) string {
 		return cfg.ModelsDir
 	}
 	return filepath.Join(cfg.Data, "models", "face-api")
+}
+
+// loadFaceModels loads the face models, or says once how to install them
+// (faces then wait; everything else works).
+func loadFaceModels(cfg Config, lg *slog.Logger) *faces.Models {
+	dir := modelsDir(cfg)
+	if err := faces.Find(dir); err != nil {
+		lg.Warn("face models are not installed: photos are enriched without faces and wait for them; run `shoebox models install`", "dir", dir)
+		return nil
+	}
+	m, err := faces.Load(dir)
+	if err != nil {
+		lg.Error("face models could not be loaded: photos wait for faces", "dir", dir, "err", err)
+		return nil
+	}
+	lg.Info("face models loaded", "dir", dir)
+	return m
 }
 
 // modelsCmd is `shoebox models install [--registry URL]`: it downloads the

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestModelsCommand: `shoebox models check` says what is missing;
@@ -35,5 +36,46 @@ func TestModelsCommand(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+}
+
+// TestFacesWaitForModels: without models a photo is enriched and marked as
+// waiting for faces; after `shoebox models install` and a restart its
+// faces are found, and the API gives their boxes and scores (not the
+// vectors).
+func TestFacesWaitForModels(t *testing.T) {
+	s := startServer(t)
+	s.mkcol("/dav/people")
+	img, err := os.ReadFile("../../../shared/testdata/faces/images/bona2.jpg")
+	if err != nil {
+		t.Fatalf("the shared face photos are needed: %v", err)
+	}
+	s.put("/dav/people/bona2.jpg", string(img))
+	o := s.waitDone(t, "people/bona2.jpg")
+	if o.Media == nil || o.Media.FacesState != "waiting-for-models" || len(o.Media.Faces) != 0 {
+		t.Fatalf("without models: %+v; want faces waiting for models", o.Media)
+	}
+	if !strings.Contains(s.logs(), "shoebox models install") {
+		t.Errorf("the log does not say how to install the models")
+	}
+	s.stop()
+	if out, err := runCLI(t, "", "models", "install", "--data", s.data); err != nil {
+		if os.Getenv("CI") != "true" {
+			t.Skipf("the npm registry is not reachable here: %v\n%s", err, out)
+		}
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	s.start()
+	s.waitQueue(t, 60*time.Second)
+	raw := s.apiRaw(t, "people/bona2.jpg")
+	m := raw["media"].(map[string]any)
+	fs, _ := m["faces"].([]any)
+	if len(fs) != 1 || m["faces_state"] != nil {
+		t.Fatalf("with models: media = %v; want one face", m)
+	}
+	f := fs[0].(map[string]any)
+	box, _ := f["box"].([]any)
+	if len(box) != 4 || f["detector"] != "tiny416" || f["score"].(float64) < 0.5 || f["descriptor"] != nil {
+		t.Errorf("face = %v; want a tiny416 box and score, no descriptor", f)
 	}
 }

@@ -97,8 +97,9 @@ func serve(ctx context.Context, args []string) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := newHTTPMetrics(reg)
 	em := newEnrichMetrics(reg, func() (catalog.QueueStats, error) { return st.cat.Queue(context.Background(), time.Now()) })
+	faceModels := loadFaceModels(cfg, lg)
 	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg, Observe: em.observe,
-		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs}}})
+		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: faceModels, WantFaces: true}}})
 
 	authn := auth.New(st.cat, 5*time.Minute)
 	dav := davfs.NewHandler(st.gw, davfs.Config{
@@ -180,6 +181,15 @@ func serve(ctx context.Context, args []string) error {
 	poolDone := make(chan struct{})
 	go func() { pool.Run(poolCtx); close(poolDone) }()
 	go st.gw.RunTrashPurger(poolCtx, time.Hour)
+	if faceModels != nil {
+		// Photos enriched before the models were installed get their faces now.
+		if n, err := st.cat.RequeueWaitingFaces(poolCtx); err != nil {
+			lg.Error("requeue photos waiting for face models", "err", err)
+		} else if n > 0 {
+			lg.Info("finding faces in photos enriched before the models were installed", "photos", n)
+			pool.Committed(poolCtx, gateway.Event{Op: gateway.OpPut})
+		}
+	}
 	defer func() { stopPool(); <-poolDone }()
 
 	errc := make(chan error, 2)
