@@ -42,13 +42,16 @@ const (
 	pfxIxPHash  = "ixp|"
 	pfxDupOf    = "dupm|"
 	pfxDupGroup = "dupg|"
+	// pface|U|PID|B|KEY: the photos a person is in (derived from the
+	// faces' Person in media records).
+	pfxPersonFace = "pface|"
 )
 
 // NearDistance is the largest Hamming distance between perceptual hashes
 // of near duplicates (see enrich.NearDistance, which is the same).
 const NearDistance = 6
 
-var derivedPrefixes = []string{pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup}
+var derivedPrefixes = []string{pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace}
 
 // Day is the local date a record files under ("2006-01-02"), or "".
 func (m Media) Day() string {
@@ -129,6 +132,11 @@ func indexRows(user, bucket, key string, m Media) map[string][]byte {
 		if h, ok := m.PHashValue(); ok {
 			for _, c := range phashChunks(h) {
 				rows[pfxIxPHash+user+sep+c+ref] = u64(int64(h))
+			}
+		}
+		for _, f := range m.Faces {
+			if f.Person != "" {
+				rows[pfxPersonFace+user+sep+f.Person+ref] = nil
 			}
 		}
 	}

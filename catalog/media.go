@@ -48,6 +48,10 @@ type Face struct {
 	Detector   string       `json:"detector"`
 	Landmarks  [][2]float32 `json:"landmarks,omitempty"`  // 68 points, dlib order
 	Descriptor []float32    `json:"descriptor,omitempty"` // 128-d
+	// Person is the id of the person the face was grouped with ("" none).
+	Person string `json:"person,omitempty"`
+	// PersonName is filled in by the API, not stored.
+	PersonName string `json:"person_name,omitempty"`
 }
 
 // MediaOf returns the media record of a file, or ErrNotFound.

@@ -224,6 +224,23 @@ func (h *Handler) vcopyMove(w http.ResponseWriter, r *http.Request, user string,
 		}
 		w.WriteHeader(http.StatusCreated)
 		return 0, nil
+	case move && src.bucket == "by-person" && dst.bucket == "by-person" && src.key != "" && dst.key != "" &&
+		!strings.Contains(src.key, "/") && !strings.Contains(dst.key, "/"):
+		// Renaming a person folder names the person.
+		p, err := h.cfg.Virtual.Person(ctx, user, src.key)
+		if err != nil {
+			return http.StatusNotFound, err
+		}
+		if _, err := h.cfg.Virtual.Person(ctx, user, dst.key); err == nil {
+			return readOnly(w, "merging two persons is not possible yet")
+		}
+		p.Name = dst.key
+		if err := cat.PutPerson(ctx, user, &p); err != nil {
+			return statusFor(err), err
+		}
+		h.locks.Moved(user, src.path)
+		w.WriteHeader(http.StatusCreated)
+		return 0, nil
 	case move && src.bucket == "trash" && src.key != "" && !dst.virtual:
 		// Out of the trash: restored to the destination.
 		key := dst.key

@@ -93,9 +93,7 @@ func (t *Tree) List(ctx context.Context, user, p string, fn func(Entry) error) e
 	case "by-camera":
 		return t.listCamera(ctx, user, segs[1:], fn)
 	case "by-person":
-		if len(segs) == 1 {
-			return nil // faces are not detected yet
-		}
+		return t.listPeople(ctx, user, segs[1:], fn)
 	case "duplicates":
 		return t.listDuplicates(ctx, user, segs[1:], fn)
 	case "albums":
@@ -416,6 +414,77 @@ func (t *Tree) listAlbums(ctx context.Context, user string, segs []string, fn fu
 			return ErrNotFound
 		}
 		return t.files(ctx, func(f func(catalog.Object) error) error { return t.cat.AlbumMembers(ctx, user, segs[0], f) }, fn)
+	}
+	return ErrNotFound
+}
+
+// person folders: named persons under their name, others "Person <n>";
+// a clash of names is told apart by the person's id.
+func (t *Tree) people(ctx context.Context, user string) (map[string]catalog.Person, error) {
+	ps, err := t.cat.People(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	count := map[string]int{}
+	for _, p := range ps {
+		count[p.Label()]++
+	}
+	out := map[string]catalog.Person{}
+	for _, p := range ps {
+		l := p.Label()
+		if count[l] > 1 {
+			l += " ~" + p.ID
+		}
+		out[l] = p
+	}
+	return out, nil
+}
+
+// Person returns the person whose folder is named label.
+func (t *Tree) Person(ctx context.Context, user, label string) (catalog.Person, error) {
+	ps, err := t.people(ctx, user)
+	if err != nil {
+		return catalog.Person{}, err
+	}
+	p, ok := ps[label]
+	if !ok {
+		return p, ErrNotFound
+	}
+	return p, nil
+}
+
+func (t *Tree) listPeople(ctx context.Context, user string, segs []string, fn func(Entry) error) error {
+	ps, err := t.people(ctx, user)
+	if err != nil {
+		return err
+	}
+	switch len(segs) {
+	case 0:
+		labels := make([]string, 0, len(ps))
+		for l := range ps {
+			labels = append(labels, l)
+		}
+		slices.Sort(labels)
+		for _, l := range labels {
+			n := int64(0)
+			err := t.cat.PersonPhotos(ctx, user, ps[l].ID, func(o catalog.Object) error { n = max(n, o.ModNs); return nil })
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue // a named person with no photo now
+			}
+			if err := fn(t.dir(l, n)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case 1:
+		p, ok := ps[segs[0]]
+		if !ok {
+			return ErrNotFound
+		}
+		return t.files(ctx, func(f func(catalog.Object) error) error { return t.cat.PersonPhotos(ctx, user, p.ID, f) }, fn)
 	}
 	return ErrNotFound
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -98,7 +99,14 @@ func serve(ctx context.Context, args []string) error {
 	m := newHTTPMetrics(reg)
 	em := newEnrichMetrics(reg, func() (catalog.QueueStats, error) { return st.cat.Queue(context.Background(), time.Now()) })
 	faceModels := loadFaceModels(cfg, lg)
-	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg, Observe: em.observe,
+	var facesChanged atomic.Bool
+	observe := func(result, kind string, took time.Duration) {
+		em.observe(result, kind, took)
+		if result == "done" && kind == "photo" {
+			facesChanged.Store(true)
+		}
+	}
+	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg, Observe: observe,
 		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: faceModels, WantFaces: true}}})
 
 	authn := auth.New(st.cat, 5*time.Minute)
@@ -182,6 +190,7 @@ func serve(ctx context.Context, args []string) error {
 	go func() { pool.Run(poolCtx); close(poolDone) }()
 	go st.gw.RunTrashPurger(poolCtx, time.Hour)
 	if faceModels != nil {
+		go groupPeople(poolCtx, st, &facesChanged, lg)
 		// Photos enriched before the models were installed get their faces now.
 		if n, err := st.cat.RequeueWaitingFaces(poolCtx); err != nil {
 			lg.Error("requeue photos waiting for face models", "err", err)
@@ -227,6 +236,41 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// groupPeople regroups faces into persons once enrichment settles after
+// new photos (the pass reads every face of a user: not once per photo).
+func groupPeople(ctx context.Context, st *store, changed *atomic.Bool, lg *slog.Logger) {
+	t := time.NewTicker(3 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !changed.Load() {
+			continue
+		}
+		if q, err := st.cat.Queue(ctx, time.Now()); err != nil || q.Pending+q.Running > 0 {
+			continue
+		}
+		changed.Store(false)
+		users, err := st.cat.Users(ctx)
+		if err != nil {
+			lg.Error("group people", "err", err)
+			continue
+		}
+		for _, u := range users {
+			start := time.Now()
+			n, err := enrich.GroupPeople(ctx, st.cat, u.Name, enrich.PeopleOptions{})
+			if err != nil {
+				lg.Error("group people", "user", u.Name, "err", err)
+				continue
+			}
+			lg.Info("grouped faces into people", "user", u.Name, "people", n, "took", time.Since(start).Round(time.Millisecond))
+		}
+	}
 }
 
 // hookFunc adapts a function to gateway.Hook.

@@ -1,0 +1,142 @@
+package catalog
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// People: a person is primary data (its name, a stable sequence number,
+// and the centroid of its faces, by which a later grouping pass finds it
+// again, even after `shoebox reindex`); which face belongs to which person
+// is derived (Face.Person in media records, indexed as pface rows).
+//
+//	person|U|PID   Person JSON
+//	pseq|U         the last sequence number given, 8 bytes
+const (
+	pfxPerson    = "person|"
+	pfxPersonSeq = "pseq|"
+)
+
+// Person is a group of faces.
+type Person struct {
+	ID       string    `json:"-"`
+	Name     string    `json:"name,omitempty"`
+	Seq      int64     `json:"seq"`      // "Person <Seq>" while unnamed
+	Centroid []float32 `json:"centroid"` // mean of its (centred) descriptors
+	Faces    int       `json:"faces"`    // how many at the last pass
+}
+
+// Label is the person's folder name: its name, else "Person <seq>".
+func (p Person) Label() string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return fmt.Sprintf("Person %d", p.Seq)
+}
+
+// People returns the user's persons.
+func (c *Catalog) People(ctx context.Context, user string) ([]Person, error) {
+	var out []Person
+	pfx := []byte(pfxPerson + user + sep)
+	err := c.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var p Person
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &p) }); err != nil {
+				return err
+			}
+			p.ID = string(it.Item().Key()[len(pfx):])
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PutPerson writes a person; a person without ID gets the next sequence
+// number and an id made from it.
+func (c *Catalog) PutPerson(ctx context.Context, user string, p *Person) error {
+	return c.update(ctx, func(txn *badger.Txn) error {
+		if p.ID == "" {
+			var seq int64
+			if item, err := txn.Get([]byte(pfxPersonSeq + user)); err == nil {
+				v, _ := item.ValueCopy(nil)
+				if len(v) == 8 {
+					seq = int64(beUint64(v))
+				}
+			}
+			seq++
+			if err := txn.Set([]byte(pfxPersonSeq+user), u64(seq)); err != nil {
+				return err
+			}
+			p.Seq, p.ID = seq, fmt.Sprintf("p%06d", seq)
+		}
+		return setJSON(txn, []byte(pfxPerson+user+sep+p.ID), p)
+	})
+}
+
+// DeletePerson forgets a person (the faces' grouping, never photos).
+func (c *Catalog) DeletePerson(ctx context.Context, user, id string) error {
+	return c.update(ctx, func(txn *badger.Txn) error { return txn.Delete([]byte(pfxPerson + user + sep + id)) })
+}
+
+// PersonPhotos calls fn with the file rows of the photos a person is in.
+func (c *Catalog) PersonPhotos(ctx context.Context, user, id string, fn func(Object) error) error {
+	return c.refs(ctx, user, pfxPersonFace+user+sep+id+sep, fn)
+}
+
+// UserFaces calls fn with every media record of the user that has faces.
+func (c *Catalog) UserFaces(ctx context.Context, user string, fn func(bucket, key string, m Media) error) error {
+	pfx := pfxMedia + user + sep
+	return c.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfx), PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var m Media
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil {
+				return err
+			}
+			if len(m.Faces) == 0 {
+				continue
+			}
+			b, k, _ := strings.Cut(string(it.Item().Key()[len(pfx):]), sep)
+			if err := fn(b, k, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SetFacePersons sets the Person of each face of one file (persons[i] for
+// Faces[i]) and its index rows, unless the file changed meanwhile.
+func (c *Catalog) SetFacePersons(ctx context.Context, user, bucket, key string, persons []string) error {
+	return c.update(ctx, func(txn *badger.Txn) error {
+		var m Media
+		if err := getJSON(txn, keyMedia(user, bucket, key), &m); err != nil {
+			return nil
+		}
+		if len(m.Faces) != len(persons) {
+			return nil
+		}
+		var o Object
+		if err := getJSON(txn, keyObject(user, bucket, key), &o); err != nil {
+			return nil
+		}
+		for i := range m.Faces {
+			m.Faces[i].Person = persons[i]
+		}
+		return index(txn, user, bucket, key, m, o.ModNs)
+	})
+}
+
+func beUint64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
