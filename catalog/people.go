@@ -22,13 +22,22 @@ const (
 	pfxPersonSeq = "pseq|"
 )
 
-// Person is a group of faces.
+// Person is a group of faces, with the corrections the user made through
+// /by-person, which every later grouping pass respects.
 type Person struct {
-	ID       string    `json:"-"`
-	Name     string    `json:"name,omitempty"`
-	Seq      int64     `json:"seq"`      // "Person <Seq>" while unnamed
-	Centroid []float32 `json:"centroid"` // mean of its (centred) descriptors
-	Faces    int       `json:"faces"`    // how many at the last pass
+	ID   string `json:"-"`
+	Name string `json:"name,omitempty"`
+	Seq  int64  `json:"seq"` // "Person <Seq>" while unnamed
+	// Centroids are the means of the (centred) descriptor groups the person
+	// is made of: one, or several after the user merged persons.
+	Centroids [][]float32 `json:"centroids"`
+	Faces     int         `json:"faces"` // how many at the last pass
+	// Rejected and Included name photos (by SHA-256) the user said are not,
+	// or are, of this person.
+	Rejected []string `json:"rejected,omitempty"`
+	Included []string `json:"included,omitempty"`
+	// Hidden: the user deleted the folder; the grouping is kept out of sight.
+	Hidden bool `json:"hidden,omitempty"`
 }
 
 // Label is the person's folder name: its name, else "Person <seq>".
@@ -140,3 +149,36 @@ func (c *Catalog) SetFacePersons(ctx context.Context, user, bucket, key string, 
 }
 
 func beUint64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
+
+// GetPerson returns one person.
+func (c *Catalog) GetPerson(ctx context.Context, user, id string) (Person, error) {
+	var p Person
+	err := c.db.View(func(txn *badger.Txn) error { return getJSON(txn, []byte(pfxPerson+user+sep+id), &p) })
+	p.ID = id
+	return p, err
+}
+
+// ReassignFaces gives the faces of one file that belong to person from to
+// person to ("" for nobody).
+func (c *Catalog) ReassignFaces(ctx context.Context, user, bucket, key, from, to string) error {
+	return c.update(ctx, func(txn *badger.Txn) error {
+		var m Media
+		if err := getJSON(txn, keyMedia(user, bucket, key), &m); err != nil {
+			return err
+		}
+		var o Object
+		if err := getJSON(txn, keyObject(user, bucket, key), &o); err != nil {
+			return err
+		}
+		changed := false
+		for i := range m.Faces {
+			if m.Faces[i].Person == from {
+				m.Faces[i].Person, changed = to, true
+			}
+		}
+		if !changed {
+			return nil
+		}
+		return index(txn, user, bucket, key, m, o.ModNs)
+	})
+}

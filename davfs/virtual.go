@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,10 @@ import (
 //	DELETE /albums/A/F           removes the reference only
 //	MOVE   /albums/A /albums/B   renames the album
 //	DELETE /albums/A             removes the album, never its photos
+//	MOVE   /by-person/P /by-person/N   names person P N, or merges P into N
+//	MOVE   /by-person/P/F /by-person/Q/F  says F's face is Q, not P
+//	DELETE /by-person/P/F        says F is not P (the photo stays)
+//	DELETE /by-person/P          forgets the grouping (never photos)
 //	MOVE   /trash/F DEST         restores F (a file or a folder) to DEST
 //	DELETE /trash/F              deletes F for good
 //
@@ -175,6 +180,8 @@ func (h *Handler) vdelete(w http.ResponseWriter, r *http.Request, user string, r
 	case res.bucket == "duplicates" && !o.IsDir():
 		// Deduplication with a file manager: this copy goes (to the trash).
 		err = h.gw.Remove(ctx, user, o.Bucket, o.Key)
+	case res.bucket == "by-person" && res.key != "":
+		err = h.deleteInPerson(ctx, user, res, o)
 	case res.bucket == "trash" && res.key != "" && !strings.Contains(res.key, "/"):
 		err = h.gw.Purge(ctx, user, strings.TrimSuffix(o.Key, "/"))
 	case res.bucket == "trash" && res.key != "":
@@ -224,23 +231,17 @@ func (h *Handler) vcopyMove(w http.ResponseWriter, r *http.Request, user string,
 		}
 		w.WriteHeader(http.StatusCreated)
 		return 0, nil
-	case move && src.bucket == "by-person" && dst.bucket == "by-person" && src.key != "" && dst.key != "" &&
-		!strings.Contains(src.key, "/") && !strings.Contains(dst.key, "/"):
-		// Renaming a person folder names the person.
-		p, err := h.cfg.Virtual.Person(ctx, user, src.key)
-		if err != nil {
-			return http.StatusNotFound, err
+	case move && src.bucket == "by-person" && dst.bucket == "by-person":
+		status, err := h.movePerson(ctx, user, src, dst, so)
+		if status == 0 && err == nil {
+			h.locks.Moved(user, src.path)
+			w.WriteHeader(http.StatusCreated)
+			return 0, nil
 		}
-		if _, err := h.cfg.Virtual.Person(ctx, user, dst.key); err == nil {
-			return readOnly(w, "merging two persons is not possible yet")
+		if status == http.StatusForbidden {
+			return readOnly(w, err.Error())
 		}
-		p.Name = dst.key
-		if err := cat.PutPerson(ctx, user, &p); err != nil {
-			return statusFor(err), err
-		}
-		h.locks.Moved(user, src.path)
-		w.WriteHeader(http.StatusCreated)
-		return 0, nil
+		return status, err
 	case move && src.bucket == "trash" && src.key != "" && !dst.virtual:
 		// Out of the trash: restored to the destination.
 		key := dst.key
@@ -267,4 +268,89 @@ func (h *Handler) vcopyMove(w http.ResponseWriter, r *http.Request, user string,
 		return 0, nil
 	}
 	return readOnly(w, "this copy or move is not possible")
+}
+
+// movePerson: renaming a person folder names the person; moving it onto
+// another merges them; moving a photo from one person's folder to
+// another's reassigns its face.
+func (h *Handler) movePerson(ctx context.Context, user string, src, dst resource, so catalog.Object) (int, error) {
+	cat := h.gw.Catalog()
+	sp, sFile, _ := strings.Cut(src.key, "/")
+	dp, dFile, _ := strings.Cut(dst.key, "/")
+	if sp == "" || dp == "" || strings.Contains(sFile, "/") || strings.Contains(dFile, "/") || (sFile == "") != (dFile == "") {
+		return http.StatusForbidden, errors.New("person folders are renamed or merged, and photos moved between them")
+	}
+	from, err := h.cfg.Virtual.Person(ctx, user, sp)
+	if err != nil {
+		return http.StatusNotFound, err
+	}
+	to, terr := h.cfg.Virtual.Person(ctx, user, dp)
+	if sFile == "" {
+		if terr != nil { // a new name
+			from.Name = dp
+			return 0, cat.PutPerson(ctx, user, &from)
+		}
+		if to.ID == from.ID {
+			return http.StatusForbidden, errors.New("source and destination are the same person")
+		}
+		// Merge: to takes from's groups and corrections, and its faces now.
+		to.Centroids = append(to.Centroids, from.Centroids...)
+		to.Rejected = append(to.Rejected, from.Rejected...)
+		to.Included = append(to.Included, from.Included...)
+		var photos []catalog.Object
+		if err := cat.PersonPhotos(ctx, user, from.ID, func(o catalog.Object) error { photos = append(photos, o); return nil }); err != nil {
+			return 0, err
+		}
+		for _, o := range photos {
+			if err := cat.ReassignFaces(ctx, user, o.Bucket, o.Key, from.ID, to.ID); err != nil {
+				return 0, err
+			}
+		}
+		if err := cat.PutPerson(ctx, user, &to); err != nil {
+			return 0, err
+		}
+		return 0, cat.DeletePerson(ctx, user, from.ID)
+	}
+	if terr != nil {
+		return http.StatusConflict, fmt.Errorf("no person folder %q", dp)
+	}
+	// One photo to another person.
+	from.Rejected = appendOnce(from.Rejected, so.SHA256)
+	to.Included = appendOnce(to.Included, so.SHA256)
+	to.Rejected = slices.DeleteFunc(to.Rejected, func(s string) bool { return s == so.SHA256 })
+	if err := cat.PutPerson(ctx, user, &from); err != nil {
+		return 0, err
+	}
+	if err := cat.PutPerson(ctx, user, &to); err != nil {
+		return 0, err
+	}
+	return 0, cat.ReassignFaces(ctx, user, so.Bucket, so.Key, from.ID, to.ID)
+}
+
+// deleteInPerson: deleting a photo in a person folder means "not this
+// person" (the photo stays); deleting the folder forgets the grouping.
+func (h *Handler) deleteInPerson(ctx context.Context, user string, res resource, o catalog.Object) error {
+	cat := h.gw.Catalog()
+	label, file, _ := strings.Cut(res.key, "/")
+	p, err := h.cfg.Virtual.Person(ctx, user, label)
+	if err != nil {
+		return fmt.Errorf("%s: %w", res.path, gateway.ErrNotFound)
+	}
+	if file == "" {
+		p.Hidden = true
+		return cat.PutPerson(ctx, user, &p)
+	}
+	p.Rejected = appendOnce(p.Rejected, o.SHA256)
+	p.Included = slices.DeleteFunc(p.Included, func(s string) bool { return s == o.SHA256 })
+	if err := cat.PutPerson(ctx, user, &p); err != nil {
+		return err
+	}
+	return cat.ReassignFaces(ctx, user, o.Bucket, o.Key, p.ID, "")
+}
+
+func appendOnce(list []string, s string) []string {
+	if s == "" || slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
 }

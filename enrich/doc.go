@@ -24,4 +24,14 @@
 // is checked from the header before any decode (MaxPixels), so a
 // decompression bomb costs nothing. Thumbnails live in a ThumbStore keyed
 // by the original's SHA-256: derived data that `shoebox reindex` rebuilds.
+//
+// Faces (facedetect.go) are found on the preview by package faces when the
+// models are installed, and kept in the media record (box, score,
+// detector, landmarks, descriptor); without models photos are marked
+// waiting and enriched again once they are there. GroupPeople (people.go)
+// groups the faces of a user into persons after enrichment settles:
+// average linkage on descriptors centred on the library's mean, a
+// conservative threshold, persons found again by their centroids so ids,
+// names and the user's corrections (merge, reassign, "not this person")
+// survive every pass and a reindex.
 package enrich

@@ -37,15 +37,18 @@ const DefaultPeopleThreshold = 0.82
 const groupDetector = "tiny416"
 
 type faceRef struct {
-	bucket, key string
-	idx         int
+	bucket, key, sha string
+	idx              int
 }
 
 // GroupPeople regroups every face of the user's photos into persons and
-// records the result: persons found again keep their id and name (matched
-// by centroid), new groups become new persons, and each face's Person is
-// set. It reads all of the user's faces: run it after enrichment settles,
-// not per photo. It returns the number of persons with faces.
+// records the result: persons found again keep their id and name (a group
+// is matched to a person by its centroids), new groups become new persons,
+// and each face's Person is set. The user's corrections are respected: a
+// merged person takes every group near one of its centroids, a photo
+// rejected from a person leaves it, a photo moved into a person joins it.
+// It reads all of the user's faces: run it after enrichment settles, not
+// per photo. It returns the number of persons with faces.
 func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt PeopleOptions) (int, error) {
 	if opt.Threshold <= 0 {
 		opt.Threshold = DefaultPeopleThreshold
@@ -67,7 +70,7 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 			for j, v := range f.Descriptor {
 				d[j] = float64(v)
 			}
-			refs = append(refs, faceRef{bucket, key, i})
+			refs = append(refs, faceRef{bucket, key, m.SHA256, i})
 			descs = append(descs, d)
 		}
 		current[[2]string{bucket, key}] = ps
@@ -77,20 +80,22 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 		return 0, err
 	}
 	vecs := centre(descs)
-	groups := clusterFaces(vecs, 1-opt.Threshold)
+	cut := 1 - opt.Threshold
+	groups := clusterFaces(vecs, cut)
 
 	people, err := cat.People(ctx, user)
 	if err != nil {
 		return 0, err
 	}
-	// Largest groups choose first; each person is found again at most once.
+	// Largest groups choose first; each centroid of a person is found
+	// again at most once.
 	slices.SortFunc(groups, func(a, b []int) int { return len(b) - len(a) })
-	taken := map[string]bool{}
+	used := map[string]map[int]bool{}
+	found := map[string]bool{}
 	assign := map[[2]string][]string{}
 	for k, ps := range current {
 		assign[k] = make([]string, len(ps))
 	}
-	n := 0
 	for _, g := range groups {
 		if len(g) < opt.MinFaces {
 			continue
@@ -102,44 +107,99 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 			}
 		}
 		normalize(mean)
-		best, bestSim := -1, 1-opt.Threshold
-		for pi, p := range people {
-			if taken[p.ID] || len(p.Centroid) != 128 {
-				continue
-			}
-			sim := 0.0
-			for j := range mean {
-				sim += mean[j] * float64(p.Centroid[j])
-			}
-			if sim >= bestSim {
-				best, bestSim = pi, sim
+		var p *catalog.Person
+		pc, bestSim := -1, cut
+		for i := range people {
+			for ci, c := range people[i].Centroids {
+				if used[people[i].ID][ci] || len(c) != 128 {
+					continue
+				}
+				sim := 0.0
+				for j := range mean {
+					sim += mean[j] * float64(c[j])
+				}
+				if sim >= bestSim {
+					p, pc, bestSim = &people[i], ci, sim
+				}
 			}
 		}
-		var p catalog.Person
-		if best >= 0 {
-			p = people[best]
-		}
-		p.Centroid = make([]float32, 128)
+		c32 := make([]float32, 128)
 		for j, v := range mean {
-			p.Centroid[j] = float32(v)
+			c32[j] = float32(v)
 		}
-		p.Faces = len(g)
-		if err := cat.PutPerson(ctx, user, &p); err != nil {
-			return 0, err
+		if p == nil {
+			np := &catalog.Person{Centroids: [][]float32{c32}}
+			if err := cat.PutPerson(ctx, user, np); err != nil {
+				return 0, err
+			}
+			people = append(people, *np)
+			p = &people[len(people)-1]
+			pc = 0
+		} else {
+			p.Centroids[pc] = c32
 		}
-		taken[p.ID] = true
+		if used[p.ID] == nil {
+			used[p.ID] = map[int]bool{}
+		}
+		used[p.ID][pc] = true
+		found[p.ID] = true
 		for _, i := range g {
 			r := refs[i]
-			assign[[2]string{r.bucket, r.key}][r.idx] = p.ID
+			if !slices.Contains(p.Rejected, r.sha) {
+				assign[[2]string{r.bucket, r.key}][r.idx] = p.ID
+			}
 		}
-		n++
 	}
-	// Persons no group found again: named ones stay (empty), others go.
-	for _, p := range people {
-		if !taken[p.ID] && p.Name == "" {
+	// Photos the user put into a person: the face nearest to it joins.
+	for i := range people {
+		p := &people[i]
+		for _, sha := range p.Included {
+			best, bestSim := -1, -2.0
+			for fi, r := range refs {
+				if r.sha != sha || assign[[2]string{r.bucket, r.key}][r.idx] == p.ID {
+					continue
+				}
+				for _, c := range p.Centroids {
+					sim := 0.0
+					for j := range c {
+						sim += vecs[fi][j] * float64(c[j])
+					}
+					if sim > bestSim {
+						best, bestSim = fi, sim
+					}
+				}
+			}
+			if best >= 0 {
+				r := refs[best]
+				assign[[2]string{r.bucket, r.key}][r.idx] = p.ID
+				found[p.ID] = true
+			}
+		}
+	}
+	n := 0
+	counts := map[string]int{}
+	for _, ps := range assign {
+		for _, id := range ps {
+			if id != "" {
+				counts[id]++
+			}
+		}
+	}
+	for i := range people {
+		p := &people[i]
+		keep := found[p.ID] || p.Name != "" || p.Hidden || len(p.Rejected)+len(p.Included) > 0
+		if !keep {
 			if err := cat.DeletePerson(ctx, user, p.ID); err != nil {
 				return 0, err
 			}
+			continue
+		}
+		p.Faces = counts[p.ID]
+		if err := cat.PutPerson(ctx, user, p); err != nil {
+			return 0, err
+		}
+		if p.Faces > 0 && !p.Hidden {
+			n++
 		}
 	}
 	for k, ps := range assign {

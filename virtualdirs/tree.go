@@ -431,6 +431,9 @@ func (t *Tree) people(ctx context.Context, user string) (map[string]catalog.Pers
 	}
 	out := map[string]catalog.Person{}
 	for _, p := range ps {
+		if p.Hidden {
+			continue
+		}
 		l := p.Label()
 		if count[l] > 1 {
 			l += " ~" + p.ID

@@ -120,8 +120,20 @@ func apiHandler(gw *gateway.Gateway, thumbs *enrich.ThumbStore) http.Handler {
 			return
 		}
 		if m, err := cat.MediaOf(r.Context(), user, bucket, o.Key); err == nil {
-			for i := range m.Faces { // boxes and scores; the vectors stay inside
+			var names map[string]string
+			for i := range m.Faces { // boxes, scores and persons; the vectors stay inside
 				m.Faces[i].Descriptor, m.Faces[i].Landmarks = nil, nil
+				if id := m.Faces[i].Person; id != "" {
+					if names == nil {
+						names = map[string]string{}
+						if ps, err := cat.People(r.Context(), user); err == nil {
+							for _, p := range ps {
+								names[p.ID] = p.Label()
+							}
+						}
+					}
+					m.Faces[i].PersonName = names[id]
+				}
 			}
 			out.Media = &m
 		}

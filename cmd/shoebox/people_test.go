@@ -89,23 +89,76 @@ func TestPeople(t *testing.T) {
 	}
 	precision := float64(tp) / float64(max(tp+fp, 1))
 	recall := float64(tp) / float64(max(tp+fn, 1))
-	f1 := 0.0
+	fscore := 0.0
 	if precision+recall > 0 {
-		f1 = 2 * precision * recall / (precision + recall)
+		fscore = 2 * precision * recall / (precision + recall)
 	}
-	t.Logf("people: %d folders; pairwise precision %.2f, recall %.2f, F1 %.2f (face-api at 0.6: 0.14, 0.81, 0.24)", len(folders), precision, recall, f1)
+	t.Logf("people: %d folders; pairwise precision %.2f, recall %.2f, F1 %.2f (face-api at 0.6: 0.14, 0.81, 0.24)", len(folders), precision, recall, fscore)
 	if tp+fp == 0 || precision < 0.5 {
 		t.Errorf("pairwise precision %.2f (%d right, %d wrong pairs); want at least 0.5", precision, tp, fp)
 	}
 
-	// Naming a person: rename its folder.
-	first := strings.TrimSuffix(folders[0], "/")
-	rclone(t, env, "moveto", "sb:by-person/"+first, "sb:by-person/Alice")
-	if got := s.names(t, "/dav/by-person/"); !slices.Contains(got, "Alice/") {
-		t.Fatalf("/by-person/ after the rename = %q", got)
+	if len(folders) < 3 {
+		t.Fatalf("%d person folders; the corrections below need 3", len(folders))
 	}
+	label := func(f string) string { return strings.TrimSuffix(f, "/") }
+	photosOf := func(f string) []string { return s.names(t, "/dav/by-person/"+escapePath(f)+"/") }
+	f0, f1, f2 := label(folders[0]), label(folders[1]), label(folders[2])
+	merged := append(photosOf(f0), photosOf(f1)...)
+
+	// Naming: rename a folder. Merging: MOVE a folder onto another.
+	rclone(t, env, "moveto", "sb:by-person/"+f0, "sb:by-person/Alice")
+	resp, body := s.do("MOVE", "/dav/by-person/"+escapePath(f1)+"/", nil, "Destination", s.url("/dav/by-person/Alice/"))
+	want(t, resp, body, 201)
+	alice := photosOf("Alice")
+	for _, p := range merged {
+		if !slices.Contains(alice, p) {
+			t.Errorf("Alice = %q after the merge; want %q in it", alice, p)
+		}
+	}
+	// Reassigning: a photo moved from Alice to another person.
+	moved := alice[0]
+	rclone(t, env, "moveto", "sb:by-person/Alice/"+moved, "sb:by-person/"+f2+"/"+moved)
+	// "Not this person": a photo deleted from a person folder stays in the library.
+	rejected := ""
+	for _, p := range photosOf(f2) {
+		if p != moved {
+			rejected = p
+		}
+	}
+	rclone(t, env, "deletefile", "sb:by-person/"+f2+"/"+rejected)
+	resp, body = s.do("HEAD", "/dav/faces/"+rejected, nil)
+	want(t, resp, body, 200)
+	check := func(when string) {
+		t.Helper()
+		if got := s.names(t, "/dav/by-person/"); !slices.Contains(got, "Alice/") || slices.Contains(got, f0+"/") || slices.Contains(got, f1+"/") {
+			t.Errorf("%s: /by-person/ = %q; want Alice, and %s merged into it", when, got, f1)
+		}
+		if got := photosOf("Alice"); slices.Contains(got, moved) || len(got) < len(merged)-1 {
+			t.Errorf("%s: Alice = %q; want %q without %s", when, got, merged, moved)
+		}
+		if got := photosOf(f2); !slices.Contains(got, moved) || slices.Contains(got, rejected) {
+			t.Errorf("%s: %s = %q; want %s in it and not %s", when, f2, got, moved, rejected)
+		}
+	}
+	check("after the corrections")
+
+	// A restart and a new photo (a new grouping pass) keep the corrections.
 	s.restart()
-	if got := s.names(t, "/dav/by-person/"); !slices.Contains(got, "Alice/") {
-		t.Errorf("/by-person/ after a restart = %q; want Alice kept", got)
+	before := strings.Count(s.logs(), "grouped faces into people")
+	env = rcloneEnv(s, "owncloud")
+	rclone(t, env, "copyto", "../../../shared/testdata/faces/images/jimin.jpg", "sb:faces/new/jimin-again.jpg")
+	s.waitQueue(t, 60*time.Second)
+	for deadline := time.Now().Add(30 * time.Second); strings.Count(s.logs(), "grouped faces into people") == before && time.Now().Before(deadline); {
+		time.Sleep(300 * time.Millisecond)
+	}
+	if strings.Count(s.logs(), "grouped faces into people") == before {
+		t.Fatalf("no grouping pass after the new photo")
+	}
+	check("after a restart and a new pass")
+	raw := s.apiRaw(t, "faces/"+alice[len(alice)-1])
+	fs, _ := raw["media"].(map[string]any)["faces"].([]any)
+	if len(fs) == 0 || fs[0].(map[string]any)["person_name"] != "Alice" || fs[0].(map[string]any)["person"] == nil {
+		t.Errorf("API faces of %s = %v; want Alice", alice[len(alice)-1], fs)
 	}
 }
