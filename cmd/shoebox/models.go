@@ -33,6 +33,9 @@ func loadFaceModels(cfg Config, lg *slog.Logger) *faces.Models {
 		lg.Error("face models could not be loaded: photos wait for faces", "dir", dir, "err", err)
 		return nil
 	}
+	// Detect uses the tiny detector; SSD's weights (about 21 MiB) need not
+	// stay in memory.
+	m.SSD = nil
 	lg.Info("face models loaded", "dir", dir)
 	return m
 }

@@ -61,7 +61,7 @@ func serve(ctx context.Context, args []string) error {
 	defer st.Close()
 
 	if up, ok := st.be.(*s3store.Store); ok {
-		rep, err := up.Reconcile(ctx)
+		rep, err := up.ReconcileAtStart(ctx)
 		if err != nil {
 			return err
 		}
@@ -99,6 +99,10 @@ func serve(ctx context.Context, args []string) error {
 	m := newHTTPMetrics(reg)
 	em := newEnrichMetrics(reg, func() (catalog.QueueStats, error) { return st.cat.Queue(context.Background(), time.Now()) })
 	faceModels := loadFaceModels(cfg, lg)
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && faceModels != nil {
+		// The face nets' weights (about 24 MiB) come on top.
+		debug.SetMemoryLimit(serveMemoryLimit + 48<<20)
+	}
 	var facesChanged atomic.Bool
 	observe := func(result, kind string, took time.Duration) {
 		em.observe(result, kind, took)

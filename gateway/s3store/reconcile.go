@@ -39,6 +39,13 @@ func (s *Store) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	return s.reconcile(ctx, s.grace)
 }
 
+// ReconcileAtStart is Reconcile with no grace period, for start-up, when
+// no upload of this process can be in flight (the catalog has one writer):
+// every blob a crash left uncommitted is deleted at once.
+func (s *Store) ReconcileAtStart(ctx context.Context) (ReconcileReport, error) {
+	return s.reconcile(ctx, 0)
+}
+
 func (s *Store) reconcile(ctx context.Context, grace time.Duration) (ReconcileReport, error) {
 	var rep ReconcileReport
 	if err := s.finishMoves(ctx); err != nil {
