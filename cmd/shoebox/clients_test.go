@@ -14,8 +14,13 @@ import (
 
 // TestLitmus runs the litmus 0.13 WebDAV conformance suites against a bucket.
 func TestLitmus(t *testing.T) {
+	runLitmus(t, startServer(t))
+}
+
+// runLitmus runs litmus's five suites against a bucket of s.
+func runLitmus(t *testing.T, s *server) {
+	t.Helper()
 	litmus := needTool(t, "litmus")
-	s := startServer(t)
 	s.mkcol("/dav/litmus-bucket")
 	cmd := exec.Command(litmus, s.url("/dav/litmus-bucket/"), "admin", adminPW)
 	cmd.Dir = t.TempDir()

@@ -37,6 +37,7 @@ func TestUpstream(t *testing.T) {
 		"RCLONE_CONFIG_SBS3_SECRET_ACCESS_KEY="+secret, "RCLONE_CONFIG_SBS3_FORCE_PATH_STYLE=true")
 	rclone(t, s3env, "sync", src, "sbs3:up/s3tree")
 	rclone(t, s3env, "check", src, "sbs3:up/s3tree")
+	runLitmus(t, s)
 
 	// A folder MOVE, then a restart: the bytes follow.
 	resp, body := s.do("MOVE", "/dav/up/tree/", nil, "Destination", s.url("/dav/up/moved/"))
