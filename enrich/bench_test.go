@@ -57,10 +57,11 @@ func BenchmarkEnrichJPEG12MP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ts, err := NewThumbStore(b.TempDir())
+	ds, err := NewDirStore(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
+	ts := NewThumbStore(ds)
 	x := Metadata{Thumbs: ts}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()

@@ -64,10 +64,11 @@ func newLibrary(t *testing.T) (*library, context.Context) {
 	var pool *enrich.Pool
 	wake := hookFunc(func(ctx context.Context, ev gateway.Event) error { return pool.Committed(ctx, ev) })
 	gw := gateway.New(memfs.New(), cat, gateway.Options{Logger: quiet, Hooks: []gateway.Hook{wake}})
-	ts, err := enrich.NewThumbStore(t.TempDir())
+	ds, err := enrich.NewDirStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	ts := enrich.NewThumbStore(ds)
 	ctx, cancel := context.WithCancel(context.Background())
 	pool = enrich.NewPool(gw, enrich.Options{Workers: 2, Idle: 20 * time.Millisecond, Logger: quiet,
 		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: ts}}})
@@ -243,13 +244,12 @@ func checkThumbs(t *testing.T, lib *library, ctx context.Context, key string, m 
 		t.Fatal(err)
 	}
 	for size, long := range map[string]int{"small": enrich.SmallSize, "preview": enrich.PreviewSize} {
-		f, err := lib.thumbs.Open(o.SHA256, size)
+		b, _, err := lib.thumbs.Get(ctx, o.SHA256, size)
 		if err != nil {
 			t.Errorf("%s thumbnail: %v", size, err)
 			continue
 		}
-		cfg, err := jpeg.DecodeConfig(f)
-		f.Close()
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
 		if err != nil {
 			t.Errorf("%s thumbnail is not a JPEG: %v", size, err)
 			continue

@@ -56,7 +56,8 @@ func TestGroupPeople(t *testing.T) {
 	gw := gateway.New(memfs.New(), cat, gateway.Options{Logger: quiet})
 	ctx := context.Background()
 	gw.MakeBucket(ctx, "u", "f")
-	ts, _ := enrich.NewThumbStore(t.TempDir())
+	ds, _ := enrich.NewDirStore(t.TempDir())
+	ts := enrich.NewThumbStore(ds)
 	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
 	for _, f := range files {
 		b, _ := os.ReadFile(f)

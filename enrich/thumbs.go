@@ -74,7 +74,7 @@ func (x Metadata) thumbnails(ctx context.Context, in *Input, p *probed, m *catal
 		if err := jpeg.Encode(&buf, t.img, &jpeg.Options{Quality: thumbQuality}); err != nil {
 			return fmt.Errorf("%s: encoding the %s thumbnail: %w", o.Key, t.size, err)
 		}
-		if err := x.Thumbs.Put(o.SHA256, t.size, buf.Bytes()); err != nil {
+		if err := x.Thumbs.Put(ctx, o.SHA256, t.size, buf.Bytes()); err != nil {
 			return fmt.Errorf("%s: storing the %s thumbnail: %w", o.Key, t.size, err)
 		}
 	}

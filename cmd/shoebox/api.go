@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -51,7 +52,7 @@ func serveThumbnail(w http.ResponseWriter, r *http.Request, cat *catalog.Catalog
 		apiError(w, http.StatusBadRequest, "size must be small or preview, not "+strconv.Quote(size))
 		return
 	}
-	f, err := thumbs.Open(o.SHA256, size)
+	b, mod, err := thumbs.Get(r.Context(), o.SHA256, size)
 	if err != nil {
 		msg := "no thumbnail of " + o.Bucket + "/" + o.Key
 		if j, err := cat.JobOf(r.Context(), user, o.Bucket, o.Key); err == nil {
@@ -65,16 +66,10 @@ func serveThumbnail(w http.ResponseWriter, r *http.Request, cat *catalog.Catalog
 		apiError(w, http.StatusNotFound, msg)
 		return
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		apiError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
 	w.Header().Set("Content-Type", "image/jpeg")
 	w.Header().Set("Cache-Control", "private, max-age=86400")
 	w.Header().Set("ETag", `"`+o.SHA256[:16]+"-"+size+`"`)
-	http.ServeContent(w, r, "", st.ModTime(), f)
+	http.ServeContent(w, r, "", mod, bytes.NewReader(b))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

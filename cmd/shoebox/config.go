@@ -44,6 +44,9 @@ type Config struct {
 	UpstreamAccessKey   string `yaml:"upstream_access_key"`
 	UpstreamSecretKey   string `yaml:"upstream_secret_key"`
 	UpstreamVirtualHost bool   `yaml:"upstream_virtual_host"`
+	// UpstreamDerived puts thumbnails in the upstream bucket too
+	// (<prefix>derived/...); by default they stay on local disk.
+	UpstreamDerived bool `yaml:"upstream_derived"`
 
 	// ModelsDir holds the face models; empty means <data>/models/face-api.
 	ModelsDir string `yaml:"models_dir"`
@@ -94,6 +97,7 @@ func (c *Config) options() []option {
 		{name: "upstream-access-key", env: "SHOEBOX_UPSTREAM_ACCESS_KEY", usage: "upstream S3 access key id", str: &c.UpstreamAccessKey},
 		{name: "upstream-secret-key", env: "SHOEBOX_UPSTREAM_SECRET_KEY", usage: "upstream S3 secret (prefer the environment or the file to a flag)", str: &c.UpstreamSecretKey},
 		{name: "upstream-virtual-host", env: "SHOEBOX_UPSTREAM_VIRTUAL_HOST", usage: "address the upstream bucket as BUCKET.endpoint (AWS) instead of endpoint/BUCKET", boolean: &c.UpstreamVirtualHost},
+		{name: "upstream-derived", env: "SHOEBOX_UPSTREAM_DERIVED", usage: "keep thumbnails in the upstream bucket too (default: local disk)", boolean: &c.UpstreamDerived},
 		{name: "models", env: "SHOEBOX_MODELS", usage: "face model directory (default <data>/models/face-api)", str: &c.ModelsDir},
 	}
 }

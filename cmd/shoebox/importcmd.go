@@ -222,7 +222,7 @@ func reindexCmd(ctx context.Context, args []string) error {
 	if _, err := st.gw.Reconcile(ctx); err != nil {
 		return err
 	}
-	if err := st.thumbs.Reset(); err != nil {
+	if err := st.thumbs.Reset(ctx); err != nil {
 		return fmt.Errorf("clear thumbnails: %w", err)
 	}
 	n := 0

@@ -135,11 +135,14 @@ func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, erro
 		cat.Close()
 		return nil, err
 	}
-	thumbs, err := enrich.NewThumbStore(filepath.Join(cfg.Data, "derived", "thumbs"))
-	if err != nil {
+	var derived enrich.DerivedStore
+	if up, ok := be.(*s3store.Store); ok && cfg.UpstreamDerived {
+		derived = up.Derived()
+	} else if derived, err = enrich.NewDirStore(filepath.Join(cfg.Data, "derived", "thumbs")); err != nil {
 		cat.Close()
 		return nil, err
 	}
+	thumbs := enrich.NewThumbStore(derived)
 	gw := gateway.New(be, cat, gateway.Options{Logger: lg, Hooks: hooks, TrashRetention: time.Duration(cfg.TrashDays) * 24 * time.Hour})
 	return &store{cat: cat, be: be, gw: gw, thumbs: thumbs}, nil
 }

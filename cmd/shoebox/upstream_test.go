@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"os"
 	"slices"
 	"strings"
@@ -19,7 +23,7 @@ func TestUpstream(t *testing.T) {
 	needTool(t, "rclone")
 	up := s3storetest.Start(t)
 	s := newServer(t, "--upstream-endpoint", up.Endpoint(), "--upstream-bucket", up.Bucket, "--upstream-prefix", "sb/",
-		"--upstream-access-key", up.AK)
+		"--upstream-access-key", up.AK, "--upstream-derived")
 	s.env = []string{"SHOEBOX_UPSTREAM_SECRET_KEY=" + up.SK}
 	s.start()
 	t.Cleanup(s.stop)
@@ -38,9 +42,22 @@ func TestUpstream(t *testing.T) {
 	rclone(t, s3env, "sync", src, "sbs3:up/s3tree")
 	rclone(t, s3env, "check", src, "sbs3:up/s3tree")
 	runLitmus(t, s)
+	// Thumbnails live upstream too (--upstream-derived).
+	s.put("/dav/up/photo.jpg", string(photoJPEG(t, 640, 480, 3)))
+	s.waitDone(t, "up/photo.jpg")
+	resp, body := s.do("GET", "/api/v1/objects/up/photo.jpg/thumbnail?size=small", nil)
+	want(t, resp, body, 200)
+	var derived int
+	pg, err := up.Client(nil).ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &up.Bucket, Prefix: aws.String("sb/derived/")})
+	if err == nil {
+		derived = len(pg.Contents)
+	}
+	if derived != 2 {
+		t.Errorf("%d derived files upstream (%v); want the two thumbnails", derived, err)
+	}
 
 	// A folder MOVE, then a restart: the bytes follow.
-	resp, body := s.do("MOVE", "/dav/up/tree/", nil, "Destination", s.url("/dav/up/moved/"))
+	resp, body = s.do("MOVE", "/dav/up/tree/", nil, "Destination", s.url("/dav/up/moved/"))
 	want(t, resp, body, 201)
 	s.restart()
 	env = rcloneEnv(s, "owncloud") // a new port

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"strings"
@@ -438,5 +439,28 @@ func TestSizesAroundBuffers(t *testing.T) {
 		if got := get(t, st.s, key); !bytes.Equal(got, data) {
 			t.Fatalf("%d bytes: read back %d bytes, differing", n, len(got))
 		}
+	}
+}
+
+// TestDerived: derived files (thumbnails) in the upstream bucket: put,
+// get, missing as fs.ErrNotExist, reset.
+func TestDerived(t *testing.T) {
+	up := s3storetest.Start(t)
+	st := newStore(t, up, nil)
+	d := st.s.Derived()
+	if err := d.Put(ctx, "ab/x-small.jpg", []byte("jpeg bytes")); err != nil {
+		t.Fatal(err)
+	}
+	if b, mod, err := d.Get(ctx, "ab/x-small.jpg"); err != nil || string(b) != "jpeg bytes" || mod.IsZero() {
+		t.Errorf("Get = %q, %v, %v", b, mod, err)
+	}
+	if _, _, err := d.Get(ctx, "ab/none.jpg"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Get of a missing file = %v; want fs.ErrNotExist", err)
+	}
+	if err := d.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := d.Get(ctx, "ab/x-small.jpg"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Get after Reset = %v; want fs.ErrNotExist", err)
 	}
 }
