@@ -23,7 +23,8 @@
 // the preview, and the perceptual hash (PHash) from the small one. The size
 // is checked from the header before any decode (MaxPixels), so a
 // decompression bomb costs nothing. Thumbnails live in a ThumbStore keyed
-// by the original's SHA-256: derived data that `shoebox reindex` rebuilds.
+// by the original's SHA-256, over a DerivedStore (a local directory, or the
+// upstream bucket): derived data that `shoebox reindex` rebuilds.
 //
 // Faces (facedetect.go) are found on the preview by package faces when the
 // models are installed, and kept in the media record (box, score,
