@@ -208,13 +208,7 @@ func reindexCmd(ctx context.Context, args []string) error {
 	}
 	lg := newLogger(cfg)
 	var pool *enrich.Pool
-	wake := hookFunc(func(ctx context.Context, ev gateway.Event) error {
-		if pool != nil {
-			return pool.Committed(ctx, ev)
-		}
-		return nil
-	})
-	st, err := openStore(cfg, lg, wake)
+	st, err := openStore(cfg, lg, wakeHook(&pool))
 	if err != nil {
 		return err
 	}

@@ -48,13 +48,7 @@ func serve(ctx context.Context, args []string) error {
 	// The enrichment pool hears of new files through a gateway hook; the
 	// gateway is made first, so the hook reaches the pool through a variable.
 	var pool *enrich.Pool
-	wake := hookFunc(func(ctx context.Context, ev gateway.Event) error {
-		if pool != nil {
-			return pool.Committed(ctx, ev)
-		}
-		return nil
-	})
-	st, err := openStore(cfg, lg, wake)
+	st, err := openStore(cfg, lg, wakeHook(&pool))
 	if err != nil {
 		return err
 	}
@@ -275,6 +269,17 @@ func groupPeople(ctx context.Context, st *store, changed *atomic.Bool, lg *slog.
 			lg.Info("grouped faces into people", "user", u.Name, "people", n, "took", time.Since(start).Round(time.Millisecond))
 		}
 	}
+}
+
+// wakeHook is a gateway hook that wakes the pool *p, once there is one
+// (the gateway is made before the pool).
+func wakeHook(p **enrich.Pool) gateway.Hook {
+	return hookFunc(func(ctx context.Context, ev gateway.Event) error {
+		if *p != nil {
+			return (*p).Committed(ctx, ev)
+		}
+		return nil
+	})
 }
 
 // hookFunc adapts a function to gateway.Hook.
