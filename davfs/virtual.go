@@ -1,6 +1,7 @@
 package davfs
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -88,8 +89,15 @@ func (h *Handler) vchildren(ctx context.Context, user string, res resource, fn f
 	return err
 }
 
-// vget serves a virtual file: the original's bytes.
+// vget serves a virtual file: the original's bytes (or a file made by the
+// tree, like a person folder's cover).
 func (h *Handler) vget(w http.ResponseWriter, r *http.Request, user string, res resource) (int, error) {
+	if e, err := h.cfg.Virtual.Stat(r.Context(), user, res.vpath()); err == nil && e.Data != nil {
+		w.Header().Set("ETag", e.Object.ETag())
+		w.Header().Set("Content-Type", e.Object.ContentType)
+		http.ServeContent(w, r, e.Name, e.ModTime, bytes.NewReader(e.Data))
+		return 0, nil
+	}
 	o, err := h.vstat(r.Context(), user, res)
 	if err != nil {
 		return statusFor(err), err
@@ -180,6 +188,8 @@ func (h *Handler) vdelete(w http.ResponseWriter, r *http.Request, user string, r
 	case res.bucket == "duplicates" && !o.IsDir():
 		// Deduplication with a file manager: this copy goes (to the trash).
 		err = h.gw.Remove(ctx, user, o.Bucket, o.Key)
+	case res.bucket == "by-person" && res.key != "" && path.Base(res.key) == virtualdirs.CoverName:
+		return readOnly(w, "the folder picture is made from the person's best face")
 	case res.bucket == "by-person" && res.key != "":
 		err = h.deleteInPerson(ctx, user, res, o)
 	case res.bucket == "trash" && res.key != "" && !strings.Contains(res.key, "/"):

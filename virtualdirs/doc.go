@@ -1,9 +1,10 @@
 // Package virtualdirs computes the virtual folder trees from catalog
 // indexes: /by-date/YYYY/YYYY-MM/YYYY-MM-DD (the camera's local date),
 // /by-camera/<camera>, /duplicates/<group>, /albums/<album>, /trash and
-// /by-person (empty until faces are detected). Tree.List lists one folder,
-// Tree.Stat finds one entry; both cost what the listed folder holds (see
-// the index rows in catalog/index.go), never a scan of the library.
+// /by-person/<person> (faces grouped by enrich.GroupPeople). Tree.List
+// lists one folder, Tree.Stat finds one entry; both cost what the listed
+// folder holds (see the index rows in catalog/index.go), never a scan of
+// the library.
 //
 // Files in virtual folders are the originals (Entry.Object names the
 // bucket and key), shown under their own names; names that clash within a
@@ -11,6 +12,9 @@
 // (IMG_0001~3fa2c1d0.jpg), whatever order the files came in. Duplicate
 // groups are named after their best copy (most pixels, then most bytes,
 // then the shortest name): "2016-08-20 beach_original.jpg (5 copies)".
+//
+// A person folder also holds .folder.jpg, the person's best face, made by
+// Options.Cover (file managers show it as the folder's picture).
 //
 // This package only reads; the writes the folders accept (albums, trash,
 // deleting a duplicate) are davfs's, through the gateway and the catalog.

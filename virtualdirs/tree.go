@@ -3,6 +3,7 @@ package virtualdirs
 import (
 	"cmp"
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -33,16 +34,32 @@ type Entry struct {
 	Dir     bool
 	ModTime time.Time
 	Object  catalog.Object
+	// Data, when set, is the content of a file made here, not an original
+	// (a person folder's .folder.jpg); Object then describes it.
+	Data []byte
+}
+
+// CoverName is the picture of a person folder that file managers show.
+const CoverName = ".folder.jpg"
+
+// Options configure a Tree.
+type Options struct {
+	// Cover, when set, makes the JPEG shown as a person folder's
+	// .folder.jpg (a crop of the person's best face).
+	Cover func(ctx context.Context, user string, p catalog.Person) ([]byte, error)
 }
 
 // Tree computes the virtual folders of a catalog.
 type Tree struct {
 	cat   *catalog.Catalog
 	start time.Time
+	opt   Options
 }
 
 // New returns the tree over cat.
-func New(cat *catalog.Catalog) *Tree { return &Tree{cat: cat, start: time.Now()} }
+func New(cat *catalog.Catalog, opt Options) *Tree {
+	return &Tree{cat: cat, start: time.Now(), opt: opt}
+}
 
 // IsRoot reports whether name is a virtual root.
 func IsRoot(name string) bool { return slices.Contains(RootNames(), name) }
@@ -486,6 +503,16 @@ func (t *Tree) listPeople(ctx context.Context, user string, segs []string, fn fu
 		p, ok := ps[segs[0]]
 		if !ok {
 			return ErrNotFound
+		}
+		if t.opt.Cover != nil {
+			if b, err := t.opt.Cover(ctx, user, p); err == nil && len(b) > 0 {
+				sum := md5.Sum(b)
+				o := catalog.Object{Key: CoverName, Size: int64(len(b)), ContentType: "image/jpeg",
+					ModNs: t.start.UnixNano(), ETagValue: `"` + hex.EncodeToString(sum[:]) + `"`}
+				if err := fn(Entry{Name: CoverName, ModTime: t.start, Object: o, Data: b}); err != nil {
+					return err
+				}
+			}
 		}
 		return t.files(ctx, func(f func(catalog.Object) error) error { return t.cat.PersonPhotos(ctx, user, p.ID, f) }, fn)
 	}

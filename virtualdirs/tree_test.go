@@ -52,7 +52,7 @@ func TestTree(t *testing.T) {
 	add("b", "x/IMG_0001.jpg", "2019-06-12T11:00:00", "00000000000000fe") // near duplicate of the first
 	add("a", "other.jpg", "2019-07-01T09:00:00", "ffff0000ffff0000")
 	add("a", "old.jpg", "2001-01-01T00:00:00", "0f0f0f0f0f0f0f0f")
-	tr := virtualdirs.New(cat)
+	tr := virtualdirs.New(cat, virtualdirs.Options{})
 	if got := names(t, tr, "by-date"); !slices.Equal(got, []string{"2001/", "2019/"}) {
 		t.Errorf("by-date = %q", got)
 	}

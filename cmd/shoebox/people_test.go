@@ -1,6 +1,7 @@
 package main
 
 import (
+	"image/jpeg"
 	"os"
 	"slices"
 	"strings"
@@ -49,7 +50,7 @@ func TestPeople(t *testing.T) {
 	for _, f := range folders {
 		var photos []string
 		for _, p := range s.names(t, "/dav/by-person/"+escapePath(f)) {
-			if !strings.HasPrefix(p, "pristin") {
+			if !strings.HasPrefix(p, "pristin") && p != ".folder.jpg" {
 				photos = append(photos, p)
 			}
 		}
@@ -102,7 +103,9 @@ func TestPeople(t *testing.T) {
 		t.Fatalf("%d person folders; the corrections below need 3", len(folders))
 	}
 	label := func(f string) string { return strings.TrimSuffix(f, "/") }
-	photosOf := func(f string) []string { return s.names(t, "/dav/by-person/"+escapePath(f)+"/") }
+	photosOf := func(f string) []string {
+		return slices.DeleteFunc(s.names(t, "/dav/by-person/"+escapePath(f)+"/"), func(n string) bool { return n == ".folder.jpg" })
+	}
 	f0, f1, f2 := label(folders[0]), label(folders[1]), label(folders[2])
 	merged := append(photosOf(f0), photosOf(f1)...)
 
@@ -142,6 +145,18 @@ func TestPeople(t *testing.T) {
 		}
 	}
 	check("after the corrections")
+	// The folder picture: the person's best face, a JPEG.
+	if got := s.names(t, "/dav/by-person/Alice/"); len(got) == 0 || got[0] != ".folder.jpg" {
+		t.Errorf("Alice = %q; want .folder.jpg first", got)
+	}
+	cover := s.get("/dav/by-person/Alice/.folder.jpg")
+	if cfg, err := jpeg.DecodeConfig(strings.NewReader(cover)); err != nil || max(cfg.Width, cfg.Height) > 256 {
+		t.Errorf(".folder.jpg: %v %+v; want a JPEG of at most 256 px", err, cfg)
+	}
+	resp, body = s.do("DELETE", "/dav/by-person/Alice/.folder.jpg", nil)
+	if resp.StatusCode != 403 {
+		t.Errorf("DELETE .folder.jpg: %d %s; want 403", resp.StatusCode, body)
+	}
 
 	// A restart and a new photo (a new grouping pass) keep the corrections.
 	s.restart()

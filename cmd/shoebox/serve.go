@@ -110,7 +110,7 @@ func serve(ctx context.Context, args []string) error {
 	authn := auth.New(st.cat, 5*time.Minute)
 	dav := davfs.NewHandler(st.gw, davfs.Config{
 		Prefix: "/dav", ExternalPrefix: cfg.ExternalPrefix, MaxUpload: cfg.MaxUpload,
-		InfinityLimit: cfg.InfinityLimit, Logger: lg, Virtual: virtualdirs.New(st.cat),
+		InfinityLimit: cfg.InfinityLimit, Logger: lg, Virtual: virtualdirs.New(st.cat, virtualdirs.Options{Cover: personCover(st.cat, st.thumbs)}),
 	})
 	mux := http.NewServeMux()
 	davH := m.wrap("webdav", authn.Basic("Shoebox", dav))

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/jpeg"
+
+	"github.com/disintegration/imaging"
+
+	"shoebox/catalog"
+	"shoebox/enrich"
+)
+
+// personCover makes a person folder's .folder.jpg: the person's
+// best-scored face, cut from that photo's preview with a margin, at most
+// 256 px.
+func personCover(cat *catalog.Catalog, thumbs *enrich.ThumbStore) func(context.Context, string, catalog.Person) ([]byte, error) {
+	return func(ctx context.Context, user string, p catalog.Person) ([]byte, error) {
+		var best catalog.Face
+		var sha string
+		err := cat.PersonPhotos(ctx, user, p.ID, func(o catalog.Object) error {
+			m, err := cat.MediaOf(ctx, user, o.Bucket, o.Key)
+			if err != nil {
+				return nil
+			}
+			for _, f := range m.Faces {
+				if f.Person == p.ID && f.Score > best.Score {
+					best, sha = f, o.SHA256
+				}
+			}
+			return nil
+		})
+		if err != nil || sha == "" {
+			return nil, errors.Join(err, errors.New("no face"))
+		}
+		b, _, err := thumbs.Get(ctx, sha, "preview")
+		if err != nil {
+			return nil, err
+		}
+		img, err := jpeg.Decode(bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		r := img.Bounds()
+		w, h := float64(r.Dx()), float64(r.Dy())
+		x, y, bw, bh := best.Box[0]*w, best.Box[1]*h, best.Box[2]*w, best.Box[3]*h
+		m := 0.25 * max(bw, bh)
+		crop := image.Rect(int(x-m), int(y-m), int(x+bw+m), int(y+bh+m)).Intersect(r)
+		if crop.Empty() {
+			return nil, errors.New("empty face box")
+		}
+		face := imaging.Fit(imaging.Crop(img, crop), 256, 256, imaging.Linear)
+		var out bytes.Buffer
+		if err := jpeg.Encode(&out, face, &jpeg.Options{Quality: 85}); err != nil {
+			return nil, err
+		}
+		return out.Bytes(), nil
+	}
+}
