@@ -31,6 +31,8 @@
 //	ixp|<user>|<i>:<chunk>|<bucket>|<key>   → phash, 8 bytes BE     (derived: near duplicates)
 //	dupm|<user>|<bucket>|<key>       → duplicate group id           (derived)
 //	dupg|<user>|<gid>|<bucket>|<key> → empty                        (derived)
+//	pface|<user>|<pid>|<bucket>|<key> → empty: a person's photos    (derived)
+//	fwait|<user>|<bucket>|<key>      → empty: waiting for face models (derived)
 //
 // The derived index rows (index.go) are written in the transaction that
 // stores a media record (CompleteJob, FailJob), moved and deleted with the

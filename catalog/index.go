@@ -45,13 +45,15 @@ const (
 	// pface|U|PID|B|KEY: the photos a person is in (derived from the
 	// faces' Person in media records).
 	pfxPersonFace = "pface|"
+	// fwait|U|B|KEY: photos enriched without face models (FacesWaiting).
+	pfxFacesWaiting = "fwait|"
 )
 
 // NearDistance is the largest Hamming distance between perceptual hashes
 // of near duplicates (see enrich.NearDistance, which is the same).
 const NearDistance = 6
 
-var derivedPrefixes = []string{pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace}
+var derivedPrefixes = []string{pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting}
 
 // Day is the local date a record files under ("2006-01-02"), or "".
 func (m Media) Day() string {
@@ -138,6 +140,9 @@ func indexRows(user, bucket, key string, m Media) map[string][]byte {
 			if f.Person != "" {
 				rows[pfxPersonFace+user+sep+f.Person+ref] = nil
 			}
+		}
+		if m.FacesState == FacesWaiting {
+			rows[pfxFacesWaiting+user+ref] = nil
 		}
 	}
 	return rows
@@ -503,21 +508,32 @@ func (c *Catalog) mediaUnder(ctx context.Context, user, bucket, key string) ([]m
 			}
 			return nil
 		}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: exact, PrefetchValues: true, PrefetchSize: 256})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			var m Media
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil {
-				return err
-			}
-			out = append(out, mediaRow{string(it.Item().Key()[len(pfx):]), m})
-		}
-		return nil
+		return eachMedia(ctx, txn, exact, len(pfx), func(key string, m Media) error {
+			out = append(out, mediaRow{key, m})
+			return nil
+		})
 	})
 	return out, err
+}
+
+// eachMedia calls fn with the media records under pfx, each with its row
+// key less its first skip bytes.
+func eachMedia(ctx context.Context, txn *badger.Txn, pfx []byte, skip int, fn func(rest string, m Media) error) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx, PrefetchValues: true, PrefetchSize: 100})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var m Media
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil {
+			return err
+		}
+		if err := fn(string(it.Item().Key()[skip:]), m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // inChunks runs fn over rows, a transaction per chunk.

@@ -106,28 +106,16 @@ func (c *Catalog) RequeueAll(ctx context.Context, progress func(n int)) error {
 }
 
 // RequeueWaitingFaces queues again every photo enriched while the face
-// models were missing (FacesState FacesWaiting); it returns how many.
+// models were missing (FacesState FacesWaiting, indexed as fwait rows, so
+// only those are read); it returns how many.
 func (c *Catalog) RequeueWaitingFaces(ctx context.Context) (int, error) {
-	var refs [][3]string
+	var refs [][]string
 	err := c.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxMedia), PrefetchValues: true, PrefetchSize: 100})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxFacesWaiting)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			var m struct {
-				FacesState string `json:"faces_state"`
-			}
-			if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &m) }); err != nil {
-				return err
-			}
-			if m.FacesState != FacesWaiting {
-				continue
-			}
-			parts := strings.SplitN(strings.TrimPrefix(string(it.Item().Key()), pfxMedia), sep, 3)
-			if len(parts) == 3 {
-				refs = append(refs, [3]string{parts[0], parts[1], parts[2]})
+			if parts := strings.SplitN(string(it.Item().Key()[len(pfxFacesWaiting):]), sep, 3); len(parts) == 3 {
+				refs = append(refs, parts)
 			}
 		}
 		return nil

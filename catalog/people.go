@@ -77,7 +77,7 @@ func (c *Catalog) PutPerson(ctx context.Context, user string, p *Person) error {
 			if item, err := txn.Get([]byte(pfxPersonSeq + user)); err == nil {
 				v, _ := item.ValueCopy(nil)
 				if len(v) == 8 {
-					seq = int64(beUint64(v))
+					seq = int64(binary.BigEndian.Uint64(v))
 				}
 			}
 			seq++
@@ -104,25 +104,13 @@ func (c *Catalog) PersonPhotos(ctx context.Context, user, id string, fn func(Obj
 func (c *Catalog) UserFaces(ctx context.Context, user string, fn func(bucket, key string, m Media) error) error {
 	pfx := pfxMedia + user + sep
 	return c.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfx), PrefetchValues: true, PrefetchSize: 64})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			var m Media
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil {
-				return err
-			}
+		return eachMedia(ctx, txn, []byte(pfx), len(pfx), func(rest string, m Media) error {
 			if len(m.Faces) == 0 {
-				continue
+				return nil
 			}
-			b, k, _ := strings.Cut(string(it.Item().Key()[len(pfx):]), sep)
-			if err := fn(b, k, m); err != nil {
-				return err
-			}
-		}
-		return nil
+			b, k, _ := strings.Cut(rest, sep)
+			return fn(b, k, m)
+		})
 	})
 }
 
@@ -147,8 +135,6 @@ func (c *Catalog) SetFacePersons(ctx context.Context, user, bucket, key string, 
 		return index(txn, user, bucket, key, m, o.ModNs)
 	})
 }
-
-func beUint64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
 
 // GetPerson returns one person.
 func (c *Catalog) GetPerson(ctx context.Context, user, id string) (Person, error) {

@@ -67,11 +67,17 @@ func entryObject(e virtualdirs.Entry) catalog.Object {
 	return o
 }
 
-func (h *Handler) vstat(ctx context.Context, user string, res resource) (catalog.Object, error) {
+// ventry returns the entry at a virtual path; missing is gateway.ErrNotFound.
+func (h *Handler) ventry(ctx context.Context, user string, res resource) (virtualdirs.Entry, error) {
 	e, err := h.cfg.Virtual.Stat(ctx, user, res.vpath())
 	if errors.Is(err, virtualdirs.ErrNotFound) {
-		return catalog.Object{}, fmt.Errorf("%s: %w", res.path, gateway.ErrNotFound)
+		err = fmt.Errorf("%s: %w", res.path, gateway.ErrNotFound)
 	}
+	return e, err
+}
+
+func (h *Handler) vstat(ctx context.Context, user string, res resource) (catalog.Object, error) {
+	e, err := h.ventry(ctx, user, res)
 	if err != nil {
 		return catalog.Object{}, err
 	}
@@ -92,20 +98,20 @@ func (h *Handler) vchildren(ctx context.Context, user string, res resource, fn f
 // vget serves a virtual file: the original's bytes (or a file made by the
 // tree, like a person folder's cover).
 func (h *Handler) vget(w http.ResponseWriter, r *http.Request, user string, res resource) (int, error) {
-	if e, err := h.cfg.Virtual.Stat(r.Context(), user, res.vpath()); err == nil && e.Data != nil {
+	e, err := h.ventry(r.Context(), user, res)
+	if err != nil {
+		return statusFor(err), err
+	}
+	if e.Data != nil {
 		w.Header().Set("ETag", e.Object.ETag())
 		w.Header().Set("Content-Type", e.Object.ContentType)
 		http.ServeContent(w, r, e.Name, e.ModTime, bytes.NewReader(e.Data))
 		return 0, nil
 	}
-	o, err := h.vstat(r.Context(), user, res)
-	if err != nil {
-		return statusFor(err), err
-	}
-	if o.IsDir() {
+	if o := entryObject(e); o.IsDir() {
 		return h.listHTML(w, r, user, res)
 	}
-	f, orig, err := h.gw.Open(r.Context(), user, o.Bucket, o.Key)
+	f, orig, err := h.gw.Open(r.Context(), user, e.Object.Bucket, e.Object.Key)
 	if err != nil {
 		return statusFor(err), err
 	}

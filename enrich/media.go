@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path"
 	"strings"
 	"time"
@@ -150,18 +151,8 @@ func cleanMake(s string) string { return strings.TrimSpace(s) }
 func ptr(f float64) *float64 { return &f }
 
 func round(f float64, digits int) float64 {
-	p := 1.0
-	for range digits {
-		p *= 10
-	}
-	return float64(int64(f*p+copySign(0.5, f))) / p
-}
-
-func copySign(a, b float64) float64 {
-	if b < 0 {
-		return -a
-	}
-	return a
+	p := math.Pow10(digits)
+	return math.Round(f*p) / p
 }
 
 // date sets the taken time and its source.
