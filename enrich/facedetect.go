@@ -18,7 +18,9 @@ func detectFaces(models *faces.Models, prev image.Image, m *catalog.Media) error
 	if w == 0 || h == 0 {
 		return nil
 	}
-	found, err := models.Detect(prev)
+	// Aligned descriptors (dlib's similarity-warped chip): they separate
+	// people better than face-api's axis-aligned crop (see people.go).
+	found, err := models.DetectRGB(faces.ToRGB(prev), faces.Options{Align: true})
 	if err != nil {
 		return fmt.Errorf("face detection: %w", err)
 	}

@@ -85,3 +85,16 @@ func BenchmarkToRGB(b *testing.B) {
 		ToRGB(img)
 	}
 }
+
+// BenchmarkAlignFace cuts bona's aligned chip (similarity fit and warp).
+func BenchmarkAlignFace(b *testing.B) {
+	g := loadGolden(b)
+	im := decodeImage(b, g.Images[0].File)
+	var pts [68]Point
+	for i, p := range g.Images[0].Tiny416.Faces[0].Landmarks {
+		pts[i] = Point{p[0], p[1]}
+	}
+	for b.Loop() {
+		AlignFace(im, &pts)
+	}
+}

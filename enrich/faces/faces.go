@@ -16,13 +16,13 @@ type Box struct{ X, Y, W, H float64 }
 
 // Face is one detected face with its landmarks and descriptor.
 type Face struct {
-	Detector       string  // "tiny416" (or "tiny<inputSize>"), or "ssd512"
+	Detector       string  // "tiny416" (or "tiny<inputSize>"), or "ssd512"; "a" appended with Options.Align
 	Score          float64 // detector confidence
 	Box            Box
 	Landmarks      [68]Point // dlib 68-point order, image pixels
 	Descriptor     [128]float32
 	LandmarkCrop   Rect // integer crop fed to the landmark net
-	DescriptorCrop Rect // integer crop fed to the recognition net
+	DescriptorCrop Rect // integer crop fed to the recognition net (Align: the chip's bounding box)
 }
 
 // Detector names for Options.Detector.
@@ -37,6 +37,11 @@ type Options struct {
 	InputSize      int     // TinyFaceDetector input size, multiple of 32; default 416
 	ScoreThreshold float64 // tiny scoreThreshold / SSD minConfidence; default 0.5
 	MaxResults     int     // SSD only; default 100
+	// Align computes descriptors from the similarity-aligned chip
+	// (AlignFace, dlib's convention) instead of face-api's axis-aligned
+	// crop; the detector name gets an "a" suffix ("tiny416a"), since the
+	// two kinds of descriptor must not be compared.
+	Align bool
 }
 
 // Models holds the loaded nets. Each net serialises its own calls; a Models
@@ -129,6 +134,9 @@ func (m *Models) DetectRGB(im *RGB, opt Options) ([]Face, error) {
 	default:
 		return nil, errors.New("faces: unknown detector " + opt.Detector)
 	}
+	if opt.Align {
+		name += "a"
+	}
 	var faces []Face
 	for _, d := range dets {
 		f := Face{Detector: name, Score: d.Score, Box: Box{d.X, d.Y, d.W, d.H}}
@@ -139,11 +147,20 @@ func (m *Models) DetectRGB(im *RGB, opt Options) ([]Face, error) {
 		m.Landmarks.Input(x, im.Crop(f.LandmarkCrop))
 		raw := m.Landmarks.Forward(x)
 		f.Landmarks = decodeLandmarks(raw, f.LandmarkCrop, d.X, d.Y)
-		f.DescriptorCrop = alignRect(&f.Landmarks, im.W, im.H)
-		if f.DescriptorCrop.W <= 0 || f.DescriptorCrop.H <= 0 {
-			continue // face-api would misalign descriptors here; skip the face
+		if opt.Align {
+			t := chipTransform(&f.Landmarks, alignPoints, ChipSize, ChipPadding)
+			f.DescriptorCrop = chipBounds(t, ChipSize, im.W, im.H)
+			if f.DescriptorCrop.W <= 0 || f.DescriptorCrop.H <= 0 {
+				continue
+			}
+			m.Recognition.Input(x, warpChip(im, t, ChipSize))
+		} else {
+			f.DescriptorCrop = alignRect(&f.Landmarks, im.W, im.H)
+			if f.DescriptorCrop.W <= 0 || f.DescriptorCrop.H <= 0 {
+				continue // face-api would misalign descriptors here; skip the face
+			}
+			m.Recognition.Input(x, im.Crop(f.DescriptorCrop))
 		}
-		m.Recognition.Input(x, im.Crop(f.DescriptorCrop))
 		f.Descriptor = m.Recognition.Forward(x)
 		faces = append(faces, f)
 	}
