@@ -33,6 +33,8 @@
 //	dupg|<user>|<gid>|<bucket>|<key> → empty                        (derived)
 //	pface|<user>|<pid>|<bucket>|<key> → empty: a person's photos    (derived)
 //	fwait|<user>|<bucket>|<key>      → empty: waiting for face models (derived)
+//	fnew|<user>|<bucket>|<key>       → empty: faces not yet grouped (derived)
+//	pstat|<user>                     → PeopleStats JSON: last full grouping (derived)
 //
 // The derived index rows (index.go) are written in the transaction that
 // stores a media record (CompleteJob, FailJob), moved and deleted with the

@@ -47,13 +47,17 @@ const (
 	pfxPersonFace = "pface|"
 	// fwait|U|B|KEY: photos enriched without face models (FacesWaiting).
 	pfxFacesWaiting = "fwait|"
+	// fnew|U|B|KEY: photos with faces grouping has not looked at yet.
+	pfxFacesNew = "fnew|"
+	// pstat|U: what the last full grouping pass left (PeopleStats).
+	pfxPeopleStats = "pstat|"
 )
 
 // NearDistance is the largest Hamming distance between perceptual hashes
 // of near duplicates (see enrich.NearDistance, which is the same).
 const NearDistance = 6
 
-var derivedPrefixes = []string{pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting}
+var derivedPrefixes = []string{pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxFacesNew, pfxPeopleStats}
 
 // Day is the local date a record files under ("2006-01-02"), or "".
 func (m Media) Day() string {
@@ -139,6 +143,8 @@ func indexRows(user, bucket, key string, m Media) map[string][]byte {
 		for _, f := range m.Faces {
 			if f.Person != "" {
 				rows[pfxPersonFace+user+sep+f.Person+ref] = nil
+			} else if !f.Checked {
+				rows[pfxFacesNew+user+ref] = nil
 			}
 		}
 		if m.FacesState == FacesWaiting {

@@ -50,6 +50,9 @@ type Face struct {
 	Descriptor []float32    `json:"descriptor,omitempty"` // 128-d
 	// Person is the id of the person the face was grouped with ("" none).
 	Person string `json:"person,omitempty"`
+	// Checked: grouping has looked at the face (SetFacePersons). A face
+	// neither checked nor with a person is new (indexed: NewFaces).
+	Checked bool `json:"checked,omitempty"`
 	// PersonName is filled in by the API, not stored.
 	PersonName string `json:"person_name,omitempty"`
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -114,8 +116,10 @@ func (c *Catalog) UserFaces(ctx context.Context, user string, fn func(bucket, ke
 	})
 }
 
-// SetFacePersons sets the Person of each face of one file (persons[i] for
-// Faces[i]) and its index rows, unless the file changed meanwhile.
+// SetFacePersons records what grouping decided for each face of one file:
+// persons[i] is the person of Faces[i] ("" none), and every face is marked
+// Checked (no longer new). The index rows follow; nothing happens if the
+// file changed meanwhile.
 func (c *Catalog) SetFacePersons(ctx context.Context, user, bucket, key string, persons []string) error {
 	return c.update(ctx, func(txn *badger.Txn) error {
 		var m Media
@@ -131,9 +135,72 @@ func (c *Catalog) SetFacePersons(ctx context.Context, user, bucket, key string, 
 		}
 		for i := range m.Faces {
 			m.Faces[i].Person = persons[i]
+			m.Faces[i].Checked = true
 		}
 		return index(txn, user, bucket, key, m, o.ModNs)
 	})
+}
+
+// NewFaces calls fn for each of the user's photos with faces grouping has
+// not looked at yet (see Face.Checked), reading only those.
+func (c *Catalog) NewFaces(ctx context.Context, user string, fn func(bucket, key string, m Media) error) error {
+	pfx := []byte(pfxFacesNew + user + sep)
+	var refs [][2]string
+	err := c.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			b, k, ok := strings.Cut(string(it.Item().Key()[len(pfx):]), sep)
+			if ok {
+				refs = append(refs, [2]string{b, k})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range refs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m, err := c.MediaOf(ctx, user, r[0], r[1])
+		if errors.Is(err, ErrNotFound) {
+			continue // gone meanwhile
+		} else if err != nil {
+			return err
+		}
+		if err := fn(r[0], r[1], m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PeopleStats is what the last full grouping pass of a user left for the
+// passes that place new faces between full ones (derived data).
+type PeopleStats struct {
+	// Mean is the mean descriptor of the user's faces, subtracted before
+	// descriptors are compared.
+	Mean []float32 `json:"mean"`
+	// Faces is how many faces the full pass grouped; Unplaced, how many
+	// new faces found no person since.
+	Faces    int       `json:"faces"`
+	Unplaced int       `json:"unplaced"`
+	At       time.Time `json:"at"`
+}
+
+// GetPeopleStats returns the user's PeopleStats, or ErrNotFound before
+// the first full pass.
+func (c *Catalog) GetPeopleStats(ctx context.Context, user string) (PeopleStats, error) {
+	var st PeopleStats
+	err := c.db.View(func(txn *badger.Txn) error { return getJSON(txn, []byte(pfxPeopleStats+user), &st) })
+	return st, err
+}
+
+// PutPeopleStats stores the user's PeopleStats.
+func (c *Catalog) PutPeopleStats(ctx context.Context, user string, st PeopleStats) error {
+	return c.update(ctx, func(txn *badger.Txn) error { return setJSON(txn, []byte(pfxPeopleStats+user), st) })
 }
 
 // GetPerson returns one person.

@@ -3,8 +3,10 @@ package enrich
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"math"
 	"slices"
+	"time"
 
 	"shoebox/catalog"
 )
@@ -29,6 +31,10 @@ type PeopleOptions struct {
 	Threshold float64
 	// MinFaces is the smallest group that becomes a person; 0 means 2.
 	MinFaces int
+	// RegroupAfter and RegroupEvery say when PlaceNewFaces calls for a
+	// full pass (see there); 0 means the defaults.
+	RegroupAfter int
+	RegroupEvery time.Duration
 }
 
 // DefaultPeopleThreshold is the merge threshold, for aligned descriptors
@@ -69,10 +75,14 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 	var refs []faceRef
 	var descs [][]float64
 	current := map[[2]string][]string{}
+	unchecked := map[[2]string]bool{}
 	err := cat.UserFaces(ctx, user, func(bucket, key string, m catalog.Media) error {
 		ps := make([]string, len(m.Faces))
 		for i, f := range m.Faces {
 			ps[i] = f.Person
+			if !f.Checked {
+				unchecked[[2]string{bucket, key}] = true
+			}
 			if f.Detector != groupDetector || len(f.Descriptor) != 128 {
 				continue
 			}
@@ -89,7 +99,7 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 	if err != nil {
 		return 0, err
 	}
-	vecs := centre(descs)
+	libMean, vecs := centre(descs)
 	cut := 1 - opt.Threshold
 	groups := clusterFaces(vecs, cut)
 
@@ -110,13 +120,17 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 		if len(g) < opt.MinFaces {
 			continue
 		}
-		mean := make([]float64, 128)
+		// The centroid is the mean of the group's unit vectors, not
+		// normalized: a face's average similarity to the group is its dot
+		// product with it (placeNewFaces relies on that).
+		centroid := make([]float64, 128)
 		for _, i := range g {
-			for j := range mean {
-				mean[j] += vecs[i][j]
+			for j := range centroid {
+				centroid[j] += vecs[i][j] / float64(len(g))
 			}
 		}
-		normalize(mean)
+		dir := slices.Clone(centroid)
+		normalize(dir)
 		var p *catalog.Person
 		pc, bestSim := -1, cut
 		for i := range people {
@@ -124,17 +138,13 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 				if used[people[i].ID][ci] || len(c) != 128 {
 					continue
 				}
-				sim := 0.0
-				for j := range mean {
-					sim += mean[j] * float64(c[j])
-				}
-				if sim >= bestSim {
+				if sim := cosine(dir, c); sim >= bestSim {
 					p, pc, bestSim = &people[i], ci, sim
 				}
 			}
 		}
 		c32 := make([]float32, 128)
-		for j, v := range mean {
+		for j, v := range centroid {
 			c32[j] = float32(v)
 		}
 		if p == nil {
@@ -170,11 +180,7 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 					continue
 				}
 				for _, c := range p.Centroids {
-					sim := 0.0
-					for j := range c {
-						sim += vecs[fi][j] * float64(c[j])
-					}
-					if sim > bestSim {
+					if sim := cosine(vecs[fi], c); sim > bestSim {
 						best, bestSim = fi, sim
 					}
 				}
@@ -213,19 +219,139 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 		}
 	}
 	for k, ps := range assign {
-		if !slices.Equal(ps, current[k]) {
+		if !slices.Equal(ps, current[k]) || unchecked[k] {
 			if err := cat.SetFacePersons(ctx, user, k[0], k[1], ps); err != nil {
 				return 0, err
 			}
 		}
 	}
+	st := catalog.PeopleStats{Faces: len(refs), At: time.Now().UTC()}
+	for _, v := range libMean {
+		st.Mean = append(st.Mean, float32(v))
+	}
+	if err := cat.PutPeopleStats(ctx, user, st); err != nil {
+		return 0, err
+	}
 	return n, nil
 }
 
-// centre subtracts the mean descriptor and normalizes each to unit length.
-func centre(descs [][]float64) [][]float64 {
+// PlaceNewFaces is the pass between full ones (GroupPeople): each face
+// grouping has not looked at yet (catalog.NewFaces, indexed) joins the
+// person whose faces it is closest to on average, if that is within the
+// threshold and the user did not reject the photo from that person;
+// otherwise it waits, unplaced, for the next full pass. A new face is
+// compared with the persons' centroids, not with every face: the average
+// cosine similarity of a unit vector to a group is its dot product with
+// the mean of the group's unit vectors, which is what a centroid is.
+// Descriptors are centred with the mean the last full pass found.
+//
+// It reports whether a full pass is due: none has run yet, more faces
+// went unplaced since the last one than opt.RegroupAfter (default: 20, or
+// a tenth of the faces then grouped if more), or it is older than
+// opt.RegroupEvery (default a day) and faces arrived since.
+func PlaceNewFaces(ctx context.Context, cat *catalog.Catalog, user string, opt PeopleOptions) (placed int, full bool, err error) {
+	if opt.Threshold <= 0 {
+		opt.Threshold = DefaultPeopleThreshold
+	}
+	if opt.RegroupEvery <= 0 {
+		opt.RegroupEvery = 24 * time.Hour
+	}
+	st, err := cat.GetPeopleStats(ctx, user)
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && len(st.Mean) != 128) {
+		return 0, true, nil
+	} else if err != nil {
+		return 0, false, err
+	}
+	people, err := cat.People(ctx, user)
+	if err != nil {
+		return 0, false, err
+	}
+	cut := 1 - opt.Threshold
+	added := map[string]int{}
+	arrived := 0
+	err = cat.NewFaces(ctx, user, func(bucket, key string, m catalog.Media) error {
+		ps := make([]string, len(m.Faces))
+		for i, f := range m.Faces {
+			ps[i] = f.Person
+			if f.Person != "" || f.Checked || f.Detector != groupDetector || len(f.Descriptor) != 128 {
+				continue
+			}
+			arrived++
+			v := make([]float64, 128)
+			for j, x := range f.Descriptor {
+				v[j] = float64(x) - float64(st.Mean[j])
+			}
+			normalize(v)
+			best, bestSim := "", cut
+			for _, p := range people {
+				if slices.Contains(p.Rejected, m.SHA256) {
+					continue
+				}
+				for _, c := range p.Centroids {
+					if len(c) != 128 {
+						continue
+					}
+					sim := 0.0
+					for j := range v {
+						sim += v[j] * float64(c[j])
+					}
+					if sim >= bestSim {
+						best, bestSim = p.ID, sim
+					}
+				}
+			}
+			if best == "" {
+				st.Unplaced++
+				continue
+			}
+			ps[i] = best
+			added[best]++
+			placed++
+		}
+		return cat.SetFacePersons(ctx, user, bucket, key, ps)
+	})
+	if err != nil {
+		return placed, false, err
+	}
+	for i := range people {
+		if n := added[people[i].ID]; n > 0 {
+			people[i].Faces += n
+			if err := cat.PutPerson(ctx, user, &people[i]); err != nil {
+				return placed, false, err
+			}
+		}
+	}
+	if arrived > 0 {
+		if err := cat.PutPeopleStats(ctx, user, st); err != nil {
+			return placed, false, err
+		}
+	}
+	after := opt.RegroupAfter
+	if after <= 0 {
+		after = max(20, st.Faces/10)
+	}
+	full = st.Unplaced >= after || (st.Unplaced > 0 && time.Since(st.At) > opt.RegroupEvery)
+	return placed, full, nil
+}
+
+// cosine is the cosine similarity of a unit vector and a centroid.
+func cosine(unit []float64, c []float32) float64 {
+	var d, n float64
+	for j := range unit {
+		d += unit[j] * float64(c[j])
+		n += float64(c[j]) * float64(c[j])
+	}
+	if n == 0 {
+		return 0
+	}
+	return d / math.Sqrt(n)
+}
+
+// centre subtracts the mean descriptor and normalizes each to unit length;
+// it returns the mean too.
+func centre(descs [][]float64) ([]float64, [][]float64) {
 	if len(descs) == 0 {
-		return nil
+		return nil, nil
 	}
 	mean := make([]float64, len(descs[0]))
 	for _, d := range descs {
@@ -242,7 +368,7 @@ func centre(descs [][]float64) [][]float64 {
 		normalize(v)
 		out[i] = v
 	}
-	return out
+	return mean, out
 }
 
 func normalize(v []float64) {

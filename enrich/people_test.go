@@ -42,36 +42,46 @@ func faceModels(t *testing.T) *faces.Models {
 	return m
 }
 
-// TestGroupPeople enriches the shared face photos with faces and groups
-// them, printing pairwise precision, recall and F1 against the identities
-// in the file names for a few thresholds.
-func TestGroupPeople(t *testing.T) {
+// faceLib is a library of photos enriched with faces, in memory.
+type faceLib struct {
+	t      *testing.T
+	cat    *catalog.Catalog
+	gw     *gateway.Gateway
+	models *faces.Models
+	ts     *enrich.ThumbStore
+}
+
+func newFaceLib(t *testing.T) *faceLib {
 	models := faceModels(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cat, err := catalog.Open("", catalog.Options{InMemory: true, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cat.Close()
+	t.Cleanup(func() { cat.Close() })
 	gw := gateway.New(memfs.New(), cat, gateway.Options{Logger: quiet})
-	ctx := context.Background()
-	gw.MakeBucket(ctx, "u", "f")
+	gw.MakeBucket(context.Background(), "u", "f")
 	ds, _ := enrich.NewDirStore(t.TempDir())
-	ts := enrich.NewThumbStore(ds)
-	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
+	return &faceLib{t: t, cat: cat, gw: gw, models: models, ts: enrich.NewThumbStore(ds)}
+}
+
+// add stores the files (under key prefix+name) and enriches them.
+func (l *faceLib) add(prefix string, files ...string) {
+	ctx := context.Background()
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
-		if _, err := gw.Put(ctx, gateway.PutInput{User: "u", Bucket: "f", Key: filepath.Base(f), Body: bytes.NewReader(b)}); err != nil {
-			t.Fatal(err)
+		if _, err := l.gw.Put(ctx, gateway.PutInput{User: "u", Bucket: "f", Key: prefix + filepath.Base(f), Body: bytes.NewReader(b), MakeParents: true}); err != nil {
+			l.t.Fatal(err)
 		}
 	}
-	pool := enrich.NewPool(gw, enrich.Options{Workers: 2, Idle: 20 * time.Millisecond, Logger: quiet,
-		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: ts, Faces: models}}})
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pool := enrich.NewPool(l.gw, enrich.Options{Workers: 2, Idle: 20 * time.Millisecond, Logger: quiet,
+		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: l.ts, Faces: l.models}}})
 	pctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { pool.Run(pctx); close(done) }()
 	for {
-		q, _ := cat.Queue(ctx, time.Now())
+		q, _ := l.cat.Queue(ctx, time.Now())
 		if q.Pending+q.Running == 0 {
 			break
 		}
@@ -79,6 +89,16 @@ func TestGroupPeople(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// TestGroupPeople enriches the shared face photos with faces and groups
+// them, printing pairwise precision, recall and F1 against the identities
+// in the file names for a few thresholds.
+func TestGroupPeople(t *testing.T) {
+	l := newFaceLib(t)
+	cat, ctx := l.cat, context.Background()
+	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
+	l.add("", files...)
 	id := func(n string) string { return strings.TrimRight(strings.TrimSuffix(n, ".jpg"), "0123456789") }
 	for _, th := range []float64{0.6, 0.7, 0.8, 0.85, 0.9, enrich.DefaultPeopleThreshold} {
 		if _, err := enrich.GroupPeople(ctx, cat, "u", enrich.PeopleOptions{Threshold: th}); err != nil {
@@ -117,5 +137,77 @@ func TestGroupPeople(t *testing.T) {
 		if th == enrich.DefaultPeopleThreshold && (tp+fp == 0 || prec < 0.5) {
 			t.Errorf("default threshold: precision %.2f; want at least 0.5", prec)
 		}
+	}
+}
+
+// TestPlaceNewFaces: between full passes, a new photo's face joins the
+// person it is closest to through the persons' centroids, without a full
+// regrouping, and the photo is no longer new.
+func TestPlaceNewFaces(t *testing.T) {
+	l := newFaceLib(t)
+	cat, ctx := l.cat, context.Background()
+	if _, full, err := enrich.PlaceNewFaces(ctx, cat, "u", enrich.PeopleOptions{}); err != nil || !full {
+		t.Fatalf("before any full pass: full %v, %v; want a full pass due", full, err)
+	}
+	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
+	l.add("", files...)
+	if _, err := enrich.GroupPeople(ctx, cat, "u", enrich.PeopleOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	newCount := func() int {
+		n := 0
+		cat.NewFaces(ctx, "u", func(string, string, catalog.Media) error { n++; return nil })
+		return n
+	}
+	if n := newCount(); n != 0 {
+		t.Fatalf("%d photos still new after a full pass; want 0", n)
+	}
+	// The largest person's first photo arrives again under another name.
+	people, _ := cat.People(ctx, "u")
+	slices.SortFunc(people, func(a, b catalog.Person) int { return b.Faces - a.Faces })
+	if len(people) == 0 || people[0].Faces < 2 {
+		t.Fatalf("no person with two faces: %+v", people)
+	}
+	p := people[0]
+	var first string
+	cat.PersonPhotos(ctx, "u", p.ID, func(o catalog.Object) error {
+		if first == "" {
+			first = o.Key
+		}
+		return nil
+	})
+	l.add("again/", filepath.Join("../../shared/testdata/faces/images", first))
+	if n := newCount(); n != 1 {
+		t.Fatalf("%d new photos after one arrived; want 1", n)
+	}
+	placed, full, err := enrich.PlaceNewFaces(ctx, cat, "u", enrich.PeopleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := cat.MediaOf(ctx, "u", "f", "again/"+first)
+	if placed != 1 || full || len(m.Faces) == 0 || m.Faces[0].Person != p.ID {
+		t.Errorf("placed %d (full pass due: %v), face person %q; want 1 face placed with %s (%s), no full pass", placed, full, m.Faces[0].Person, p.ID, first)
+	}
+	if n := newCount(); n != 0 {
+		t.Errorf("%d photos still new after placing; want 0", n)
+	}
+	if got, _ := cat.GetPerson(ctx, "u", p.ID); got.Faces != p.Faces+1 {
+		t.Errorf("person has %d faces; want %d", got.Faces, p.Faces+1)
+	}
+	// Rejected from that person, the photo's twin does not join it.
+	p, _ = cat.GetPerson(ctx, "u", p.ID)
+	p.Rejected = append(p.Rejected, m.SHA256)
+	cat.PutPerson(ctx, "u", &p)
+	l.add("third/", filepath.Join("../../shared/testdata/faces/images", first))
+	if _, _, err := enrich.PlaceNewFaces(ctx, cat, "u", enrich.PeopleOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = cat.MediaOf(ctx, "u", "f", "third/"+first)
+	if len(m.Faces) == 0 || m.Faces[0].Person == p.ID {
+		t.Errorf("a photo rejected from %s joined it", p.ID)
+	}
+	// Unplaced faces beyond RegroupAfter call for a full pass.
+	if _, full, _ := enrich.PlaceNewFaces(ctx, cat, "u", enrich.PeopleOptions{RegroupAfter: 1}); !full && m.Faces[0].Person == "" {
+		t.Error("an unplaced face with RegroupAfter 1: no full pass due")
 	}
 }

@@ -47,6 +47,9 @@ type Options struct {
 	// Cover, when set, makes the JPEG shown as a person folder's
 	// .folder.jpg (a crop of the person's best face).
 	Cover func(ctx context.Context, user string, p catalog.Person) ([]byte, error)
+	// MinPhotos is the fewest photos an unnamed person needs to get a
+	// folder (named persons always have one); 0 means no minimum.
+	MinPhotos int
 }
 
 // Tree computes the virtual folders of a catalog.
@@ -448,7 +451,7 @@ func (t *Tree) people(ctx context.Context, user string) (map[string]catalog.Pers
 	}
 	out := map[string]catalog.Person{}
 	for _, p := range ps {
-		if p.Hidden {
+		if p.Hidden || (p.Name == "" && p.Faces < t.opt.MinPhotos) {
 			continue
 		}
 		l := p.Label()

@@ -50,17 +50,26 @@ type Config struct {
 
 	// ModelsDir holds the face models; empty means <data>/models/face-api.
 	ModelsDir string `yaml:"models_dir"`
+
+	// People grouping (enrich.PeopleOptions): the merge threshold (0:
+	// enrich.DefaultPeopleThreshold), the fewest photos an unnamed person
+	// needs to get a folder, and how many new faces left unplaced call
+	// for a full regrouping (0: 20, or a tenth of the faces).
+	PeopleThreshold    float64 `yaml:"people_threshold"`
+	PeopleMinPhotos    int     `yaml:"people_min_photos"`
+	PeopleRegroupAfter int     `yaml:"people_regroup_after"`
 }
 
 func defaults() Config {
 	return Config{
-		Data:          "./shoebox-data",
-		DavAddr:       "127.0.0.1:8080",
-		S3Addr:        "127.0.0.1:9000",
-		InfinityLimit: 100_000,
-		TrashDays:     30,
-		LogLevel:      "info",
-		LogFormat:     "text",
+		Data:            "./shoebox-data",
+		DavAddr:         "127.0.0.1:8080",
+		S3Addr:          "127.0.0.1:9000",
+		InfinityLimit:   100_000,
+		TrashDays:       30,
+		LogLevel:        "info",
+		PeopleMinPhotos: 2,
+		LogFormat:       "text",
 	}
 }
 
@@ -70,6 +79,7 @@ type option struct {
 	str              *string
 	i64              *int64
 	int              *int
+	f64              *float64
 	boolean          *bool
 }
 
@@ -85,6 +95,9 @@ func (c *Config) options() []option {
 		{name: "max-upload-bytes", env: "SHOEBOX_MAX_UPLOAD_BYTES", usage: "largest accepted upload in bytes (0: no limit)", i64: &c.MaxUpload},
 		{name: "propfind-infinity-limit", env: "SHOEBOX_PROPFIND_INFINITY_LIMIT", usage: "most entries a Depth: infinity PROPFIND may list", int: &c.InfinityLimit},
 		{name: "workers", env: "SHOEBOX_WORKERS", usage: "enrichment workers (0: one per CPU)", int: &c.Workers},
+		{name: "people-threshold", env: "SHOEBOX_PEOPLE_THRESHOLD", usage: "how far apart (centred cosine distance, 0-2) faces of one person may be on average; higher merges more (0: the default, 0.86)", f64: &c.PeopleThreshold},
+		{name: "people-min-photos", env: "SHOEBOX_PEOPLE_MIN_PHOTOS", usage: "fewest photos an unnamed person needs to get a /by-person folder", int: &c.PeopleMinPhotos},
+		{name: "people-regroup-after", env: "SHOEBOX_PEOPLE_REGROUP_AFTER", usage: "new faces that match no person before all faces are grouped again (0: 20, or a tenth of the faces)", int: &c.PeopleRegroupAfter},
 		{name: "trash-days", env: "SHOEBOX_TRASH_DAYS", usage: "days deleted photos and videos stay in /trash (0: no trash, deletes are final)", int: &c.TrashDays},
 		{name: "log-level", env: "SHOEBOX_LOG_LEVEL", usage: "debug, info, warn or error", str: &c.LogLevel},
 		{name: "log-format", env: "SHOEBOX_LOG_FORMAT", usage: "text or json", str: &c.LogFormat},
@@ -133,6 +146,8 @@ func parseConfig(fs *flag.FlagSet, args []string) (Config, error) {
 			fs.Int64Var(o.i64, o.name, 0, o.usage)
 		case o.int != nil:
 			fs.IntVar(o.int, o.name, 0, o.usage)
+		case o.f64 != nil:
+			fs.Float64Var(o.f64, o.name, 0, o.usage)
 		case o.boolean != nil:
 			fs.BoolVar(o.boolean, o.name, false, o.usage)
 		}
@@ -162,6 +177,8 @@ func parseConfig(fs *flag.FlagSet, args []string) (Config, error) {
 				*o.i64 = *f.i64
 			case o.int != nil:
 				*o.int = *f.int
+			case o.f64 != nil:
+				*o.f64 = *f.f64
 			case o.boolean != nil:
 				*o.boolean = *f.boolean
 			}
@@ -189,6 +206,12 @@ func assign(o option, v string) error {
 			return err
 		}
 		*o.int = n
+	case o.f64 != nil:
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return err
+		}
+		*o.f64 = n
 	case o.boolean != nil:
 		b, err := strconv.ParseBool(v)
 		if err != nil {

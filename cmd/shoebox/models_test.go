@@ -75,7 +75,7 @@ func TestFacesWaitForModels(t *testing.T) {
 	}
 	f := fs[0].(map[string]any)
 	box, _ := f["box"].([]any)
-	if len(box) != 4 || f["detector"] != "tiny416" || f["score"].(float64) < 0.5 || f["descriptor"] != nil {
-		t.Errorf("face = %v; want a tiny416 box and score, no descriptor", f)
+	if len(box) != 4 || f["detector"] != "tiny416a" || f["score"].(float64) < 0.5 || f["descriptor"] != nil {
+		t.Errorf("face = %v; want a tiny416a box and score, no descriptor", f)
 	}
 }

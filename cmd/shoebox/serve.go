@@ -110,7 +110,7 @@ func serve(ctx context.Context, args []string) error {
 	authn := auth.New(st.cat, 5*time.Minute)
 	dav := davfs.NewHandler(st.gw, davfs.Config{
 		Prefix: "/dav", ExternalPrefix: cfg.ExternalPrefix, MaxUpload: cfg.MaxUpload,
-		InfinityLimit: cfg.InfinityLimit, Logger: lg, Virtual: virtualdirs.New(st.cat, virtualdirs.Options{Cover: personCover(st.cat, st.thumbs)}),
+		InfinityLimit: cfg.InfinityLimit, Logger: lg, Virtual: virtualdirs.New(st.cat, virtualdirs.Options{Cover: personCover(st.cat, st.thumbs), MinPhotos: cfg.PeopleMinPhotos}),
 	})
 	mux := http.NewServeMux()
 	davH := m.wrap("webdav", authn.Basic("Shoebox", dav))
@@ -188,7 +188,7 @@ func serve(ctx context.Context, args []string) error {
 	go func() { pool.Run(poolCtx); close(poolDone) }()
 	go st.gw.RunTrashPurger(poolCtx, time.Hour)
 	if faceModels != nil {
-		go groupPeople(poolCtx, st, &facesChanged, lg)
+		go groupPeople(poolCtx, st, peopleOptions(cfg), &facesChanged, lg)
 		// Photos enriched before the models were installed get their faces now.
 		if n, err := st.cat.RequeueWaitingFaces(poolCtx); err != nil {
 			lg.Error("requeue photos waiting for face models", "err", err)
@@ -236,9 +236,11 @@ func serve(ctx context.Context, args []string) error {
 	return nil
 }
 
-// groupPeople regroups faces into persons once enrichment settles after
-// new photos (the pass reads every face of a user: not once per photo).
-func groupPeople(ctx context.Context, st *store, changed *atomic.Bool, lg *slog.Logger) {
+// groupPeople places new faces with persons once enrichment settles after
+// new photos (enrich.PlaceNewFaces: each new face against the persons'
+// centroids), and regroups all of a user's faces (enrich.GroupPeople, which
+// reads every face) only when that pass says a full one is due.
+func groupPeople(ctx context.Context, st *store, opt enrich.PeopleOptions, changed *atomic.Bool, lg *slog.Logger) {
 	t := time.NewTicker(3 * time.Second)
 	defer t.Stop()
 	for {
@@ -261,7 +263,19 @@ func groupPeople(ctx context.Context, st *store, changed *atomic.Bool, lg *slog.
 		}
 		for _, u := range users {
 			start := time.Now()
-			n, err := enrich.GroupPeople(ctx, st.cat, u.Name, enrich.PeopleOptions{})
+			placed, full, err := enrich.PlaceNewFaces(ctx, st.cat, u.Name, opt)
+			if err != nil {
+				lg.Error("place new faces", "user", u.Name, "err", err)
+				continue
+			}
+			if placed > 0 {
+				lg.Info("placed new faces with people", "user", u.Name, "faces", placed, "took", time.Since(start).Round(time.Millisecond))
+			}
+			if !full {
+				continue
+			}
+			start = time.Now()
+			n, err := enrich.GroupPeople(ctx, st.cat, u.Name, opt)
 			if err != nil {
 				lg.Error("group people", "user", u.Name, "err", err)
 				continue
@@ -269,6 +283,10 @@ func groupPeople(ctx context.Context, st *store, changed *atomic.Bool, lg *slog.
 			lg.Info("grouped faces into people", "user", u.Name, "people", n, "took", time.Since(start).Round(time.Millisecond))
 		}
 	}
+}
+
+func peopleOptions(cfg Config) enrich.PeopleOptions {
+	return enrich.PeopleOptions{Threshold: cfg.PeopleThreshold, RegroupAfter: cfg.PeopleRegroupAfter}
 }
 
 // wakeHook is a gateway hook that wakes the pool *p, once there is one
