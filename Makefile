@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/shoebox
 export CGO_ENABLED ?= 0
 
-.PHONY: build run test deps vet bench bench-enrich clean
+.PHONY: build run test deps vet bench bench-enrich bench-faces clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/shoebox
@@ -22,12 +22,17 @@ vet:
 test: deps vet
 	$(GO) test -count=1 -timeout 20m ./...
 
-bench: build bench-enrich
+bench: build bench-enrich bench-faces
 	bash .ci/bench
 
 # Enrichment of one 12 MP JPEG on one core, beside vipsthumbnail making the same two sizes.
 bench-enrich:
 	$(GO) test -run '^$$' -bench 'EnrichJPEG12MP|VipsThumbnail12MP' -cpu 1 -benchtime 10x ./enrich/
+
+# Face nets and a one-face 12 MP photo on one core, beside face-api's wasm backend (one thread),
+# interleaved in one run (.ci/bench-faces; BENCH_FACES_SKIP_REF=1: Go only).
+bench-faces:
+	bash .ci/bench-faces
 
 clean:
 	rm -rf bin

@@ -34,5 +34,8 @@
 // average linkage on descriptors centred on the library's mean, a
 // conservative threshold, persons found again by their centroids so ids,
 // names and the user's corrections (merge, reassign, "not this person")
-// survive every pass and a reindex.
+// survive every pass and a reindex. Between full passes PlaceNewFaces
+// places each new face (indexed, catalog.NewFaces) with the person whose
+// centroid is nearest, and says when enough faces went unplaced for a
+// full pass to be due.
 package enrich

@@ -362,7 +362,12 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 	}
 	if ctype == "" {
 		br := bufio.NewReaderSize(body, 512)
-		head, _ := br.Peek(512)
+		head, err := br.Peek(512)
+		if err != nil && err != io.EOF {
+			// Peek hands the error over and the reader forgets it: the
+			// body must not then read as a short, complete file.
+			return catalog.Object{}, fmt.Errorf("put %s/%s: read body: %w", in.Bucket, in.Key, err)
+		}
 		ctype = http.DetectContentType(head)
 		body = br
 	}

@@ -341,14 +341,21 @@ func TestPutCheckKeepsOldVersion(t *testing.T) {
 	}
 }
 
+// failingReader gives data, then err; with once, err only once and then
+// io.EOF (as a verifying reader may, having reported its failure).
 type failingReader struct {
-	data string
-	err  error
-	done bool
+	data       string
+	err        error
+	once       bool
+	done, told bool
 }
 
 func (r *failingReader) Read(p []byte) (int, error) {
 	if r.done {
+		if r.once && r.told {
+			return 0, io.EOF
+		}
+		r.told = true
 		return 0, r.err
 	}
 	r.done = true
@@ -378,6 +385,14 @@ func TestPutBodyErrorKeepsOldVersion(t *testing.T) {
 	}
 	if e.inCatalog("b", "g") || e.inBackend("b", "g") {
 		t.Errorf("failed Put of a new key left catalog %v backend %v; want neither", e.inCatalog("b", "g"), e.inBackend("b", "g"))
+	}
+	// A body that reports its failure once, while the type is sniffed.
+	_, err = e.g.Put(ctx, gateway.PutInput{User: user, Bucket: "b", Key: "h", Body: &failingReader{data: "abc", err: broken, once: true}})
+	if !errors.Is(err, broken) {
+		t.Errorf("Put (sniffed) with a body failing once: got %v; want %v", err, broken)
+	}
+	if e.inCatalog("b", "h") || e.inBackend("b", "h") {
+		t.Errorf("failed Put of h left catalog %v backend %v; want neither", e.inCatalog("b", "h"), e.inBackend("b", "h"))
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,7 +101,10 @@ type authenticator struct {
 	lookup    SecretLookup
 	next      http.Handler
 	anonymous func(*http.Request) (string, bool)
-	log       *slog.Logger
+	// shared, if set, may have an authenticated user's request act as
+	// another user (the owner of what it reads); see PublicAccess.
+	shared func(r *http.Request, user string) (string, bool)
+	log    *slog.Logger
 }
 
 // Authenticate verifies AWS Signature V4 (Authorization header or presigned
@@ -202,6 +206,11 @@ func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "" {
 		sg = newChunkSigner(r, secret)
 	}
+	if a.shared != nil {
+		if owner, ok := a.shared(r, user); ok && owner != "" {
+			user = owner
+		}
+	}
 	a.serveVerified(w, r.WithContext(auth.WithUser(ctx, user)), sg)
 }
 
@@ -210,6 +219,7 @@ func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // anonymous requests, which sign no payload.
 func (a *authenticator) serveVerified(w http.ResponseWriter, r *http.Request, sg *chunkSigner) {
 	st := &bodyState{}
+	r = r.WithContext(context.WithValue(r.Context(), bodyStateKey{}, st))
 	if e := prepareSignedBody(r, sg, st); e != nil {
 		writeAuthError(w, r, e.Code, e.Message, e.Status)
 		return
@@ -266,10 +276,44 @@ func prepareSignedBody(r *http.Request, sg *chunkSigner, st *bodyState) *BodyErr
 }
 
 // bodyState records the first verification failure of a request body, for
-// guardWriter.
+// guardWriter, and the checksum trailer once verified.
 type bodyState struct {
 	mu  sync.Mutex
 	err *BodyError
+	// sumName and sumValue are the verified checksum trailer
+	// (x-amz-checksum-<algorithm>) of an aws-chunked body.
+	sumName, sumValue string
+}
+
+type bodyStateKey struct{}
+
+// trailerChecksum returns the checksum trailer of the request's aws-chunked
+// body as a header (X-Amz-Checksum-Crc32 and so on) and its value, once the
+// body was read to its end and the trailer verified; "" before, or if
+// there is none.
+func trailerChecksum(ctx context.Context) (header, value string) {
+	st, _ := ctx.Value(bodyStateKey{}).(*bodyState)
+	if st == nil {
+		return "", ""
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.sumValue == "" || st.err != nil {
+		return "", ""
+	}
+	return textproto.CanonicalMIMEHeaderKey(st.sumName), st.sumValue
+}
+
+// trailerDeclared reports whether the request's aws-chunked body carries a
+// checksum trailer.
+func trailerDeclared(ctx context.Context) bool {
+	st, _ := ctx.Value(bodyStateKey{}).(*bodyState)
+	if st == nil {
+		return false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.sumName != ""
 }
 
 func (s *bodyState) fail(e *BodyError) error {
@@ -433,6 +477,9 @@ func prepareChunked(r *http.Request, mode string, sg *chunkSigner, st *bodyState
 			c.trailer = true
 			c.declared[name] = true
 			c.sumName, c.sum = name, newHash()
+			st.mu.Lock()
+			st.sumName = name
+			st.mu.Unlock()
 		}
 	}
 
@@ -717,6 +764,9 @@ func (c *chunkedBody) readTrailers() error {
 		if v != base64.StdEncoding.EncodeToString(c.sum.Sum(nil)) {
 			return ErrTrailerChecksum
 		}
+		c.st.mu.Lock()
+		c.st.sumValue = v
+		c.st.mu.Unlock()
 	}
 	return nil
 }

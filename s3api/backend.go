@@ -3,17 +3,14 @@ package s3api
 import (
 	"context"
 	"crypto/md5"
-	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,13 +27,11 @@ import (
 // backend is the gofakes3 storage over the gateway: every S3 call is made
 // as the user the authentication middleware put in the context.
 type backend struct {
-	gw        *gateway.Gateway
-	uploadDir string // multipart parts, <data>/multipart
+	gw *gateway.Gateway
 }
 
 var (
-	_ gofakes3.Backend          = (*backend)(nil)
-	_ gofakes3.MultipartBackend = (*backend)(nil)
+	_ gofakes3.Backend = (*backend)(nil)
 )
 
 // minPartSize is the smallest part but the last that S3 accepts.
@@ -147,6 +142,11 @@ func (b *backend) CreateBucket(ctx context.Context, name string) error {
 		// Best effort: the bucket is made; without the property it answers
 		// no location (us-east-1).
 		b.gw.PatchProps(ctx, user, name, "", []catalog.PropOp{{Prop: catalog.Prop{Space: s3NS, Local: "LocationConstraint", Inner: xmlText(st.location)}}})
+	}
+	if st := stateFrom(ctx); err == nil && st != nil && st.acl != "" {
+		if err := b.setBucketACL(ctx, user, name, st.acl); err != nil {
+			return err
+		}
 	}
 	if errors.Is(err, gateway.ErrExists) {
 		return b.custom(ctx, &s3Error{"BucketAlreadyOwnedByYou", "You already own bucket " + name, http.StatusConflict})
@@ -297,7 +297,7 @@ func partSizes(o catalog.Object) []int64 {
 func metadata(o catalog.Object) map[string]string {
 	m := make(map[string]string, len(o.Meta)+2)
 	for k, v := range o.Meta {
-		if k == partSizesKey {
+		if k == partSizesKey || k == aclMetaKey {
 			continue
 		}
 		m[k] = decodeMetaValue(v)
@@ -445,16 +445,39 @@ func (b *backend) PutObject(ctx context.Context, bucket, key string, meta map[st
 		return b.putFolder(ctx, user, bucket, key, input)
 	}
 	ctype, mod, rest := splitMeta(meta)
+	rest = withACL(ctx, rest)
+	if rest == nil && trailerDeclared(ctx) {
+		rest = map[string]string{}
+	}
+	body := &stickyReader{r: input}
 	o, err := b.gw.Put(ctx, gateway.PutInput{
-		User: user, Bucket: bucket, Key: key, Body: input, ContentType: ctype, ModTime: mod, Meta: rest,
+		User: user, Bucket: bucket, Key: key, Body: body, ContentType: ctype, ModTime: mod, Meta: rest,
 		MakeParents: true,
 		Verify: func(s gateway.Sums) error {
+			if body.err != nil {
+				return body.err // the body failed verification
+			}
 			if size >= 0 && s.Size != size {
 				return gofakes3.ErrorMessagef(gofakes3.ErrIncompleteBody, "got %d of %d bytes", s.Size, size)
+			}
+			// The body is read: a checksum trailer is known (and verified)
+			// now, and kept as a checksum header would be (the gateway
+			// stores the metadata after Verify).
+			if h, v := trailerChecksum(ctx); v != "" && rest != nil {
+				if _, ok := rest[h]; !ok {
+					rest[h] = v
+					if st := stateFrom(ctx); st != nil {
+						st.checksumHeader, st.checksumValue = h, v
+					}
+				}
 			}
 			return nil
 		},
 		Check: func(cur *catalog.Object) error {
+			// The bucket may have been deleted while the body came in.
+			if _, err := b.gw.Catalog().GetBucket(ctx, user, bucket); err != nil {
+				return gofakes3.BucketNotFound(bucket)
+			}
 			etag := ""
 			if cur != nil {
 				etag = cur.ETag()
@@ -466,6 +489,43 @@ func (b *backend) PutObject(ctx context.Context, bucket, key string, meta map[st
 		return gofakes3.PutObjectResult{}, b.mapErr(ctx, bucket, key, err)
 	}
 	return gofakes3.PutObjectResult{ETag: o.ETag()}, nil
+}
+
+// stickyReader keeps returning the first error of r other than io.EOF,
+// and remembers it for Verify: a body that failed verification (signature,
+// checksum, length) is refused however the readers above it handle the
+// error.
+type stickyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *stickyReader) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
+}
+
+// withACL adds to an object's metadata the canned ACL the request sets.
+// "private" on upload is S3's default, which is not kept: in a public
+// bucket such an object stays readable (clients such as rclone send it on
+// every upload); PutObjectAcl private is what makes an object private
+// there.
+func withACL(ctx context.Context, meta map[string]string) map[string]string {
+	st := stateFrom(ctx)
+	if st == nil || st.acl == "" || st.acl == "private" {
+		return meta
+	}
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	meta[aclMetaKey] = st.acl
+	return meta
 }
 
 // putFolder stores a zero-byte "name/" key as an explicit folder.
@@ -499,34 +559,38 @@ func (b *backend) DeleteObject(ctx context.Context, bucket, key string) (gofakes
 	if err := b.bucketExists(ctx, user, bucket); err != nil {
 		return gofakes3.ObjectDeleteResult{}, err
 	}
-	return gofakes3.ObjectDeleteResult{}, b.deleteKey(ctx, user, bucket, key)
+	removed, err := b.deleteKey(ctx, user, bucket, key)
+	if removed {
+		b.pruneParents(ctx, user, bucket, key)
+	}
+	return gofakes3.ObjectDeleteResult{}, err
 }
 
-func (b *backend) deleteKey(ctx context.Context, user, bucket, key string) error {
+// deleteKey deletes key, reporting whether a row went (then the folders
+// above it may be left empty: see pruneParents).
+func (b *backend) deleteKey(ctx context.Context, user, bucket, key string) (bool, error) {
 	o, err := b.gw.Catalog().Stat(ctx, user, bucket, key)
 	if err != nil {
-		return nil
+		return false, nil
 	}
 	if !o.IsDir() {
 		err := b.gw.Remove(ctx, user, bucket, key)
 		if errors.Is(err, gateway.ErrNotFound) {
-			return nil
+			return false, nil
 		}
 		if err != nil {
-			return b.mapErr(ctx, bucket, key, err)
+			return false, b.mapErr(ctx, bucket, key, err)
 		}
-		b.pruneParents(ctx, user, bucket, key)
-		return nil
+		return true, nil
 	}
 	removed, err := b.gw.RemoveIfEmpty(ctx, user, bucket, key, nil)
 	if err != nil {
-		return b.mapErr(ctx, bucket, key, err)
+		return false, b.mapErr(ctx, bucket, key, err)
 	}
 	if removed {
-		b.pruneParents(ctx, user, bucket, key)
-		return nil
+		return true, nil
 	}
-	return b.gw.UpdateMeta(ctx, user, bucket, key, func(o *catalog.Object) { o.Explicit = false })
+	return false, b.gw.UpdateMeta(ctx, user, bucket, key, func(o *catalog.Object) { o.Explicit = false })
 }
 
 // pruneParents removes the folders above key that Shoebox made only to
@@ -536,19 +600,31 @@ func (b *backend) pruneParents(ctx context.Context, user, bucket, key string) {
 	explicit := func(o catalog.Object) bool { return o.Explicit }
 	for dir := gateway.Parent(key); dir != ""; dir = gateway.Parent(dir) {
 		// A cheap look first: RemoveIfEmpty takes the gateway's tree lock.
-		if o, err := b.gw.Catalog().Stat(ctx, user, bucket, dir); err != nil || o.Explicit || b.hasChild(ctx, user, bucket, dir) {
+		if o, err := b.gw.Catalog().Stat(ctx, user, bucket, dir); err != nil || o.Explicit || b.hasChild(ctx, user, bucket, dir, key) {
 			return
 		}
 		if removed, err := b.gw.RemoveIfEmpty(ctx, user, bucket, dir, explicit); err != nil || !removed {
 			return
 		}
+		key = dir
 	}
 }
 
-func (b *backend) hasChild(ctx context.Context, user, bucket, dir string) bool {
+// hasChild reports whether the folder dir holds anything. It looks after
+// near, the child just deleted, first: the rows deleted before it are
+// tombstones a scan from the folder's start would step over one by one,
+// which made deleting a large folder in key order quadratic.
+func (b *backend) hasChild(ctx context.Context, user, bucket, dir, near string) bool {
 	found := false
 	stop := errors.New("stop")
-	b.gw.List(ctx, user, bucket, dir, "", func(catalog.Object) error { found = true; return stop })
+	seen := func(catalog.Object) error { found = true; return stop }
+	if rest, ok := strings.CutPrefix(near, dir); ok && rest != "" {
+		b.gw.List(ctx, user, bucket, dir, near, seen)
+		if found {
+			return true
+		}
+	}
+	b.gw.List(ctx, user, bucket, dir, "", seen)
 	return found
 }
 
@@ -564,6 +640,7 @@ func (b *backend) DeleteMulti(ctx context.Context, bucket string, keys ...string
 	// Deletes run side by side so their fsyncs (folder and catalog) are
 	// shared; the answer keeps the request's order.
 	errs := make([]error, len(keys))
+	removed := make([]bool, len(keys))
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	for i, k := range keys {
@@ -571,10 +648,22 @@ func (b *backend) DeleteMulti(ctx context.Context, bucket string, keys ...string
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = b.deleteKey(ctx, user, bucket, k)
+			removed[i], errs[i] = b.deleteKey(ctx, user, bucket, k)
 		}()
 	}
 	wg.Wait()
+	// Folders left empty are pruned once each, deepest first, after the
+	// deletes (per key, each check would step over the keys deleted so far).
+	near := map[string]string{}
+	for i, k := range keys {
+		if removed[i] {
+			near[gateway.Parent(k)] = k
+		}
+	}
+	dirs := slices.SortedFunc(maps.Keys(near), func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
+	for _, d := range dirs {
+		b.pruneParents(ctx, user, bucket, near[d])
+	}
 	for i, k := range keys {
 		if errs[i] != nil {
 			res.Error = append(res.Error, gofakes3.ErrorResult{Key: k, Code: gofakes3.ErrInternal, Message: errs[i].Error()})
@@ -621,7 +710,7 @@ func (b *backend) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, 
 			}
 			rest[partSizesKey] = ps
 		}
-		o.Meta = rest
+		o.Meta = withACL(ctx, rest)
 		if !mod.IsZero() {
 			o.ModNs = mod.UnixNano()
 		}
@@ -632,191 +721,4 @@ func (b *backend) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, 
 		return gofakes3.CopyObjectResult{}, b.mapErr(ctx, dstBucket, dstKey, err)
 	}
 	return gofakes3.CopyObjectResult{ETag: out.ETag(), LastModified: gofakes3.NewContentTime(now)}, nil
-}
-
-// ---- multipart ----
-
-// upload is what CreateMultipartUpload records beside the parts.
-type upload struct {
-	User   string            `json:"user"`
-	Bucket string            `json:"bucket"`
-	Key    string            `json:"key"`
-	Meta   map[string]string `json:"meta"`
-}
-
-func (b *backend) uploadPath(id gofakes3.UploadID, name string) (string, error) {
-	s := string(id)
-	if s == "" || strings.ContainsAny(s, "/\\.") {
-		return "", gofakes3.ErrorMessage(gofakes3.ErrNoSuchUpload, "no such upload")
-	}
-	return filepath.Join(b.uploadDir, s, name), nil
-}
-
-func (b *backend) loadUpload(ctx context.Context, id gofakes3.UploadID, bucket, key string) (upload, error) {
-	var up upload
-	p, err := b.uploadPath(id, "upload.json")
-	if err != nil {
-		return up, err
-	}
-	data, err := os.ReadFile(p)
-	if err == nil {
-		err = json.Unmarshal(data, &up)
-	}
-	user := auth.User(ctx)
-	if err != nil || up.User != user || up.Bucket != bucket || up.Key != key {
-		return up, gofakes3.ErrorMessage(gofakes3.ErrNoSuchUpload, "no such upload")
-	}
-	return up, nil
-}
-
-func (b *backend) CreateMultipartUpload(ctx context.Context, bucket, key string, meta map[string]string) (gofakes3.UploadID, error) {
-	user, err := b.user(ctx)
-	if err != nil {
-		return "", err
-	}
-	if err := b.bucketExists(ctx, user, bucket); err != nil {
-		return "", err
-	}
-	if err := gateway.CheckKey(key); err != nil || key == "" || strings.HasSuffix(key, "/") {
-		return "", b.mapErr(ctx, bucket, key, gateway.ErrBadPath)
-	}
-	var r [16]byte
-	rand.Read(r[:])
-	id := gofakes3.UploadID(hex.EncodeToString(r[:]))
-	dir := filepath.Join(b.uploadDir, string(id))
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", err
-	}
-	enc := make(map[string]string, len(meta))
-	for k, v := range meta {
-		enc[k] = encodeMetaValue(v)
-	}
-	data, _ := json.Marshal(upload{User: user, Bucket: bucket, Key: key, Meta: enc})
-	if err := os.WriteFile(filepath.Join(dir, "upload.json"), data, 0o640); err != nil {
-		os.RemoveAll(dir)
-		return "", err
-	}
-	return id, nil
-}
-
-func partName(n int) string { return fmt.Sprintf("part-%05d", n) }
-
-func (b *backend) UploadPart(ctx context.Context, bucket, key string, id gofakes3.UploadID, partNumber int, contentLength int64, body io.Reader) (string, error) {
-	if _, err := b.loadUpload(ctx, id, bucket, key); err != nil {
-		return "", err
-	}
-	if partNumber < 1 || partNumber > 10000 {
-		return "", gofakes3.ErrorMessage(gofakes3.ErrInvalidArgument, "part numbers run from 1 to 10000")
-	}
-	final, _ := b.uploadPath(id, partName(partNumber))
-	tmp, err := os.CreateTemp(filepath.Dir(final), ".tmp-part-")
-	if err != nil {
-		return "", err
-	}
-	h := md5.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), body)
-	if err == nil && contentLength >= 0 && n != contentLength {
-		err = gofakes3.ErrorMessagef(gofakes3.ErrIncompleteBody, "part %d: got %d of %d bytes", partNumber, n, contentLength)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), final)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	return `"` + hex.EncodeToString(h.Sum(nil)) + `"`, nil
-}
-
-func (b *backend) CompleteMultipartUpload(ctx context.Context, bucket, key string, id gofakes3.UploadID, in *gofakes3.CompleteMultipartUploadRequest) (gofakes3.VersionID, string, error) {
-	up, err := b.loadUpload(ctx, id, bucket, key)
-	if err != nil {
-		return "", "", err
-	}
-	if len(in.Parts) == 0 {
-		return "", "", gofakes3.ErrorMessage(gofakes3.ErrMalformedXML, "no parts")
-	}
-	if !sort.SliceIsSorted(in.Parts, func(i, j int) bool { return in.Parts[i].PartNumber < in.Parts[j].PartNumber }) {
-		return "", "", gofakes3.ErrorMessage(gofakes3.ErrInvalidPartOrder, "parts must be listed in ascending order")
-	}
-	var files []*os.File
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
-	readers := make([]io.Reader, 0, len(in.Parts))
-	etagSum := md5.New()
-	var total int64
-	sizes := make([]string, 0, len(in.Parts))
-	for i, p := range in.Parts {
-		if i > 0 && p.PartNumber == in.Parts[i-1].PartNumber {
-			return "", "", gofakes3.ErrorMessage(gofakes3.ErrInvalidPartOrder, "a part is listed twice")
-		}
-		path, _ := b.uploadPath(id, partName(p.PartNumber))
-		f, err := os.Open(path)
-		if err != nil {
-			return "", "", gofakes3.ErrorMessagef(gofakes3.ErrInvalidPart, "part %d was not uploaded", p.PartNumber)
-		}
-		files = append(files, f)
-		st, err := f.Stat()
-		if err != nil {
-			return "", "", err
-		}
-		sum := md5.New()
-		if _, err := io.Copy(sum, f); err != nil {
-			return "", "", err
-		}
-		want := strings.Trim(p.ETag, `"`)
-		if got := hex.EncodeToString(sum.Sum(nil)); !strings.EqualFold(got, want) {
-			return "", "", gofakes3.ErrorMessagef(gofakes3.ErrInvalidPart, "part %d: ETag %s does not match", p.PartNumber, p.ETag)
-		}
-		if i < len(in.Parts)-1 && st.Size() < minPartSize {
-			return "", "", b.custom(ctx, &s3Error{"EntityTooSmall", fmt.Sprintf(
-				"part %d is %d bytes; every part but the last must be at least 5 MiB", p.PartNumber, st.Size()), http.StatusBadRequest})
-		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return "", "", err
-		}
-		etagSum.Write(sum.Sum(nil))
-		total += st.Size()
-		sizes = append(sizes, strconv.FormatInt(st.Size(), 10))
-		readers = append(readers, f)
-	}
-	etag := fmt.Sprintf("%s-%d", hex.EncodeToString(etagSum.Sum(nil)), len(in.Parts))
-	ctype, mod, rest := splitMeta(up.Meta)
-	if rest == nil {
-		rest = map[string]string{}
-	}
-	rest[partSizesKey] = strings.Join(sizes, ",")
-	o, err := b.gw.Put(ctx, gateway.PutInput{
-		User: up.User, Bucket: bucket, Key: key, Body: io.MultiReader(readers...),
-		ContentType: ctype, ModTime: mod, Meta: rest, MakeParents: true, ETag: etag,
-		Verify: func(s gateway.Sums) error {
-			if s.Size != total {
-				return fmt.Errorf("multipart %s: assembled %d of %d bytes", id, s.Size, total)
-			}
-			return nil
-		},
-	})
-	if err != nil {
-		return "", "", b.mapErr(ctx, bucket, key, err)
-	}
-	dir, _ := b.uploadPath(id, "")
-	os.RemoveAll(dir)
-	return "", o.ETag(), nil
-}
-
-func (b *backend) AbortMultipartUpload(ctx context.Context, bucket, key string, id gofakes3.UploadID) error {
-	if _, err := b.loadUpload(ctx, id, bucket, key); err != nil {
-		return err
-	}
-	dir, _ := b.uploadPath(id, "")
-	return os.RemoveAll(dir)
 }

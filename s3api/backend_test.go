@@ -6,6 +6,8 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,6 +16,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -24,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"shoebox/catalog"
 	"shoebox/gateway"
@@ -47,6 +52,7 @@ type env struct {
 	gw  *gateway.Gateway
 	cli *s3.Client
 	url string
+	dir string // data directory: objects/ and multipart/
 }
 
 func newEnv(t *testing.T) env {
@@ -64,17 +70,33 @@ func newEnv(t *testing.T) env {
 	}
 	t.Cleanup(func() { be.Close() })
 	gw := gateway.New(be, cat, gateway.Options{Logger: quiet})
-	h, err := s3api.New(gw, s3api.Config{UploadDir: dir + "/multipart", Authenticate: testAuth, Logger: quiet})
+	return env{gw: gw, dir: dir}.restart(t)
+}
+
+// restart serves the same gateway and directories through a new S3
+// handler, as a restarted server would.
+func (e env) restart(t *testing.T) env {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h, err := s3api.New(e.gw, s3api.Config{UploadDir: e.dir + "/multipart", Authenticate: testAuth, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	cli := s3.New(s3.Options{
+	e.cli = s3.New(s3.Options{
 		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider("AK", "SK", ""),
 	})
-	return env{gw: gw, cli: cli, url: srv.URL}
+	e.url = srv.URL
+	return e
+}
+
+// asUser makes an SDK call as another user (testAuth).
+func asUser(user string) func(*s3.Options) {
+	return func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, smithyhttp.AddHeaderValue("X-Test-User", user))
+	}
 }
 
 var ctx = context.Background()
@@ -542,5 +564,148 @@ func TestWebDAVBucketNames(t *testing.T) {
 	out, err := e.cli.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("Phone")})
 	if err != nil || len(out.Contents) != 1 {
 		t.Errorf("list: %v, %d keys", err, len(out.Contents))
+	}
+}
+
+// TestMultipartSurvivesRestart: an upload's state is on disk, so a new
+// server over the same directory lists the upload and its parts, takes
+// more parts, and completes it; completing again gives the same answer.
+func TestMultipartSurvivesRestart(t *testing.T) {
+	e := newEnv(t)
+	bkt, key := aws.String("bkt"), aws.String("dir/big file+%.bin")
+	e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: bkt})
+	cr, err := e.cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: bkt, Key: key, ContentType: aws.String("application/x-test"), Metadata: map[string]string{"who": "me"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1 := make([]byte, 5<<20)
+	rand.Read(p1)
+	u1, err := e.cli.UploadPart(ctx, &s3.UploadPartInput{Bucket: bkt, Key: key, UploadId: cr.UploadId, PartNumber: aws.Int32(1), Body: bytes.NewReader(p1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A part cut short by a crash leaves a temp file behind.
+	stale := filepath.Join(e.dir, "multipart", *cr.UploadId, ".tmp-part-crashed")
+	if err := os.WriteFile(stale, []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	e2 := e.restart(t)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("temp file of a broken part still there after restart: %v", err)
+	}
+	ups, err := e2.cli.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: bkt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ups.Uploads) != 1 || *ups.Uploads[0].UploadId != *cr.UploadId || *ups.Uploads[0].Key != *key {
+		t.Fatalf("uploads after restart: %+v; want %s", ups.Uploads, *cr.UploadId)
+	}
+	lp, err := e2.cli.ListParts(ctx, &s3.ListPartsInput{Bucket: bkt, Key: key, UploadId: cr.UploadId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lp.Parts) != 1 || *lp.Parts[0].ETag != *u1.ETag || *lp.Parts[0].Size != int64(len(p1)) {
+		t.Fatalf("parts after restart: %+v; want part 1 %s", lp.Parts, *u1.ETag)
+	}
+	u2, err := e2.cli.UploadPart(ctx, &s3.UploadPartInput{Bucket: bkt, Key: key, UploadId: cr.UploadId, PartNumber: aws.Int32(2), Body: strings.NewReader("tail")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &s3.CompleteMultipartUploadInput{Bucket: bkt, Key: key, UploadId: cr.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{
+		{ETag: u1.ETag, PartNumber: aws.Int32(1)}, {ETag: u2.ETag, PartNumber: aws.Int32(2)}}}}
+	comp, err := e2.cli.CompleteMultipartUpload(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := e2.cli.CompleteMultipartUpload(ctx, in)
+	if err != nil || *again.ETag != *comp.ETag {
+		t.Errorf("completing again: %v, %v; want ETag %s", err, again, *comp.ETag)
+	}
+	h, err := e2.cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: bkt, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *h.ContentLength != int64(len(p1)+4) || *h.ContentType != "application/x-test" || h.Metadata["who"] != "me" || *h.ETag != *comp.ETag {
+		t.Errorf("object: len %d type %s meta %v etag %s", *h.ContentLength, *h.ContentType, h.Metadata, *h.ETag)
+	}
+	if got := e2.get(t, "bkt", *key); got != string(p1)+"tail" {
+		t.Errorf("assembled object differs (%d bytes)", len(got))
+	}
+	ups, err = e2.cli.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: bkt})
+	if err != nil || len(ups.Uploads) != 0 {
+		t.Errorf("uploads after completion: %v, %+v; want none", err, ups.Uploads)
+	}
+	if _, err := e2.cli.ListParts(ctx, &s3.ListPartsInput{Bucket: bkt, Key: key, UploadId: cr.UploadId}); code(err) != "NoSuchUpload" {
+		t.Errorf("ListParts of a completed upload: %v; want NoSuchUpload", err)
+	}
+	// Another user does not see, list or complete the upload.
+	cr3, _ := e2.cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: bkt, Key: aws.String("mine")})
+	_, err = e2.cli.ListParts(ctx, &s3.ListPartsInput{Bucket: bkt, Key: aws.String("mine"), UploadId: cr3.UploadId}, asUser("bob"))
+	if code(err) != "AccessDenied" && code(err) != "NoSuchUpload" {
+		t.Errorf("bob lists alice's parts: %v; want AccessDenied", err)
+	}
+}
+
+// TestMultipartChecksums: an upload with a checksum algorithm keeps each
+// part's checksum and gives the object S3's composite checksum (of the
+// parts' checksums, "-N"), on completion and on HEAD; a wrong composite
+// sent with the completion is refused.
+func TestMultipartChecksums(t *testing.T) {
+	e := newEnv(t)
+	bkt := aws.String("sums")
+	e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: bkt})
+	parts := [][]byte{bytes.Repeat([]byte("a"), 5<<20), []byte("tail")}
+	composite := sha256.New()
+	upload := func(key string) (*string, []types.CompletedPart) {
+		cr, err := e.cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: bkt, Key: aws.String(key), ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var done []types.CompletedPart
+		for i, p := range parts {
+			sum := sha256.Sum256(p)
+			b64 := base64.StdEncoding.EncodeToString(sum[:])
+			up, err := e.cli.UploadPart(ctx, &s3.UploadPartInput{Bucket: bkt, Key: aws.String(key), UploadId: cr.UploadId,
+				PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(p), ChecksumSHA256: aws.String(b64)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done = append(done, types.CompletedPart{ETag: up.ETag, PartNumber: aws.Int32(int32(i + 1)), ChecksumSHA256: aws.String(b64)})
+		}
+		return cr.UploadId, done
+	}
+	for _, p := range parts {
+		s := sha256.Sum256(p)
+		composite.Write(s[:])
+	}
+	want := base64.StdEncoding.EncodeToString(composite.Sum(nil)) + "-2"
+
+	id, done := upload("good")
+	comp, err := e.cli.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: bkt, Key: aws.String("good"), UploadId: id,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: done}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if comp.ChecksumSHA256 == nil || *comp.ChecksumSHA256 != want {
+		t.Errorf("complete: checksum %v; want %s", aws.ToString(comp.ChecksumSHA256), want)
+	}
+	h, err := e.cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: bkt, Key: aws.String("good"), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil || aws.ToString(h.ChecksumSHA256) != want {
+		t.Errorf("HEAD with checksum mode: %v, %v; want %s", err, aws.ToString(h.ChecksumSHA256), want)
+	}
+
+	id, done = upload("bad")
+	_, err = e.cli.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: bkt, Key: aws.String("bad"), UploadId: id,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: done}, ChecksumSHA256: aws.String("Ok6Cs5b96ux6+MWQkJO7UBT5sKPBeXBLwvj/hK89smg=-2")})
+	if code(err) != "InvalidRequest" {
+		t.Errorf("complete with a wrong composite checksum: %v; want InvalidRequest", err)
+	}
+	// A part whose checksum does not match its bytes is refused.
+	cr, _ := e.cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: bkt, Key: aws.String("x"), ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
+	_, err = e.cli.UploadPart(ctx, &s3.UploadPartInput{Bucket: bkt, Key: aws.String("x"), UploadId: cr.UploadId, PartNumber: aws.Int32(1),
+		Body: strings.NewReader("data"), ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(make([]byte, 32)))})
+	if code(err) != "BadDigest" {
+		t.Errorf("part with a wrong checksum: %v; want BadDigest", err)
 	}
 }

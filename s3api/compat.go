@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -30,9 +29,6 @@ import (
 //   - a Range header S3 would ignore (another unit, several ranges, a
 //     first byte after the last) is dropped, so the whole object is sent;
 //   - HEAD answers a Range as GET does (206 and Content-Range, or 416);
-//   - ListParts takes part-number-marker as the last part already seen
-//     and answers NextPartNumberMarker as the last part listed (gofakes3
-//     counts both one further);
 //   - creating a bucket the user already has, in the default region
 //     (us-east-1, or no LocationConstraint), succeeds and changes nothing,
 //     as on S3 there; naming another region it is BucketAlreadyOwnedByYou;
@@ -40,11 +36,15 @@ import (
 //     characters, as in "a.b.c") can be created;
 //   - the LocationConstraint a bucket was created with is kept (as a
 //     property of the bucket) and answered by GetBucketLocation;
-//   - a part number out of 1..10000 is InvalidArgument (gofakes3: InvalidPart);
 //   - listings always carry MaxKeys and (v2) KeyCount, even when 0;
-//   - the owner of buckets, objects and uploads is the calling user, in
-//     listings and ACLs alike (gofakes3 names one fixed owner), and
-//     uploads are listed with their initiator and owner.
+//   - the owner of buckets and objects is the calling user, in listings
+//     and ACLs alike (gofakes3 names one fixed owner);
+//   - canned ACLs (x-amz-acl, or a policy of group grants) are kept and
+//     read back, and make buckets public or private (acl.go);
+//   - a PutObject with If-Match on a key that does not exist is 412
+//     PreconditionFailed, as s3-tests and other S3 servers have it;
+//   - a DeleteObject with If-Match deletes only the object with that ETag
+//     (412 PreconditionFailed otherwise, 404 NoSuchKey if there is none).
 func compat(be *backend, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -52,8 +52,27 @@ func compat(be *backend, next http.Handler) http.Handler {
 		fixCopySource(r)
 		switch r.Method {
 		case http.MethodPut:
-			if _, acl := q["acl"]; acl && r.Header.Get("X-Amz-Acl") == "" {
-				fixACLBody(r)
+			if _, acl := q["acl"]; acl {
+				if r.Header.Get("X-Amz-Acl") == "" {
+					fixACLBody(r)
+				}
+				if serveACL(be, w, r, next, bucket, key) {
+					return
+				}
+			}
+			if canned := r.Header.Get("X-Amz-Acl"); canned != "" && bucket != "" && q.Get("uploadId") == "" {
+				if err := checkCannedACL(canned); err != nil {
+					writeError(w, r, err)
+					return
+				}
+				if st := stateFrom(r.Context()); st != nil {
+					st.acl = canned
+				}
+			}
+			if key != "" && r.Header.Get("If-Match") != "" && r.URL.RawQuery == "" && !be.keyExists(r.Context(), bucket, key) {
+				// As s3-tests and other S3 servers have it (AWS answers 404).
+				writeError(w, r, gofakes3.ErrorMessage(gofakes3.ErrPreconditionFailed, "At least one of the pre-conditions you specified did not hold"))
+				return
 			}
 			if bucket != "" && key == "" && r.URL.RawQuery == "" {
 				noteLocation(r)
@@ -61,9 +80,10 @@ func compat(be *backend, next http.Handler) http.Handler {
 					return
 				}
 			}
-			if key != "" && q.Get("uploadId") != "" {
-				if n, err := strconv.Atoi(q.Get("partNumber")); err != nil || n < 1 || n > 10000 {
-					writeError(w, r, gofakes3.ErrorMessage(gofakes3.ErrInvalidArgument, "Part number must be an integer between 1 and 10000, inclusive"))
+		case http.MethodDelete:
+			if ifMatch := r.Header.Get("If-Match"); key != "" && ifMatch != "" && r.URL.RawQuery == "" {
+				if err := be.checkDeleteMatch(r.Context(), bucket, key, ifMatch); err != nil {
+					writeError(w, r, err)
 					return
 				}
 			}
@@ -90,14 +110,11 @@ func compat(be *backend, next http.Handler) http.Handler {
 				return
 			}
 			_, acl := q["acl"]
-			_, uploads := q["uploads"]
-			listParts := key != "" && q.Get("uploadId") != ""
-			if key != "" && !acl && !listParts {
-				break // objects are streamed as they are
+			if acl && serveACL(be, w, r, next, bucket, key) {
+				return
 			}
-			partMarker := ""
-			if listParts {
-				r, partMarker = shiftPartMarker(r, q)
+			if key != "" && !acl {
+				break // objects are streamed as they are
 			}
 			user := auth.User(r.Context())
 			serveRewritten(w, r, next, func(body []byte) []byte {
@@ -105,12 +122,6 @@ func compat(be *backend, next http.Handler) http.Handler {
 					return body
 				}
 				body = fixOwner(body, user)
-				if uploads || listParts {
-					body = addUploadOwner(body, user)
-				}
-				if listParts {
-					body = fixPartMarkers(body, partMarker)
-				}
 				if bucket != "" && key == "" {
 					body = fixListCounts(body, q.Get("list-type") == "2")
 				}
@@ -136,23 +147,6 @@ func createBucket(be *backend, w http.ResponseWriter, r *http.Request, bucket st
 	w.Header().Set("Location", "/"+bucket)
 	w.WriteHeader(http.StatusOK)
 	return true
-}
-
-// shiftPartMarker turns S3's part-number-marker (the last part seen) into
-// gofakes3's (the first part to list); it returns the request to serve and
-// the marker as the client sent it.
-func shiftPartMarker(r *http.Request, q url.Values) (*http.Request, string) {
-	v := q.Get("part-number-marker")
-	n, err := strconv.Atoi(v)
-	if v == "" || err != nil || n < 0 {
-		return r, ""
-	}
-	q.Set("part-number-marker", strconv.Itoa(n+1))
-	r2 := *r
-	u := *r.URL
-	u.RawQuery = q.Encode()
-	r2.URL = &u
-	return &r2, v
 }
 
 // serveRewritten serves a small XML answer through rewrite when it
@@ -274,42 +268,6 @@ func fixOwner(body []byte, user string) []byte {
 	return bytes.ReplaceAll(body, fakeOwnerName, []byte("<DisplayName>"+u+"</DisplayName>"))
 }
 
-var uploadIDElem = regexp.MustCompile(`<UploadId>[^<]*</UploadId>`)
-
-// addUploadOwner names the user as initiator and owner of the uploads
-// in a ListMultipartUploads or ListParts answer, where gofakes3 leaves
-// them out.
-func addUploadOwner(body []byte, user string) []byte {
-	if bytes.Contains(body, []byte("<Initiator>")) {
-		return body
-	}
-	o := ownerXML(user)
-	add := []byte("<Initiator>" + o + "</Initiator><Owner>" + o + "</Owner>")
-	return uploadIDElem.ReplaceAllFunc(body, func(m []byte) []byte {
-		return append(append([]byte{}, m...), add...)
-	})
-}
-
-var (
-	partNumberElem = regexp.MustCompile(`<PartNumber>([0-9]+)</PartNumber>`)
-	partMarkerElem = regexp.MustCompile(`<PartNumberMarker>[0-9]*</PartNumberMarker>`)
-	nextMarkerElem = regexp.MustCompile(`<NextPartNumberMarker>[0-9]*</NextPartNumberMarker>`)
-)
-
-// fixPartMarkers writes the part-number-marker the client sent back, and
-// the last part listed as the NextPartNumberMarker.
-func fixPartMarkers(body []byte, marker string) []byte {
-	if marker == "" {
-		marker = "0"
-	}
-	body = partMarkerElem.ReplaceAll(body, []byte("<PartNumberMarker>"+marker+"</PartNumberMarker>"))
-	next := marker
-	if ms := partNumberElem.FindAllSubmatch(body, -1); len(ms) > 0 {
-		next = string(ms[len(ms)-1][1])
-	}
-	return nextMarkerElem.ReplaceAll(body, []byte("<NextPartNumberMarker>"+next+"</NextPartNumberMarker>"))
-}
-
 // fixACLBody lets a client set the ACL it read back: gofakes3 accepts
 // only the owner it names itself as grantee, so the user's ID is put
 // back into that form. The body's digests are checked first and then
@@ -426,12 +384,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 			msg = er.Message
 		}
 	}
-	w.Header().Set("Content-Type", "application/xml")
-	w.WriteHeader(code.Status())
-	if r.Method == http.MethodHead {
-		return
-	}
-	io.WriteString(w, xml.Header+"<Error><Code>"+xmlText(string(code))+"</Code><Message>"+xmlText(msg)+"</Message></Error>")
+	// With a request ID in the body and the x-amz-request-id header, as
+	// every S3 error has.
+	writeAuthError(w, r, string(code), msg, code.Status())
 }
 
 var isTruncatedElem = []byte("<IsTruncated>")

@@ -4,23 +4,33 @@
 // reverse.
 //
 // Why the rclone fork rather than github.com/johannesboyne/gofakes3 v1.2.0:
-// its backend methods take a context (how a call learns its user), it lets
-// a backend stream multipart parts itself (v1.2.0 keeps every part in
-// memory), supports UploadPartCopy, and exports a SigV4 verifier that can
-// look secrets up per request. gofakes3 is confined to server.go and
-// backend.go, behind the Backend it calls, so the choice is easy to revisit.
+// its backend methods take a context (how a call learns its user), it has
+// fewer S3 divergences to fix around it, and it is maintained. Neither
+// keeps multipart uploads anywhere but in memory, so this package serves
+// those itself. gofakes3 is confined to server.go and backend.go (and a few
+// of its exported XML and error types), behind the Backend it calls, so the
+// choice is easy to revisit.
 //
 // What this package adds around gofakes3:
 //   - Authentication (auth.go): AWS Signature V4 in headers and presigned
 //     URLs, checked against per-user access keys; the caller's user goes in
 //     the request context and every backend call acts as that user. Buckets
 //     are per user.
+//   - Public access (public.go, acl.go): canned ACLs make a bucket public
+//     (anonymous GET and HEAD) or private, and an object public-read or
+//     private, and are read back by GetBucketAcl and GetObjectAcl.
+//     Anonymous requests never write; naming a bucket no one has they
+//     are told NoSuchBucket. Other users read what anyone may read.
 //   - Paged listings (catalog.ListKeys): a page costs what it returns; keys
 //     rolled into a common prefix are skipped by seeking.
-//   - Multipart parts are streamed to <data>/multipart/<upload>/ and
-//     assembled into the gateway on completion, hashing as they go; the
-//     object's ETag is the S3 "md5-of-part-md5s-N". Uploads in progress do
-//     not survive a restart.
+//   - Multipart uploads are served by this package (multipart.go), not by
+//     gofakes3, whose uploader keeps them in memory: an upload's record, its
+//     parts (streamed to <data>/multipart/<upload>/, fsynced) and their
+//     ETags and checksums are files, so uploads in progress survive a
+//     restart and a part once acknowledged is never lost. Completion
+//     assembles the parts into the gateway as one stream, hashing as it
+//     goes; the ETag is S3's "md5-of-part-md5s-N", and an upload with a
+//     checksum algorithm gets S3's composite checksum ("…-N").
 //   - Folders: S3 keys are files and folders on disk. A zero-byte PUT of
 //     "name/" makes a folder, listed back as the key "name/" (as are folders
 //     made with WebDAV MKCOL); folders Shoebox made only to hold files are

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/rclone/gofakes3"
@@ -18,9 +17,8 @@ import (
 
 // Config configures the S3 front end.
 type Config struct {
-	// UploadDir holds multipart parts while uploads are in progress. It is
-	// emptied at start: in-progress uploads do not survive a restart
-	// (clients start them again).
+	// UploadDir holds multipart uploads in progress, their parts and
+	// records (see multipart.go); they survive restarts.
 	UploadDir string
 	// Domain enables virtual-host style requests (bucket.Domain/key)
 	// beside path-style ones.
@@ -36,25 +34,23 @@ func New(gw *gateway.Gateway, cfg Config) (http.Handler, error) {
 	if cfg.Authenticate == nil {
 		return nil, fmt.Errorf("s3api: no authentication configured")
 	}
-	if err := os.RemoveAll(cfg.UploadDir); err != nil {
-		return nil, fmt.Errorf("s3api: clear %s: %w", cfg.UploadDir, err)
-	}
-	if err := os.MkdirAll(cfg.UploadDir, 0o750); err != nil {
-		return nil, fmt.Errorf("s3api: %w", err)
-	}
 	lg := cfg.Logger
 	if lg == nil {
 		lg = slog.Default()
 	}
 	lg = lg.With("component", "s3")
-	be := &backend{gw: gw, uploadDir: cfg.UploadDir}
+	be := &backend{gw: gw}
 	faker := gofakes3.New(be,
 		gofakes3.WithLogger(logger{lg}),
 		gofakes3.WithUploadOwner(auth.User),
 		gofakes3.WithIntegrityCheck(true),
 		gofakes3.WithoutVersioning(),
 	)
-	var h http.Handler = withState(gw, compat(be, faker.Server()))
+	mp, err := newMultipart(be, cfg.UploadDir, lg, compat(be, faker.Server()))
+	if err != nil {
+		return nil, err
+	}
+	var h http.Handler = withState(gw, mp)
 	if cfg.Domain != "" {
 		// Inside authentication: signatures cover the request as sent.
 		h = virtualHost(strings.ToLower(cfg.Domain), h)
@@ -124,6 +120,13 @@ type reqState struct {
 	size int64
 	// location is the LocationConstraint a bucket is created with.
 	location string
+	// acl is the canned ACL (x-amz-acl) a bucket or object is created
+	// with.
+	acl string
+	// checksumHeader and checksumValue are the checksum an object was
+	// stored with from the trailer of its aws-chunked body, answered as
+	// a header as S3 does for a checksum given as one.
+	checksumHeader, checksumValue string
 }
 
 type stateKey struct{}
@@ -203,6 +206,9 @@ func (s *stateWriter) WriteHeader(code int) {
 		s.written = true
 		if s.st.etag != "" && s.Header().Get("ETag") != "" && (code < 300 || code == http.StatusNotModified) {
 			s.Header().Set("ETag", s.st.etag)
+		}
+		if s.st.checksumHeader != "" && code < 300 && s.Header().Get(s.st.checksumHeader) == "" {
+			s.Header().Set(s.st.checksumHeader, s.st.checksumValue)
 		}
 		if s.st.status != 0 && code == http.StatusInternalServerError {
 			code = s.st.status

@@ -5,15 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
-	"strings"
 	"time"
-
-	"shoebox/catalog"
 )
 
 // bucketCmd: shoebox bucket list USER | public USER BUCKET | private USER BUCKET.
-func bucketCmd(ctx context.Context, args []string) error {
+func bucketCmd(ctx context.Context, args []string, cio cmdIO) error {
 	if len(args) == 0 {
 		return errors.New("usage: shoebox bucket list USER | public USER BUCKET | private USER BUCKET")
 	}
@@ -23,11 +19,11 @@ func bucketCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(cfg, newLogger(cfg))
+	st, done, err := cio.open(cfg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer done()
 	switch sub {
 	case "list":
 		if fs.NArg() != 1 {
@@ -42,7 +38,7 @@ func bucketCmd(ctx context.Context, args []string) error {
 			if b.Public {
 				access = "public-read"
 			}
-			fmt.Printf("%s\t%s\tcreated %s\n", b.Name, access, b.Created.Format(time.RFC3339))
+			fmt.Fprintf(cio.out, "%s\t%s\tcreated %s\n", b.Name, access, b.Created.Format(time.RFC3339))
 		}
 	case "public", "private":
 		if fs.NArg() != 2 {
@@ -52,29 +48,12 @@ func bucketCmd(ctx context.Context, args []string) error {
 			return err
 		}
 		if sub == "public" {
-			fmt.Printf("bucket %s of %s: anyone can now read it over S3 (GET and HEAD, no listing of other buckets)\n", fs.Arg(1), fs.Arg(0))
+			fmt.Fprintf(cio.out, "bucket %s of %s: anyone can now read it over S3 (GET and HEAD, no listing of other buckets)\n", fs.Arg(1), fs.Arg(0))
 		} else {
-			fmt.Printf("bucket %s of %s: private\n", fs.Arg(1), fs.Arg(0))
+			fmt.Fprintf(cio.out, "bucket %s of %s: private\n", fs.Arg(1), fs.Arg(0))
 		}
 	default:
 		return fmt.Errorf("unknown bucket command %q (list, public, private)", sub)
 	}
 	return nil
-}
-
-// publicReader lets anonymous S3 reads (GET, HEAD) of a public bucket act
-// as its owner. Names are per user, so a name two users made public is
-// served to nobody anonymously.
-func publicReader(cat *catalog.Catalog) func(r *http.Request) (string, bool) {
-	return func(r *http.Request) (string, bool) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			return "", false
-		}
-		bucket, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-		if bucket == "" {
-			return "", false
-		}
-		owner, ok, err := cat.PublicBucketOwner(r.Context(), bucket)
-		return owner, ok && err == nil
-	}
 }

@@ -22,7 +22,7 @@ const keyUsage = "usage: shoebox key create USER | list USER | revoke KEYID"
 // keyCmd manages S3 access keys: create prints the two shell lines
 // AWS_ACCESS_KEY_ID=... and AWS_SECRET_ACCESS_KEY=... and nothing else on
 // standard output; the secret is shown only then.
-func keyCmd(ctx context.Context, args []string) error {
+func keyCmd(ctx context.Context, args []string, cio cmdIO) error {
 	if len(args) == 0 {
 		return errors.New(keyUsage)
 	}
@@ -39,11 +39,11 @@ func keyCmd(ctx context.Context, args []string) error {
 		return errors.New(keyUsage)
 	}
 	arg := fs.Arg(0)
-	st, err := openStore(cfg, newLogger(cfg))
+	st, done, err := cio.open(cfg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer done()
 	switch sub {
 	case "create":
 		if _, err := st.cat.GetUser(ctx, arg); err != nil {
@@ -65,7 +65,7 @@ func keyCmd(ctx context.Context, args []string) error {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", id, secret)
+			fmt.Fprintf(cio.out, "AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", id, secret)
 			return nil
 		}
 	case "list":
@@ -79,7 +79,7 @@ func keyCmd(ctx context.Context, args []string) error {
 			}
 		}
 		for _, k := range keys {
-			fmt.Printf("%s\tcreated %s\n", k.ID, k.Created.Format(time.RFC3339))
+			fmt.Fprintf(cio.out, "%s\tcreated %s\n", k.ID, k.Created.Format(time.RFC3339))
 		}
 	case "revoke":
 		k, err := st.cat.GetAccessKey(ctx, arg)
@@ -92,7 +92,7 @@ func keyCmd(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("access key %s of user %s revoked\n", k.ID, k.User)
+		fmt.Fprintf(cio.out, "access key %s of user %s revoked\n", k.ID, k.User)
 	}
 	return nil
 }

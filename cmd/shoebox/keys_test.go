@@ -15,6 +15,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+
 	"shoebox/catalog"
 	"shoebox/gateway/auth"
 	"shoebox/s3api"
@@ -197,5 +202,58 @@ func TestKeyCLIRefusesOpenKeyFile(t *testing.T) {
 	}
 	if out, _, _ := keyCLI(t, "key", "list", "carol", "--data", data); out != "" {
 		t.Errorf("a refused key create left a key: %q", out)
+	}
+}
+
+// TestAdminWhileRunning: user, key and bucket commands work while the
+// server holds the data directory (it runs them, over its admin socket),
+// and take effect at once: a new user can log in, a new key signs, a
+// revoked key and an old password stop working without a restart.
+func TestAdminWhileRunning(t *testing.T) {
+	s := startServer(t)
+	if st, err := os.Stat(filepath.Join(s.data, "admin.sock")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("admin socket: %v; want mode 0600", err)
+	}
+	if out, err := runCLI(t, "pw-of-dave\n", "user", "add", "dave", "--password-stdin", "--data", s.data); err != nil {
+		t.Fatalf("user add while running: %v\n%s", err, out)
+	}
+	resp, body := s.doAs("dave", "pw-of-dave", "PROPFIND", "/dav/", nil, "Depth", "0")
+	want(t, resp, body, 207)
+
+	out, errOut, err := keyCLI(t, "key", "create", "dave", "--data", s.data)
+	m := keyCreateOut.FindStringSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("key create while running: %v, stdout %q, stderr %s", err, out, errOut)
+	}
+	cli := s3.New(s3.Options{BaseEndpoint: aws.String(s.s3url()), Region: "us-east-1", UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(m[1], m[2], "")})
+	ctx := context.Background()
+	if _, err := cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("daves")}); err != nil {
+		t.Fatalf("the new key does not sign: %v", err)
+	}
+	if out, err := runCLI(t, "", "bucket", "list", "dave", "--data", s.data); err != nil || !strings.Contains(out, "daves\tprivate") {
+		t.Errorf("bucket list while running: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "", "key", "revoke", m[1], "--data", s.data); err != nil {
+		t.Fatalf("key revoke while running: %v\n%s", err, out)
+	}
+	_, err = cli.ListBuckets(ctx, &s3.ListBucketsInput{})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidAccessKeyId" {
+		t.Errorf("a revoked key: %v; want InvalidAccessKeyId at once", err)
+	}
+	if out, err := runCLI(t, "new-pw\n", "user", "passwd", "dave", "--password-stdin", "--data", s.data); err != nil {
+		t.Fatalf("user passwd while running: %v\n%s", err, out)
+	}
+	resp, body = s.doAs("dave", "pw-of-dave", "PROPFIND", "/dav/", nil, "Depth", "0")
+	want(t, resp, body, 401)
+	resp, body = s.doAs("dave", "new-pw", "PROPFIND", "/dav/", nil, "Depth", "0")
+	want(t, resp, body, 207)
+	// Errors come back as errors; commands that need the server stopped say so.
+	if out, err := runCLI(t, "", "key", "create", "nobody", "--data", s.data); err == nil || !strings.Contains(out, "no user") {
+		t.Errorf("key create for an unknown user while running: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "", "reindex", "--data", s.data); err == nil || !strings.Contains(out, "running") {
+		t.Errorf("reindex while running: %v\n%s; want a refusal naming the running server", err, out)
 	}
 }

@@ -66,13 +66,13 @@ func run(ctx context.Context, args []string) error {
 	case "serve":
 		return serve(ctx, args[1:])
 	case "user":
-		return userCmd(ctx, args[1:])
+		return runAdmin(ctx, args, userCmd)
 	case "key":
-		return keyCmd(ctx, args[1:])
+		return runAdmin(ctx, args, keyCmd)
 	case "fsck":
 		return fsck(ctx, args[1:])
 	case "bucket":
-		return bucketCmd(ctx, args[1:])
+		return runAdmin(ctx, args, bucketCmd)
 	case "import":
 		return importCmd(ctx, args[1:])
 	case "reindex":

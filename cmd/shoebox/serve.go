@@ -108,6 +108,10 @@ func serve(ctx context.Context, args []string) error {
 		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: faceModels, WantFaces: true}}})
 
 	authn := auth.New(st.cat, 5*time.Minute)
+	// user, key and bucket commands run while the server does (admin.go).
+	if err := serveAdmin(ctx, cfg.Data, st, authn, lg); err != nil {
+		return err
+	}
 	dav := davfs.NewHandler(st.gw, davfs.Config{
 		Prefix: "/dav", ExternalPrefix: cfg.ExternalPrefix, MaxUpload: cfg.MaxUpload,
 		InfinityLimit: cfg.InfinityLimit, Logger: lg, Virtual: virtualdirs.New(st.cat, virtualdirs.Options{Cover: personCover(st.cat, st.thumbs), MinPhotos: cfg.PeopleMinPhotos}),
@@ -151,7 +155,7 @@ func serve(ctx context.Context, args []string) error {
 			Logger:    lg,
 			Authenticate: func(h http.Handler) http.Handler {
 				return s3api.Authenticate(secretLookup(st.cat, sealer), h, s3api.AuthLogger(lg),
-					s3api.AllowAnonymous(publicReader(st.cat)))
+					s3api.PublicAccess(st.gw))
 			},
 		})
 		if err != nil {

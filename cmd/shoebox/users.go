@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -18,7 +19,7 @@ import (
 	"shoebox/gateway/auth"
 )
 
-func userCmd(ctx context.Context, args []string) error {
+func userCmd(ctx context.Context, args []string, cio cmdIO) error {
 	if len(args) == 0 {
 		return errors.New("usage: shoebox user add|list|passwd|rm [NAME]")
 	}
@@ -33,17 +34,17 @@ func userCmd(ctx context.Context, args []string) error {
 	if sub != "list" && name == "" {
 		return fmt.Errorf("usage: shoebox user %s NAME", sub)
 	}
-	st, err := openStore(cfg, newLogger(cfg))
+	st, done, err := cio.open(cfg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer done()
 	switch sub {
 	case "add", "passwd":
 		if sub == "add" && !catalog.ValidName(name) {
 			return fmt.Errorf("user name %q: use letters, digits, '.', '_' and '-' (at most 63)", name)
 		}
-		pw, err := readPassword(*stdin)
+		pw, err := readPassword(cio.in, *stdin)
 		if err != nil {
 			return err
 		}
@@ -54,29 +55,29 @@ func userCmd(ctx context.Context, args []string) error {
 		if err := st.cat.PutUser(ctx, catalog.User{Name: name, PasswordHash: hash, Created: time.Now()}, sub == "add"); err != nil {
 			return err
 		}
-		fmt.Printf("user %s: password set\n", name)
+		fmt.Fprintf(cio.out, "user %s: password set\n", name)
 	case "list":
 		us, err := st.cat.Users(ctx)
 		if err != nil {
 			return err
 		}
 		for _, u := range us {
-			fmt.Printf("%s\tcreated %s\n", u.Name, u.Created.Format(time.RFC3339))
+			fmt.Fprintf(cio.out, "%s\tcreated %s\n", u.Name, u.Created.Format(time.RFC3339))
 		}
 	case "rm":
 		if err := st.cat.DeleteUser(ctx, name); err != nil {
 			return err
 		}
-		fmt.Printf("user %s removed (their files are kept under %s/objects/%s)\n", name, cfg.Data, name)
+		fmt.Fprintf(cio.out, "user %s removed (their files are kept under %s/objects/%s)\n", name, cfg.Data, name)
 	default:
 		return fmt.Errorf("unknown user command %q (add, list, passwd, rm)", sub)
 	}
 	return nil
 }
 
-func readPassword(fromStdin bool) (string, error) {
+func readPassword(in io.Reader, fromStdin bool) (string, error) {
 	if fromStdin || !term.IsTerminal(int(os.Stdin.Fd())) {
-		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		line, err := bufio.NewReader(in).ReadString('\n')
 		if err != nil && line == "" {
 			return "", fmt.Errorf("read password from stdin: %w", err)
 		}

@@ -106,6 +106,14 @@ func (a *Authenticator) Check(ctx context.Context, user, pw string) error {
 	return nil
 }
 
+// Forget drops what Check remembers of user, so a new password or a
+// removed user takes effect at once.
+func (a *Authenticator) Forget(user string) {
+	a.mu.Lock()
+	delete(a.cache, user)
+	a.mu.Unlock()
+}
+
 type userKey struct{}
 
 // WithUser returns ctx carrying the authenticated user name.
