@@ -95,7 +95,7 @@ func (c *Config) options() []option {
 		{name: "max-upload-bytes", env: "SHOEBOX_MAX_UPLOAD_BYTES", usage: "largest accepted upload in bytes (0: no limit)", i64: &c.MaxUpload},
 		{name: "propfind-infinity-limit", env: "SHOEBOX_PROPFIND_INFINITY_LIMIT", usage: "most entries a Depth: infinity PROPFIND may list", int: &c.InfinityLimit},
 		{name: "workers", env: "SHOEBOX_WORKERS", usage: "enrichment workers (0: one per CPU)", int: &c.Workers},
-		{name: "people-threshold", env: "SHOEBOX_PEOPLE_THRESHOLD", usage: "how far apart (centred cosine distance, 0-2) faces of one person may be on average; higher merges more (0: the default, 0.86)", f64: &c.PeopleThreshold},
+		{name: "people-threshold", env: "SHOEBOX_PEOPLE_THRESHOLD", usage: "how far apart (centred cosine distance, 0-2) faces of one person may be on average; higher merges more (0: the default, 0.82)", f64: &c.PeopleThreshold},
 		{name: "people-min-photos", env: "SHOEBOX_PEOPLE_MIN_PHOTOS", usage: "fewest photos an unnamed person needs to get a /by-person folder", int: &c.PeopleMinPhotos},
 		{name: "people-regroup-after", env: "SHOEBOX_PEOPLE_REGROUP_AFTER", usage: "new faces that match no person before all faces are grouped again (0: 20, or a tenth of the faces)", int: &c.PeopleRegroupAfter},
 		{name: "trash-days", env: "SHOEBOX_TRASH_DAYS", usage: "days deleted photos and videos stay in /trash (0: no trash, deletes are final)", int: &c.TrashDays},

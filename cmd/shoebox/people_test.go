@@ -184,7 +184,7 @@ func TestPeople(t *testing.T) {
 		t.Errorf("Alice = %q; want the new copy again-%s in it", got, twin)
 	}
 	before = passes()
-	rclone(t, env, "copyto", "../../../shared/testdata/faces/images/jimin.jpg", "sb:faces/new/jimin-again.jpg")
+	rclone(t, env, "copyto", "../../../shared/testdata/faces/images/seulgi.jpg", "sb:faces/new/seulgi-again.jpg")
 	waitFor("full grouping pass", passes, before)
 	check("after a restart and a new pass")
 	raw := s.apiRaw(t, "faces/"+alice[len(alice)-1])
