@@ -35,6 +35,7 @@
 //	fwait|<user>|<bucket>|<key>      → empty: waiting for face models (derived)
 //	fnew|<user>|<bucket>|<key>       → empty: faces not yet grouped (derived)
 //	pstat|<user>                     → PeopleStats JSON: last full grouping (derived)
+//	fkind|                           → face descriptor kind last requeued for (derived)
 //
 // The derived index rows (index.go) are written in the transaction that
 // stores a media record (CompleteJob, FailJob), moved and deleted with the

@@ -51,13 +51,16 @@ const (
 	pfxFacesNew = "fnew|"
 	// pstat|U: what the last full grouping pass left (PeopleStats).
 	pfxPeopleStats = "pstat|"
+	// fkind|: the face descriptor kind photos were last requeued for
+	// (RequeueFacesNotOf).
+	pfxFacesKind = "fkind|"
 )
 
 // NearDistance is the largest Hamming distance between perceptual hashes
 // of near duplicates (see enrich.NearDistance, which is the same).
 const NearDistance = 6
 
-var derivedPrefixes = []string{pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxFacesNew, pfxPeopleStats}
+var derivedPrefixes = []string{pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxFacesNew, pfxPeopleStats, pfxFacesKind}
 
 // Day is the local date a record files under ("2006-01-02"), or "".
 func (m Media) Day() string {

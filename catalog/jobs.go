@@ -142,6 +142,10 @@ func (c *Catalog) CompleteJob(ctx context.Context, j Job, m Media) error {
 		if err := getJSON(txn, keyObject(j.User, j.Bucket, j.Key), &o); err != nil {
 			return nil // deleted meanwhile
 		}
+		var old Media
+		if err := getJSON(txn, keyMedia(j.User, j.Bucket, j.Key), &old); err == nil {
+			keepPersons(&m, &old)
+		}
 		if err := index(txn, j.User, j.Bucket, j.Key, m, o.ModNs); err != nil {
 			return err
 		}
@@ -290,4 +294,43 @@ func (c *Catalog) ReleaseLeases(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// keepPersons carries the persons of a photo's faces over when it is
+// enriched again (a new detector or descriptor, a requeue): a new face
+// takes the person of the old face whose box it overlaps most, when they
+// overlap by more than half (intersection over union) and the content is
+// the same. Grouping then finds its persons again by these faces.
+func keepPersons(m, old *Media) {
+	if m.SHA256 == "" || m.SHA256 != old.SHA256 {
+		return
+	}
+	for i := range m.Faces {
+		if m.Faces[i].Person != "" {
+			continue
+		}
+		best, bestIoU := -1, 0.5
+		for j, of := range old.Faces {
+			if of.Person == "" {
+				continue
+			}
+			if v := iou(m.Faces[i].Box, of.Box); v > bestIoU {
+				best, bestIoU = j, v
+			}
+		}
+		if best >= 0 {
+			m.Faces[i].Person = old.Faces[best].Person
+		}
+	}
+}
+
+// iou is the intersection over union of two boxes (x, y, width, height).
+func iou(a, b [4]float64) float64 {
+	x0, y0 := max(a[0], b[0]), max(a[1], b[1])
+	x1, y1 := min(a[0]+a[2], b[0]+b[2]), min(a[1]+a[3], b[1]+b[3])
+	if x1 <= x0 || y1 <= y0 {
+		return 0
+	}
+	in := (x1 - x0) * (y1 - y0)
+	return in / (a[2]*a[3] + b[2]*b[3] - in)
 }

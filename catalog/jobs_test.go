@@ -107,3 +107,51 @@ func TestJobQueue(t *testing.T) {
 		t.Errorf("job of a deleted file: %v; want ErrNotFound", err)
 	}
 }
+
+// TestRequeueFacesNotOf: photos with faces of another descriptor kind are
+// queued again once per kind, and when they are enriched again their
+// faces keep their persons, matched by box.
+func TestRequeueFacesNotOf(t *testing.T) {
+	c, err := Open("", Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	now := time.Unix(1_700_000_000, 0)
+	if err := c.PutFile(ctx, "u", Object{Bucket: "b", Key: "p.jpg", UploadNs: 1}); err != nil {
+		t.Fatal(err)
+	}
+	jobs, _ := c.LeaseJobs(ctx, now, time.Minute, 10)
+	old := Media{Kind: "photo", SHA256: "s", Faces: []Face{
+		{Detector: "old", Box: [4]float64{0.1, 0.1, 0.2, 0.2}},
+		{Detector: "old", Box: [4]float64{0.6, 0.6, 0.2, 0.2}},
+	}}
+	if err := c.CompleteJob(ctx, jobs[0], old); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetFacePersons(ctx, "u", "b", "p.jpg", []string{"alice", "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.RequeueFacesNotOf(ctx, "new"); n != 1 || err != nil {
+		t.Fatalf("RequeueFacesNotOf = %d, %v; want 1", n, err)
+	}
+	if n, _ := c.RequeueFacesNotOf(ctx, "new"); n != 0 {
+		t.Errorf("second RequeueFacesNotOf = %d; want 0 (done for this kind)", n)
+	}
+	jobs, _ = c.LeaseJobs(ctx, now, time.Minute, 10)
+	if len(jobs) != 1 {
+		t.Fatalf("%d jobs after the requeue; want 1", len(jobs))
+	}
+	again := Media{Kind: "photo", SHA256: "s", Faces: []Face{
+		{Detector: "new", Box: [4]float64{0.11, 0.1, 0.2, 0.21}}, // alice, moved a little
+		{Detector: "new", Box: [4]float64{0.3, 0.6, 0.1, 0.1}},   // a face not seen before
+	}}
+	if err := c.CompleteJob(ctx, jobs[0], again); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := c.MediaOf(ctx, "u", "b", "p.jpg")
+	if m.Faces[0].Person != "alice" || m.Faces[1].Person != "" {
+		t.Errorf("persons after enriching again: %q, %q; want alice and none", m.Faces[0].Person, m.Faces[1].Person)
+	}
+}

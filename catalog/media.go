@@ -64,6 +64,48 @@ func (c *Catalog) MediaOf(ctx context.Context, user, bucket, key string) (Media,
 	return m, err
 }
 
+// RequeueFacesNotOf queues again every photo with a face whose Detector
+// is not kind (descriptors made another way, which grouping cannot compare
+// with new ones), once per kind: the kind is remembered, so later calls
+// read nothing. The media records stay until the photos are enriched
+// again, and their faces keep their persons (see CompleteJob).
+func (c *Catalog) RequeueFacesNotOf(ctx context.Context, kind string) (int, error) {
+	done := false
+	err := c.db.View(func(txn *badger.Txn) error {
+		var k string
+		if err := getJSON(txn, []byte(pfxFacesKind), &k); err == nil {
+			done = k == kind
+		}
+		return nil
+	})
+	if err != nil || done {
+		return 0, err
+	}
+	var refs [][]string
+	err = c.db.View(func(txn *badger.Txn) error {
+		return eachMedia(ctx, txn, []byte(pfxMedia), len(pfxMedia), func(rest string, m Media) error {
+			for _, f := range m.Faces {
+				if f.Detector != kind {
+					if parts := strings.SplitN(rest, sep, 3); len(parts) == 3 {
+						refs = append(refs, parts)
+					}
+					break
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range refs {
+		if err := c.Requeue(ctx, r[0], r[1], r[2]); err != nil {
+			return 0, err
+		}
+	}
+	return len(refs), c.update(ctx, func(txn *badger.Txn) error { return setJSON(txn, []byte(pfxFacesKind), kind) })
+}
+
 // RequeueAll drops every media record and queues every file for
 // enrichment again (`shoebox reindex`), in batches; progress hears of
 // each file queued. Objects, users and everything primary are untouched.

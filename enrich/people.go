@@ -47,6 +47,11 @@ type PeopleOptions struct {
 // threshold sits low in that plateau, preferring a missed merge.
 const DefaultPeopleThreshold = 0.82
 
+// FaceKind is the kind of descriptor (faces.Face.Detector) Shoebox
+// stores and groups now; photos with faces of another kind are enriched
+// again (catalog.RequeueFacesNotOf).
+const FaceKind = groupDetector
+
 // groupDetector is the detector whose descriptors are grouped: tiny416
 // with aligned chips (faces.Options.Align), as detectFaces stores them.
 // Descriptors of face-api's unaligned crop ("tiny416") are not comparable.
@@ -133,7 +138,16 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 		normalize(dir)
 		var p *catalog.Person
 		pc, bestSim := -1, cut
+		// A group most of whose faces are already someone's is that person
+		// (their centroid nearest to it is replaced): ids stay put when
+		// descriptors change (a new kind, carried over by the catalog).
+		if i, ci := majority(g, refs, current, people, used, dir); i >= 0 {
+			p, pc = &people[i], ci
+		}
 		for i := range people {
+			if p != nil {
+				break
+			}
 			for ci, c := range people[i].Centroids {
 				if used[people[i].ID][ci] || len(c) != 128 {
 					continue
@@ -332,6 +346,40 @@ func PlaceNewFaces(ctx context.Context, cat *catalog.Catalog, user string, opt P
 	}
 	full = st.Unplaced >= after || (st.Unplaced > 0 && time.Since(st.At) > opt.RegroupEvery)
 	return placed, full, nil
+}
+
+// majority returns the person (index in people) most of the group's faces
+// belong to now, with the unused centroid of theirs nearest to dir, or -1.
+func majority(g []int, refs []faceRef, current map[[2]string][]string, people []catalog.Person, used map[string]map[int]bool, dir []float64) (int, int) {
+	votes := map[string]int{}
+	for _, i := range g {
+		r := refs[i]
+		if ps := current[[2]string{r.bucket, r.key}]; r.idx < len(ps) && ps[r.idx] != "" {
+			votes[ps[r.idx]]++
+		}
+	}
+	for i := range people {
+		if votes[people[i].ID]*2 <= len(g) {
+			continue
+		}
+		best, bestSim := -1, -2.0
+		for ci, c := range people[i].Centroids {
+			if used[people[i].ID][ci] || len(c) != 128 {
+				continue
+			}
+			if sim := cosine(dir, c); sim > bestSim {
+				best, bestSim = ci, sim
+			}
+		}
+		if best < 0 && len(people[i].Centroids) == 0 {
+			people[i].Centroids = [][]float32{make([]float32, 128)}
+			best = 0
+		}
+		if best >= 0 {
+			return i, best
+		}
+	}
+	return -1, -1
 }
 
 // cosine is the cosine similarity of a unit vector and a centroid.

@@ -211,3 +211,52 @@ func TestPlaceNewFaces(t *testing.T) {
 		t.Error("an unplaced face with RegroupAfter 1: no full pass due")
 	}
 }
+
+// TestGroupPeopleKeepsPersonsWhenDescriptorsChange: when the persons'
+// centroids no longer fit the descriptors (a new kind of descriptor), a
+// group most of whose faces are a person's is still that person, name and
+// id, rather than a new one.
+func TestGroupPeopleKeepsPersonsWhenDescriptorsChange(t *testing.T) {
+	l := newFaceLib(t)
+	cat, ctx := l.cat, context.Background()
+	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
+	l.add("", files...)
+	if _, err := enrich.GroupPeople(ctx, cat, "u", enrich.PeopleOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := cat.People(ctx, "u")
+	if len(before) < 2 {
+		t.Fatalf("%d persons; want at least 2", len(before))
+	}
+	photos := func(id string) []string {
+		var keys []string
+		cat.PersonPhotos(ctx, "u", id, func(o catalog.Object) error { keys = append(keys, o.Key); return nil })
+		return keys
+	}
+	want := map[string][]string{}
+	for i := range before {
+		p := &before[i]
+		want[p.ID] = photos(p.ID)
+		p.Name = "name of " + p.ID
+		for ci := range p.Centroids { // centroids of another kind of descriptor
+			for j := range p.Centroids[ci] {
+				p.Centroids[ci][j] = float32((j*7+ci*3)%11) - 5
+			}
+		}
+		if err := cat.PutPerson(ctx, "u", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := enrich.GroupPeople(ctx, cat, "u", enrich.PeopleOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := cat.People(ctx, "u")
+	if len(after) != len(before) {
+		t.Errorf("%d persons after regrouping; want the same %d", len(after), len(before))
+	}
+	for _, p := range after {
+		if p.Name != "name of "+p.ID || !slices.Equal(photos(p.ID), want[p.ID]) {
+			t.Errorf("person %s %q has %v; want its name and %v", p.ID, p.Name, photos(p.ID), want[p.ID])
+		}
+	}
+}

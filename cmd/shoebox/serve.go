@@ -193,6 +193,14 @@ func serve(ctx context.Context, args []string) error {
 	go st.gw.RunTrashPurger(poolCtx, time.Hour)
 	if faceModels != nil {
 		go groupPeople(poolCtx, st, peopleOptions(cfg), &facesChanged, lg)
+		// Faces found another way (an older descriptor) are found again,
+		// keeping their persons.
+		if n, err := st.cat.RequeueFacesNotOf(poolCtx, enrich.FaceKind); err != nil {
+			lg.Error("requeue photos with older faces", "err", err)
+		} else if n > 0 {
+			lg.Info("finding faces again in photos whose faces were found another way", "photos", n, "kind", enrich.FaceKind)
+			pool.Committed(poolCtx, gateway.Event{Op: gateway.OpPut})
+		}
 		// Photos enriched before the models were installed get their faces now.
 		if n, err := st.cat.RequeueWaitingFaces(poolCtx); err != nil {
 			lg.Error("requeue photos waiting for face models", "err", err)
