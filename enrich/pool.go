@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -155,6 +156,11 @@ func (p *Pool) process(ctx context.Context, j catalog.Job) {
 	if err != nil {
 		if ctx.Err() != nil {
 			return // shutting down: the lease runs out and the job is done later
+		}
+		if _, serr := p.cat.Stat(ctx, j.User, j.Bucket, j.Key); errors.Is(serr, catalog.ErrNotFound) {
+			// Deleted or moved while it was read: its job went with it.
+			p.log.Debug("enrichment skipped: the file is gone", "bucket", j.Bucket, "key", j.Key, "err", err)
+			return
 		}
 		p.log.Warn("enrichment failed", "bucket", j.Bucket, "key", j.Key, "attempt", j.Attempts+1, "err", err)
 		retry := retryable(err) && j.Attempts+1 < catalog.MaxAttempts
