@@ -53,6 +53,8 @@ type env struct {
 	cli *s3.Client
 	url string
 	dir string // data directory: objects/ and multipart/
+	// uploadExpiry is the Config.UploadExpiry of the next restart.
+	uploadExpiry time.Duration
 }
 
 func newEnv(t *testing.T) env {
@@ -78,7 +80,7 @@ func newEnv(t *testing.T) env {
 func (e env) restart(t *testing.T) env {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h, err := s3api.New(e.gw, s3api.Config{UploadDir: e.dir + "/multipart", Authenticate: testAuth, Logger: quiet})
+	h, err := s3api.New(e.gw, s3api.Config{UploadDir: e.dir + "/multipart", UploadExpiry: e.uploadExpiry, Authenticate: testAuth, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -707,5 +709,40 @@ func TestMultipartChecksums(t *testing.T) {
 		Body: strings.NewReader("data"), ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(make([]byte, 32)))})
 	if code(err) != "BadDigest" {
 		t.Errorf("part with a wrong checksum: %v; want BadDigest", err)
+	}
+}
+
+// TestMultipartExpiry: an upload no part of which was written for
+// UploadExpiry is removed at start-up; a fresh one is kept.
+func TestMultipartExpiry(t *testing.T) {
+	e := newEnv(t)
+	bkt := aws.String("bkt")
+	e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: bkt})
+	ids := map[string]string{}
+	for _, k := range []string{"old", "fresh"} {
+		cr, err := e.cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: bkt, Key: aws.String(k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.cli.UploadPart(ctx, &s3.UploadPartInput{Bucket: bkt, Key: aws.String(k), UploadId: cr.UploadId, PartNumber: aws.Int32(1), Body: strings.NewReader("p")}); err != nil {
+			t.Fatal(err)
+		}
+		ids[k] = *cr.UploadId
+	}
+	weekAgo := time.Now().Add(-8 * 24 * time.Hour)
+	if err := os.Chtimes(filepath.Join(e.dir, "multipart", ids["old"]), weekAgo, weekAgo); err != nil {
+		t.Fatal(err)
+	}
+	e.uploadExpiry = 7 * 24 * time.Hour
+	e = e.restart(t)
+	ups, err := e.cli.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: bkt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ups.Uploads) != 1 || *ups.Uploads[0].UploadId != ids["fresh"] {
+		t.Errorf("uploads after a restart: %+v; want only the fresh one %s", ups.Uploads, ids["fresh"])
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "multipart", ids["old"])); !os.IsNotExist(err) {
+		t.Errorf("the expired upload's folder is still there: %v", err)
 	}
 }

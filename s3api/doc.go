@@ -30,7 +30,8 @@
 //     restart and a part once acknowledged is never lost. Completion
 //     assembles the parts into the gateway as one stream, hashing as it
 //     goes; the ETag is S3's "md5-of-part-md5s-N", and an upload with a
-//     checksum algorithm gets S3's composite checksum ("…-N").
+//     checksum algorithm gets S3's composite checksum ("…-N"). Uploads
+//     no part of which was written for Config.UploadExpiry are removed.
 //   - Folders: S3 keys are files and folders on disk. A zero-byte PUT of
 //     "name/" makes a folder, listed back as the key "name/" (as are folders
 //     made with WebDAV MKCOL); folders Shoebox made only to hold files are

@@ -86,43 +86,85 @@ type multipart struct {
 	// locks serialise the writers of one upload's files (parts of the
 	// same number sent twice at once, complete against abort).
 	locks [64]sync.Mutex
+	// expiry: uploads idle this long are removed by sweep (0: never).
+	expiry    time.Duration
+	sweepMu   sync.Mutex
+	lastSweep time.Time
 }
 
-// newMultipart prepares dir: temp files of parts cut short by a crash and
-// completed uploads past their retention are removed; uploads in progress
-// are kept.
-func newMultipart(be *backend, dir string, lg *slog.Logger, next http.Handler) (*multipart, error) {
+// newMultipart prepares dir (see sweep); uploads in progress are kept.
+// Uploads no part of which was written for expiry are removed (0: never).
+func newMultipart(be *backend, dir string, expiry time.Duration, lg *slog.Logger, next http.Handler) (*multipart, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("s3api: multipart directory: %w", err)
 	}
-	m := &multipart{be: be, dir: dir, log: lg, next: next}
-	ents, err := os.ReadDir(dir)
+	m := &multipart{be: be, dir: dir, expiry: expiry, log: lg, next: next}
+	kept, err := m.sweep(true)
 	if err != nil {
 		return nil, fmt.Errorf("s3api: multipart directory: %w", err)
-	}
-	kept := 0
-	for _, e := range ents {
-		if !e.IsDir() || !validUploadID(e.Name()) {
-			os.RemoveAll(filepath.Join(dir, e.Name()))
-			continue
-		}
-		up, err := m.read(e.Name())
-		if err != nil || (up.Done != "" && time.Since(up.Completed) > completeRetention) {
-			os.RemoveAll(filepath.Join(dir, e.Name()))
-			continue
-		}
-		tmps, _ := filepath.Glob(filepath.Join(dir, e.Name(), ".tmp-*"))
-		for _, t := range tmps {
-			os.Remove(t)
-		}
-		if up.Done == "" {
-			kept++
-		}
 	}
 	if kept > 0 {
 		lg.Info("multipart uploads in progress resumed", "uploads", kept)
 	}
 	return m, nil
+}
+
+// sweepEvery is how often, at most, CreateMultipartUpload sweeps.
+const sweepEvery = time.Hour
+
+// sweep removes what uploads leave behind: completed uploads past
+// completeRetention; uploads in progress no part of which was written for
+// m.expiry (their client gave up without aborting; S3 servers expire
+// them too); and, at start-up, the temp files of parts a crash cut short
+// and anything that is not an upload. It returns the uploads in progress.
+func (m *multipart) sweep(startup bool) (int, error) {
+	m.sweepMu.Lock()
+	defer m.sweepMu.Unlock()
+	m.lastSweep = time.Now()
+	ents, err := os.ReadDir(m.dir)
+	if err != nil {
+		return 0, err
+	}
+	kept := 0
+	for _, e := range ents {
+		p := filepath.Join(m.dir, e.Name())
+		if !e.IsDir() || !validUploadID(e.Name()) {
+			if startup {
+				os.RemoveAll(p)
+			}
+			continue
+		}
+		up, err := m.read(e.Name())
+		if err != nil {
+			if startup { // a create cut short
+				os.RemoveAll(p)
+			}
+			continue
+		}
+		if up.Done != "" {
+			if time.Since(up.Completed) > completeRetention {
+				os.RemoveAll(p)
+			}
+			continue
+		}
+		// A part's rename touches the folder: its time is the last write.
+		if st, err := os.Stat(p); err == nil && m.expiry > 0 && time.Since(st.ModTime()) > m.expiry {
+			mu := m.lock(e.Name())
+			mu.Lock()
+			os.RemoveAll(p)
+			mu.Unlock()
+			m.log.Info("multipart upload expired: no part written for a while", "upload", e.Name(), "bucket", up.Bucket, "key", up.Key, "idle", time.Since(st.ModTime()).Round(time.Minute))
+			continue
+		}
+		if startup {
+			tmps, _ := filepath.Glob(filepath.Join(p, ".tmp-*"))
+			for _, t := range tmps {
+				os.Remove(t)
+			}
+		}
+		kept++
+	}
+	return kept, nil
 }
 
 var uploadIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -317,6 +359,14 @@ func (m *multipart) create(w http.ResponseWriter, r *http.Request, bucket, key s
 		}
 		if acl != "private" { // S3's default is not kept: see withACL
 			meta[aclMetaKey] = acl
+		}
+	}
+	m.sweepMu.Lock()
+	due := time.Since(m.lastSweep) > sweepEvery
+	m.sweepMu.Unlock()
+	if due {
+		if _, err := m.sweep(false); err != nil {
+			m.log.Warn("multipart: sweep", "err", err)
 		}
 	}
 	var rb [16]byte

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/rclone/gofakes3"
 
@@ -20,6 +21,9 @@ type Config struct {
 	// UploadDir holds multipart uploads in progress, their parts and
 	// records (see multipart.go); they survive restarts.
 	UploadDir string
+	// UploadExpiry removes multipart uploads no part of which was written
+	// for that long (clients that gave up without aborting); 0: never.
+	UploadExpiry time.Duration
 	// Domain enables virtual-host style requests (bucket.Domain/key)
 	// beside path-style ones.
 	Domain string
@@ -46,7 +50,7 @@ func New(gw *gateway.Gateway, cfg Config) (http.Handler, error) {
 		gofakes3.WithIntegrityCheck(true),
 		gofakes3.WithoutVersioning(),
 	)
-	mp, err := newMultipart(be, cfg.UploadDir, lg, compat(be, faker.Server()))
+	mp, err := newMultipart(be, cfg.UploadDir, cfg.UploadExpiry, lg, compat(be, faker.Server()))
 	if err != nil {
 		return nil, err
 	}

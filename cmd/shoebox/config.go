@@ -27,8 +27,11 @@ type Config struct {
 	InfinityLimit  int    `yaml:"propfind_infinity_limit"`
 	Workers        int    `yaml:"workers"`
 	TrashDays      int    `yaml:"trash_days"`
-	LogLevel       string `yaml:"log_level"`
-	LogFormat      string `yaml:"log_format"`
+	// MultipartExpireDays removes S3 multipart uploads no part of which
+	// was written for that many days; 0: never.
+	MultipartExpireDays int    `yaml:"multipart_expire_days"`
+	LogLevel            string `yaml:"log_level"`
+	LogFormat           string `yaml:"log_format"`
 	// NoFsync skips every fsync: an acknowledged write can be lost if the
 	// machine (not only the process) crashes. For benchmarks that measure
 	// the cost of durability; never for data you keep.
@@ -62,14 +65,15 @@ type Config struct {
 
 func defaults() Config {
 	return Config{
-		Data:            "./shoebox-data",
-		DavAddr:         "127.0.0.1:8080",
-		S3Addr:          "127.0.0.1:9000",
-		InfinityLimit:   100_000,
-		TrashDays:       30,
-		LogLevel:        "info",
-		PeopleMinPhotos: 2,
-		LogFormat:       "text",
+		Data:                "./shoebox-data",
+		DavAddr:             "127.0.0.1:8080",
+		S3Addr:              "127.0.0.1:9000",
+		InfinityLimit:       100_000,
+		TrashDays:           30,
+		LogLevel:            "info",
+		LogFormat:           "text",
+		MultipartExpireDays: 7,
+		PeopleMinPhotos:     2,
 	}
 }
 
@@ -95,6 +99,7 @@ func (c *Config) options() []option {
 		{name: "max-upload-bytes", env: "SHOEBOX_MAX_UPLOAD_BYTES", usage: "largest accepted upload in bytes (0: no limit)", i64: &c.MaxUpload},
 		{name: "propfind-infinity-limit", env: "SHOEBOX_PROPFIND_INFINITY_LIMIT", usage: "most entries a Depth: infinity PROPFIND may list", int: &c.InfinityLimit},
 		{name: "workers", env: "SHOEBOX_WORKERS", usage: "enrichment workers (0: one per CPU)", int: &c.Workers},
+		{name: "multipart-expire-days", env: "SHOEBOX_MULTIPART_EXPIRE_DAYS", usage: "days an S3 multipart upload may go without a new part before it is removed (0: never)", int: &c.MultipartExpireDays},
 		{name: "people-threshold", env: "SHOEBOX_PEOPLE_THRESHOLD", usage: "how far apart (centred cosine distance, 0-2) faces of one person may be on average; higher merges more (0: the default, 0.82)", f64: &c.PeopleThreshold},
 		{name: "people-min-photos", env: "SHOEBOX_PEOPLE_MIN_PHOTOS", usage: "fewest photos an unnamed person needs to get a /by-person folder", int: &c.PeopleMinPhotos},
 		{name: "people-regroup-after", env: "SHOEBOX_PEOPLE_REGROUP_AFTER", usage: "new faces that match no person before all faces are grouped again (0: 20, or a tenth of the faces)", int: &c.PeopleRegroupAfter},

@@ -150,9 +150,9 @@ func serve(ctx context.Context, args []string) error {
 			return err
 		}
 		s3h, err := s3api.New(st.gw, s3api.Config{
-			UploadDir: filepath.Join(cfg.Data, "multipart"),
-			Domain:    cfg.S3Domain,
-			Logger:    lg,
+			UploadDir: filepath.Join(cfg.Data, "multipart"), UploadExpiry: time.Duration(cfg.MultipartExpireDays) * 24 * time.Hour,
+			Domain: cfg.S3Domain,
+			Logger: lg,
 			Authenticate: func(h http.Handler) http.Handler {
 				return s3api.Authenticate(secretLookup(st.cat, sealer), h, s3api.AuthLogger(lg),
 					s3api.PublicAccess(st.gw))
