@@ -39,8 +39,11 @@ func split(name string) (bucket, key string, err error) {
 		return "", "", nil
 	}
 	bucket, key, _ = strings.Cut(name, "/")
-	if err := gateway.CheckKey(name); err != nil {
-		return "", "", err
+	// The key alone is held to S3's limits (1,024 bytes), not the path.
+	for _, part := range []string{bucket, key} {
+		if err := gateway.CheckKey(part); err != nil {
+			return "", "", err
+		}
 	}
 	return bucket, key, nil
 }

@@ -28,7 +28,8 @@ type Entry struct {
 // Backend stores the bytes of originals. It knows nothing of the catalog;
 // the Gateway is the only caller. Every implementation must pass
 // storetest.Run. Missing paths give errors that satisfy
-// errors.Is(err, fs.ErrNotExist).
+// errors.Is(err, fs.ErrNotExist). Any key CheckKey accepts must be kept,
+// names between slashes of up to MaxKeyLen bytes included.
 type Backend interface {
 	// Create reads r to its end into a staging area for the file p. Nothing
 	// is visible under p until Commit; Abort (or a failed Create) leaves no

@@ -408,8 +408,9 @@ func TestCheckKey(t *testing.T) {
 		{"with space/and+plus%20.jpg", true},
 		{"a\\b", true},
 		{strings.Repeat(strings.Repeat("k", 255)+"/", 4)[:gateway.MaxKeyLen-4] + "/abc", true},
-		{strings.Repeat("k", gateway.MaxSegmentLen), true},
-		{strings.Repeat("k", gateway.MaxSegmentLen+1), false},
+		{strings.Repeat("k", 255), true},
+		{strings.Repeat("k", gateway.MaxKeyLen), true}, // one long name
+		{strings.Repeat("k", gateway.MaxKeyLen+1), false},
 		{"..", false},
 		{".", false},
 		{"a/../b", false},

@@ -20,10 +20,6 @@ var ErrReserved = errors.New("reserved name")
 // MaxKeyLen is the longest object key, in bytes (the S3 limit).
 const MaxKeyLen = 1024
 
-// MaxSegmentLen is the longest name between slashes, in bytes: originals
-// are files, and common file systems (ext4, XFS, APFS, NTFS) stop at 255.
-const MaxSegmentLen = 255
-
 // ReservedNames are the virtual roots shown beside a user's buckets; no
 // bucket may take one of these names.
 var ReservedNames = []string{"by-date", "by-person", "by-camera", "duplicates", "albums", "trash"}
@@ -53,7 +49,8 @@ func CheckBucket(name string) error {
 // CheckKey validates an object key: relative, '/'-separated, no empty, "."
 // or ".." segment (a trailing '/' marks a folder), no NUL or control bytes
 // but tab, newline and carriage return, valid UTF-8, at most MaxKeyLen
-// bytes and MaxSegmentLen bytes between slashes.
+// bytes. A name between slashes may be as long as the key: backends keep
+// names longer than their file system allows (see gateway/localfs).
 func CheckKey(key string) error {
 	if key == "" {
 		return nil
@@ -78,9 +75,6 @@ func CheckKey(key string) error {
 	for _, s := range segs {
 		if s == "" || s == "." || s == ".." {
 			return fmt.Errorf("key %q has an empty, '.' or '..' segment: %w", key, ErrBadPath)
-		}
-		if len(s) > MaxSegmentLen {
-			return fmt.Errorf("key %q has a segment of %d bytes; file systems keep names of at most %d: %w", key, len(s), MaxSegmentLen, ErrBadPath)
 		}
 	}
 	return nil

@@ -341,7 +341,8 @@ func TestConformanceObjects(t *testing.T) {
 	t.Run("special-keys", func(t *testing.T) {
 		e.mkBucket(t, "keys")
 		keys := []string{" ", `"`, "$", "%", "&", "'", "<", ">", "_", "_ ", "_ _", "__", "foo+1/bar", "quux ab/thud", "asdf+b",
-			"a?b", "a#b", "a;b=c", "ünïcödé/日本語.txt", "emoji-😀", "a\tb", "~tilde", "back\\slash", "percent%20not", "plus+plus"}
+			"a?b", "a#b", "a;b=c", "ünïcödé/日本語.txt", "emoji-😀", "a\tb", "~tilde", "back\\slash", "percent%20not", "plus+plus",
+			strings.Repeat("é", 511) + "xy", "long/" + strings.Repeat("s", 300) + "/z"} // 1,024 bytes; names over 255
 		for _, k := range keys {
 			_, err := e.cli.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("keys"), Key: aws.String(k), Body: strings.NewReader("v:" + k)})
 			if err != nil {

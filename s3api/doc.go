@@ -36,8 +36,9 @@
 //     "name/" makes a folder, listed back as the key "name/" (as are folders
 //     made with WebDAV MKCOL); folders Shoebox made only to hold files are
 //     not keys. A key that would need a file and a folder at the same path
-//     ("a" and "a/b") is refused with 409 KeyConflict, and so is a name
-//     segment over 255 bytes (400), never a corrupted tree.
+//     ("a" and "a/b") is refused with 409 KeyConflict, never a corrupted
+//     tree. Names between slashes may be as long as the key (1,024 bytes):
+//     backends keep names longer than file systems do (gateway/localfs).
 //   - S3 semantics gofakes3 gets wrong are fixed around it (compat.go):
 //     copy sources decoded as paths, Range headers S3 ignores, ListParts
 //     markers, re-creating one's bucket in us-east-1, the calling user as

@@ -112,9 +112,27 @@ func TestAWSCLI(t *testing.T) {
 	if out := aws("s3", "cp", "s3://awsbucket/from-dav.txt", "-"); out != "written by WebDAV" {
 		t.Errorf("WebDAV file through S3 = %q", out)
 	}
+	// A 1,024-byte key whose last name is longer than file systems keep,
+	// both ways.
+	want, _ := os.ReadFile(filepath.Join(src, "a.txt"))
+	long := "long/" + strings.Repeat("é", 509) + "x"
+	if len(long) != 1024 {
+		t.Fatalf("key of %d bytes", len(long))
+	}
+	aws("s3", "cp", filepath.Join(src, "a.txt"), "s3://awsbucket/"+long)
+	if got := s.get("/dav/awsbucket/" + escapePath(long)); got != string(want) {
+		t.Errorf("1,024-byte key through WebDAV = %q", got)
+	}
+	if names := s.names(t, "/dav/awsbucket/long/"); len(names) != 1 || "long/"+names[0] != long {
+		t.Errorf("PROPFIND of long/ = %q; want the %d-byte name", names, len(long)-5)
+	}
+	davLong := "long/" + strings.Repeat("d", 600)
+	s.put("/dav/awsbucket/"+escapePath(davLong), "long via WebDAV")
+	if out := aws("s3", "cp", "s3://awsbucket/"+davLong, "-"); out != "long via WebDAV" {
+		t.Errorf("a 600-byte WebDAV name through S3 = %q", out)
+	}
 	url := strings.TrimSpace(aws("s3", "presign", "s3://awsbucket/single/a.txt", "--expires-in", "300"))
 	got, err := exec.Command(curl, "-sf", url).Output()
-	want, _ := os.ReadFile(filepath.Join(src, "a.txt"))
 	if err != nil || !bytes.Equal(got, want) {
 		t.Errorf("presigned GET with curl: %v, %q", err, got)
 	}

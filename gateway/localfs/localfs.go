@@ -11,12 +11,15 @@
 // removes what a crash left in .tmp. Copies of files are hard links where
 // the filesystem allows (writes always replace a file with a new inode, so a
 // link is as independent as a copy) and byte copies otherwise; a folder copy
-// is assembled in .tmp and renamed into place in one step.
+// is assembled in .tmp and renamed into place in one step. A name between
+// slashes longer than file systems keep (255 bytes) is stored under its
+// SHA-256 and recorded in <root>/.names (see longName).
 package localfs
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -42,6 +45,7 @@ type FS struct {
 	// folder share one fsync of it.
 	syncers [16]dirSyncer
 	seed    maphash.Seed // spreads folders over the syncers
+	names   sync.Map     // hex SHA-256 → long segment (see longName)
 }
 
 var _ gateway.Backend = (*FS)(nil)
@@ -67,6 +71,10 @@ func New(dir string, opt Options) (*FS, error) {
 		return nil, fmt.Errorf("local backend %s: clear staging: %w", dir, err)
 	}
 	if err := root.Mkdir(tmpDir, 0o700); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("local backend %s: %w", dir, err)
+	}
+	if err := root.Mkdir(namesDir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
 		root.Close()
 		return nil, fmt.Errorf("local backend %s: %w", dir, err)
 	}
@@ -123,9 +131,113 @@ func (d *dirSyncer) run(f *FS) {
 	}
 }
 
+// name is where p is on disk: its segments, but for those longer than file
+// systems allow (see longName).
 func name(p gateway.Path) string {
-	n := path.Join(p.User, p.Bucket, strings.TrimSuffix(p.Key, "/"))
-	return n
+	key := strings.TrimSuffix(p.Key, "/")
+	if len(key) > maxName { // a segment may be too long
+		segs := strings.Split(key, "/")
+		for i, sg := range segs {
+			if len(sg) > maxName {
+				segs[i] = longName(sg)
+			}
+		}
+		key = strings.Join(segs, "/")
+	}
+	return path.Join(p.User, p.Bucket, key)
+}
+
+// Long names. S3 keys may have segments (between slashes) of any length up
+// to the key's 1,024 bytes, file systems names of 255 bytes. A longer
+// segment is stored under longName(segment), a byte no key can hold (keys
+// have no control bytes) followed by the hex SHA-256 of the segment; the
+// segment itself is kept in <root>/.names/<hex>, written once before the
+// first file or folder of that name, and read back by Walk. The records
+// are content-addressed, so renames, copies and deletes never touch them.
+const (
+	maxName   = 255
+	longMark  = "\x01"
+	namesDir  = ".names"
+	longBytes = len(longMark) + 2*sha256.Size
+)
+
+func longName(seg string) string {
+	h := sha256.Sum256([]byte(seg))
+	return longMark + hex.EncodeToString(h[:])
+}
+
+// diskName is name(p) for a path about to be created: the segments it
+// names by hash are recorded first.
+func (f *FS) diskName(p gateway.Path) (string, error) {
+	key := strings.TrimSuffix(p.Key, "/")
+	if len(key) > maxName {
+		for _, sg := range strings.Split(key, "/") {
+			if len(sg) > maxName {
+				if err := f.recordName(sg); err != nil {
+					return "", fmt.Errorf("record the long name of %s: %w", p, err)
+				}
+			}
+		}
+	}
+	return name(p), nil
+}
+
+// recordName keeps seg in .names (once: durable before it is used).
+func (f *FS) recordName(seg string) error {
+	hx := strings.TrimPrefix(longName(seg), longMark)
+	if _, ok := f.names.Load(hx); ok {
+		return nil
+	}
+	rec := path.Join(namesDir, hx)
+	if _, err := f.root.Stat(rec); err == nil {
+		f.names.Store(hx, seg)
+		return nil
+	}
+	tmp := tmpName("name-")
+	fh, err := f.root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(fh, seg)
+	if err == nil && !f.noSync {
+		err = fh.Sync()
+	}
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = f.root.Rename(tmp, rec)
+	}
+	if err == nil {
+		err = f.syncDir(namesDir)
+	}
+	if err != nil {
+		f.root.Remove(tmp)
+		return err
+	}
+	f.names.Store(hx, seg)
+	return nil
+}
+
+// realName is the key segment a disk name stands for; ok is false for a
+// hashed name whose record is missing.
+func (f *FS) realName(disk string) (string, bool) {
+	hx, long := strings.CutPrefix(disk, longMark)
+	if !long {
+		return disk, true
+	}
+	if len(disk) != longBytes {
+		return "", false
+	}
+	if v, ok := f.names.Load(hx); ok {
+		return v.(string), true
+	}
+	b, err := f.root.ReadFile(path.Join(namesDir, hx))
+	if err != nil || longName(string(b)) != disk {
+		return "", false
+	}
+	f.names.Store(hx, string(b))
+	return string(b), true
 }
 
 func tmpName(prefix string) string {
@@ -221,9 +333,13 @@ func (p *pending) Commit(ctx context.Context, mod time.Time) error {
 			return fmt.Errorf("commit %s: %w", p.dst, err)
 		}
 	}
-	dst := name(p.dst)
+	dst, err := p.fs.diskName(p.dst)
+	if err != nil {
+		p.fs.root.Remove(p.tmp)
+		return err
+	}
 	p.dir = path.Dir(dst)
-	err := p.fs.root.Rename(p.tmp, dst)
+	err = p.fs.root.Rename(p.tmp, dst)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err = p.fs.root.MkdirAll(path.Dir(dst), 0o750); err == nil {
 			err = p.fs.root.Rename(p.tmp, dst)
@@ -322,7 +438,10 @@ func (f *FS) Stat(ctx context.Context, p gateway.Path) (gateway.Entry, error) {
 
 // Mkdir implements gateway.Backend.
 func (f *FS) Mkdir(ctx context.Context, p gateway.Path) error {
-	n := name(p)
+	n, err := f.diskName(p)
+	if err != nil {
+		return err
+	}
 	if err := f.root.MkdirAll(n, 0o750); err != nil {
 		return err
 	}
@@ -354,7 +473,11 @@ func (f *FS) Remove(ctx context.Context, p gateway.Path) error {
 
 // Rename implements gateway.Backend.
 func (f *FS) Rename(ctx context.Context, src, dst gateway.Path) error {
-	sn, dn := name(src), name(dst)
+	sn := name(src)
+	dn, err := f.diskName(dst)
+	if err != nil {
+		return err
+	}
 	if err := f.root.MkdirAll(path.Dir(dn), 0o750); err != nil {
 		return err
 	}
@@ -394,7 +517,11 @@ func (f *FS) clear(dst gateway.Path) error {
 
 // Copy implements gateway.Backend.
 func (f *FS) Copy(ctx context.Context, src, dst gateway.Path) error {
-	sn, dn := name(src), name(dst)
+	sn := name(src)
+	dn, err := f.diskName(dst)
+	if err != nil {
+		return err
+	}
 	st, err := f.root.Stat(sn)
 	if err != nil {
 		return err
@@ -480,7 +607,7 @@ func (f *FS) Walk(ctx context.Context, fn func(gateway.Entry) error) error {
 		if p == "." {
 			return nil
 		}
-		if p == tmpDir {
+		if p == tmpDir || p == namesDir {
 			return fs.SkipDir
 		}
 		parts := strings.SplitN(p, "/", 3)
@@ -489,7 +616,14 @@ func (f *FS) Walk(ctx context.Context, fn func(gateway.Entry) error) error {
 		}
 		gp := gateway.Path{User: parts[0], Bucket: parts[1]}
 		if len(parts) == 3 {
-			gp.Key = parts[2]
+			key, ok := f.realKey(parts[2])
+			if !ok { // a hashed name without its record: nothing to serve it as
+				if d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			gp.Key = key
 			if d.IsDir() {
 				gp.Key += "/"
 			}
@@ -509,4 +643,20 @@ func (f *FS) Walk(ctx context.Context, fn func(gateway.Entry) error) error {
 		}
 		return fn(e)
 	})
+}
+
+// realKey turns the disk names of a key's segments back into the segments.
+func (f *FS) realKey(disk string) (string, bool) {
+	if !strings.Contains(disk, longMark) {
+		return disk, true
+	}
+	segs := strings.Split(disk, "/")
+	for i, sg := range segs {
+		real, ok := f.realName(sg)
+		if !ok {
+			return "", false
+		}
+		segs[i] = real
+	}
+	return strings.Join(segs, "/"), true
 }

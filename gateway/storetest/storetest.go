@@ -38,6 +38,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) gateway.Backend) {
 		{"WalkSkipDir", testWalkSkipDir},
 		{"Missing", testMissing},
 		{"OddNames", testOddNames},
+		{"LongSegments", testLongSegments},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newBackend(t)) })
@@ -329,6 +330,43 @@ func testOddNames(t *testing.T, b gateway.Backend) {
 			t.Fatalf("%q read back %q", k, got)
 		}
 	}
+}
+
+// testLongSegments: names between slashes longer than file systems keep
+// (255 bytes) work like any other: write, read, list, rename, copy, remove.
+func testLongSegments(t *testing.T, b gateway.Backend) {
+	long := strings.Repeat("s", 300)
+	dir := strings.Repeat("ü", 200) + "/" // 400 bytes
+	file := dir + long
+	put(t, b, file, "long")
+	if got := read(t, b, file); got != "long" {
+		t.Fatalf("read back %q", got)
+	}
+	if e, err := b.Stat(ctx, path(dir)); err != nil || !e.Path.IsDir() {
+		t.Fatalf("Stat of the long folder: %+v, %v", e, err)
+	}
+	seen := map[string]bool{}
+	if err := b.Walk(ctx, func(e gateway.Entry) error { seen[e.Path.Key] = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !seen[dir] || !seen[file] || len(seen) != 3 { // "", dir, file
+		t.Fatalf("Walk saw %d keys; want the bucket, %d-byte folder and %d-byte file", len(seen), len(dir), len(file))
+	}
+	other := dir + strings.Repeat("t", 280)
+	if err := b.Rename(ctx, path(file), path(other)); err != nil {
+		t.Fatal(err)
+	}
+	mustMissing(t, b, file)
+	if err := b.Copy(ctx, path(dir), path("copy/")); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, b, "copy/"+strings.Repeat("t", 280)); got != "long" {
+		t.Fatalf("copied folder: read back %q", got)
+	}
+	if err := b.Remove(ctx, path(other)); err != nil {
+		t.Fatal(err)
+	}
+	mustMissing(t, b, other)
 }
 
 func testWalkSkipDir(t *testing.T, b gateway.Backend) {
