@@ -101,7 +101,10 @@ func Open(dir string, opt Options) (*Catalog, error) {
 		WithValueThreshold(4 << 10).
 		WithNumCompactors(2)
 	if opt.InMemory {
+		// No value log: every value lives in the tables, up to Badger's
+		// largest threshold (a photo with many faces has a large record).
 		bo.Dir, bo.ValueDir = "", ""
+		bo = bo.WithValueThreshold(1 << 20)
 	}
 	db, err := badger.Open(bo)
 	if err != nil {

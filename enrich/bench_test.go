@@ -230,7 +230,7 @@ func BenchmarkFacesPhoto12MP(b *testing.B) {
 			}
 			prev := orient(resize.Fit(img, PreviewSize, PreviewSize), m.Orientation)
 			t1 := time.Now()
-			if err := detectFaces(models, prev, &m); err != nil {
+			if err := detectFaces(models, "", prev, &m); err != nil {
 				b.Fatal(err)
 			}
 			det += time.Since(t1)

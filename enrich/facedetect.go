@@ -12,7 +12,7 @@ import (
 // detectFaces finds the faces of a photo on its preview (at most
 // PreviewSize on the long side, orientation applied) and records them
 // relative to the displayed image.
-func detectFaces(models *faces.Models, prev image.Image, m *catalog.Media) error {
+func detectFaces(models *faces.Models, detector string, prev image.Image, m *catalog.Media) error {
 	b := prev.Bounds()
 	w, h := float64(b.Dx()), float64(b.Dy())
 	if w == 0 || h == 0 {
@@ -20,7 +20,7 @@ func detectFaces(models *faces.Models, prev image.Image, m *catalog.Media) error
 	}
 	// Aligned descriptors (dlib's similarity-warped chip): they separate
 	// people better than face-api's axis-aligned crop (see people.go).
-	found, err := models.DetectRGB(faces.ToRGB(prev), faces.Options{Align: true})
+	found, err := models.DetectRGB(faces.ToRGB(prev), faces.Options{Detector: detector, Align: true})
 	if err != nil {
 		return fmt.Errorf("face detection: %w", err)
 	}

@@ -39,6 +39,11 @@ type Metadata struct {
 	// be enriched again once the models are installed.
 	Faces     *faces.Models
 	WantFaces bool
+	// FaceDetector is faces.DetectorTiny (default: fast) or
+	// faces.DetectorSSD (finds more faces, small or turned, and costs about
+	// 8 times as much; Faces must hold the SSD model). The descriptors of
+	// the two are of different kinds (FaceKindOf) and grouped apart.
+	FaceDetector string
 }
 
 // Name implements Extractor.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"shoebox/catalog"
+	"shoebox/enrich/faces"
 )
 
 // People grouping. Descriptors of the dlib ResNet overlap a lot between
@@ -31,6 +32,8 @@ type PeopleOptions struct {
 	Threshold float64
 	// MinFaces is the smallest group that becomes a person; 0 means 2.
 	MinFaces int
+	// Kind is the kind of descriptor grouped (FaceKindOf); "" is FaceKind.
+	Kind string
 	// RegroupAfter and RegroupEvery say when PlaceNewFaces calls for a
 	// full pass (see there); 0 means the defaults.
 	RegroupAfter int
@@ -38,7 +41,7 @@ type PeopleOptions struct {
 }
 
 // DefaultPeopleThreshold is the merge threshold, for aligned descriptors
-// (groupDetector: dlib-style chip and its mirror image, averaged). On the
+// (FaceKind: dlib-style chip and its mirror image, averaged). On the
 // shared face photos (15 single-person photos, 6 people) it gives pairwise
 // precision 0.75, recall 0.38, F1 0.50, where face-api's unaligned crop
 // gave at best 0.67, 0.25, 0.36 (at 0.82) and face-api's 0.6
@@ -48,14 +51,20 @@ type PeopleOptions struct {
 const DefaultPeopleThreshold = 0.82
 
 // FaceKind is the kind of descriptor (faces.Face.Detector) Shoebox
-// stores and groups now; photos with faces of another kind are enriched
-// again (catalog.RequeueFacesNotOf).
-const FaceKind = groupDetector
+// stores and groups by default: tiny416 with aligned chips
+// (faces.Options.Align), as detectFaces stores them. Photos with faces of
+// another kind are enriched again (catalog.RequeueFacesNotOf); descriptors
+// of face-api's unaligned crop ("tiny416") are not comparable.
+const FaceKind = "tiny416a"
 
-// groupDetector is the detector whose descriptors are grouped: tiny416
-// with aligned chips (faces.Options.Align), as detectFaces stores them.
-// Descriptors of face-api's unaligned crop ("tiny416") are not comparable.
-const groupDetector = "tiny416a"
+// FaceKindOf is the kind of descriptor Metadata stores with the detector
+// (Metadata.FaceDetector).
+func FaceKindOf(detector string) string {
+	if detector == faces.DetectorSSD {
+		return faces.DetectorSSD + "a"
+	}
+	return FaceKind
+}
 
 type faceRef struct {
 	bucket, key, sha string
@@ -74,6 +83,9 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 	if opt.Threshold <= 0 {
 		opt.Threshold = DefaultPeopleThreshold
 	}
+	if opt.Kind == "" {
+		opt.Kind = FaceKind
+	}
 	if opt.MinFaces <= 0 {
 		opt.MinFaces = 2
 	}
@@ -88,7 +100,7 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 			if !f.Checked {
 				unchecked[[2]string{bucket, key}] = true
 			}
-			if f.Detector != groupDetector || len(f.Descriptor) != 128 {
+			if f.Detector != opt.Kind || len(f.Descriptor) != 128 {
 				continue
 			}
 			d := make([]float64, 128)
@@ -267,6 +279,9 @@ func PlaceNewFaces(ctx context.Context, cat *catalog.Catalog, user string, opt P
 	if opt.Threshold <= 0 {
 		opt.Threshold = DefaultPeopleThreshold
 	}
+	if opt.Kind == "" {
+		opt.Kind = FaceKind
+	}
 	if opt.RegroupEvery <= 0 {
 		opt.RegroupEvery = 24 * time.Hour
 	}
@@ -287,7 +302,7 @@ func PlaceNewFaces(ctx context.Context, cat *catalog.Catalog, user string, opt P
 		ps := make([]string, len(m.Faces))
 		for i, f := range m.Faces {
 			ps[i] = f.Person
-			if f.Person != "" || f.Checked || f.Detector != groupDetector || len(f.Descriptor) != 128 {
+			if f.Person != "" || f.Checked || f.Detector != opt.Kind || len(f.Descriptor) != 128 {
 				continue
 			}
 			arrived++

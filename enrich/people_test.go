@@ -44,11 +44,12 @@ func faceModels(t *testing.T) *faces.Models {
 
 // faceLib is a library of photos enriched with faces, in memory.
 type faceLib struct {
-	t      *testing.T
-	cat    *catalog.Catalog
-	gw     *gateway.Gateway
-	models *faces.Models
-	ts     *enrich.ThumbStore
+	t        *testing.T
+	cat      *catalog.Catalog
+	gw       *gateway.Gateway
+	models   *faces.Models
+	ts       *enrich.ThumbStore
+	detector string // Metadata.FaceDetector
 }
 
 func newFaceLib(t *testing.T) *faceLib {
@@ -76,7 +77,7 @@ func (l *faceLib) add(prefix string, files ...string) {
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	pool := enrich.NewPool(l.gw, enrich.Options{Workers: 2, Idle: 20 * time.Millisecond, Logger: quiet,
-		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: l.ts, Faces: l.models}}})
+		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: l.ts, Faces: l.models, FaceDetector: l.detector}}})
 	pctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { pool.Run(pctx); close(done) }()
@@ -257,6 +258,57 @@ func TestGroupPeopleKeepsPersonsWhenDescriptorsChange(t *testing.T) {
 	for _, p := range after {
 		if p.Name != "name of "+p.ID || !slices.Equal(photos(p.ID), want[p.ID]) {
 			t.Errorf("person %s %q has %v; want its name and %v", p.ID, p.Name, photos(p.ID), want[p.ID])
+		}
+	}
+}
+
+// TestGroupPeopleSSD: with the SSD detector, faces are stored as their own
+// kind of descriptor (ssd512a), more faces are found (the group photo's),
+// and grouping them keeps precision up.
+func TestGroupPeopleSSD(t *testing.T) {
+	l := newFaceLib(t)
+	if l.models.SSD == nil {
+		t.Fatal("the SSD model is not in the models folder")
+	}
+	l.detector = faces.DetectorSSD
+	cat, ctx := l.cat, context.Background()
+	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
+	l.add("", files...)
+	m, err := cat.MediaOf(ctx, "u", "f", "pristin.jpg")
+	if err != nil || len(m.Faces) < 2 || m.Faces[0].Detector != "ssd512a" {
+		t.Fatalf("group photo with SSD: %d faces (%v); want several ssd512a faces", len(m.Faces), err)
+	}
+	t.Logf("SSD: %d faces in the group photo", len(m.Faces))
+	id := func(n string) string { return strings.TrimRight(strings.TrimSuffix(n, ".jpg"), "0123456789") }
+	for _, th := range []float64{0.75, 0.78, 0.8, 0.85, enrich.DefaultPeopleThreshold} {
+		opt := enrich.PeopleOptions{Kind: enrich.FaceKindOf(faces.DetectorSSD), Threshold: th}
+		if _, err := enrich.GroupPeople(ctx, cat, "u", opt); err != nil {
+			t.Fatal(err)
+		}
+		people, _ := cat.People(ctx, "u")
+		tp, fp := 0, 0
+		for _, p := range people {
+			var names []string
+			cat.PersonPhotos(ctx, "u", p.ID, func(o catalog.Object) error {
+				if !strings.HasPrefix(o.Key, "pristin") {
+					names = append(names, o.Key)
+				}
+				return nil
+			})
+			for i := range names {
+				for j := i + 1; j < len(names); j++ {
+					if id(names[i]) == id(names[j]) {
+						tp++
+					} else {
+						fp++
+					}
+				}
+			}
+		}
+		prec := float64(tp) / float64(max(1, tp+fp))
+		t.Logf("SSD at %.2f: %d persons; pairwise precision %.2f, recall %.2f", th, len(people), prec, float64(tp)/16)
+		if th == enrich.DefaultPeopleThreshold && tp+fp > 0 && prec < 0.5 {
+			t.Errorf("SSD grouping precision %.2f; want at least 0.5", prec)
 		}
 	}
 }

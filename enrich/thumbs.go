@@ -60,7 +60,7 @@ func (x Metadata) thumbnails(ctx context.Context, in *Input, p *probed, m *catal
 	m.PHash = fmt.Sprintf("%016x", PHash(small))
 	switch {
 	case x.Faces != nil:
-		if err := detectFaces(x.Faces, prev, m); err != nil {
+		if err := detectFaces(x.Faces, x.FaceDetector, prev, m); err != nil {
 			return fmt.Errorf("%s: %w", o.Key, err)
 		}
 	case x.WantFaces:

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"shoebox/enrich/faces"
 )
@@ -33,11 +34,24 @@ func loadFaceModels(cfg Config, lg *slog.Logger) *faces.Models {
 		lg.Error("face models could not be loaded: photos wait for faces", "dir", dir, "err", err)
 		return nil
 	}
-	// Detect uses the tiny detector; SSD's weights (about 21 MiB) need not
-	// stay in memory.
-	m.SSD = nil
-	lg.Info("face models loaded", "dir", dir)
+	if faceDetector(cfg) == faces.DetectorSSD {
+		if m.SSD == nil {
+			lg.Error("face_detector is ssd, but the SSD model is not in the models folder: photos wait for faces (run `shoebox models install`)", "dir", dir)
+			return nil
+		}
+	} else {
+		m.SSD = nil // its weights (about 21 MiB) need not stay in memory
+	}
+	lg.Info("face models loaded", "dir", dir, "detector", faceDetector(cfg))
 	return m
+}
+
+// faceDetector is the face detector the configuration asks for.
+func faceDetector(cfg Config) string {
+	if strings.EqualFold(cfg.FaceDetector, "ssd") {
+		return faces.DetectorSSD
+	}
+	return faces.DetectorTiny
 }
 
 // modelsCmd is `shoebox models install [--registry URL]`: it downloads the

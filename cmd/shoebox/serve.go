@@ -105,7 +105,7 @@ func serve(ctx context.Context, args []string) error {
 		}
 	}
 	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg, Observe: observe,
-		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: faceModels, WantFaces: true}}})
+		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: faceModels, WantFaces: true, FaceDetector: faceDetector(cfg)}}})
 
 	authn := auth.New(st.cat, 5*time.Minute)
 	// user, key and bucket commands run while the server does (admin.go).
@@ -195,10 +195,10 @@ func serve(ctx context.Context, args []string) error {
 		go groupPeople(poolCtx, st, peopleOptions(cfg), &facesChanged, lg)
 		// Faces found another way (an older descriptor) are found again,
 		// keeping their persons.
-		if n, err := st.cat.RequeueFacesNotOf(poolCtx, enrich.FaceKind); err != nil {
+		if n, err := st.cat.RequeueFacesNotOf(poolCtx, enrich.FaceKindOf(faceDetector(cfg))); err != nil {
 			lg.Error("requeue photos with older faces", "err", err)
 		} else if n > 0 {
-			lg.Info("finding faces again in photos whose faces were found another way", "photos", n, "kind", enrich.FaceKind)
+			lg.Info("finding faces again in photos whose faces were found another way", "photos", n, "kind", enrich.FaceKindOf(faceDetector(cfg)))
 			pool.Committed(poolCtx, gateway.Event{Op: gateway.OpPut})
 		}
 		// Photos enriched before the models were installed get their faces now.
@@ -298,7 +298,7 @@ func groupPeople(ctx context.Context, st *store, opt enrich.PeopleOptions, chang
 }
 
 func peopleOptions(cfg Config) enrich.PeopleOptions {
-	return enrich.PeopleOptions{Threshold: cfg.PeopleThreshold, RegroupAfter: cfg.PeopleRegroupAfter}
+	return enrich.PeopleOptions{Threshold: cfg.PeopleThreshold, RegroupAfter: cfg.PeopleRegroupAfter, Kind: enrich.FaceKindOf(faceDetector(cfg))}
 }
 
 // wakeHook is a gateway hook that wakes the pool *p, once there is one
