@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -78,6 +79,10 @@ type Options struct {
 type Catalog struct {
 	db  *badger.DB
 	log *slog.Logger
+
+	// leaseMu guards leaseFrom, the job row LeaseJobs resumes its scan at.
+	leaseMu   sync.Mutex
+	leaseFrom []byte
 }
 
 // Open opens (creating if needed) the catalog in dir.

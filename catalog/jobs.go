@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -56,24 +57,53 @@ func (c *Catalog) PutFile(ctx context.Context, user string, o Object) error {
 // LeaseJobs leases up to max jobs that are due, for lease, and returns them.
 func (c *Catalog) LeaseJobs(ctx context.Context, now time.Time, lease time.Duration, max int) ([]Job, error) {
 	var due []Job
+	// The scan resumes where the last one stopped and wraps around: rows
+	// before that point are mostly leased or done (deleted rows, which an
+	// iterator still steps over), so starting from the first row every
+	// time made leasing a large queue quadratic.
+	c.leaseMu.Lock()
+	from := c.leaseFrom
+	c.leaseMu.Unlock()
+	var next []byte
 	err := c.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxJob), PrefetchValues: true})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxJob), PrefetchValues: true, PrefetchSize: max})
 		defer it.Close()
-		for it.Rewind(); it.Valid() && len(due) < max; it.Next() {
-			var j Job
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &j) }); err != nil {
-				return err
+		scan := func(start, stop []byte) error {
+			for it.Seek(start); it.Valid() && len(due) < max; it.Next() {
+				k := it.Item().Key()
+				if stop != nil && bytes.Compare(k, stop) >= 0 {
+					return nil
+				}
+				var j Job
+				if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &j) }); err != nil {
+					return err
+				}
+				if j.Failed || j.NotBeforeNs > now.UnixNano() || j.LeaseNs > now.UnixNano() {
+					continue
+				}
+				if err := parseJobKey(k, &j); err != nil {
+					return err
+				}
+				due = append(due, j)
+				next = append(it.Item().KeyCopy(nil), 0)
 			}
-			if j.Failed || j.NotBeforeNs > now.UnixNano() || j.LeaseNs > now.UnixNano() {
-				continue
-			}
-			if err := parseJobKey(it.Item().Key(), &j); err != nil {
-				return err
-			}
-			due = append(due, j)
+			return nil
+		}
+		start := from
+		if start == nil {
+			start = []byte(pfxJob)
+		}
+		if err := scan(start, nil); err != nil {
+			return err
+		}
+		if len(due) < max && len(from) > 0 {
+			return scan([]byte(pfxJob), from)
 		}
 		return nil
 	})
+	c.leaseMu.Lock()
+	c.leaseFrom = next // nil, when nothing was due: from the start next time
+	c.leaseMu.Unlock()
 	if err != nil {
 		return nil, err
 	}

@@ -155,3 +155,40 @@ func TestRequeueFacesNotOf(t *testing.T) {
 		t.Errorf("persons after enriching again: %q, %q; want alice and none", m.Faces[0].Person, m.Faces[1].Person)
 	}
 }
+
+// TestLeaseJobsResumes: leasing resumes after the last job it leased and
+// wraps around, so every due job is found, one added before that point too.
+func TestLeaseJobsResumes(t *testing.T) {
+	c, err := Open("", Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	now := time.Unix(1_700_000_000, 0)
+	for i, k := range []string{"b", "c", "d", "e", "f"} {
+		if err := c.PutFile(ctx, "u", Object{Bucket: "b", Key: k, UploadNs: int64(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := func(js []Job) string {
+		var s string
+		for _, j := range js {
+			s += j.Key
+		}
+		return s
+	}
+	first, _ := c.LeaseJobs(ctx, now, time.Minute, 2)
+	second, _ := c.LeaseJobs(ctx, now, time.Minute, 2)
+	if keys(first) != "bc" || keys(second) != "de" {
+		t.Fatalf("leased %q then %q; want bc then de", keys(first), keys(second))
+	}
+	c.PutFile(ctx, "u", Object{Bucket: "b", Key: "a", UploadNs: 9}) // before the resume point
+	rest, _ := c.LeaseJobs(ctx, now, time.Minute, 10)
+	if keys(rest) != "fa" {
+		t.Fatalf("then leased %q; want f, then a after wrapping around", keys(rest))
+	}
+	if none, _ := c.LeaseJobs(ctx, now, time.Minute, 10); len(none) != 0 {
+		t.Fatalf("leased %q with every job leased; want none", keys(none))
+	}
+}
