@@ -526,7 +526,7 @@ func (m *multipart) storePart(r *http.Request, id string, n int, body io.Reader,
 
 // ctxReader stops reading once ctx is done.
 type ctxReader struct {
-	ctx interface{ Err() error }
+	ctx context.Context
 	r   io.Reader
 }
 
