@@ -464,7 +464,7 @@ func (m *multipart) storePart(r *http.Request, id string, n int, body io.Reader,
 		hs[alg] = checksumHashes["x-amz-checksum-"+alg]()
 		ws = append(ws, hs[alg])
 	}
-	got, err := io.Copy(io.MultiWriter(ws...), ctxReader{ctx, body})
+	got, err := io.Copy(io.MultiWriter(ws...), gateway.ContextReader(ctx, body))
 	if err == nil && size >= 0 && got != size {
 		err = gofakes3.ErrorMessagef(gofakes3.ErrIncompleteBody, "part %d: got %d of %d bytes", n, got, size)
 	}
@@ -522,19 +522,6 @@ func (m *multipart) storePart(r *http.Request, id string, n int, body io.Reader,
 		return partRecord{}, fmt.Errorf("multipart %s part %d: %w", id, n, err)
 	}
 	return rec, nil
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 var copySourceRangeRe = regexp.MustCompile(`^bytes=([0-9]+)-([0-9]+)$`)

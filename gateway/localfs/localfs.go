@@ -270,7 +270,7 @@ func (f *FS) Create(ctx context.Context, p gateway.Path, r io.Reader) (gateway.P
 	if !f.noSync {
 		w = &writebackWriter{f: fh}
 	}
-	n, err := io.CopyBuffer(w, ctxReader{ctx, r}, *bp)
+	n, err := io.CopyBuffer(w, gateway.ContextReader(ctx, r), *bp)
 	bufs.Put(bp)
 	if err == nil && !f.noSync {
 		err = fh.Sync()
@@ -306,18 +306,6 @@ func (w *writebackWriter) Write(p []byte) (int, error) {
 		w.started = w.off
 	}
 	return n, err
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 func (p *pending) Size() int64 { return p.size }

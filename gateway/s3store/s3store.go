@@ -302,7 +302,7 @@ func (s *Store) Create(ctx context.Context, p gateway.Path, r io.Reader) (gatewa
 	now := time.Now()
 	md := s.metadata(p, now, now)
 
-	r = ctxReader{ctx, r}
+	r = gateway.ContextReader(ctx, r)
 	b1, n, eof, err := s.fillGrow(r)
 	if err != nil {
 		return nil, fmt.Errorf("stage %s: %w", p, err)
@@ -396,18 +396,6 @@ func fill(r io.Reader, buf []byte) (n int, eof bool, err error) {
 		}
 	}
 	return n, false, nil
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 func md5b64(b []byte) string {
