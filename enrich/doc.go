@@ -3,7 +3,9 @@
 // run the extractors, and record a media record (catalog.CompleteJob) or
 // the failure (catalog.FailJob; retried with backoff, then kept as failed
 // with its error, and with whatever was learnt before the failure). An
-// extractor's panic is recovered and fails its own job only.
+// extractor's panic is recovered and fails its own job only. Clients come
+// first: while requests are being served (Options.Busy), a worker waits up
+// to 250 ms before its next job.
 //
 // Metadata is the extractor. It tells the format from the first bytes
 // (Sniff), never the name, and reads metadata without decoding pixels

@@ -50,7 +50,19 @@ type Options struct {
 	// "retry" or "failed", kind the file's ("photo", "video", "other")
 	// (metrics).
 	Observe func(result, kind string, took time.Duration)
+	// Busy, when set, says whether clients are being served at the moment:
+	// a worker then waits a little before its next job (at most
+	// busyWait), so that uploads and listings come first and enrichment
+	// takes the time they leave.
+	Busy func() bool
 }
+
+// busyWait is the longest a worker defers its next job to clients, and
+// busyPoll how often it looks again.
+const (
+	busyWait = 250 * time.Millisecond
+	busyPoll = 10 * time.Millisecond
+)
 
 // Pool is the set of enrichment workers.
 type Pool struct {
@@ -118,6 +130,13 @@ func (p *Pool) worker(ctx context.Context) {
 	t := time.NewTicker(p.opt.Idle)
 	defer t.Stop()
 	for ctx.Err() == nil {
+		for waited := time.Duration(0); p.opt.Busy != nil && waited < busyWait && p.opt.Busy(); waited += busyPoll {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(busyPoll):
+			}
+		}
 		jobs, err := p.cat.LeaseJobs(ctx, time.Now(), p.opt.Lease, 1)
 		if err != nil {
 			p.log.Error("lease jobs", "err", err)

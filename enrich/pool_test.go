@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,5 +78,42 @@ func TestPoolRecoversAndFinishes(t *testing.T) {
 	<-done
 	if _, err := cat.JobOf(ctx, "u", "b", "ok.txt"); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("ok.txt job remains: %v", err)
+	}
+}
+
+// TestPoolDefersToClients: while Busy says clients are being served,
+// workers wait before their next job, but never more than a moment: the
+// queue still drains when clients never stop.
+func TestPoolDefersToClients(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cat, err := catalog.Open("", catalog.Options{InMemory: true, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	gw := gateway.New(memfs.New(), cat, gateway.Options{Logger: quiet})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	gw.MakeBucket(ctx, "u", "b")
+	for _, k := range []string{"a.txt", "b.txt", "c.txt"} {
+		gw.Put(ctx, gateway.PutInput{User: "u", Bucket: "b", Key: k, Body: strings.NewReader("x")})
+	}
+	var asked atomic.Int64
+	pool := enrich.NewPool(gw, enrich.Options{Workers: 1, Idle: 20 * time.Millisecond, Logger: quiet,
+		Busy: func() bool { asked.Add(1); return true }}) // clients that never stop
+	start := time.Now()
+	go pool.Run(ctx)
+	for {
+		q, _ := cat.Queue(ctx, time.Now())
+		if q.Pending == 0 && q.Running == 0 {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("queue not drained with clients always busy: %+v", q)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if took := time.Since(start); took < 3*200*time.Millisecond || asked.Load() < 3 {
+		t.Errorf("3 jobs took %v, Busy asked %d times; want each job deferred (about 250 ms)", took, asked.Load())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,7 +18,12 @@ type httpMetrics struct {
 	duration *prometheus.HistogramVec
 	bytesIn  *prometheus.CounterVec
 	bytesOut *prometheus.CounterVec
+	// inFlight counts the requests being served (busy).
+	inFlight atomic.Int64
 }
+
+// busy reports whether a client request is being served.
+func (m *httpMetrics) busy() bool { return m.inFlight.Load() > 0 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	m := &httpMetrics{
@@ -47,6 +53,8 @@ var knownMethods = map[string]bool{
 
 func (m *httpMetrics) wrap(protocol string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.inFlight.Add(1)
+		defer m.inFlight.Add(-1)
 		start := time.Now()
 		method := r.Method
 		if !knownMethods[method] {

@@ -104,7 +104,7 @@ func serve(ctx context.Context, args []string) error {
 			facesChanged.Store(true)
 		}
 	}
-	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg, Observe: observe,
+	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg, Observe: observe, Busy: m.busy,
 		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: faceModels, WantFaces: true, FaceDetector: faceDetector(cfg)}}})
 
 	authn := auth.New(st.cat, 5*time.Minute)
