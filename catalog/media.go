@@ -98,10 +98,8 @@ func (c *Catalog) RequeueFacesNotOf(ctx context.Context, kind string) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	for _, r := range refs {
-		if err := c.Requeue(ctx, r[0], r[1], r[2]); err != nil {
-			return 0, err
-		}
+	if err := c.requeueRefs(ctx, refs); err != nil {
+		return 0, err
 	}
 	return len(refs), c.update(ctx, func(txn *badger.Txn) error { return setJSON(txn, []byte(pfxFacesKind), kind) })
 }
@@ -168,10 +166,18 @@ func (c *Catalog) RequeueWaitingFaces(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, r := range refs {
-		if err := c.Requeue(ctx, r[0], r[1], r[2]); err != nil {
-			return 0, err
-		}
+	if err := c.requeueRefs(ctx, refs); err != nil {
+		return 0, err
 	}
 	return len(refs), nil
+}
+
+// requeueRefs queues again the files named by refs (user, bucket, key).
+func (c *Catalog) requeueRefs(ctx context.Context, refs [][]string) error {
+	for _, r := range refs {
+		if err := c.Requeue(ctx, r[0], r[1], r[2]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

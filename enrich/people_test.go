@@ -92,6 +92,37 @@ func (l *faceLib) add(prefix string, files ...string) {
 	<-done
 }
 
+// pairwise scores the persons of user "u" against the identities in the
+// file names (the name without digits; the group photo "pristin" has no
+// labels): pairs of photos in one person that are one identity (tp) or
+// not (fp), and each person's photos.
+func pairwise(cat *catalog.Catalog) (tp, fp int, desc []string) {
+	ctx := context.Background()
+	id := func(n string) string { return strings.TrimRight(strings.TrimSuffix(n, ".jpg"), "0123456789") }
+	people, _ := cat.People(ctx, "u")
+	for _, p := range people {
+		var names []string
+		cat.PersonPhotos(ctx, "u", p.ID, func(o catalog.Object) error {
+			if !strings.HasPrefix(o.Key, "pristin") {
+				names = append(names, o.Key)
+			}
+			return nil
+		})
+		slices.Sort(names)
+		desc = append(desc, strings.Join(names, "+"))
+		for i := range names {
+			for j := i + 1; j < len(names); j++ {
+				if id(names[i]) == id(names[j]) {
+					tp++
+				} else {
+					fp++
+				}
+			}
+		}
+	}
+	return tp, fp, desc
+}
+
 // TestGroupPeople enriches the shared face photos with faces and groups
 // them, printing pairwise precision, recall and F1 against the identities
 // in the file names for a few thresholds.
@@ -100,34 +131,11 @@ func TestGroupPeople(t *testing.T) {
 	cat, ctx := l.cat, context.Background()
 	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
 	l.add("", files...)
-	id := func(n string) string { return strings.TrimRight(strings.TrimSuffix(n, ".jpg"), "0123456789") }
 	for _, th := range []float64{0.6, 0.7, 0.8, 0.85, 0.9, enrich.DefaultPeopleThreshold} {
 		if _, err := enrich.GroupPeople(ctx, cat, "u", enrich.PeopleOptions{Threshold: th}); err != nil {
 			t.Fatal(err)
 		}
-		people, _ := cat.People(ctx, "u")
-		tp, fp := 0, 0
-		var desc []string
-		for _, p := range people {
-			var names []string
-			cat.PersonPhotos(ctx, "u", p.ID, func(o catalog.Object) error {
-				if !strings.HasPrefix(o.Key, "pristin") {
-					names = append(names, o.Key)
-				}
-				return nil
-			})
-			slices.Sort(names)
-			desc = append(desc, strings.Join(names, "+"))
-			for i := range names {
-				for j := i + 1; j < len(names); j++ {
-					if id(names[i]) == id(names[j]) {
-						tp++
-					} else {
-						fp++
-					}
-				}
-			}
-		}
+		tp, fp, desc := pairwise(cat)
 		prec := float64(tp) / float64(max(1, tp+fp))
 		rec := float64(tp) / 16
 		f1 := 0.0
@@ -279,34 +287,14 @@ func TestGroupPeopleSSD(t *testing.T) {
 		t.Fatalf("group photo with SSD: %d faces (%v); want several ssd512a faces", len(m.Faces), err)
 	}
 	t.Logf("SSD: %d faces in the group photo", len(m.Faces))
-	id := func(n string) string { return strings.TrimRight(strings.TrimSuffix(n, ".jpg"), "0123456789") }
 	for _, th := range []float64{0.75, 0.78, 0.8, 0.85, enrich.DefaultPeopleThreshold} {
 		opt := enrich.PeopleOptions{Kind: enrich.FaceKindOf(faces.DetectorSSD), Threshold: th}
 		if _, err := enrich.GroupPeople(ctx, cat, "u", opt); err != nil {
 			t.Fatal(err)
 		}
-		people, _ := cat.People(ctx, "u")
-		tp, fp := 0, 0
-		for _, p := range people {
-			var names []string
-			cat.PersonPhotos(ctx, "u", p.ID, func(o catalog.Object) error {
-				if !strings.HasPrefix(o.Key, "pristin") {
-					names = append(names, o.Key)
-				}
-				return nil
-			})
-			for i := range names {
-				for j := i + 1; j < len(names); j++ {
-					if id(names[i]) == id(names[j]) {
-						tp++
-					} else {
-						fp++
-					}
-				}
-			}
-		}
+		tp, fp, desc := pairwise(cat)
 		prec := float64(tp) / float64(max(1, tp+fp))
-		t.Logf("SSD at %.2f: %d persons; pairwise precision %.2f, recall %.2f", th, len(people), prec, float64(tp)/16)
+		t.Logf("SSD at %.2f: %d persons; pairwise precision %.2f, recall %.2f", th, len(desc), prec, float64(tp)/16)
 		if th == enrich.DefaultPeopleThreshold && tp+fp > 0 && prec < 0.5 {
 			t.Errorf("SSD grouping precision %.2f; want at least 0.5", prec)
 		}

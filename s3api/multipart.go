@@ -262,13 +262,19 @@ func syncDir(dir string) error {
 	return err
 }
 
+// caller returns the user of the request, who must have bucket.
+func (m *multipart) caller(ctx context.Context, bucket string) (string, error) {
+	user, err := m.be.user(ctx)
+	if err != nil {
+		return "", err
+	}
+	return user, m.be.bucketExists(ctx, user, bucket)
+}
+
 // load returns the upload id of the caller on bucket/key, or NoSuchUpload.
 func (m *multipart) load(r *http.Request, bucket, key, id string) (uploadRecord, error) {
-	user, err := m.be.user(r.Context())
+	user, err := m.caller(r.Context(), bucket)
 	if err != nil {
-		return uploadRecord{}, err
-	}
-	if err := m.be.bucketExists(r.Context(), user, bucket); err != nil {
 		return uploadRecord{}, err
 	}
 	if !validUploadID(id) {
@@ -335,11 +341,8 @@ type initiateResult struct {
 
 func (m *multipart) create(w http.ResponseWriter, r *http.Request, bucket, key string) error {
 	ctx := r.Context()
-	user, err := m.be.user(ctx)
+	user, err := m.caller(ctx, bucket)
 	if err != nil {
-		return err
-	}
-	if err := m.be.bucketExists(ctx, user, bucket); err != nil {
 		return err
 	}
 	if err := gateway.CheckKey(key); err != nil || strings.HasSuffix(key, "/") {
@@ -1062,11 +1065,8 @@ type commonPrefix struct {
 // record; uploads in progress are few.
 func (m *multipart) listUploads(w http.ResponseWriter, r *http.Request, bucket string, q url.Values) error {
 	ctx := r.Context()
-	user, err := m.be.user(ctx)
+	user, err := m.caller(ctx, bucket)
 	if err != nil {
-		return err
-	}
-	if err := m.be.bucketExists(ctx, user, bucket); err != nil {
 		return err
 	}
 	maxUploads, err := intParam(q, "max-uploads", 1000, 1000)
