@@ -83,6 +83,8 @@ type Catalog struct {
 	// leaseMu guards leaseFrom, the job row LeaseJobs resumes its scan at.
 	leaseMu   sync.Mutex
 	leaseFrom []byte
+
+	group committer // group commit (commit.go)
 }
 
 // Open opens (creating if needed) the catalog in dir.
@@ -306,7 +308,7 @@ func (c *Catalog) Stat(ctx context.Context, user, bucket, key string) (Object, e
 
 // Put inserts or replaces one row.
 func (c *Catalog) Put(ctx context.Context, user string, o Object) error {
-	return c.update(ctx, func(txn *badger.Txn) error {
+	return c.commit(ctx, func(txn *badger.Txn) error {
 		return setJSON(txn, keyObject(user, o.Bucket, o.Key), o)
 	})
 }

@@ -64,6 +64,10 @@
 // subfolder's subtree, so its cost follows the size of the folder listed, not
 // of the bucket.
 //
+// Writes of object rows (Put, PutFile: every upload) go through a group
+// commit (commit.go): concurrent callers share one transaction and its
+// fsync, each still getting its own result.
+//
 // Primary data is never dropped. Derived data (media records and indexes)
 // carries the schema version and is rebuilt by `shoebox reindex`.
 package catalog

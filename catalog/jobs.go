@@ -43,7 +43,7 @@ func (c *Catalog) PutFile(ctx context.Context, user string, o Object) error {
 	if o.IsDir() {
 		return c.Put(ctx, user, o)
 	}
-	return c.update(ctx, func(txn *badger.Txn) error {
+	return c.commit(ctx, func(txn *badger.Txn) error {
 		if err := setJSON(txn, keyObject(user, o.Bucket, o.Key), o); err != nil {
 			return err
 		}
