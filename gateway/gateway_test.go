@@ -1059,3 +1059,29 @@ func TestReconcileSkipsBadNames(t *testing.T) {
 		t.Errorf("Reconcile added %d (good.txt cataloged: %v); want 1, true", st.Added, e.inCatalog("b", "good.txt"))
 	}
 }
+
+// TestPutFrontMD5: a front end that hashes the body itself hands its MD5
+// over (the gateway then skips its own); a malformed one fails the upload
+// and stores nothing.
+func TestPutFrontMD5(t *testing.T) {
+	e := newEnvBucket(t)
+	ctx := context.Background()
+	body := "hashed by the front end"
+	h := md5.New()
+	o, err := e.g.Put(ctx, gateway.PutInput{User: user, Bucket: "b", Key: "a.txt",
+		Body: io.TeeReader(strings.NewReader(body), h), MD5: func() []byte { return h.Sum(nil) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, md := sums(body); o.MD5 != md {
+		t.Errorf("MD5: got %s; want %s", o.MD5, md)
+	}
+	_, err = e.g.Put(ctx, gateway.PutInput{User: user, Bucket: "b", Key: "bad.txt",
+		Body: strings.NewReader(body), MD5: func() []byte { return []byte("short") }})
+	if err == nil {
+		t.Errorf("Put with a 5-byte MD5: got no error")
+	}
+	if e.inCatalog("b", "bad.txt") || e.inBackend("b", "bad.txt") {
+		t.Errorf("a failed Put left bad.txt behind")
+	}
+}

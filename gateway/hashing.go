@@ -40,21 +40,26 @@ type teeHasher struct {
 	closed bool
 }
 
-func newTeeHasher(r io.Reader) *teeHasher {
+// newTeeHasher hashes what is read from r: SHA-256, and MD5 unless
+// withMD5 is false (someone else computes it).
+func newTeeHasher(r io.Reader, withMD5 bool) *teeHasher {
 	t := &teeHasher{
-		r: r, sha: sha256.New(), md5: md5.New(),
+		r: r, sha: sha256.New(),
 		free:  make(chan *[]byte, hashSlots),
 		shaCh: make(chan *chunk, hashSlots),
-		md5Ch: make(chan *chunk, hashSlots),
 	}
 	for range hashSlots {
 		b := hashBufs.Get().(*[]byte)
 		t.bufs = append(t.bufs, b)
 		t.free <- b
 	}
-	t.wg.Add(2)
+	t.wg.Add(1)
 	go t.consume(t.sha, t.shaCh)
-	go t.consume(t.md5, t.md5Ch)
+	if withMD5 {
+		t.md5, t.md5Ch = md5.New(), make(chan *chunk, hashSlots)
+		t.wg.Add(1)
+		go t.consume(t.md5, t.md5Ch)
+	}
 	return t
 }
 
@@ -74,18 +79,27 @@ func (t *teeHasher) Read(p []byte) (int, error) {
 		buf := <-t.free
 		k := copy(*buf, p[off:n])
 		c := &chunk{b: (*buf)[:k], buf: buf}
-		c.refs.Store(2)
-		t.shaCh <- c
-		t.md5Ch <- c
+		if t.md5Ch == nil {
+			c.refs.Store(1)
+			t.shaCh <- c
+		} else {
+			c.refs.Store(2)
+			t.shaCh <- c
+			t.md5Ch <- c
+		}
 		off += k
 	}
 	return n, err
 }
 
-// sums waits for the hashers and returns SHA-256 and MD5 of all bytes read.
+// sums waits for the hashers and returns SHA-256 and MD5 (nil when not
+// computed) of all bytes read.
 func (t *teeHasher) sums() (sha, md []byte) {
 	t.close()
-	return t.sha.Sum(nil), t.md5.Sum(nil)
+	if t.md5 != nil {
+		md = t.md5.Sum(nil)
+	}
+	return t.sha.Sum(nil), md
 }
 
 // close stops the hashers and returns the buffers; safe to call twice.
@@ -95,7 +109,9 @@ func (t *teeHasher) close() {
 	}
 	t.closed = true
 	close(t.shaCh)
-	close(t.md5Ch)
+	if t.md5Ch != nil {
+		close(t.md5Ch)
+	}
 	t.wg.Wait()
 	for _, b := range t.bufs {
 		hashBufs.Put(b)

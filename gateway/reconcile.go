@@ -137,7 +137,7 @@ func (g *Gateway) hashFile(ctx context.Context, p Path, e Entry) (catalog.Object
 	if ctype == "" {
 		ctype = http.DetectContentType(head)
 	}
-	hr := newTeeHasher(br) // the same parallel hashing as uploads
+	hr := newTeeHasher(br, true) // the same parallel hashing as uploads
 	n, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, hr, make([]byte, hashChunk))
 	sha, md := hr.sums()
 	if err != nil {

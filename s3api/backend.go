@@ -452,7 +452,7 @@ func (b *backend) PutObject(ctx context.Context, bucket, key string, meta map[st
 	body := &stickyReader{r: input}
 	o, err := b.gw.Put(ctx, gateway.PutInput{
 		User: user, Bucket: bucket, Key: key, Body: body, ContentType: ctype, ModTime: mod, Meta: rest,
-		MakeParents: true,
+		MakeParents: true, MD5: frontMD5(input),
 		Verify: func(s gateway.Sums) error {
 			if body.err != nil {
 				return body.err // the body failed verification
@@ -489,6 +489,20 @@ func (b *backend) PutObject(ctx context.Context, bucket, key string, meta map[st
 		return gofakes3.PutObjectResult{}, b.mapErr(ctx, bucket, key, err)
 	}
 	return gofakes3.PutObjectResult{ETag: o.ETag()}, nil
+}
+
+// frontMD5 returns the MD5 gofakes3 computes of a PUT body anyway (its
+// hashing reader, which checks Content-MD5 and makes the ETag, has a Sum
+// method), or nil when the body reaches us through another reader (a
+// checksum header's): the gateway then computes it. MD5 is the costliest
+// hash per byte; computing it once made 64 MiB PUTs about a fifth cheaper
+// in CPU.
+func frontMD5(input io.Reader) func() []byte {
+	h, ok := input.(interface{ Sum([]byte) []byte })
+	if !ok {
+		return nil
+	}
+	return func() []byte { return h.Sum(nil) }
 }
 
 // stickyReader keeps returning the first error of r other than io.EOF,
