@@ -11,6 +11,16 @@
 // by Reconcile at the next start-up, which treats the backend as the truth
 // about which bytes exist.
 //
+// Small files (up to 64 KiB) take a shorter durable path when the gateway
+// has a write-ahead log (Options.Journal, package wal) and the backend can
+// defer durability (Flusher: localfs on Linux): their bytes are appended to
+// the log beside the catalog commit, both group-committed, then the file is
+// renamed into place without an fsync and the client answered; a
+// background flush every 100 ms (one syncfs) makes a batch of them durable
+// and releases their records. Reconcile replays what a crash left in the
+// log before it looks at the disk, and moves and copies wait for the
+// pending flush first (journal.go).
+//
 // Reads of metadata (Stat, List, Walk, ETags, content types) come from the
 // catalog, never from re-reading files.
 //

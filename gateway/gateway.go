@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"shoebox/catalog"
+	"shoebox/gateway/wal"
 )
 
 // Errors the front ends map to protocol answers; test with errors.Is.
@@ -74,6 +76,17 @@ type Options struct {
 	// TrashRetention, when positive, makes deleting a photo or video (or a
 	// folder holding one) move it to the user's trash for that long.
 	TrashRetention time.Duration
+	// Journal, with a backend that is a Flusher, acknowledges files of up
+	// to JournalLimit bytes once their bytes are in this write-ahead log
+	// (see journal.go); Reconcile replays it in any case. The caller closes
+	// it after Flush.
+	Journal *wal.Log
+	// JournalLimit is the largest file journaled: 0 means
+	// DefaultJournalLimit, negative none.
+	JournalLimit int64
+	// JournalFlushEvery is how long journaled files may wait for their
+	// flush (0: 100 ms).
+	JournalFlushEvery time.Duration
 }
 
 // Gateway is the interception layer: the only way front ends reach stored
@@ -93,6 +106,9 @@ type Gateway struct {
 	tree    sync.RWMutex
 	stripes [256]sync.Mutex
 	seed    maphash.Seed
+
+	journal *journal // nil: every file is made durable before its row is written
+	wal     *wal.Log // replayed by Reconcile (Options.Journal)
 }
 
 // New returns a Gateway over a backend and a catalog.
@@ -105,7 +121,9 @@ func New(be Backend, cat *catalog.Catalog, opt Options) *Gateway {
 	if now == nil {
 		now = time.Now
 	}
-	return &Gateway{be: be, cat: cat, hooks: opt.Hooks, log: lg.With("component", "gateway"), now: now, seed: maphash.MakeSeed(), retention: opt.TrashRetention}
+	lg = lg.With("component", "gateway")
+	return &Gateway{be: be, cat: cat, hooks: opt.Hooks, log: lg, now: now, seed: maphash.MakeSeed(), retention: opt.TrashRetention,
+		journal: newJournal(be, cat, opt, lg), wal: opt.Journal}
 }
 
 // Catalog returns the catalog, for readers of derived data.
@@ -221,6 +239,9 @@ func (g *Gateway) RenameBucket(ctx context.Context, user, from, to string) error
 	}
 	g.tree.Lock()
 	defer g.tree.Unlock()
+	if err := g.journal.barrier(ctx); err != nil {
+		return fmt.Errorf("rename bucket %s: %w", from, err)
+	}
 	b, err := g.cat.GetBucket(ctx, user, from)
 	if err != nil {
 		return fmt.Errorf("bucket %s: %w", from, ErrNotFound)
@@ -378,7 +399,30 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 	}
 	hr := newTeeHasher(body, in.MD5 == nil)
 	p := Path{in.User, in.Bucket, in.Key}
-	pending, err := g.be.Create(ctx, p, hr)
+	var (
+		pending Pending
+		err     error
+		data    []byte // the whole body, when it is journaled
+	)
+	if j := g.journal; j != nil {
+		var (
+			small   bool
+			rest    io.Reader
+			release func()
+		)
+		data, small, rest, release, err = j.head(hr)
+		defer release()
+		switch {
+		case err != nil:
+		case small:
+			pending, err = j.fl.CreateUnsynced(ctx, p, bytes.NewReader(data))
+		default:
+			data = nil
+			pending, err = g.be.Create(ctx, p, rest)
+		}
+	} else {
+		pending, err = g.be.Create(ctx, p, hr)
+	}
 	if err != nil {
 		hr.close()
 		return catalog.Object{}, fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
@@ -429,6 +473,14 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 	}
 	if cur != nil {
 		o.HasProps = cur.HasProps // dead properties outlive a new version of the content
+	}
+	if data != nil {
+		committed = true // putJournaled commits or aborts
+		if err := g.putJournaled(ctx, in, o, cur, pending, data, mod); err != nil {
+			return catalog.Object{}, err
+		}
+		g.notify(ctx, Event{Op: OpPut, User: in.User, Bucket: in.Bucket, Key: in.Key, Object: o})
+		return o, nil
 	}
 	if err := pending.Commit(ctx, mod); err != nil {
 		return catalog.Object{}, fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
@@ -614,6 +666,11 @@ func (g *Gateway) transfer(ctx context.Context, op Op, user, bucket, src, dstBuc
 	}
 	g.tree.Lock()
 	defer g.tree.Unlock()
+	// A journaled file must be durable before it moves: its log record
+	// names the old place (no upload is in progress under the tree lock).
+	if err := g.journal.barrier(ctx); err != nil {
+		return fmt.Errorf("%s %s/%s: %w", op, bucket, src, err)
+	}
 	o, err := g.cat.Stat(ctx, user, bucket, src)
 	if err != nil {
 		return fmt.Errorf("%s %s/%s: %w", op, bucket, src, ErrNotFound)

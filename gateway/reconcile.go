@@ -25,13 +25,19 @@ type ReconcileStats struct {
 // about which bytes exist: files written while Shoebox was down (or before a
 // crash let it record them) are hashed and cataloged, files changed behind
 // its back (other size or modification time) are hashed again, and rows
-// whose bytes are gone are removed. Unchanged files are not read. It runs at
+// whose bytes are gone are removed. Before that it replays the journal of
+// small files (journal.go). Unchanged files are not read. It runs at
 // start-up, before the listeners open, and from `shoebox fsck`.
 func (g *Gateway) Reconcile(ctx context.Context) (ReconcileStats, error) {
 	g.tree.Lock()
 	defer g.tree.Unlock()
 	var st ReconcileStats
 	start := time.Now()
+	// First the small files a crash left in the journal only: the walk
+	// below would take what is on disk for the truth.
+	if err := g.replayJournal(ctx); err != nil {
+		return st, fmt.Errorf("reconcile: %w", err)
+	}
 	err := g.be.Walk(ctx, func(e Entry) error {
 		p := e.Path
 		if !catalog.ValidName(p.User) || (!catalog.ValidName(p.Bucket) && p.Bucket != TrashBucket) || CheckKey(p.Key) != nil {

@@ -25,6 +25,7 @@ import (
 	"shoebox/gateway"
 	"shoebox/gateway/localfs"
 	"shoebox/gateway/s3store"
+	"shoebox/gateway/wal"
 )
 
 const usage = `shoebox: a WebDAV gateway that keeps and organizes your photos
@@ -104,6 +105,7 @@ func newLogger(cfg Config) *slog.Logger {
 type store struct {
 	cat    *catalog.Catalog
 	be     backend
+	wal    *wal.Log // nil on an upstream S3 backend
 	gw     *gateway.Gateway
 	thumbs *enrich.ThumbStore
 }
@@ -115,6 +117,14 @@ type backend interface {
 }
 
 func (s *store) Close() {
+	// Small files durable only in the write-ahead log are flushed first
+	// (were this skipped, the next start-up would replay them).
+	if err := s.gw.Flush(context.Background()); err != nil {
+		slog.Error("flush small files at close", "err", err)
+	}
+	if s.wal != nil {
+		s.wal.Close()
+	}
 	s.be.Close()
 	s.cat.Close()
 }
@@ -143,8 +153,24 @@ func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, erro
 		return nil, err
 	}
 	thumbs := enrich.NewThumbStore(derived)
-	gw := gateway.New(be, cat, gateway.Options{Logger: lg, Hooks: hooks, TrashRetention: time.Duration(cfg.TrashDays) * 24 * time.Hour})
-	return &store{cat: cat, be: be, gw: gw, thumbs: thumbs}, nil
+	// Small files are acknowledged from a write-ahead log (gateway/wal),
+	// on the local disk only. Without fsync there is nothing to save, but
+	// what an earlier run left in the log is still replayed.
+	var log *wal.Log
+	limit := int64(0)
+	if cfg.NoFsync {
+		limit = -1
+	}
+	if _, local := be.(gateway.Flusher); local {
+		if log, err = wal.Open(filepath.Join(cfg.Data, "journal"), wal.Options{NoSync: cfg.NoFsync}); err != nil {
+			be.Close()
+			cat.Close()
+			return nil, err
+		}
+	}
+	gw := gateway.New(be, cat, gateway.Options{Logger: lg, Hooks: hooks, TrashRetention: time.Duration(cfg.TrashDays) * 24 * time.Hour,
+		Journal: log, JournalLimit: limit})
+	return &store{cat: cat, be: be, wal: log, gw: gw, thumbs: thumbs}, nil
 }
 
 // openBackend returns where the originals live: local disk, or an upstream

@@ -4,16 +4,22 @@
 //
 // Every access goes through an os.Root, so no path, symlink or ".." placed
 // behind Shoebox's back can reach outside the root. Uploads are written to
-// <root>/.tmp/ (same filesystem, a name no user can have), their writeback
-// started every 8 MiB as they arrive (Linux: sync_file_range; the final
-// fsync then waits for the tail only: 64 MiB PUTs +11%), fsynced, and
-// renamed into place; the parent folder is fsynced after the rename. New
-// removes what a crash left in .tmp. Copies of files are hard links where
+// <root>/.tmp/ (same filesystem, a name no user can have; on Linux as
+// unnamed O_TMPFILE files, see unnamed_linux.go), their writeback started
+// every 8 MiB as they arrive (Linux: sync_file_range; the final fsync then
+// waits for the tail only: 64 MiB PUTs +11%), fsynced, and renamed (or
+// linked) into place; the parent folder is fsynced after. New removes what
+// a crash left in .tmp. Copies of files are hard links where
 // the filesystem allows (writes always replace a file with a new inode, so a
 // link is as independent as a copy) and byte copies otherwise; a folder copy
 // is assembled in .tmp and renamed into place in one step. A name between
 // slashes longer than file systems keep (255 bytes) is stored under its
 // SHA-256 and recorded in <root>/.names (see longName).
+//
+// On Linux FS is also a gateway.Flusher: CreateUnsynced stages without
+// fsync, and Flush is one syncfs(2) of the file system, which makes every
+// file and folder entry written before it durable at once (the gateway
+// journals small files and flushes them in batches).
 package localfs
 
 import (
@@ -46,6 +52,10 @@ type FS struct {
 	syncers [16]dirSyncer
 	seed    maphash.Seed // spreads folders over the syncers
 	names   sync.Map     // hex SHA-256 → long segment (see longName)
+	// unnamed: uploads are staged as unnamed files in tmp (see
+	// unnamed_linux.go), else as named files in .tmp.
+	unnamed bool
+	tmp     *os.File
 }
 
 var _ gateway.Backend = (*FS)(nil)
@@ -79,6 +89,7 @@ func New(dir string, opt Options) (*FS, error) {
 		return nil, fmt.Errorf("local backend %s: %w", dir, err)
 	}
 	f := &FS{root: root, noSync: opt.NoSync, seed: maphash.MakeSeed()}
+	f.probeUnnamed()
 	for i := range f.syncers {
 		f.syncers[i].wake = make(chan struct{}, 1)
 		go f.syncers[i].run(f)
@@ -91,6 +102,9 @@ func New(dir string, opt Options) (*FS, error) {
 func (f *FS) Close() error {
 	for i := range f.syncers {
 		close(f.syncers[i].wake)
+	}
+	if f.tmp != nil {
+		f.tmp.Close()
 	}
 	return f.root.Close()
 }
@@ -248,9 +262,12 @@ func tmpName(prefix string) string {
 
 var bufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
+// pending is a staged upload: a named file in .tmp (tmp), or an unnamed
+// one (fh, Linux O_TMPFILE) that Commit links into place.
 type pending struct {
 	fs        *FS
 	tmp       string
+	fh        *os.File
 	dst       gateway.Path
 	dir       string // the folder the file was renamed into
 	size      int64
@@ -260,20 +277,41 @@ type pending struct {
 
 // Create implements gateway.Backend.
 func (f *FS) Create(ctx context.Context, p gateway.Path, r io.Reader) (gateway.Pending, error) {
-	tmp := tmpName("up-")
-	fh, err := f.root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	return f.create(ctx, p, r, !f.noSync)
+}
+
+// create stages r; with sync, its bytes are on stable storage on return.
+func (f *FS) create(ctx context.Context, p gateway.Path, r io.Reader, sync bool) (gateway.Pending, error) {
+	var (
+		tmp string
+		fh  *os.File
+		err error
+	)
+	if f.unnamed {
+		fh, err = f.openUnnamed()
+	} else {
+		tmp = tmpName("up-")
+		fh, err = f.root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("stage %s: %w", p, err)
 	}
 	bp := bufs.Get().(*[]byte)
 	var w io.Writer = struct{ io.Writer }{fh}
-	if !f.noSync {
+	if sync {
 		w = &writebackWriter{f: fh}
 	}
 	n, err := io.CopyBuffer(w, gateway.ContextReader(ctx, r), *bp)
 	bufs.Put(bp)
-	if err == nil && !f.noSync {
+	if err == nil && sync {
 		err = fh.Sync()
+	}
+	if tmp == "" { // unnamed: kept open until linked (closing it frees it)
+		if err != nil {
+			fh.Close()
+			return nil, fmt.Errorf("stage %s: %w", p, err)
+		}
+		return &pending{fs: f, fh: fh, dst: p, size: n}, nil
 	}
 	if cerr := fh.Close(); err == nil {
 		err = cerr
@@ -315,6 +353,14 @@ func (p *pending) Commit(ctx context.Context, mod time.Time) error {
 		return errors.New("localfs: commit after commit or abort")
 	}
 	p.done = true
+	if p.fh != nil {
+		defer p.fh.Close()
+		if err := p.commitUnnamed(mod); err != nil {
+			return fmt.Errorf("commit %s: %w", p.dst, err)
+		}
+		p.committed = true
+		return nil
+	}
 	if !mod.IsZero() {
 		if err := p.fs.root.Chtimes(p.tmp, mod, mod); err != nil {
 			p.fs.root.Remove(p.tmp)
@@ -355,6 +401,9 @@ func (p *pending) Abort() error {
 		return nil
 	}
 	p.done = true
+	if p.fh != nil {
+		return p.fh.Close()
+	}
 	return p.fs.root.Remove(p.tmp)
 }
 

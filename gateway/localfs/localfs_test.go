@@ -68,3 +68,39 @@ func TestLongNamesAfterRestart(t *testing.T) {
 		t.Errorf("Walk after a restart: %d keys %q; want the bucket, two folders and %q", len(keys), keys, key)
 	}
 }
+
+// TestFlusher: a file committed unsynced is in place at once and Flush
+// (syncfs) succeeds; the gateway relies on Flush making it durable.
+func TestFlusher(t *testing.T) {
+	ctx := context.Background()
+	b, err := localfs.New(t.TempDir(), localfs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	fl, ok := any(b).(gateway.Flusher)
+	if !ok {
+		t.Skip("localfs is a Flusher on Linux only")
+	}
+	p := gateway.Path{User: "u", Bucket: "b", Key: "d/small.txt"}
+	pending, err := fl.CreateUnsynced(ctx, p, strings.NewReader("small"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pending.Commit(ctx, time.Unix(1e9, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := fl.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	f, err := b.Open(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := make([]byte, 10)
+	n, _ := f.Read(got)
+	if string(got[:n]) != "small" {
+		t.Errorf("read back %q; want %q", got[:n], "small")
+	}
+}

@@ -19,9 +19,10 @@ import (
 )
 
 type node struct {
-	data []byte // nil for a folder
-	dir  bool
-	mod  time.Time
+	data     []byte // nil for a folder
+	dir      bool
+	mod      time.Time
+	volatile bool // committed unsynced and not flushed since (Volatile)
 }
 
 // FS is an in-memory backend. The zero value is not usable; call New.
@@ -48,10 +49,11 @@ func notExist(op string, p gateway.Path) error {
 }
 
 type pending struct {
-	f    *FS
-	p    gateway.Path
-	data []byte
-	done bool
+	f        *FS
+	p        gateway.Path
+	data     []byte
+	done     bool
+	volatile bool
 }
 
 // Create implements gateway.Backend.
@@ -79,7 +81,7 @@ func (p *pending) Commit(ctx context.Context, mod time.Time) error {
 	if n := p.f.nodes[name(p.p)]; n != nil && n.dir {
 		return &fs.PathError{Op: "commit", Path: p.p.String(), Err: gateway.ErrIsDir}
 	}
-	p.f.nodes[name(p.p)] = &node{data: p.data, mod: mod}
+	p.f.nodes[name(p.p)] = &node{data: p.data, mod: mod, volatile: p.volatile}
 	return nil
 }
 
@@ -248,4 +250,47 @@ func (f *FS) Walk(ctx context.Context, fn func(gateway.Entry) error) error {
 		}
 	}
 	return nil
+}
+
+// Volatile is an FS that is also a gateway.Flusher, with a model of a disk
+// cache to test what survives a crash: a file committed through
+// CreateUnsynced, and not covered by a Flush since, is lost by Crash
+// (renames and copies of it too).
+type Volatile struct{ *FS }
+
+var _ gateway.Flusher = Volatile{}
+
+// NewVolatile returns an empty Volatile backend.
+func NewVolatile() Volatile { return Volatile{New()} }
+
+// CreateUnsynced implements gateway.Flusher.
+func (v Volatile) CreateUnsynced(ctx context.Context, p gateway.Path, r io.Reader) (gateway.Pending, error) {
+	pd, err := v.Create(ctx, p, r)
+	if err != nil {
+		return nil, err
+	}
+	pd.(*pending).volatile = true
+	return pd, nil
+}
+
+// Flush implements gateway.Flusher.
+func (v Volatile) Flush(ctx context.Context) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, n := range v.nodes {
+		n.volatile = false
+	}
+	return nil
+}
+
+// Crash drops what a crash of the machine would: every file committed
+// unsynced since the last Flush.
+func (v Volatile) Crash() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for k, n := range v.nodes {
+		if n.volatile {
+			delete(v.nodes, k)
+		}
+	}
 }

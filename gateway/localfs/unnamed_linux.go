@@ -1,0 +1,96 @@
+package localfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Unnamed staging (Linux). An upload is written to an unnamed file
+// (O_TMPFILE in .tmp) and linked into its folder at Commit, through
+// /proc/self/fd. A new name is then one directory change instead of two (a
+// name in .tmp, then a rename), and creating named files was the costliest
+// step of a small upload: about half the server's CPU in a profile of 4 KiB
+// PUTs. A file that must replace another is linked into .tmp under a
+// random name and renamed over it. Where O_TMPFILE or /proc is missing,
+// New falls back to named staging files.
+
+// probeUnnamed turns unnamed staging on when this file system and /proc
+// allow it.
+func (f *FS) probeUnnamed() {
+	d, err := f.root.Open(tmpDir)
+	if err != nil {
+		return
+	}
+	f.tmp = d
+	fh, err := f.openUnnamed()
+	if err == nil {
+		probe := path.Base(tmpName("probe-"))
+		if err = linkat(fh, d, probe); err == nil {
+			f.root.Remove(path.Join(tmpDir, probe))
+		}
+		fh.Close()
+	}
+	if err != nil {
+		d.Close()
+		f.tmp = nil
+		return
+	}
+	f.unnamed = true
+}
+
+func (f *FS) openUnnamed() (*os.File, error) {
+	fd, err := unix.Openat(int(f.tmp.Fd()), ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o640)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: tmpDir, Err: err}
+	}
+	return os.NewFile(uintptr(fd), tmpDir+"/(unnamed)"), nil
+}
+
+// linkat gives the unnamed file fh the name base in the folder dir.
+func linkat(fh, dir *os.File, base string) error {
+	return unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", fh.Fd()), int(dir.Fd()), base, unix.AT_SYMLINK_FOLLOW)
+}
+
+// commitUnnamed sets the file's times and links it into place, replacing
+// what is there.
+func (p *pending) commitUnnamed(mod time.Time) error {
+	if !mod.IsZero() {
+		ts := []unix.Timespec{unix.NsecToTimespec(mod.UnixNano()), unix.NsecToTimespec(mod.UnixNano())}
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", p.fh.Fd()), ts, 0); err != nil {
+			return err
+		}
+	}
+	dst, err := p.fs.diskName(p.dst)
+	if err != nil {
+		return err
+	}
+	p.dir = path.Dir(dst)
+	dir, err := p.fs.root.Open(p.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if err = p.fs.root.MkdirAll(p.dir, 0o750); err == nil {
+			dir, err = p.fs.root.Open(p.dir)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	err = linkat(p.fh, dir, path.Base(dst))
+	if !errors.Is(err, unix.EEXIST) {
+		return err
+	}
+	tmp := tmpName("ln-")
+	if err := linkat(p.fh, p.fs.tmp, path.Base(tmp)); err != nil {
+		return err
+	}
+	if err := p.fs.root.Rename(tmp, dst); err != nil {
+		p.fs.root.Remove(tmp)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,22 @@
+// Package wal is the write-ahead log of small files: their bytes, appended
+// to segment files and made durable by group commit (one fdatasync for all
+// the appends that wait for it), kept until the files themselves are
+// durable in the backend.
+//
+// The gateway acknowledges a small upload once its bytes are in the log
+// (and its row in the catalog), then lets the backend write the file
+// without waiting for the disk; a later flush of the backend makes a batch
+// of such files durable, and their records are Released. A segment whose
+// records are all released, and that is no longer the one appended to, is
+// deleted. After a crash, Replay hands back every intact record of the
+// segments an earlier run left.
+//
+// Segment files are named by a growing sequence number (%016x.wal) and
+// hold records:
+//
+//	length uint32 BE | CRC-32C of the payload uint32 BE | payload
+//	payload: uvarint-prefixed user, bucket, key, sha256 (hex) | varint mod time (Unix ns) | bytes
+//
+// A record cut short by a crash fails its CRC and ends its segment's
+// replay; it was never acknowledged.
+package wal

@@ -1,0 +1,323 @@
+package wal
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Record is one small file.
+type Record struct {
+	User, Bucket, Key string
+	SHA256            string // hex, as in the catalog row written with it
+	ModNs             int64
+	Data              []byte
+}
+
+// Ref names an appended record, for Release.
+type Ref struct{ seg *segment }
+
+// Log is an open write-ahead log. It is safe for concurrent use.
+type Log struct {
+	dir    string
+	noSync bool
+
+	mu     sync.Mutex
+	active *segment
+	live   int      // records appended and not released
+	old    []uint64 // segments an earlier run left, for Replay
+
+	syncMu   sync.Mutex
+	syncCond sync.Cond
+	syncing  bool
+}
+
+type segment struct {
+	seq    uint64
+	f      *os.File
+	size   int64 // bytes appended (under Log.mu)
+	synced int64 // bytes known durable (under Log.syncMu)
+	live   int   // records appended and not released (under Log.mu)
+}
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// maxRecord bounds a record's length when reading (a corrupt length must
+// not make Replay allocate gigabytes).
+const maxRecord = 64 << 20
+
+// Options for Open.
+type Options struct {
+	// NoSync skips fdatasync (tests, --unsafe-no-fsync).
+	NoSync bool
+}
+
+// Open opens the log in dir (created if needed) and starts a new segment;
+// segments found there are kept for Replay.
+func Open(dir string, opt Options) (*Log, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("wal %s: %w", dir, err)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("wal %s: %w", dir, err)
+	}
+	l := &Log{dir: dir, noSync: opt.NoSync}
+	l.syncCond.L = &l.syncMu
+	var last uint64
+	for _, e := range ents {
+		var seq uint64
+		if n, _ := fmt.Sscanf(e.Name(), "%016x.wal", &seq); n == 1 && e.Name() == segName(seq) {
+			l.old = append(l.old, seq)
+			last = max(last, seq)
+		} else if strings.HasSuffix(e.Name(), ".wal.tmp") {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+	slices.Sort(l.old)
+	if l.active, err = l.newSegment(last + 1); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func segName(seq uint64) string { return fmt.Sprintf("%016x.wal", seq) }
+
+// newSegment creates segment seq, durably (its directory entry too).
+func (l *Log) newSegment(seq uint64) (*segment, error) {
+	f, err := os.OpenFile(filepath.Join(l.dir, segName(seq)), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("wal: new segment: %w", err)
+	}
+	if err := l.syncDir(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &segment{seq: seq, f: f}, nil
+}
+
+func (l *Log) syncDir() error {
+	if l.noSync {
+		return nil
+	}
+	d, err := os.Open(l.dir)
+	if err != nil {
+		return fmt.Errorf("wal: sync %s: %w", l.dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("wal: sync %s: %w", l.dir, err)
+	}
+	return nil
+}
+
+func encode(r Record) []byte {
+	b := make([]byte, 8, 8+len(r.User)+len(r.Bucket)+len(r.Key)+len(r.SHA256)+len(r.Data)+32)
+	for _, s := range []string{r.User, r.Bucket, r.Key, r.SHA256} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendVarint(b, r.ModNs)
+	b = append(b, r.Data...)
+	binary.BigEndian.PutUint32(b[0:4], uint32(len(b)-8))
+	binary.BigEndian.PutUint32(b[4:8], crc32.Checksum(b[8:], crcTable))
+	return b
+}
+
+func decode(p []byte) (Record, error) {
+	var r Record
+	for _, f := range []*string{&r.User, &r.Bucket, &r.Key, &r.SHA256} {
+		n, k := binary.Uvarint(p)
+		if k <= 0 || uint64(len(p)-k) < n {
+			return r, errors.New("corrupt record")
+		}
+		*f = string(p[k : k+int(n)])
+		p = p[k+int(n):]
+	}
+	mod, k := binary.Varint(p)
+	if k <= 0 {
+		return r, errors.New("corrupt record")
+	}
+	r.ModNs, r.Data = mod, p[k:]
+	return r, nil
+}
+
+// Append writes r to the log and returns once it is durable. The caller
+// must Release the Ref once the record is no longer needed, whether or not
+// what it wrote the record for succeeded.
+func (l *Log) Append(ctx context.Context, r Record) (Ref, error) {
+	if err := ctx.Err(); err != nil {
+		return Ref{}, err
+	}
+	b := encode(r)
+	l.mu.Lock()
+	seg := l.active
+	_, err := seg.f.Write(b)
+	seg.size += int64(len(b))
+	seg.live++
+	l.live++
+	end := seg.size
+	l.mu.Unlock()
+	ref := Ref{seg}
+	if err == nil {
+		err = l.syncTo(seg, end)
+	}
+	if err != nil {
+		l.Release(ref)
+		return Ref{}, fmt.Errorf("wal: append %s/%s: %w", r.Bucket, r.Key, err)
+	}
+	return ref, nil
+}
+
+// syncTo returns once seg's first end bytes are durable: one caller at a
+// time runs fdatasync, covering everything written before it started, and
+// the others wait for it.
+func (l *Log) syncTo(seg *segment, end int64) error {
+	if l.noSync {
+		return nil
+	}
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	for seg.synced < end {
+		if l.syncing {
+			l.syncCond.Wait()
+			continue
+		}
+		l.syncing = true
+		l.mu.Lock()
+		target := seg.size
+		l.mu.Unlock()
+		l.syncMu.Unlock()
+		err := datasync(seg.f)
+		l.syncMu.Lock()
+		l.syncing = false
+		l.syncCond.Broadcast()
+		if err != nil {
+			return err
+		}
+		seg.synced = max(seg.synced, target)
+	}
+	return nil
+}
+
+// Release marks records as no longer needed.
+func (l *Log) Release(refs ...Ref) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range refs {
+		if r.seg == nil {
+			continue
+		}
+		r.seg.live--
+		l.live--
+		l.dropIfDone(r.seg)
+	}
+}
+
+// dropIfDone deletes seg once it is neither appended to nor needed; l.mu
+// is held.
+func (l *Log) dropIfDone(seg *segment) {
+	if seg == l.active || seg.live > 0 || seg.f == nil {
+		return
+	}
+	seg.f.Close()
+	seg.f = nil
+	os.Remove(filepath.Join(l.dir, segName(seg.seq)))
+}
+
+// Rotate starts a new segment, so that the current one can be deleted once
+// its records are released. It does nothing when the current one is empty.
+func (l *Log) Rotate() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.active.size == 0 {
+		return nil
+	}
+	next, err := l.newSegment(l.active.seq + 1)
+	if err != nil {
+		return err
+	}
+	old := l.active
+	l.active = next
+	l.dropIfDone(old)
+	return nil
+}
+
+// Live is the number of records appended and not released.
+func (l *Log) Live() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.live
+}
+
+// Replay calls fn for every intact record of the segments an earlier run
+// left, oldest first, then deletes them. fn's error stops it (the segments
+// stay for the next try).
+func (l *Log) Replay(ctx context.Context, fn func(Record) error) error {
+	for _, seq := range l.old {
+		if err := l.replaySegment(ctx, seq, fn); err != nil {
+			return err
+		}
+	}
+	for _, seq := range l.old {
+		if err := os.Remove(filepath.Join(l.dir, segName(seq))); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("wal: %w", err)
+		}
+	}
+	l.old = nil
+	return nil
+}
+
+func (l *Log) replaySegment(ctx context.Context, seq uint64, fn func(Record) error) error {
+	f, err := os.Open(filepath.Join(l.dir, segName(seq)))
+	if err != nil {
+		return fmt.Errorf("wal: replay: %w", err)
+	}
+	defer f.Close()
+	var hdr [8]byte
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := io.ReadFull(f, hdr[:]); err != nil {
+			return nil // the end, or a header cut short
+		}
+		n := binary.BigEndian.Uint32(hdr[0:4])
+		if n > maxRecord {
+			return nil
+		}
+		p := make([]byte, n)
+		if _, err := io.ReadFull(f, p); err != nil || crc32.Checksum(p, crcTable) != binary.BigEndian.Uint32(hdr[4:8]) {
+			return nil // a record cut short: never acknowledged
+		}
+		r, err := decode(p)
+		if err != nil {
+			return nil
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+}
+
+// Close closes the log; no method may be called after it. The active
+// segment is deleted when no record in it is needed.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seg := l.active
+	l.active = nil
+	if seg.live == 0 {
+		seg.f.Close()
+		return os.Remove(filepath.Join(l.dir, segName(seg.seq)))
+	}
+	return seg.f.Close()
+}
