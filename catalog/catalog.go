@@ -412,6 +412,10 @@ func (c *Catalog) Walk(ctx context.Context, user, bucket, prefix, after string, 
 // every row below it, with their dead properties, enrichment jobs and media
 // records. Missing rows are not an error.
 func (c *Catalog) Delete(ctx context.Context, user, bucket, key string) error {
+	if key != "" && !strings.HasSuffix(key, "/") {
+		// One file: one transaction, shared with concurrent writers.
+		return c.commit(ctx, func(txn *badger.Txn) error { return deleteFile(txn, user, bucket, key) })
+	}
 	media, err := c.mediaUnder(ctx, user, bucket, key)
 	if err != nil {
 		return err
@@ -420,6 +424,34 @@ func (c *Catalog) Delete(ctx context.Context, user, bucket, key string) error {
 		return err
 	}
 	return c.dropIndex(ctx, user, bucket, media)
+}
+
+// deleteFile is Delete of one file's rows and index entries, in txn.
+func deleteFile(txn *badger.Txn, user, bucket, key string) error {
+	var m Media
+	media := getJSON(txn, keyMedia(user, bucket, key), &m)
+	if media != nil && !errors.Is(media, ErrNotFound) {
+		return media
+	}
+	for _, k := range [][]byte{keyObject(user, bucket, key), keyProp(user, bucket, key), keyJob(user, bucket, key), keyJobFailed(user, bucket, key), keyMedia(user, bucket, key)} {
+		if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if err := txn.Delete(k); err != nil {
+			return err
+		}
+	}
+	if media != nil {
+		return nil
+	}
+	for k := range indexRows(user, bucket, key, m) {
+		if err := txn.Delete([]byte(k)); err != nil {
+			return err
+		}
+	}
+	return leaveGroup(txn, user, bucket, key)
 }
 
 func (c *Catalog) deleteRows(ctx context.Context, user, bucket, key string) error {

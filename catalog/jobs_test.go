@@ -3,8 +3,11 @@ package catalog
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
 )
 
 func TestJobQueue(t *testing.T) {
@@ -190,5 +193,64 @@ func TestLeaseJobsResumes(t *testing.T) {
 	}
 	if none, _ := c.LeaseJobs(ctx, now, time.Minute, 10); len(none) != 0 {
 		t.Fatalf("leased %q with every job leased; want none", keys(none))
+	}
+}
+
+// TestDeleteFileLeavesNoRow: deleting one enriched file (its own
+// transaction) removes every row that names it, index rows and duplicate
+// group included, and leaves its duplicate's rows alone.
+func TestDeleteFileLeavesNoRow(t *testing.T) {
+	c, err := Open("", Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	now := time.Unix(1_700_000_000, 0)
+	for _, k := range []string{"del.jpg", "keep.jpg"} {
+		if err := c.PutFile(ctx, "u", Object{Bucket: "b", Key: k, SHA256: "same", UploadNs: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs, err := c.LeaseJobs(ctx, now, time.Minute, 10)
+	if err != nil || len(jobs) != 2 {
+		t.Fatalf("LeaseJobs: %d jobs, %v", len(jobs), err)
+	}
+	for _, j := range jobs {
+		m := Media{Kind: "photo", SHA256: "same", TakenLocal: "2024-06-15T10:00:00", Make: "Cam", Model: "One",
+			PHash: "8f0f0f0f0f0f0f0f", Faces: []Face{{Detector: "tiny416a", Box: [4]float64{0.1, 0.1, 0.2, 0.2}}}}
+		if err := c.CompleteJob(ctx, j, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.PatchProps(ctx, "u", "b", "del.jpg", []PropOp{{Prop: Prop{Space: "urn:x", Local: "p", Inner: "v"}}}); err != nil {
+		t.Fatal(err)
+	}
+	rows := func(name string) []string {
+		var out []string
+		c.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				if k := string(it.Item().Key()); strings.Contains(k, name) {
+					out = append(out, k)
+				}
+			}
+			return nil
+		})
+		return out
+	}
+	before := len(rows("keep.jpg"))
+	if len(rows("del.jpg")) < 4 {
+		t.Fatalf("rows naming del.jpg before the delete: %q; the test needs its index rows", rows("del.jpg"))
+	}
+	if err := c.Delete(ctx, "u", "b", "del.jpg"); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows("del.jpg"); len(got) != 0 {
+		t.Errorf("rows naming del.jpg after the delete: %q", got)
+	}
+	if got := len(rows("keep.jpg")); got < before-1 || got == 0 {
+		t.Errorf("rows naming keep.jpg: %d after the delete, %d before", got, before)
 	}
 }
