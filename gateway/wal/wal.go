@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 )
 
@@ -46,6 +45,7 @@ type segment struct {
 	size   int64 // bytes appended (under Log.mu)
 	synced int64 // bytes known durable (under Log.syncMu)
 	live   int   // records appended and not released (under Log.mu)
+	broken bool  // a write or sync failed: append no more (under Log.mu)
 }
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -78,8 +78,6 @@ func Open(dir string, opt Options) (*Log, error) {
 		if n, _ := fmt.Sscanf(e.Name(), "%016x.wal", &seq); n == 1 && e.Name() == segName(seq) {
 			l.old = append(l.old, seq)
 			last = max(last, seq)
-		} else if strings.HasSuffix(e.Name(), ".wal.tmp") {
-			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
 	slices.Sort(l.old)
@@ -159,18 +157,31 @@ func (l *Log) Append(ctx context.Context, r Record) (Ref, error) {
 	}
 	b := encode(r)
 	l.mu.Lock()
+	if l.active.broken {
+		// A failed write or sync left it in doubt: a torn record would end
+		// its replay, and records after it would be lost.
+		if err := l.rotateLocked(); err != nil {
+			l.mu.Unlock()
+			return Ref{}, fmt.Errorf("wal: append %s/%s: %w", r.Bucket, r.Key, err)
+		}
+	}
 	seg := l.active
-	_, err := seg.f.Write(b)
-	seg.size += int64(len(b))
+	n, err := seg.f.Write(b)
+	seg.size += int64(n)
+	if err != nil {
+		seg.broken = true
+		l.mu.Unlock()
+		return Ref{}, fmt.Errorf("wal: append %s/%s: %w", r.Bucket, r.Key, err)
+	}
 	seg.live++
 	l.live++
 	end := seg.size
 	l.mu.Unlock()
 	ref := Ref{seg}
-	if err == nil {
-		err = l.syncTo(seg, end)
-	}
-	if err != nil {
+	if err := l.syncTo(seg, end); err != nil {
+		l.mu.Lock()
+		seg.broken = true
+		l.mu.Unlock()
 		l.Release(ref)
 		return Ref{}, fmt.Errorf("wal: append %s/%s: %w", r.Bucket, r.Key, err)
 	}
@@ -241,6 +252,11 @@ func (l *Log) Rotate() error {
 	if l.active.size == 0 {
 		return nil
 	}
+	return l.rotateLocked()
+}
+
+// rotateLocked makes a new segment the active one; l.mu is held.
+func (l *Log) rotateLocked() error {
 	next, err := l.newSegment(l.active.seq + 1)
 	if err != nil {
 		return err
