@@ -69,7 +69,6 @@ const journalMaxPending = 32 << 20
 type journal struct {
 	fl    Flusher
 	log   *wal.Log
-	cat   *catalog.Catalog
 	limit int64
 	every time.Duration // see defaultFlushEvery
 	lg    *slog.Logger
@@ -92,7 +91,7 @@ type flushRound struct {
 	err   error
 }
 
-func newJournal(be Backend, cat *catalog.Catalog, opt Options, lg *slog.Logger) *journal {
+func newJournal(be Backend, opt Options, lg *slog.Logger) *journal {
 	fl, ok := be.(Flusher)
 	limit, every := opt.JournalLimit, opt.JournalFlushEvery
 	if !ok || opt.Journal == nil || limit < 0 {
@@ -104,7 +103,7 @@ func newJournal(be Backend, cat *catalog.Catalog, opt Options, lg *slog.Logger) 
 	if every <= 0 {
 		every = defaultFlushEvery
 	}
-	j := &journal{fl: fl, log: opt.Journal, cat: cat, limit: limit, every: every, lg: lg, urgent: make(chan struct{}, 1)}
+	j := &journal{fl: fl, log: opt.Journal, limit: limit, every: every, lg: lg, urgent: make(chan struct{}, 1)}
 	j.idle.L = &j.mu
 	j.bufs.New = func() any { b := make([]byte, limit+1); return &b }
 	return j
