@@ -428,10 +428,8 @@ func (c *Catalog) Delete(ctx context.Context, user, bucket, key string) error {
 
 // deleteFile is Delete of one file's rows and index entries, in txn.
 func deleteFile(txn *badger.Txn, user, bucket, key string) error {
-	var m Media
-	media := getJSON(txn, keyMedia(user, bucket, key), &m)
-	if media != nil && !errors.Is(media, ErrNotFound) {
-		return media
+	if err := unindex(txn, user, bucket, key); err != nil { // reads the media row: first
+		return err
 	}
 	for _, k := range [][]byte{keyObject(user, bucket, key), keyProp(user, bucket, key), keyJob(user, bucket, key), keyJobFailed(user, bucket, key), keyMedia(user, bucket, key)} {
 		if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
@@ -443,15 +441,7 @@ func deleteFile(txn *badger.Txn, user, bucket, key string) error {
 			return err
 		}
 	}
-	if media != nil {
-		return nil
-	}
-	for k := range indexRows(user, bucket, key, m) {
-		if err := txn.Delete([]byte(k)); err != nil {
-			return err
-		}
-	}
-	return leaveGroup(txn, user, bucket, key)
+	return nil
 }
 
 func (c *Catalog) deleteRows(ctx context.Context, user, bucket, key string) error {
