@@ -23,6 +23,7 @@ import (
 const maxBatch = 128
 
 type commitReq struct {
+	ctx  context.Context
 	fn   func(*badger.Txn) error
 	err  error
 	done chan struct{}
@@ -39,7 +40,7 @@ func (c *Catalog) commit(ctx context.Context, fn func(*badger.Txn) error) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &commitReq{fn: fn, done: make(chan struct{})}
+	r := &commitReq{ctx: ctx, fn: fn, done: make(chan struct{})}
 	g := &c.group
 	g.mu.Lock()
 	g.queue = append(g.queue, r)
@@ -86,7 +87,7 @@ func (c *Catalog) runBatch(batch []*commitReq) {
 			txn.Discard()
 			if errors.Is(ferr, badger.ErrTxnTooBig) && len(batch) > 1 {
 				for _, r := range batch {
-					finish(r, c.update(context.Background(), r.fn))
+					finish(r, c.update(r.ctx, r.fn))
 				}
 				return
 			}

@@ -194,7 +194,7 @@ func TestInterruptedUploads(t *testing.T) {
 // TestKill9 kills the server during 8 concurrent uploads: every upload that
 // was acknowledged is intact and cataloged after a restart, and nothing
 // half-written is visible. Half the clients send small files, which are
-// acknowledged from the catalog's journal before their flush (the restart
+// acknowledged from the write-ahead log before their flush (the restart
 // replays what the kill left there).
 func TestKill9(t *testing.T) {
 	s := startServer(t)

@@ -13,9 +13,12 @@ import (
 // Unnamed staging (Linux). An upload is written to an unnamed file
 // (O_TMPFILE in .tmp) and linked into its folder at Commit, through
 // /proc/self/fd. A new name is then one directory change instead of two (a
-// name in .tmp, then a rename), and creating named files was the costliest
-// step of a small upload: about half the server's CPU in a profile of 4 KiB
-// PUTs. A file that must replace another is linked into .tmp under a
+// name in .tmp, then a rename): 4 KiB PUTs at 16 clients ran at about
+// 1,480/s with named staging and 1,680–2,160/s unnamed, alternated on the
+// same machine. (Creating the inode itself stays the costliest step on a
+// journal-less ext4 after many deletes, which makes the allocator skip
+// every recently freed inode; both kinds of staging pay it.) A file that
+// must replace another is linked into .tmp under a
 // random name and renamed over it. Where O_TMPFILE or /proc is missing,
 // New falls back to named staging files.
 

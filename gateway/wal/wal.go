@@ -17,8 +17,11 @@ import (
 type Record struct {
 	User, Bucket, Key string
 	SHA256            string // hex, as in the catalog row written with it
-	ModNs             int64
-	Data              []byte
+	// ModNs is the modification time the upload set, for inspection: a
+	// replay takes the catalog row's, which a later SetModTime may have
+	// changed.
+	ModNs int64
+	Data  []byte
 }
 
 // Ref names an appended record, for Release.
