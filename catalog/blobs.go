@@ -248,7 +248,7 @@ func (c *Catalog) deleteBlobTree(ctx context.Context, user, bucket, key string) 
 	if err != nil {
 		return nil, err
 	}
-	return ids, wb.Flush()
+	return ids, c.flushBatch(wb)
 }
 
 // ForgetBlob removes the file row key if it still refers to blob id
@@ -296,7 +296,7 @@ func (c *Catalog) ReplaceBlobTree(ctx context.Context, user, bucket, dst string,
 			return freed, err
 		}
 	}
-	if err := wb.Flush(); err != nil {
+	if err := c.flushBatch(wb); err != nil {
 		return freed, err
 	}
 	now := time.Now().UnixNano()
@@ -375,7 +375,7 @@ func (c *Catalog) BlobMoveRun(ctx context.Context, m BlobMove) (freed []string, 
 	if err != nil {
 		return freed, fmt.Errorf("move %s/%s/%s to %s/%s: %w", m.User, m.SrcBucket, m.Src, m.DstBucket, m.Dst, err)
 	}
-	if err := wb.Flush(); err != nil {
+	if err := c.flushBatch(wb); err != nil {
 		return freed, err
 	}
 	now := time.Now().UnixNano()

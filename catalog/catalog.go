@@ -69,8 +69,9 @@ func (o Object) ETag() string {
 type Options struct {
 	// InMemory keeps everything in RAM (tests).
 	InMemory bool
-	// SyncWrites fsyncs the write-ahead log on every commit (default true
-	// through Open's caller; a crash of the machine then loses nothing acknowledged).
+	// SyncWrites makes every commit durable before it returns (but
+	// PutFileLogged's: see durable.go). Open's callers set it; without it
+	// a crash of the machine can lose acknowledged writes.
 	SyncWrites bool
 	Logger     *slog.Logger
 }
@@ -84,7 +85,8 @@ type Catalog struct {
 	leaseMu   sync.Mutex
 	leaseFrom []byte
 
-	group committer // group commit (commit.go)
+	group  committer // group commit (commit.go)
+	syncer syncer    // durable commits (durable.go)
 }
 
 // Open opens (creating if needed) the catalog in dir.
@@ -96,7 +98,7 @@ func Open(dir string, opt Options) (*Catalog, error) {
 	lg = lg.With("component", "catalog")
 	bo := badger.DefaultOptions(dir).
 		WithInMemory(opt.InMemory).
-		WithSyncWrites(opt.SyncWrites).
+		WithSyncWrites(false). // the catalog syncs itself (durable.go)
 		WithLogger(badgerLogger{lg}).
 		WithMemTableSize(8 << 20).
 		WithNumMemtables(2).
@@ -121,6 +123,9 @@ func Open(dir string, opt Options) (*Catalog, error) {
 		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
 	}
 	c := &Catalog{db: db, log: lg}
+	if opt.SyncWrites && !opt.InMemory {
+		c.syncer = syncer{dir: dir, synced: map[string]bool{}}
+	}
 	if err := c.checkSchema(); err != nil {
 		db.Close()
 		return nil, err
@@ -132,7 +137,7 @@ func Open(dir string, opt Options) (*Catalog, error) {
 func (c *Catalog) Close() error { return c.db.Close() }
 
 func (c *Catalog) checkSchema() error {
-	return c.db.Update(func(txn *badger.Txn) error {
+	return c.update(context.Background(), func(txn *badger.Txn) error {
 		it, err := txn.Get(keySchema())
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return txn.Set(keySchema(), binary.AppendUvarint(nil, SchemaVersion))
@@ -456,7 +461,7 @@ func (c *Catalog) deleteRows(ctx context.Context, user, bucket, key string) erro
 			return err
 		}
 	}
-	return wb.Flush()
+	return c.flushBatch(wb)
 }
 
 // scanTree calls fn with the row key of key and, for a folder, of every
@@ -576,7 +581,7 @@ func (c *Catalog) moveRows(ctx context.Context, user, bucket, src, dstBucket, ds
 			return fmt.Errorf("move %s/%s/%s to %s/%s: %w", user, bucket, src, dstBucket, dst, err)
 		}
 	}
-	return wb.Flush()
+	return c.flushBatch(wb)
 }
 
 // ---- dead properties ----
@@ -658,7 +663,10 @@ func (c *Catalog) update(ctx context.Context, fn func(*badger.Txn) error) error 
 		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
 			continue
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return c.sync()
 	}
 }
 

@@ -3,17 +3,18 @@ package catalog
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
 
-// Group commit. Badger fsyncs its logs once per transaction, one
-// transaction after another, so durable commits from many uploads at once
-// queue behind each other's fsyncs. commit merges the transactions of
+// Group commit. A durable transaction syncs the catalog's logs
+// (durable.go), so durable commits from many uploads at once would queue
+// behind each other's syncs. commit merges the transactions of
 // concurrent callers into one: the first caller to find no commit running
 // leads, runs every queued function in one transaction, commits it (one
-// fsync), and tells each caller; callers that arrived meanwhile form the
+// sync, unless every caller in it is lazy), and tells each caller; callers that arrived meanwhile form the
 // next batch. The result is as if the functions had run one after another.
 //
 // Functions given to commit must only read and write through the
@@ -25,6 +26,7 @@ const maxBatch = 128
 type commitReq struct {
 	ctx  context.Context
 	fn   func(*badger.Txn) error
+	lazy bool // need not be durable when answered (PutFileLogged)
 	err  error
 	done chan struct{}
 }
@@ -37,10 +39,20 @@ type committer struct {
 
 // commit runs fn in a durable transaction, shared with concurrent callers.
 func (c *Catalog) commit(ctx context.Context, fn func(*badger.Txn) error) error {
+	return c.groupCommit(ctx, fn, false)
+}
+
+// commitLazy is commit without waiting for the disk: the transaction is
+// durable at the next sync (durable.go), which every durable commit does.
+func (c *Catalog) commitLazy(ctx context.Context, fn func(*badger.Txn) error) error {
+	return c.groupCommit(ctx, fn, true)
+}
+
+func (c *Catalog) groupCommit(ctx context.Context, fn func(*badger.Txn) error, lazy bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &commitReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	r := &commitReq{ctx: ctx, fn: fn, lazy: lazy, done: make(chan struct{})}
 	g := &c.group
 	g.mu.Lock()
 	g.queue = append(g.queue, r)
@@ -99,8 +111,16 @@ func (c *Catalog) runBatch(batch []*commitReq) {
 		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
 			continue
 		}
+		var serr error // the sync's, for the callers that wait for it
+		if err == nil && slices.ContainsFunc(batch, func(r *commitReq) bool { return !r.lazy }) {
+			serr = c.sync()
+		}
 		for _, r := range batch {
-			finish(r, err)
+			if err == nil && !r.lazy {
+				finish(r, serr)
+			} else {
+				finish(r, err)
+			}
 		}
 		return
 	}

@@ -18,6 +18,7 @@
 //	jobf|<user>|<bucket>|<key>       → Job JSON: a job that failed  (kept apart: leasing never scans it)
 //	media|<user>|<bucket>|<key>      → Media JSON                   (derived: rebuilt by enrichment)
 //	akey|<accessKeyID>               → AccessKey JSON               (primary)
+//	jnl|<segment 8B>|<offset 8B>     → empty: a small file's row committed with its log record (journalmarks.go)
 //	alb|<user>|<album>               → creation time, 8 bytes BE    (primary)
 //	albm|<user>|<album>|<sha256>     → empty: a member, by content  (primary)
 //	trash|<user>|<id>                → TrashItem JSON               (primary)
@@ -66,7 +67,10 @@
 //
 // Writes of object rows (Put, PutFile: every upload) go through a group
 // commit (commit.go): concurrent callers share one transaction and its
-// fsync, each still getting its own result.
+// sync, each still getting its own result. Badger runs without SyncWrites;
+// the catalog syncs every write itself (durable.go), so that the rows of
+// small files, which the gateway's write-ahead log keeps safe, can be
+// committed without waiting for the disk (PutFileLogged, journalmarks.go).
 //
 // Primary data is never dropped. Derived data (media records and indexes)
 // carries the schema version and is rebuilt by `shoebox reindex`.

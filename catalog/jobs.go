@@ -43,15 +43,17 @@ func (c *Catalog) PutFile(ctx context.Context, user string, o Object) error {
 	if o.IsDir() {
 		return c.Put(ctx, user, o)
 	}
-	return c.commit(ctx, func(txn *badger.Txn) error {
-		if err := setJSON(txn, keyObject(user, o.Bucket, o.Key), o); err != nil {
-			return err
-		}
-		if err := txn.Delete(keyJobFailed(user, o.Bucket, o.Key)); err != nil {
-			return err
-		}
-		return setJSON(txn, keyJob(user, o.Bucket, o.Key), Job{Gen: o.UploadNs})
-	})
+	return c.commit(ctx, func(txn *badger.Txn) error { return putFile(txn, user, o) })
+}
+
+func putFile(txn *badger.Txn, user string, o Object) error {
+	if err := setJSON(txn, keyObject(user, o.Bucket, o.Key), o); err != nil {
+		return err
+	}
+	if err := txn.Delete(keyJobFailed(user, o.Bucket, o.Key)); err != nil {
+		return err
+	}
+	return setJSON(txn, keyJob(user, o.Bucket, o.Key), Job{Gen: o.UploadNs})
 }
 
 // LeaseJobs leases up to max jobs that are due, for lease, and returns them.

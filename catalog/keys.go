@@ -1,6 +1,9 @@
 package catalog
 
-import "strings"
+import (
+	"encoding/binary"
+	"strings"
+)
 
 // SchemaVersion is the version of the key layout and row encodings below.
 // A catalog written with another version is refused at Open until migrated.
@@ -20,6 +23,7 @@ const (
 	pfxJobFailed = "jobf|"
 	pfxMedia     = "media|"
 	pfxAKey      = "akey|"
+	pfxJournal   = "jnl|"
 )
 
 func keySchema() []byte { return []byte(pfxMeta + "schema") }
@@ -86,4 +90,12 @@ func ValidName(s string) bool {
 		}
 	}
 	return !strings.Contains(s, "..")
+}
+
+func keyJournalSeg(seg uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(pfxJournal), seg)
+}
+
+func keyJournal(m JournalMark) []byte {
+	return binary.BigEndian.AppendUint64(keyJournalSeg(m.Seg), uint64(m.Off))
 }

@@ -145,7 +145,7 @@ func (c *Catalog) RequeueAll(ctx context.Context, progress func(n int)) error {
 	if err != nil {
 		return err
 	}
-	return wb.Flush()
+	return c.flushBatch(wb)
 }
 
 // RequeueWaitingFaces queues again every photo enriched while the face

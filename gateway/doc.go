@@ -5,7 +5,7 @@
 // A write goes: the Backend stages the bytes while the gateway hashes them
 // (SHA-256 for identity, MD5 for S3 ETags) → checks (checksums, If-Match and
 // the like, under a per-object lock) → Backend commit (atomic, durable) →
-// catalog row (Badger, fsynced) → hooks → only then does the call return and
+// catalog row (Badger, synced) → hooks → only then does the call return and
 // the client get its 2xx. A failure at any step before the commit leaves
 // nothing behind; a crash between the commit and the catalog row is repaired
 // by Reconcile at the next start-up, which treats the backend as the truth
@@ -13,13 +13,14 @@
 //
 // Small files (up to 64 KiB) take a shorter durable path when the gateway
 // has a write-ahead log (Options.Journal, package wal) and the backend can
-// defer durability (Flusher: localfs on Linux): their bytes are appended to
-// the log beside the catalog commit, both group-committed, then the file is
+// defer durability (Flusher: localfs on Linux): their bytes and row are
+// appended to the log (one fdatasync shared by concurrent uploads), the row
+// committed to the catalog without waiting for the disk, then the file is
 // renamed into place without an fsync and the client answered; a
-// background flush every 100 ms (one syncfs) makes a batch of them durable
-// and releases their records. Reconcile replays what a crash left in the
-// log before it looks at the disk, and moves and copies wait for the
-// pending flush first (journal.go).
+// background flush every 100 ms (one syncfs, one catalog Sync) makes a
+// batch of them durable and releases their records. Reconcile replays what
+// a crash left in the log before it looks at the disk, and moves and
+// copies wait for the pending flush first (journal.go).
 //
 // Reads of metadata (Stat, List, Walk, ETags, content types) come from the
 // catalog, never from re-reading files.

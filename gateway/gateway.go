@@ -123,7 +123,7 @@ func New(be Backend, cat *catalog.Catalog, opt Options) *Gateway {
 	}
 	lg = lg.With("component", "gateway")
 	return &Gateway{be: be, cat: cat, hooks: opt.Hooks, log: lg, now: now, seed: maphash.MakeSeed(), retention: opt.TrashRetention,
-		journal: newJournal(be, opt, lg), wal: opt.Journal}
+		journal: newJournal(be, cat, opt, lg), wal: opt.Journal}
 }
 
 // Catalog returns the catalog, for readers of derived data.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,23 +23,36 @@ import (
 // (Options.Journal) and the backend can defer durability (Flusher), goes:
 //
 //  1. its bytes are staged without fsync;
-//  2. its bytes are appended to the log and its row (with its enrichment
-//     job) committed to the catalog, side by side, each group-committed
-//     with concurrent uploads: from here the upload survives a crash;
-//  3. the staged file is renamed into place, and the client answered;
-//  4. in the background, every 100 ms, one Flush of the backend (Linux:
-//     syncfs) makes every file renamed before it durable, and their log
-//     records are released (a segment whose records are all released is
-//     deleted).
+//  2. its bytes and its catalog row are appended to the log, whose
+//     fdatasync is shared by concurrent uploads: from here the upload
+//     survives a crash;
+//  3. its row (with its enrichment job) is committed to the catalog
+//     without waiting for the disk (catalog.PutFileLogged), with a mark
+//     naming the log record;
+//  4. the staged file is renamed into place, and the client answered;
+//  5. in the background, every 100 ms, one Flush of the backend (Linux:
+//     syncfs) and one Sync of the catalog make every file renamed and
+//     every row committed before them durable, and their log records are
+//     released (a segment whose records are all released is deleted,
+//     then the catalog's marks of it).
 //
-// The rename comes after both commits, so a crash never leaves a file on
-// disk whose bytes are durable nowhere (Reconcile would adopt it).
-// Reconcile first replays the log: a record whose catalog row still has its
-// SHA-256 has its bytes written again, durably; other records are stale
-// (the file was replaced, moved or deleted since) and skipped. Moves and
-// copies first wait for the pending flush (barrier), so they never move a
-// file whose bytes are durable only in the log. Removes need no barrier:
-// the backend makes a removal durable itself, and the record goes stale.
+// One device flush per upload, the log's, shared with the uploads beside
+// it. The rename comes after the log and the catalog, so a crash never
+// leaves a file on disk whose bytes are durable nowhere (Reconcile would
+// adopt it).
+//
+// Reconcile first replays the log. Only the last record of each file
+// counts (earlier ones were replaced by it). If the catalog has the
+// record's mark, the row's commit survived, and the catalog is the truth:
+// a row that still has the record's SHA-256 gets its bytes written again,
+// durably, and otherwise the record is stale (the file was replaced, moved
+// or deleted since). If the mark is missing, the commit was lost with the
+// crash, and so was any later change of the file (a durable commit makes
+// every commit before it durable, the mark's too): the record's row and
+// bytes are written again. Moves and copies first wait for the pending
+// flush (barrier), so they never move a file whose bytes are durable only
+// in the log. Removes need no barrier: the backend makes a removal durable
+// itself, and the catalog's commit makes the mark durable with it.
 
 // Flusher is implemented by backends that can defer durability.
 type Flusher interface {
@@ -69,6 +83,7 @@ const journalMaxPending = 32 << 20
 
 type journal struct {
 	fl    Flusher
+	cat   *catalog.Catalog
 	log   *wal.Log
 	every time.Duration // see defaultFlushEvery
 	lg    *slog.Logger
@@ -91,7 +106,7 @@ type flushRound struct {
 	err   error
 }
 
-func newJournal(be Backend, opt Options, lg *slog.Logger) *journal {
+func newJournal(be Backend, cat *catalog.Catalog, opt Options, lg *slog.Logger) *journal {
 	fl, ok := be.(Flusher)
 	limit, every := opt.JournalLimit, opt.JournalFlushEvery
 	if !ok || opt.Journal == nil || limit < 0 {
@@ -103,7 +118,7 @@ func newJournal(be Backend, opt Options, lg *slog.Logger) *journal {
 	if every <= 0 {
 		every = defaultFlushEvery
 	}
-	j := &journal{fl: fl, log: opt.Journal, every: every, lg: lg, urgent: make(chan struct{}, 1)}
+	j := &journal{fl: fl, cat: cat, log: opt.Journal, every: every, lg: lg, urgent: make(chan struct{}, 1)}
 	j.idle.L = &j.mu
 	j.bufs.New = func() any { b := make([]byte, limit+1); return &b }
 	return j
@@ -195,7 +210,10 @@ func (j *journal) flusher(ctx context.Context) {
 			r.err = j.fl.Flush(ctx)
 		}
 		if r.err == nil {
-			j.log.Release(r.refs...)
+			r.err = j.cat.Sync(ctx)
+		}
+		if r.err == nil {
+			j.release(ctx, r.refs...)
 		} else {
 			// The records stay; the next start-up replays them.
 			j.lg.Error("journal flush failed", "files", len(r.refs), "err", r.err)
@@ -210,8 +228,21 @@ func (j *journal) flusher(ctx context.Context) {
 	}
 }
 
+// release releases log records, and the catalog's marks of the segments
+// that deletes. A mark left behind is harmless (no record names it any
+// more) and dropped at the next start.
+func (j *journal) release(ctx context.Context, refs ...wal.Ref) {
+	dropped, err := j.log.Release(refs...)
+	if err == nil && len(dropped) > 0 {
+		err = j.cat.DropJournalMarks(ctx, dropped...)
+	}
+	if err != nil {
+		j.lg.Warn("journal: release records", "err", err)
+	}
+}
+
 // barrier returns once every journaled file renamed before the call is
-// durable in the backend.
+// durable in the backend, with its row in the catalog.
 func (j *journal) barrier(ctx context.Context) error {
 	if j == nil {
 		return nil
@@ -254,39 +285,40 @@ func (g *Gateway) Flush(ctx context.Context) error {
 }
 
 // putJournaled is the tail of Put for a small file on a Flusher: its bytes
-// go to the log and its row to the catalog, then the file is renamed into
-// place. The caller holds the key's lock. On error the pending file is
-// aborted and the catalog left as it was.
+// and row go to the log, its row to the catalog, then the file is renamed
+// into place. The caller holds the key's lock. On error the pending file
+// is aborted and the catalog left as it was.
 func (g *Gateway) putJournaled(ctx context.Context, in PutInput, o catalog.Object, cur *catalog.Object, pending Pending, data []byte, mod time.Time) error {
 	j := g.journal
-	type appended struct {
-		ref wal.Ref
-		err error
-	}
-	logged := make(chan appended, 1)
-	go func() {
-		ref, err := j.log.Append(ctx, wal.Record{User: in.User, Bucket: in.Bucket, Key: in.Key, SHA256: o.SHA256, ModNs: o.ModNs, Data: data})
-		logged <- appended{ref, err}
-	}()
-	catErr := g.cat.PutFile(ctx, in.User, o)
-	a := <-logged
-	err := errors.Join(a.err, catErr)
-	if err == nil {
-		if err = pending.Commit(ctx, mod); err != nil {
-			err = fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
-		}
-	} else {
-		pending.Abort()
-		err = fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
-	}
+	row, err := json.Marshal(o)
 	if err != nil {
-		if catErr == nil {
-			g.undoRow(ctx, in, cur)
-		}
-		j.log.Release(a.ref)
-		return err
+		pending.Abort()
+		return fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
 	}
-	j.add(ctx, a.ref, int64(len(data)))
+	ref, err := j.log.Append(ctx, wal.Record{User: in.User, Bucket: in.Bucket, Key: in.Key, SHA256: o.SHA256, ModNs: o.ModNs, Row: row, Data: data})
+	if err != nil {
+		pending.Abort()
+		return fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
+	}
+	pos := ref.Pos()
+	mark := catalog.JournalMark{Seg: pos.Seg, Off: pos.Off}
+	if err := g.cat.PutFileLogged(ctx, in.User, o, mark); err != nil {
+		pending.Abort()
+		// Without its mark the record would be taken for an upload whose
+		// commit a crash lost, and written again by a replay.
+		if merr := g.cat.MarkJournal(context.WithoutCancel(ctx), mark); merr != nil {
+			g.log.Error("mark a failed upload's log record", "bucket", in.Bucket, "key", in.Key, "err", merr)
+			return fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err) // the record stays until the next start
+		}
+		j.release(ctx, ref)
+		return fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
+	}
+	if err := pending.Commit(ctx, mod); err != nil {
+		g.undoRow(ctx, in, cur) // durable, with the mark before it
+		j.release(ctx, ref)
+		return fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
+	}
+	j.add(ctx, ref, int64(len(data)))
 	return nil
 }
 
@@ -305,23 +337,46 @@ func (g *Gateway) undoRow(ctx context.Context, in PutInput, cur *catalog.Object)
 	}
 }
 
-// replayJournal writes again, durably, the files whose bytes a crash left
-// in the log only. It runs first in Reconcile.
+// replayJournal writes again, durably, the files (and rows) whose bytes a
+// crash left in the log only. It runs first in Reconcile.
 func (g *Gateway) replayJournal(ctx context.Context) error {
 	if g.wal == nil {
 		return nil
 	}
-	seen, rewritten := 0, 0
-	err := g.wal.Replay(ctx, func(r wal.Record) error {
-		seen++
-		o, err := g.cat.Stat(ctx, r.User, r.Bucket, r.Key)
-		if errors.Is(err, catalog.ErrNotFound) || (err == nil && o.SHA256 != r.SHA256) {
-			return nil // stale: the file changed after this record
-		}
-		if err != nil {
-			return err
-		}
+	last := map[Path]wal.Pos{} // each file's last record
+	err := g.wal.Scan(ctx, func(pos wal.Pos, r wal.Record) error {
+		last[Path{r.User, r.Bucket, r.Key}] = pos
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	rewritten, restored := 0, 0
+	err = g.wal.Scan(ctx, func(pos wal.Pos, r wal.Record) error {
 		p := Path{r.User, r.Bucket, r.Key}
+		if last[p] != pos {
+			return nil
+		}
+		marked := r.Row == nil // version 1: the row was committed durably on its own
+		if !marked {
+			var err error
+			if marked, err = g.cat.JournalMarked(ctx, catalog.JournalMark{Seg: pos.Seg, Off: pos.Off}); err != nil {
+				return fmt.Errorf("replay %s: %w", p, err)
+			}
+		}
+		var o catalog.Object
+		if marked {
+			var err error
+			o, err = g.cat.Stat(ctx, r.User, r.Bucket, r.Key)
+			if errors.Is(err, catalog.ErrNotFound) || (err == nil && o.SHA256 != r.SHA256) {
+				return nil // stale: the file changed after this record
+			}
+			if err != nil {
+				return fmt.Errorf("replay %s: %w", p, err)
+			}
+		} else if err := json.Unmarshal(r.Row, &o); err != nil {
+			return fmt.Errorf("replay %s: row: %w", p, err)
+		}
 		pending, err := g.be.Create(ctx, p, bytes.NewReader(r.Data))
 		if err != nil {
 			return fmt.Errorf("replay %s: %w", p, err)
@@ -332,11 +387,29 @@ func (g *Gateway) replayJournal(ctx context.Context) error {
 		if err := pending.Sync(ctx); err != nil {
 			return fmt.Errorf("replay %s: %w", p, err)
 		}
-		rewritten++
+		if marked {
+			rewritten++
+			return nil
+		}
+		o.Bucket, o.Key = r.Bucket, r.Key
+		if err := g.cat.PutFile(ctx, r.User, o); err != nil {
+			return fmt.Errorf("replay %s: %w", p, err)
+		}
+		restored++
 		return nil
 	})
-	if seen > 0 {
-		g.log.Info("replayed the journal of small files", "records", seen, "rewritten", rewritten)
+	if err != nil {
+		return err
 	}
-	return err
+	// The segments go first, durably: a mark must outlive its record.
+	if err := g.wal.DropOld(); err != nil {
+		return err
+	}
+	if err := g.cat.DropJournalMarksBefore(ctx, g.wal.First()); err != nil {
+		return err
+	}
+	if len(last) > 0 {
+		g.log.Info("replayed the journal of small files", "files", len(last), "rewritten", rewritten, "restored", restored)
+	}
+	return nil
 }

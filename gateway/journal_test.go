@@ -113,6 +113,47 @@ func TestJournalReplay(t *testing.T) {
 	}
 }
 
+// TestJournalLostCommit: the catalog commits a journaled file's row without
+// waiting for the disk, so a crash of the machine can lose it; the log's
+// record (its row, its bytes) is then the truth, and brings back both.
+func TestJournalLostCommit(t *testing.T) {
+	je := newJournalEnv(t)
+	ctx := context.Background()
+	old := je.put(t, "b", "replaced.txt", "the first version, not journaled")
+	je.put(t, "b", "replaced.txt", "second")
+	je.put(t, "b", "new.txt", "new")
+	je.put(t, "b", "twice.txt", "one")
+	want := je.put(t, "b", "twice.txt", "two")
+
+	// What a crash that lost the catalog's commits would leave: the rows
+	// as they were before them, and no marks.
+	je.vol.Crash()
+	if err := je.cat.Put(ctx, user, old); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"new.txt", "twice.txt"} {
+		if err := je.cat.Delete(ctx, user, "b", k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := je.cat.DropJournalMarksBefore(ctx, 1<<62); err != nil {
+		t.Fatal(err)
+	}
+	je.restart(t)
+	if _, err := je.g.Reconcile(ctx); err != nil {
+		t.Fatalf("Reconcile: %v", err)
+	}
+	for k, want := range map[string]string{"replaced.txt": "second", "new.txt": "new", "twice.txt": "two"} {
+		if got := je.read(t, "b", k); got != want {
+			t.Errorf("%s after losing its commit: got %q; want %q", k, got, want)
+		}
+	}
+	got, err := je.cat.Stat(ctx, user, "b", "twice.txt")
+	if err != nil || got.SHA256 != want.SHA256 || got.ModNs != want.ModNs || got.MD5 != want.MD5 {
+		t.Errorf("twice.txt's row after the replay: got %+v, %v; want %+v", got, err, want)
+	}
+}
+
 // TestJournalBarrier: a move or copy of a journaled file first makes it
 // durable, so a crash after the move loses nothing; Flush does the same
 // for everything, and the log keeps no record.

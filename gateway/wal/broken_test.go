@@ -30,7 +30,7 @@ func TestBrokenSegment(t *testing.T) {
 		t.Fatal(err)
 	}
 	var keys []string
-	if err := l2.Replay(ctx, func(r Record) error { keys = append(keys, r.Key); return nil }); err != nil {
+	if err := l2.Scan(ctx, func(_ Pos, r Record) error { keys = append(keys, r.Key); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(keys) != 1 || keys[0] != "kept" {

@@ -17,15 +17,36 @@ import (
 type Record struct {
 	User, Bucket, Key string
 	SHA256            string // hex, as in the catalog row written with it
-	// ModNs is the modification time the upload set, for inspection: a
-	// replay takes the catalog row's, which a later SetModTime may have
-	// changed.
+	// ModNs is the modification time the upload set.
 	ModNs int64
-	Data  []byte
+	// Row is the file's catalog row, opaque to the log; nil in the
+	// records of version 1 segments, written while the row was committed
+	// durably on its own.
+	Row  []byte
+	Data []byte
+}
+
+// Pos is where a record is: its segment's sequence number and its offset
+// there. No two records of one directory share a Pos while either
+// segment exists.
+type Pos struct {
+	Seg uint64
+	Off int64
 }
 
 // Ref names an appended record, for Release.
-type Ref struct{ seg *segment }
+type Ref struct {
+	seg *segment
+	off int64
+}
+
+// Pos is the record's position.
+func (r Ref) Pos() Pos {
+	if r.seg == nil {
+		return Pos{}
+	}
+	return Pos{r.seg.seq, r.off}
+}
 
 // Log is an open write-ahead log. It is safe for concurrent use.
 type Log struct {
@@ -35,7 +56,8 @@ type Log struct {
 	mu     sync.Mutex
 	active *segment
 	live   int      // records appended and not released
-	old    []uint64 // segments an earlier run left, for Replay
+	old    []uint64 // segments an earlier run left, for Scan
+	first  uint64   // this run's first segment
 
 	syncMu   sync.Mutex
 	syncCond sync.Cond
@@ -54,8 +76,12 @@ type segment struct {
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // maxRecord bounds a record's length when reading (a corrupt length must
-// not make Replay allocate gigabytes).
+// not make Scan allocate gigabytes).
 const maxRecord = 64 << 20
+
+// magic opens every segment of version 2 (records with a Row); a segment
+// without it is of version 1.
+const magic = "SBXWAL2\n"
 
 // Options for Open.
 type Options struct {
@@ -64,7 +90,7 @@ type Options struct {
 }
 
 // Open opens the log in dir (created if needed) and starts a new segment;
-// segments found there are kept for Replay.
+// segments found there are kept for Scan, until DropOld.
 func Open(dir string, opt Options) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("wal %s: %w", dir, err)
@@ -84,25 +110,37 @@ func Open(dir string, opt Options) (*Log, error) {
 		}
 	}
 	slices.Sort(l.old)
-	if l.active, err = l.newSegment(last + 1); err != nil {
+	l.first = last + 1
+	if l.active, err = l.newSegment(l.first); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
+// First is the sequence number of this run's first segment: every segment
+// below it is an earlier run's.
+func (l *Log) First() uint64 { return l.first }
+
 func segName(seq uint64) string { return fmt.Sprintf("%016x.wal", seq) }
 
 // newSegment creates segment seq, durably (its directory entry too).
 func (l *Log) newSegment(seq uint64) (*segment, error) {
-	f, err := os.OpenFile(filepath.Join(l.dir, segName(seq)), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o640)
+	name := filepath.Join(l.dir, segName(seq))
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
+		return nil, fmt.Errorf("wal: new segment: %w", err)
+	}
+	// The magic is made durable by the first record's sync.
+	if _, err := f.WriteString(magic); err != nil {
+		f.Close()
+		os.Remove(name)
 		return nil, fmt.Errorf("wal: new segment: %w", err)
 	}
 	if err := l.syncDir(); err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &segment{seq: seq, f: f}, nil
+	return &segment{seq: seq, f: f, size: int64(len(magic))}, nil
 }
 
 func (l *Log) syncDir() error {
@@ -121,19 +159,21 @@ func (l *Log) syncDir() error {
 }
 
 func encode(r Record) []byte {
-	b := make([]byte, 8, 8+len(r.User)+len(r.Bucket)+len(r.Key)+len(r.SHA256)+len(r.Data)+32)
+	b := make([]byte, 8, 8+len(r.User)+len(r.Bucket)+len(r.Key)+len(r.SHA256)+len(r.Row)+len(r.Data)+40)
 	for _, s := range []string{r.User, r.Bucket, r.Key, r.SHA256} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
 	b = binary.AppendVarint(b, r.ModNs)
+	b = binary.AppendUvarint(b, uint64(len(r.Row)))
+	b = append(b, r.Row...)
 	b = append(b, r.Data...)
 	binary.BigEndian.PutUint32(b[0:4], uint32(len(b)-8))
 	binary.BigEndian.PutUint32(b[4:8], crc32.Checksum(b[8:], crcTable))
 	return b
 }
 
-func decode(p []byte) (Record, error) {
+func decode(p []byte, version int) (Record, error) {
 	var r Record
 	for _, f := range []*string{&r.User, &r.Bucket, &r.Key, &r.SHA256} {
 		n, k := binary.Uvarint(p)
@@ -147,7 +187,15 @@ func decode(p []byte) (Record, error) {
 	if k <= 0 {
 		return r, errors.New("corrupt record")
 	}
-	r.ModNs, r.Data = mod, p[k:]
+	r.ModNs, p = mod, p[k:]
+	if version >= 2 {
+		n, k := binary.Uvarint(p)
+		if k <= 0 || uint64(len(p)-k) < n {
+			return r, errors.New("corrupt record")
+		}
+		r.Row, p = p[k:k+int(n)], p[k+int(n):]
+	}
+	r.Data = p
 	return r, nil
 }
 
@@ -169,6 +217,7 @@ func (l *Log) Append(ctx context.Context, r Record) (Ref, error) {
 		}
 	}
 	seg := l.active
+	off := seg.size
 	n, err := seg.f.Write(b)
 	seg.size += int64(n)
 	if err != nil {
@@ -180,7 +229,7 @@ func (l *Log) Append(ctx context.Context, r Record) (Ref, error) {
 	l.live++
 	end := seg.size
 	l.mu.Unlock()
-	ref := Ref{seg}
+	ref := Ref{seg, off}
 	if err := l.syncTo(seg, end); err != nil {
 		l.mu.Lock()
 		seg.broken = true
@@ -222,29 +271,41 @@ func (l *Log) syncTo(seg *segment, end int64) error {
 	return nil
 }
 
-// Release marks records as no longer needed.
-func (l *Log) Release(refs ...Ref) {
+// Release marks records as no longer needed. It returns the segments it
+// deleted for good (their removal durable): none of their records will
+// be seen by a Scan again.
+func (l *Log) Release(refs ...Ref) (dropped []uint64, err error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	for _, r := range refs {
 		if r.seg == nil {
 			continue
 		}
 		r.seg.live--
 		l.live--
-		l.dropIfDone(r.seg)
+		if l.dropIfDone(r.seg) {
+			dropped = append(dropped, r.seg.seq)
+		}
 	}
+	l.mu.Unlock()
+	if len(dropped) == 0 {
+		return nil, nil
+	}
+	if err := l.syncDir(); err != nil {
+		return nil, err
+	}
+	return dropped, nil
 }
 
-// dropIfDone deletes seg once it is neither appended to nor needed; l.mu
-// is held.
-func (l *Log) dropIfDone(seg *segment) {
+// dropIfDone deletes seg once it is neither appended to nor needed, and
+// reports whether it did; l.mu is held. The removal is durable with the
+// next syncDir.
+func (l *Log) dropIfDone(seg *segment) bool {
 	if seg == l.active || seg.live > 0 || seg.f == nil {
-		return
+		return false
 	}
 	seg.f.Close()
 	seg.f = nil
-	os.Remove(filepath.Join(l.dir, segName(seg.seq)))
+	return os.Remove(filepath.Join(l.dir, segName(seg.seq))) == nil
 }
 
 // Rotate starts a new segment, so that the current one can be deleted once
@@ -252,7 +313,7 @@ func (l *Log) dropIfDone(seg *segment) {
 func (l *Log) Rotate() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.active.size == 0 {
+	if l.active.size == int64(len(magic)) {
 		return nil
 	}
 	return l.rotateLocked()
@@ -277,31 +338,48 @@ func (l *Log) Live() int {
 	return l.live
 }
 
-// Replay calls fn for every intact record of the segments an earlier run
-// left, oldest first, then deletes them. fn's error stops it (the segments
-// stay for the next try).
-func (l *Log) Replay(ctx context.Context, fn func(Record) error) error {
+// Scan calls fn for every intact record of the segments an earlier run
+// left, oldest first. fn's error stops it. The record's Row and Data are
+// valid only during the call.
+func (l *Log) Scan(ctx context.Context, fn func(Pos, Record) error) error {
 	for _, seq := range l.old {
-		if err := l.replaySegment(ctx, seq, fn); err != nil {
+		if err := l.scanSegment(ctx, seq, fn); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// DropOld deletes, durably, the segments an earlier run left.
+func (l *Log) DropOld() error {
+	if len(l.old) == 0 {
+		return nil
 	}
 	for _, seq := range l.old {
 		if err := os.Remove(filepath.Join(l.dir, segName(seq))); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("wal: %w", err)
 		}
 	}
+	if err := l.syncDir(); err != nil {
+		return err
+	}
 	l.old = nil
 	return nil
 }
 
-func (l *Log) replaySegment(ctx context.Context, seq uint64, fn func(Record) error) error {
+func (l *Log) scanSegment(ctx context.Context, seq uint64, fn func(Pos, Record) error) error {
 	f, err := os.Open(filepath.Join(l.dir, segName(seq)))
 	if err != nil {
 		return fmt.Errorf("wal: replay: %w", err)
 	}
 	defer f.Close()
 	var hdr [8]byte
+	version, off := 1, int64(0)
+	if n, _ := io.ReadFull(f, hdr[:]); n == len(magic) && string(hdr[:]) == magic {
+		version, off = 2, int64(len(magic))
+	} else if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("wal: replay: %w", err)
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -317,13 +395,14 @@ func (l *Log) replaySegment(ctx context.Context, seq uint64, fn func(Record) err
 		if _, err := io.ReadFull(f, p); err != nil || crc32.Checksum(p, crcTable) != binary.BigEndian.Uint32(hdr[4:8]) {
 			return nil // a record cut short: never acknowledged
 		}
-		r, err := decode(p)
+		r, err := decode(p, version)
 		if err != nil {
 			return nil
 		}
-		if err := fn(r); err != nil {
+		if err := fn(Pos{seq, off}, r); err != nil {
 			return err
 		}
+		off += int64(len(hdr)) + int64(n)
 	}
 }
 
@@ -336,7 +415,10 @@ func (l *Log) Close() error {
 	l.active = nil
 	if seg.live == 0 {
 		seg.f.Close()
-		return os.Remove(filepath.Join(l.dir, segName(seg.seq)))
+		if err := os.Remove(filepath.Join(l.dir, segName(seg.seq))); err != nil {
+			return err
+		}
+		return l.syncDir()
 	}
 	return seg.f.Close()
 }

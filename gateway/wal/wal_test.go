@@ -3,7 +3,9 @@ package wal_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"sync"
@@ -20,11 +22,14 @@ func replay(t *testing.T, dir string) []wal.Record {
 	}
 	defer l.Close()
 	var got []wal.Record
-	if err := l.Replay(context.Background(), func(r wal.Record) error {
-		r.Data = bytes.Clone(r.Data)
+	if err := l.Scan(context.Background(), func(_ wal.Pos, r wal.Record) error {
+		r.Data, r.Row = bytes.Clone(r.Data), bytes.Clone(r.Row)
 		got = append(got, r)
 		return nil
 	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.DropOld(); err != nil {
 		t.Fatal(err)
 	}
 	return got
@@ -49,8 +54,8 @@ func TestReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []wal.Record{
-		{User: "u", Bucket: "b", Key: "a|odd key", SHA256: "aa", ModNs: -5, Data: []byte("first")},
-		{User: "u", Bucket: "b", Key: "empty", SHA256: "bb", ModNs: 1 << 60, Data: []byte{}},
+		{User: "u", Bucket: "b", Key: "a|odd key", SHA256: "aa", ModNs: -5, Row: []byte(`{"s":5}`), Data: []byte("first")},
+		{User: "u", Bucket: "b", Key: "empty", SHA256: "bb", ModNs: 1 << 60, Row: []byte("r"), Data: []byte{}},
 	}
 	for _, r := range want {
 		if _, err := l.Append(ctx, r); err != nil {
@@ -63,7 +68,7 @@ func TestReplay(t *testing.T) {
 	}
 	for i, w := range want {
 		g := got[i]
-		if g.User != w.User || g.Bucket != w.Bucket || g.Key != w.Key || g.SHA256 != w.SHA256 || g.ModNs != w.ModNs || !bytes.Equal(g.Data, w.Data) {
+		if g.User != w.User || g.Bucket != w.Bucket || g.Key != w.Key || g.SHA256 != w.SHA256 || g.ModNs != w.ModNs || !bytes.Equal(g.Row, w.Row) || !bytes.Equal(g.Data, w.Data) {
 			t.Errorf("record %d: got %+v; want %+v", i, g, w)
 		}
 	}
@@ -132,11 +137,15 @@ func TestReleaseDeletesSegments(t *testing.T) {
 	if got := len(segments(t, dir)); got != 2 {
 		t.Errorf("segments after Rotate: got %d; want 2", got)
 	}
-	l.Release(refs[:49]...)
+	if dropped, err := l.Release(refs[:49]...); err != nil || len(dropped) != 0 {
+		t.Errorf("Release of all but one record: dropped %v, %v; want none", dropped, err)
+	}
 	if got := len(segments(t, dir)); got != 2 {
 		t.Errorf("segments with one record still needed: got %d; want 2", got)
 	}
-	l.Release(refs[49])
+	if dropped, err := l.Release(refs[49]); err != nil || len(dropped) != 1 || dropped[0] != refs[49].Pos().Seg {
+		t.Errorf("Release of the last record: dropped %v, %v; want [%d]", dropped, err, refs[49].Pos().Seg)
+	}
 	if got := len(segments(t, dir)); got != 1 {
 		t.Errorf("segments once all released: got %d; want 1", got)
 	}
@@ -145,5 +154,66 @@ func TestReleaseDeletesSegments(t *testing.T) {
 	}
 	if got := len(segments(t, dir)); got != 0 {
 		t.Errorf("segments after Close: got %d; want 0", got)
+	}
+}
+
+// TestPositions: Scan reports each record at the Pos its Append returned,
+// and First is above every segment an earlier run left.
+func TestPositions(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	l, err := wal.Open(dir, wal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []wal.Pos
+	for i := range 3 {
+		ref, err := l.Append(ctx, wal.Record{Key: fmt.Sprint(i), Row: []byte("row"), Data: bytes.Repeat([]byte("x"), i*100)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, ref.Pos())
+		if i == 1 {
+			if err := l.Rotate(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	l2, err := wal.Open(dir, wal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	var got []wal.Pos
+	if err := l2.Scan(ctx, func(p wal.Pos, _ wal.Record) error { got = append(got, p); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("positions scanned: got %v; want %v", got, want)
+	}
+	if want[1] == want[0] || want[2].Seg == want[1].Seg {
+		t.Errorf("positions not distinct, or Rotate kept the segment: %v", want)
+	}
+	if l2.First() <= want[2].Seg {
+		t.Errorf("First: got %d; want above %d", l2.First(), want[2].Seg)
+	}
+}
+
+// TestVersion1: a segment written before records carried rows (no magic)
+// still replays, with a nil Row.
+func TestVersion1(t *testing.T) {
+	dir := t.TempDir()
+	// One version 1 record: user "u", bucket "b", key "k", sha "s",
+	// mod time 3, data "hi".
+	payload := []byte{1, 'u', 1, 'b', 1, 'k', 1, 's', 6, 'h', 'i'}
+	rec := binary.BigEndian.AppendUint32(nil, uint32(len(payload)))
+	rec = binary.BigEndian.AppendUint32(rec, crc32.Checksum(payload, crc32.MakeTable(crc32.Castagnoli)))
+	rec = append(rec, payload...)
+	if err := os.WriteFile(filepath.Join(dir, "0000000000000001.wal"), rec, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := replay(t, dir)
+	if len(got) != 1 || got[0].Key != "k" || got[0].ModNs != 3 || string(got[0].Data) != "hi" || got[0].Row != nil {
+		t.Errorf("version 1 record: got %+v; want key k, mod 3, data hi, no row", got)
 	}
 }
