@@ -104,11 +104,19 @@ type authenticator struct {
 	// shared, if set, may have an authenticated user's request act as
 	// another user (the owner of what it reads); see PublicAccess.
 	shared func(r *http.Request, user string) (string, bool)
+	// domain is the virtual-host domain (VirtualHostDomain).
+	domain string
 	log    *slog.Logger
 }
 
+// VirtualHostDomain tells Authenticate the domain of virtual-host style
+// requests (bucket.domain/key), which SigV2 signs path-style.
+func VirtualHostDomain(domain string) AuthOption {
+	return func(a *authenticator) { a.domain = domain }
+}
+
 // Authenticate verifies AWS Signature V4 (Authorization header or presigned
-// query) and passes the request on with auth.WithUser(ctx, user); anything
+// query), or V2 (sigv2.go), and passes the request on with auth.WithUser(ctx, user); anything
 // else is answered with an S3 XML error:
 //
 //   - unknown access key: 403 InvalidAccessKeyId
@@ -150,6 +158,10 @@ func hasSigV4Credentials(r *http.Request) bool {
 func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") == "" && hasV2Query(r) {
 		a.serveV2Query(w, r)
+		return
+	}
+	if strings.HasPrefix(r.Header.Get("Authorization"), "AWS ") {
+		a.serveV2Header(w, r)
 		return
 	}
 	if !hasSigV4Credentials(r) {

@@ -12,8 +12,9 @@
 // choice is easy to revisit.
 //
 // What this package adds around gofakes3:
-//   - Authentication (auth.go): AWS Signature V4 in headers and presigned
-//     URLs, checked against per-user access keys; the caller's user goes in
+//   - Authentication (auth.go, sigv2.go): AWS Signature V4 in headers and
+//     presigned URLs, and V2 in headers and presigned GETs, checked against
+//     per-user access keys; the caller's user goes in
 //     the request context and every backend call acts as that user. Buckets
 //     are per user.
 //   - Public access (public.go, acl.go): canned ACLs make a bucket public

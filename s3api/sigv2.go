@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"net"
 	"net/http"
 	"sort"
 	"strconv"
@@ -16,10 +17,14 @@ import (
 	"shoebox/gateway/auth"
 )
 
-// Presigned URLs in the older Signature Version 2 form
-// (?AWSAccessKeyId=…&Expires=…&Signature=…) are what `aws s3 presign` of
-// aws-cli v1 and many older tools still produce; they are accepted for
-// reading (GET and HEAD) only. Everything else must use SigV4.
+// Signature Version 2, the older scheme that s3cmd (signature_v2), boto2,
+// botocore's "s3" signer and many small tools still use: in the
+// Authorization header ("AWS key:signature", any method), and in presigned
+// URLs (?AWSAccessKeyId=…&Expires=…&Signature=…, what `aws s3 presign` of
+// aws-cli v1 produces), which are accepted for reading (GET and HEAD) only.
+// The signature is HMAC-SHA1 of a string that covers the method, the
+// Content-MD5 and Content-Type headers, the date, the x-amz-* headers and
+// the resource (/bucket/key and the signed sub-resources).
 
 // v2SubResources are the query parameters SigV2 signs.
 var v2SubResources = map[string]bool{
@@ -29,6 +34,9 @@ var v2SubResources = map[string]bool{
 	"versions": true, "website": true,
 	"response-cache-control": true, "response-content-disposition": true, "response-content-encoding": true,
 	"response-content-language": true, "response-content-type": true, "response-expires": true,
+	"accelerate": true, "restore": true, "storageClass": true, "replication": true, "analytics": true,
+	"metrics": true, "inventory": true, "select": true, "select-type": true, "object-lock": true,
+	"defaultObjectAcl": true,
 }
 
 func hasV2Query(r *http.Request) bool {
@@ -36,8 +44,10 @@ func hasV2Query(r *http.Request) bool {
 	return q.Has("AWSAccessKeyId") && q.Has("Signature") && q.Has("Expires")
 }
 
-// v2StringToSign builds the SigV2 string to sign of a query-authenticated request.
-func v2StringToSign(r *http.Request, expires string) string {
+// v2StringToSign builds the SigV2 string to sign of a request: date is the
+// Date line (the Expires parameter of a presigned URL), resource the
+// path-style path (/bucket/key, escaped).
+func v2StringToSign(r *http.Request, date, resource string) string {
 	var amz []string
 	for k, vs := range r.Header {
 		lk := strings.ToLower(k)
@@ -47,11 +57,11 @@ func v2StringToSign(r *http.Request, expires string) string {
 	}
 	sort.Strings(amz)
 	var b strings.Builder
-	b.WriteString(r.Method + "\n" + r.Header.Get("Content-MD5") + "\n" + r.Header.Get("Content-Type") + "\n" + expires + "\n")
+	b.WriteString(r.Method + "\n" + r.Header.Get("Content-MD5") + "\n" + r.Header.Get("Content-Type") + "\n" + date + "\n")
 	for _, h := range amz {
 		b.WriteString(h + "\n")
 	}
-	b.WriteString(r.URL.EscapedPath())
+	b.WriteString(resource)
 	var subs []string
 	for k, vs := range r.URL.Query() {
 		if !v2SubResources[k] {
@@ -96,12 +106,110 @@ func (a *authenticator) serveV2Query(w http.ResponseWriter, r *http.Request) {
 		writeAuthError(w, r, "InternalError", "We encountered an internal error. Please try again.", http.StatusInternalServerError)
 		return
 	}
-	mac := hmac.New(sha1.New, []byte(secret))
-	mac.Write([]byte(v2StringToSign(r, q.Get("Expires"))))
-	want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
-	if subtle.ConstantTimeCompare([]byte(want), []byte(q.Get("Signature"))) != 1 {
+	if !v2SignatureMatches(secret, v2StringToSign(r, q.Get("Expires"), a.v2Resource(r)), q.Get("Signature")) {
 		writeAuthError(w, r, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", http.StatusForbidden)
 		return
 	}
 	a.serveVerified(w, r.WithContext(auth.WithUser(r.Context(), user)), nil)
+}
+
+// v2SignatureMatches reports whether sig is the base64 HMAC-SHA1 of
+// toSign under secret.
+func v2SignatureMatches(secret, toSign, sig string) bool {
+	mac := hmac.New(sha1.New, []byte(secret))
+	mac.Write([]byte(toSign))
+	want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	return subtle.ConstantTimeCompare([]byte(want), []byte(sig)) == 1
+}
+
+// v2Resource is the path SigV2 signs: path-style, so a virtual-host
+// request's bucket (from its Host) comes first.
+func (a *authenticator) v2Resource(r *http.Request) string {
+	if bucket := hostBucket(r, a.domain); bucket != "" {
+		return "/" + bucket + r.URL.EscapedPath()
+	}
+	return r.URL.EscapedPath()
+}
+
+// hostBucket is the bucket named by a virtual-host style request's Host
+// (bucket.domain), or "".
+func hostBucket(r *http.Request, domain string) string {
+	if domain == "" {
+		return ""
+	}
+	host := strings.ToLower(r.Host)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	bucket, _ := strings.CutSuffix(host, "."+strings.ToLower(domain))
+	if bucket == host {
+		return ""
+	}
+	return bucket
+}
+
+// maxSkew is how far a signed request's date may be from the server's clock.
+const maxSkew = 15 * time.Minute
+
+// serveV2Header verifies a request signed with SigV2 in its Authorization
+// header ("AWS key:signature") and serves it as the key's user. The date is
+// checked first (X-Amz-Date when the header is present, even empty, else
+// Date): a missing, unreadable or pre-1970 date is 403 AccessDenied, one more
+// than 15 minutes off 403 RequestTimeTooSkewed. The Date line signed is the
+// Date header's (what botocore and s3cmd sign), or empty when X-Amz-Date is
+// sent (what AWS documents); either is accepted.
+func (a *authenticator) serveV2Header(w http.ResponseWriter, r *http.Request) {
+	cred := strings.TrimPrefix(r.Header.Get("Authorization"), "AWS ")
+	keyID, sig, ok := strings.Cut(cred, ":")
+	if !ok || keyID == "" || sig == "" {
+		writeAuthError(w, r, "InvalidArgument", "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature", http.StatusBadRequest)
+		return
+	}
+	dateHeader := "Date"
+	if len(r.Header.Values("X-Amz-Date")) > 0 {
+		dateHeader = "X-Amz-Date"
+	}
+	t, err := parseHTTPDate(r.Header.Get(dateHeader))
+	if err != nil || t.Year() < 1970 {
+		writeAuthError(w, r, "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header", http.StatusForbidden)
+		return
+	}
+	if d := time.Since(t); d > maxSkew || d < -maxSkew {
+		writeAuthError(w, r, "RequestTimeTooSkewed", "The difference between the request time and the server's time is too large.", http.StatusForbidden)
+		return
+	}
+	user, secret, err := a.lookup(r.Context(), keyID)
+	if errors.Is(err, ErrUnknownAccessKey) || errors.Is(err, catalog.ErrNotFound) {
+		writeAuthError(w, r, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", http.StatusForbidden)
+		return
+	}
+	if err != nil {
+		a.log.Error("s3 access key lookup failed", "err", err)
+		writeAuthError(w, r, "InternalError", "We encountered an internal error. Please try again.", http.StatusInternalServerError)
+		return
+	}
+	res := a.v2Resource(r)
+	matches := v2SignatureMatches(secret, v2StringToSign(r, r.Header.Get("Date"), res), sig)
+	if !matches && dateHeader == "X-Amz-Date" {
+		matches = v2SignatureMatches(secret, v2StringToSign(r, "", res), sig)
+	}
+	if !matches {
+		writeAuthError(w, r, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", http.StatusForbidden)
+		return
+	}
+	if a.shared != nil {
+		if owner, ok := a.shared(r, user); ok && owner != "" {
+			user = owner
+		}
+	}
+	a.serveVerified(w, r.WithContext(auth.WithUser(r.Context(), user)), nil)
+}
+
+// parseHTTPDate reads a Date header in the forms HTTP allows, and RFC 1123
+// with a numeric zone (what Python's email.utils.formatdate writes).
+func parseHTTPDate(v string) (time.Time, error) {
+	if t, err := http.ParseTime(v); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC1123Z, v)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -145,32 +146,52 @@ func TestAWSCLI(t *testing.T) {
 	}
 }
 
-// TestS3cmd drives s3cmd.
+// TestS3cmd drives s3cmd, signing with SigV4 and with SigV2 (its
+// signature_v2 setting, which older setups still use).
 func TestS3cmd(t *testing.T) {
 	needTool(t, "s3cmd")
 	s := startServer(t)
 	id, secret := s3Keys(t, s)
-	dir := t.TempDir()
-	host := s.s3addr
-	cfg := filepath.Join(dir, "s3cfg")
-	os.WriteFile(cfg, []byte("[default]\naccess_key = "+id+"\nsecret_key = "+secret+"\nhost_base = "+host+"\nhost_bucket = "+host+
-		"\nuse_https = False\nsignature_v2 = False\nbucket_location = us-east-1\n"), 0o600)
-	s3c := func(args ...string) string {
-		return runTool(t, os.Environ(), "s3cmd", append([]string{"-c", cfg}, args...)...)
+	for _, v2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("signature_v2=%v", v2), func(t *testing.T) {
+			dir := t.TempDir()
+			host := s.s3addr
+			cfg := filepath.Join(dir, "s3cfg")
+			sigv2 := map[bool]string{false: "False", true: "True"}[v2]
+			os.WriteFile(cfg, []byte("[default]\naccess_key = "+id+"\nsecret_key = "+secret+"\nhost_base = "+host+"\nhost_bucket = "+host+
+				"\nuse_https = False\nsignature_v2 = "+sigv2+"\nbucket_location = us-east-1\n"), 0o600)
+			s3c := func(args ...string) string {
+				return runTool(t, os.Environ(), "s3cmd", append([]string{"-c", cfg}, args...)...)
+			}
+			bucket := "s3://s3cmd-v2-" + strings.ToLower(sigv2)
+			s3c("mb", bucket)
+			f := filepath.Join(dir, "photo.jpg")
+			os.WriteFile(f, []byte("s3cmd bytes"), 0o644)
+			s3c("put", "--add-header=x-amz-meta-place:Lisbon", f, bucket+"/dir/a photo+1.jpg")
+			if ls := s3c("ls", bucket+"/dir/"); !strings.Contains(ls, bucket+"/dir/a photo+1.jpg") {
+				t.Errorf("s3cmd ls:\n%s", ls)
+			}
+			if info := s3c("info", bucket+"/dir/a photo+1.jpg"); !strings.Contains(info, "Lisbon") {
+				t.Errorf("s3cmd info lost the metadata:\n%s", info)
+			}
+			s3c("get", bucket+"/dir/a photo+1.jpg", filepath.Join(dir, "back.jpg"))
+			if b, _ := os.ReadFile(filepath.Join(dir, "back.jpg")); string(b) != "s3cmd bytes" {
+				t.Errorf("s3cmd get = %q", b)
+			}
+			s3c("del", bucket+"/dir/a photo+1.jpg")
+			s3c("rb", bucket)
+		})
 	}
-	s3c("mb", "s3://s3cmdbucket")
-	f := filepath.Join(dir, "photo.jpg")
-	os.WriteFile(f, []byte("s3cmd bytes"), 0o644)
-	s3c("put", f, "s3://s3cmdbucket/dir/photo.jpg")
-	if ls := s3c("ls", "s3://s3cmdbucket/dir/"); !strings.Contains(ls, "s3://s3cmdbucket/dir/photo.jpg") {
-		t.Errorf("s3cmd ls:\n%s", ls)
+	// A wrong secret is refused in both schemes.
+	for _, v2 := range []string{"False", "True"} {
+		cfg := filepath.Join(t.TempDir(), "bad")
+		os.WriteFile(cfg, []byte("[default]\naccess_key = "+id+"\nsecret_key = wrong"+secret+"\nhost_base = "+s.s3addr+"\nhost_bucket = "+s.s3addr+
+			"\nuse_https = False\nsignature_v2 = "+v2+"\nbucket_location = us-east-1\n"), 0o600)
+		out, err := exec.Command("s3cmd", "-c", cfg, "ls").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "SignatureDoesNotMatch") {
+			t.Errorf("s3cmd ls with a wrong secret (signature_v2=%s): %v\n%s; want SignatureDoesNotMatch", v2, err, out)
+		}
 	}
-	s3c("get", "s3://s3cmdbucket/dir/photo.jpg", filepath.Join(dir, "back.jpg"))
-	if b, _ := os.ReadFile(filepath.Join(dir, "back.jpg")); string(b) != "s3cmd bytes" {
-		t.Errorf("s3cmd get = %q", b)
-	}
-	s3c("del", "s3://s3cmdbucket/dir/photo.jpg")
-	s3c("rb", "s3://s3cmdbucket")
 }
 
 // TestRcloneS3 syncs a tree with rclone's s3 backend and checks it both ways.
