@@ -20,8 +20,9 @@ import (
 //     again. The canned name is kept as a bucket property, next to the
 //     catalog's public flag, which stays the authority (the CLI's "shoebox
 //     bucket private" wins over a property saying public-read).
-//     public-read-write reads back as such, but opens reads only:
-//     anonymous requests never write.
+//     public-read-write reads back as such, and opens reads and browser
+//     uploads (POST Object, postobject.go) only: no other anonymous
+//     request writes.
 //   - an object's canned ACL (x-amz-acl on PutObject, CopyObject or
 //     PutObjectAcl) is kept in its metadata under aclMetaKey, never
 //     returned as a header. An object made private with PutObjectAcl

@@ -104,6 +104,11 @@ type authenticator struct {
 	// shared, if set, may have an authenticated user's request act as
 	// another user (the owner of what it reads); see PublicAccess.
 	shared func(r *http.Request, user string) (string, bool)
+	// postOwner, if set, names the user an anonymous browser POST into
+	// bucket acts as (see PublicAccess and postobject.go).
+	postOwner func(r *http.Request, bucket string) (string, bool)
+	// hasBucket, if set, reports whether user has bucket.
+	hasBucket func(ctx context.Context, user, bucket string) bool
 	// domain is the virtual-host domain (VirtualHostDomain).
 	domain string
 	log    *slog.Logger
@@ -162,6 +167,10 @@ func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasPrefix(r.Header.Get("Authorization"), "AWS ") {
 		a.serveV2Header(w, r)
+		return
+	}
+	if bucket, ok := a.browserPost(r); ok {
+		a.servePost(w, r, bucket)
 		return
 	}
 	if !hasSigV4Credentials(r) {
@@ -230,7 +239,12 @@ func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // anonymous) request and hands it to next. sg is nil for presigned and
 // anonymous requests, which sign no payload.
 func (a *authenticator) serveVerified(w http.ResponseWriter, r *http.Request, sg *chunkSigner) {
-	st := &bodyState{}
+	a.serveBody(w, r, sg, &bodyState{})
+}
+
+// serveBody is serveVerified with the bodyState the request's body may
+// fail through.
+func (a *authenticator) serveBody(w http.ResponseWriter, r *http.Request, sg *chunkSigner, st *bodyState) {
 	r = r.WithContext(context.WithValue(r.Context(), bodyStateKey{}, st))
 	if e := prepareSignedBody(r, sg, st); e != nil {
 		writeAuthError(w, r, e.Code, e.Message, e.Status)

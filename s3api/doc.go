@@ -14,14 +14,16 @@
 // What this package adds around gofakes3:
 //   - Authentication (auth.go, sigv2.go): AWS Signature V4 in headers and
 //     presigned URLs, and V2 in headers and presigned GETs, checked against
-//     per-user access keys; the caller's user goes in
+//     per-user access keys; browser-based uploads (postobject.go), whose
+//     form carries a signed policy; the caller's user goes in
 //     the request context and every backend call acts as that user. Buckets
 //     are per user.
 //   - Public access (public.go, acl.go): canned ACLs make a bucket public
 //     (anonymous GET and HEAD) or private, and an object public-read or
 //     private, and are read back by GetBucketAcl and GetObjectAcl.
-//     Anonymous requests never write; naming a bucket no one has they
-//     are told NoSuchBucket. Other users read what anyone may read.
+//     Anonymous requests never write, but for a browser upload into a
+//     bucket made public-read-write; naming a bucket no one has they are
+//     told NoSuchBucket. Other users read what anyone may read.
 //   - Paged listings (catalog.ListKeys): a page costs what it returns; keys
 //     rolled into a common prefix are skipped by seeking.
 //   - Multipart uploads are served by this package (multipart.go), not by

@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -22,8 +23,12 @@ const nobody = "*anonymous*"
 //     act as its owner in a private bucket too;
 //   - a request naming a bucket no user has (but CreateBucket) goes on, as
 //     nobody, to be answered 404 NoSuchBucket, as S3 does;
-//   - anything else, ListBuckets included, is refused (403 AccessDenied):
-//     anonymous requests never write.
+//   - a browser upload (POST Object, postobject.go) without a policy goes
+//     into a bucket whose canned ACL is public-read-write, as its owner:
+//     the one write an anonymous request can make, and only where the
+//     owner asked for it; a signed one goes there too when its user has
+//     no bucket of that name;
+//   - anything else, ListBuckets included, is refused (403 AccessDenied).
 //
 // Bucket names are per user: a name that several users made public, or a
 // public object in a bucket whose name several users have, is served to
@@ -36,6 +41,29 @@ const nobody = "*anonymous*"
 func PublicAccess(gw *gateway.Gateway) AuthOption {
 	return func(a *authenticator) {
 		a.anonymous = func(r *http.Request) (string, bool) { return anonymousOwner(gw, r) }
+		a.hasBucket = func(ctx context.Context, user, bucket string) bool {
+			_, err := gw.Catalog().GetBucket(ctx, user, bucket)
+			return err == nil
+		}
+		a.postOwner = func(r *http.Request, bucket string) (string, bool) {
+			all, err := gw.Catalog().AllBuckets(r.Context())
+			if err != nil {
+				return "", false
+			}
+			var owners []string
+			for _, ub := range all {
+				if ub.Bucket == bucket {
+					owners = append(owners, ub.User)
+				}
+			}
+			switch {
+			case len(owners) == 0:
+				return nobody, true // to be told NoSuchBucket
+			case len(owners) == 1 && (&backend{gw: gw}).bucketACL(r.Context(), owners[0], bucket) == "public-read-write":
+				return owners[0], true
+			}
+			return "", false
+		}
 		a.shared = func(r *http.Request, user string) (string, bool) {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				return "", false

@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"os"
@@ -191,6 +194,45 @@ func TestS3cmd(t *testing.T) {
 		if err == nil || !strings.Contains(string(out), "SignatureDoesNotMatch") {
 			t.Errorf("s3cmd ls with a wrong secret (signature_v2=%s): %v\n%s; want SignatureDoesNotMatch", v2, err, out)
 		}
+	}
+}
+
+// TestBrowserUpload posts HTML-form uploads with curl -F: anonymously into
+// a bucket made public-read-write, and signed with a SigV2 policy into a
+// private one; both land in the library, as WebDAV shows.
+func TestBrowserUpload(t *testing.T) {
+	needTool(t, "aws")
+	curl := needTool(t, "curl")
+	s := startServer(t)
+	id, secret := s3Keys(t, s)
+	env := awsEnv(s, id, secret, t.TempDir())
+	runTool(t, env, "aws", "--endpoint-url", s.s3url(), "s3api", "create-bucket", "--bucket", "dropbox", "--acl", "public-read-write")
+	runTool(t, env, "aws", "--endpoint-url", s.s3url(), "s3", "mb", "s3://private")
+	photo := filepath.Join(t.TempDir(), "beach 1.jpg")
+	os.WriteFile(photo, []byte("form bytes"), 0o644)
+	out := runTool(t, nil, curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-F", "key=uploads/${filename}", "-F", "Content-Type=image/jpeg",
+		"-F", "file=@"+photo, s.s3url()+"/dropbox")
+	if out != "204" {
+		t.Errorf("anonymous form upload: HTTP %s; want 204", out)
+	}
+	if got := s.get("/dav/dropbox/uploads/beach%201.jpg"); got != "form bytes" {
+		t.Errorf("form upload through WebDAV: %q", got)
+	}
+	if out := runTool(t, nil, curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-F", "key=x", "-F", "file=@"+photo, s.s3url()+"/private"); out != "403" {
+		t.Errorf("anonymous form upload into a private bucket: HTTP %s; want 403", out)
+	}
+	doc := `{"expiration": "` + time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05Z") + `", "conditions": [{"bucket": "private"}, ["starts-with", "$key", "in/"], ["content-length-range", 1, 1048576], {"success_action_status": "201"}]}`
+	pol := base64.StdEncoding.EncodeToString([]byte(doc))
+	mac := hmac.New(sha1.New, []byte(secret))
+	mac.Write([]byte(pol))
+	sig := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	out = runTool(t, nil, curl, "-sS", "-w", "\n%{http_code}", "-F", "key=in/photo.jpg", "-F", "AWSAccessKeyId="+id, "-F", "policy="+pol,
+		"-F", "signature="+sig, "-F", "success_action_status=201", "-F", "file=@"+photo, s.s3url()+"/private")
+	if !strings.HasSuffix(out, "\n201") || !strings.Contains(out, "<Key>in/photo.jpg</Key>") {
+		t.Errorf("signed form upload: %s; want 201 and a PostResponse", out)
+	}
+	if got := s.get("/dav/private/in/photo.jpg"); got != "form bytes" {
+		t.Errorf("signed form upload through WebDAV: %q", got)
 	}
 }
 
