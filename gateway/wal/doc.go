@@ -18,7 +18,9 @@
 //	payload: uvarint-prefixed user, bucket, key, sha256 (hex) | varint mod time (Unix ns) |
 //	         uvarint-prefixed catalog row (opaque here) | bytes
 //
-// A record's Pos (segment, offset) names it; the gateway records it in the
+// Sequence numbers are never used twice: each run starts at least 2^32
+// above the last run's start, kept in the file "floor". A record's Pos
+// (segment, offset) names it; the gateway records it in the
 // catalog beside the row. A segment without the magic is of version 1,
 // whose records had no row. Release reports the segments it deleted, once
 // their removal is durable, and DropOld deletes an earlier run's the same

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -110,11 +112,56 @@ func Open(dir string, opt Options) (*Log, error) {
 		}
 	}
 	slices.Sort(l.old)
-	l.first = last + 1
+	if l.first, err = l.nextRun(last + 1); err != nil {
+		return nil, err
+	}
 	if l.active, err = l.newSegment(l.first); err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// runSpan is how many segments one run may number: each run starts at
+// least this far above the last one's start (recorded in the file floor),
+// so no sequence number is used twice, even after every segment was
+// deleted, and something naming an old run's record (a catalog mark) can
+// never be taken for a new one's.
+const runSpan = 1 << 32
+
+// nextRun returns this run's first sequence number, at least min, and
+// records durably where the next run is to start.
+func (l *Log) nextRun(min uint64) (uint64, error) {
+	name := filepath.Join(l.dir, "floor")
+	first := min
+	if b, err := os.ReadFile(name); err == nil {
+		if f, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil {
+			first = max(first, f)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return 0, fmt.Errorf("wal: %w", err)
+	}
+	tmp := name + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	if err != nil {
+		return 0, fmt.Errorf("wal: %w", err)
+	}
+	_, err = fmt.Fprintf(f, "%d\n", first+runSpan)
+	if err == nil && !l.noSync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err == nil {
+		err = l.syncDir()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("wal: record the next run's start: %w", err)
+	}
+	return first, nil
 }
 
 // First is the sequence number of this run's first segment: every segment

@@ -183,7 +183,6 @@ func TestPositions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l2.Close()
 	var got []wal.Pos
 	if err := l2.Scan(ctx, func(p wal.Pos, _ wal.Record) error { got = append(got, p); return nil }); err != nil {
 		t.Fatal(err)
@@ -196,6 +195,21 @@ func TestPositions(t *testing.T) {
 	}
 	if l2.First() <= want[2].Seg {
 		t.Errorf("First: got %d; want above %d", l2.First(), want[2].Seg)
+	}
+	// Numbers are never used twice, even once every segment is gone.
+	if err := l2.DropOld(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l3, err := wal.Open(dir, wal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l3.Close()
+	if l3.First() <= l2.First() {
+		t.Errorf("a run after every segment was deleted starts at %d; want above the last run's %d", l3.First(), l2.First())
 	}
 }
 
