@@ -293,6 +293,29 @@ func partSizes(o catalog.Object) []int64 {
 	return out
 }
 
+var _ gofakes3.ObjectTaggingBackend = (*backend)(nil)
+
+// SetObjectTagging replaces an object's tags (PutObjectTagging, or
+// DeleteObjectTagging with ""), kept in its metadata where gofakes3 reads
+// them, leaving its bytes and the rest of its metadata alone.
+func (b *backend) SetObjectTagging(ctx context.Context, bucket, key, tagging string) error {
+	user, err := b.user(ctx)
+	if err != nil {
+		return err
+	}
+	err = b.gw.UpdateMeta(ctx, user, bucket, key, func(o *catalog.Object) {
+		if tagging == "" {
+			delete(o.Meta, gofakes3.TaggingMetadataKey)
+			return
+		}
+		if o.Meta == nil {
+			o.Meta = map[string]string{}
+		}
+		o.Meta[gofakes3.TaggingMetadataKey] = tagging
+	})
+	return b.mapErr(ctx, bucket, key, err)
+}
+
 // metadata is what S3 returns for an object's headers.
 func metadata(o catalog.Object) map[string]string {
 	m := make(map[string]string, len(o.Meta)+2)

@@ -700,3 +700,73 @@ func TestConformanceDeleteIfMatch(t *testing.T) {
 	wantStatus(t, "gone", e.raw(t, "HEAD", "/delcond/k", nil, nil), 404, "")
 	wantStatus(t, "no condition, missing key", e.raw(t, "DELETE", "/delcond/k", nil, nil), 204, "")
 }
+
+// TestConformanceObjectTagging: tags set on upload (PutObject, multipart)
+// or later (PutObjectTagging) read back, and DeleteObjectTagging clears
+// them without touching the object.
+func TestConformanceObjectTagging(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("tags")}); err != nil {
+		t.Fatal(err)
+	}
+	tagsOf := func(key string) string {
+		t.Helper()
+		out, err := e.cli.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatalf("GetObjectTagging %s: %v", key, err)
+		}
+		var s []string
+		for _, tg := range out.TagSet {
+			s = append(s, aws.ToString(tg.Key)+"="+aws.ToString(tg.Value))
+		}
+		return strings.Join(s, ",")
+	}
+	if _, err := e.cli.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("tags"), Key: aws.String("a.jpg"), Body: strings.NewReader("img"), Tagging: aws.String("place=Lisbon&year=2024")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := tagsOf("a.jpg"); got != "place=Lisbon,year=2024" {
+		t.Errorf("tags from PutObject: %q", got)
+	}
+	_, err := e.cli.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String("a.jpg"),
+		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("who"), Value: aws.String("Alice & Bob")}}}})
+	if err != nil {
+		t.Fatalf("PutObjectTagging: %v", err)
+	}
+	if got := tagsOf("a.jpg"); got != "who=Alice & Bob" {
+		t.Errorf("tags after PutObjectTagging: %q", got)
+	}
+	if out, err := e.cli.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("tags"), Key: aws.String("a.jpg")}); err != nil || aws.ToInt32(out.TagCount) != 1 {
+		t.Errorf("GetObject after PutObjectTagging: %v, tag count %v", err, out)
+	} else {
+		b, _ := io.ReadAll(out.Body)
+		out.Body.Close()
+		if string(b) != "img" {
+			t.Errorf("PutObjectTagging changed the bytes: %q", b)
+		}
+	}
+	if _, err := e.cli.DeleteObjectTagging(ctx, &s3.DeleteObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String("a.jpg")}); err != nil {
+		t.Fatalf("DeleteObjectTagging: %v", err)
+	}
+	if got := tagsOf("a.jpg"); got != "" {
+		t.Errorf("tags after DeleteObjectTagging: %q", got)
+	}
+	_, err = e.cli.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String("missing"),
+		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}})
+	wantErr(t, "PutObjectTagging of a missing key", err, 404, "NoSuchKey")
+
+	up, err := e.cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("tags"), Key: aws.String("mp"), Tagging: aws.String("k=v")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := e.cli.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("tags"), Key: aws.String("mp"), UploadId: up.UploadId, PartNumber: aws.Int32(1), Body: strings.NewReader("part")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cli.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("tags"), Key: aws.String("mp"), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: part.ETag}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := tagsOf("mp"); got != "k=v" {
+		t.Errorf("tags from CreateMultipartUpload: %q", got)
+	}
+}

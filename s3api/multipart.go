@@ -310,6 +310,10 @@ func objectMeta(h http.Header) map[string]string {
 			if v := removeAWSChunked(v[0]); v != "" {
 				meta[k] = v
 			}
+		case gofakes3.TaggingMetadataKey: // tags, as a URL query: kept in canonical order
+			if q, err := url.ParseQuery(v[0]); err == nil && len(q) > 0 {
+				meta[k] = q.Encode()
+			}
 		default:
 			if strings.HasPrefix(k, "X-Amz-Meta-") {
 				meta[k] = v[0]
