@@ -349,6 +349,9 @@ func (b *backend) object(ctx context.Context, bucket, key string, rng *gofakes3.
 	}
 	o, err := b.gw.Catalog().Stat(ctx, user, bucket, key)
 	if err != nil || (o.IsDir() && !o.Explicit) {
+		if st := stateFrom(ctx); st != nil {
+			st.noSuchKey = true
+		}
 		return nil, gofakes3.KeyNotFound(key)
 	}
 	if st := stateFrom(ctx); st != nil && o.ETagValue != "" {

@@ -41,8 +41,10 @@ import (
 //     and ACLs alike (gofakes3 names one fixed owner);
 //   - canned ACLs (x-amz-acl, or a policy of group grants) are kept and
 //     read back, and make buckets public or private (acl.go);
-//   - a PutObject with If-Match on a key that does not exist is 412
-//     PreconditionFailed, as s3-tests and other S3 servers have it;
+//   - a PutObject with If-Match on a key that does not exist is 404
+//     NoSuchKey, as AWS answers conditional writes (and nothing is read);
+//   - a GET or HEAD that finds no object says x-amz-delete-marker: false
+//     (stateWriter), as S3 does;
 //   - a DeleteObject with If-Match deletes only the object with that ETag
 //     (412 PreconditionFailed otherwise, 404 NoSuchKey if there is none).
 func compat(be *backend, next http.Handler) http.Handler {
@@ -70,8 +72,7 @@ func compat(be *backend, next http.Handler) http.Handler {
 				}
 			}
 			if key != "" && r.Header.Get("If-Match") != "" && r.URL.RawQuery == "" && !be.keyExists(r.Context(), bucket, key) {
-				// As s3-tests and other S3 servers have it (AWS answers 404).
-				writeError(w, r, gofakes3.ErrorMessage(gofakes3.ErrPreconditionFailed, "At least one of the pre-conditions you specified did not hold"))
+				writeError(w, r, gofakes3.KeyNotFound(key)) // as AWS answers a conditional write
 				return
 			}
 			if bucket != "" && key == "" && r.URL.RawQuery == "" {

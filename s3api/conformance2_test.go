@@ -435,8 +435,16 @@ func TestConformanceMore(t *testing.T) {
 		etag := strings.Trim(*out.ETag, `"`)
 		wantStatus(t, "If-Match unquoted", e.raw(t, "PUT", "/more/pc", map[string]string{"If-Match": etag}, []byte("zar")), 200, "")
 		wantStatus(t, "If-Match * existing", e.raw(t, "PUT", "/more/pc", map[string]string{"If-Match": "*"}, []byte("zar2")), 200, "")
-		wantStatus(t, "If-Match * missing", e.raw(t, "PUT", "/more/pc-missing", map[string]string{"If-Match": "*"}, []byte("x")), 412, "PreconditionFailed")
+		wantStatus(t, "If-Match * missing", e.raw(t, "PUT", "/more/pc-missing", map[string]string{"If-Match": "*"}, []byte("x")), 404, "NoSuchKey")
 		wantStatus(t, "If-Match * missing leaves nothing", e.raw(t, "GET", "/more/pc-missing", nil, nil), 404, "NoSuchKey")
+		for _, m := range []string{"GET", "HEAD"} {
+			if r := e.raw(t, m, "/more/pc-missing", nil, nil); r.header.Get("X-Amz-Delete-Marker") != "false" {
+				t.Errorf("%s of a missing key: x-amz-delete-marker %q; want false", m, r.header.Get("X-Amz-Delete-Marker"))
+			}
+		}
+		if r := e.raw(t, "HEAD", "/no-such-bucket/k", nil, nil); r.header.Get("X-Amz-Delete-Marker") != "" {
+			t.Errorf("HEAD in a missing bucket: x-amz-delete-marker %q; want none", r.header.Get("X-Amz-Delete-Marker"))
+		}
 		cur := strings.Trim(e.raw(t, "HEAD", "/more/pc", nil, nil).header.Get("ETag"), `"`)
 		wantStatus(t, "If-None-Match current unquoted", e.raw(t, "PUT", "/more/pc", map[string]string{"If-None-Match": cur}, []byte("no")), 412, "PreconditionFailed")
 		wantStatus(t, "If-None-Match other", e.raw(t, "PUT", "/more/pc", map[string]string{"If-None-Match": "ABCORZ"}, []byte("yes")), 200, "")

@@ -135,6 +135,9 @@ type reqState struct {
 	// stored with from the trailer of its aws-chunked body, answered as
 	// a header as S3 does for a checksum given as one.
 	checksumHeader, checksumValue string
+	// noSuchKey: a GET or HEAD found no object; S3 then says that no
+	// delete marker stands in its place (x-amz-delete-marker: false).
+	noSuchKey bool
 }
 
 type stateKey struct{}
@@ -220,6 +223,9 @@ func (s *stateWriter) WriteHeader(code int) {
 		}
 		if s.st.status != 0 && code == http.StatusInternalServerError {
 			code = s.st.status
+		}
+		if code == http.StatusNotFound && s.st.noSuchKey {
+			s.Header().Set("X-Amz-Delete-Marker", "false")
 		}
 		if code == http.StatusRequestedRangeNotSatisfiable && s.st.size >= 0 {
 			s.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", s.st.size))
