@@ -700,8 +700,8 @@ func TestMultipartChecksums(t *testing.T) {
 	id, done = upload("bad")
 	_, err = e.cli.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: bkt, Key: aws.String("bad"), UploadId: id,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: done}, ChecksumSHA256: aws.String("Ok6Cs5b96ux6+MWQkJO7UBT5sKPBeXBLwvj/hK89smg=-2")})
-	if code(err) != "InvalidRequest" {
-		t.Errorf("complete with a wrong composite checksum: %v; want InvalidRequest", err)
+	if code(err) != "BadDigest" {
+		t.Errorf("complete with a wrong composite checksum: %v; want BadDigest", err)
 	}
 	// A part whose checksum does not match its bytes is refused.
 	cr, _ := e.cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: bkt, Key: aws.String("x"), ChecksumAlgorithm: types.ChecksumAlgorithmSha256})

@@ -43,6 +43,9 @@ import (
 //     read back, and make buckets public or private (acl.go);
 //   - a PutObject with If-Match on a key that does not exist is 404
 //     NoSuchKey, as AWS answers conditional writes (and nothing is read);
+//   - a PutObject whose x-amz-checksum-* value cannot be a checksum of
+//     its algorithm (not base64, or the wrong size) is 400 BadDigest, as S3
+//     answers a checksum that does not match (gofakes3: InvalidRequest);
 //   - a GET or HEAD that finds no object says x-amz-delete-marker: false
 //     (stateWriter), as S3 does;
 //   - a DeleteObject with If-Match deletes only the object with that ETag
@@ -69,6 +72,12 @@ func compat(be *backend, next http.Handler) http.Handler {
 				}
 				if st := stateFrom(r.Context()); st != nil {
 					st.acl = canned
+				}
+			}
+			if key != "" && r.URL.RawQuery == "" {
+				if err := checkChecksumHeaders(r.Header); err != nil {
+					writeError(w, r, err)
+					return
 				}
 			}
 			if key != "" && r.Header.Get("If-Match") != "" && r.URL.RawQuery == "" && !be.keyExists(r.Context(), bucket, key) {
@@ -491,3 +500,19 @@ func peekBody(r *http.Request, limit int64) ([]byte, error) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// checkChecksumHeaders refuses an x-amz-checksum-* header whose value is not
+// the base64 of a digest of its algorithm's size.
+func checkChecksumHeaders(h http.Header) error {
+	for name, newHash := range checksumHashes {
+		v := h.Get(name)
+		if v == "" {
+			continue
+		}
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(b) != newHash().Size() {
+			return gofakes3.ErrorMessagef(gofakes3.ErrBadDigest, "The %s you specified did not match the calculated checksum.", name)
+		}
+	}
+	return nil
+}

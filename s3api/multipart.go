@@ -797,7 +797,7 @@ func (m *multipart) complete(w http.ResponseWriter, r *http.Request, bucket, key
 		sumHeader = textproto.CanonicalMIMEHeaderKey("x-amz-checksum-" + up.Checksum)
 		sumValue = fmt.Sprintf("%s-%d", base64.StdEncoding.EncodeToString(composite.Sum(nil)), len(in.Parts))
 		if v := r.Header.Get(sumHeader); v != "" && v != sumValue {
-			return gofakes3.ErrorMessagef(gofakes3.ErrInvalidRequest, "The %s you specified, %s, does not match the checksum of the parts, %s", sumHeader, v, sumValue)
+			return gofakes3.ErrorMessagef(gofakes3.ErrBadDigest, "The %s you specified, %s, does not match the checksum of the parts, %s", sumHeader, v, sumValue)
 		}
 		rest[sumHeader] = sumValue
 	}
