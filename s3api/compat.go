@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"bytes"
+	"context"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -46,6 +47,8 @@ import (
 //   - a PutObject whose x-amz-checksum-* value cannot be a checksum of
 //     its algorithm (not base64, or the wrong size) is 400 BadDigest, as S3
 //     answers a checksum that does not match (gofakes3: InvalidRequest);
+//   - GetObjectAttributes answers a multipart object's ETag ("…-N"),
+//     where gofakes3 puts the MD5 of its content;
 //   - a GET or HEAD that finds no object says x-amz-delete-marker: false
 //     (stateWriter), as S3 does;
 //   - a DeleteObject with If-Match deletes only the object with that ETag
@@ -116,6 +119,12 @@ func compat(be *backend, next http.Handler) http.Handler {
 						return []byte(xml.Header + `<LocationConstraint xmlns="` + s3NS + `">` + xmlText(loc) + `</LocationConstraint>`)
 					}
 					return body
+				})
+				return
+			}
+			if key != "" && q.Has("attributes") {
+				serveRewritten(w, r, next, func(body []byte) []byte {
+					return be.fixAttributesETag(r.Context(), bucket, key, body)
 				})
 				return
 			}
@@ -515,4 +524,18 @@ func checkChecksumHeaders(h http.Header) error {
 		}
 	}
 	return nil
+}
+
+// fixAttributesETag puts a multipart object's ETag in a GetObjectAttributes
+// answer in place of the MD5 of its content.
+func (b *backend) fixAttributesETag(ctx context.Context, bucket, key string, body []byte) []byte {
+	user := auth.User(ctx)
+	if user == "" {
+		return body
+	}
+	o, err := b.gw.Catalog().Stat(ctx, user, bucket, key)
+	if err != nil || o.ETagValue == "" || o.MD5 == "" {
+		return body
+	}
+	return bytes.Replace(body, []byte("<ETag>"+o.MD5+"</ETag>"), []byte("<ETag>"+xmlText(o.ETagValue)+"</ETag>"), 1)
 }

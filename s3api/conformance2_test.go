@@ -778,3 +778,55 @@ func TestConformanceObjectTagging(t *testing.T) {
 		t.Errorf("tags from CreateMultipartUpload: %q", got)
 	}
 }
+
+// TestConformanceObjectAttributes: GetObjectAttributes answers the ETag
+// clients saw (a multipart object's "…-N" one), the size and the parts.
+func TestConformanceObjectAttributes(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("attrs")}); err != nil {
+		t.Fatal(err)
+	}
+	single := e.put(t, "attrs", "single", "one part")
+	up, err := e.cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("attrs"), Key: aws.String("mp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []types.CompletedPart
+	for i, body := range []string{strings.Repeat("a", 5<<20), "tail"} {
+		p, err := e.cli.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("attrs"), Key: aws.String("mp"), UploadId: up.UploadId, PartNumber: aws.Int32(int32(i + 1)), Body: strings.NewReader(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: p.ETag})
+	}
+	done, err := e.cli.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("attrs"), Key: aws.String("mp"), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := []types.ObjectAttributes{types.ObjectAttributesEtag, types.ObjectAttributesObjectSize, types.ObjectAttributesObjectParts}
+	for _, c := range []struct {
+		key, etag string
+		size      int64
+		parts     int32
+	}{
+		{"single", strings.Trim(aws.ToString(single.ETag), `"`), 8, 0},
+		{"mp", strings.Trim(aws.ToString(done.ETag), `"`), 5<<20 + 4, 2},
+	} {
+		out, err := e.cli.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String("attrs"), Key: aws.String(c.key), ObjectAttributes: attrs})
+		if err != nil {
+			t.Fatalf("GetObjectAttributes %s: %v", c.key, err)
+		}
+		if got := strings.Trim(aws.ToString(out.ETag), `"`); got != c.etag || aws.ToInt64(out.ObjectSize) != c.size {
+			t.Errorf("%s: ETag %q size %d; want %q %d", c.key, got, aws.ToInt64(out.ObjectSize), c.etag, c.size)
+		}
+		if n := int32(0); out.ObjectParts != nil {
+			n = aws.ToInt32(out.ObjectParts.TotalPartsCount)
+			if n != c.parts {
+				t.Errorf("%s: %d parts; want %d", c.key, n, c.parts)
+			}
+		} else if c.parts != 0 {
+			t.Errorf("%s: no parts; want %d", c.key, c.parts)
+		}
+	}
+}
