@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -48,7 +49,8 @@ import (
 //     its algorithm (not base64, or the wrong size) is 400 BadDigest, as S3
 //     answers a checksum that does not match (gofakes3: InvalidRequest);
 //   - GetObjectAttributes answers a multipart object's ETag ("…-N"),
-//     where gofakes3 puts the MD5 of its content;
+//     where gofakes3 puts the MD5 of its content, and the type of its
+//     checksum (gofakes3 always says FULL_OBJECT);
 //   - a GET or HEAD that finds no object says x-amz-delete-marker: false
 //     (stateWriter), as S3 does;
 //   - a DeleteObject with If-Match deletes only the object with that ETag
@@ -537,5 +539,11 @@ func (b *backend) fixAttributesETag(ctx context.Context, bucket, key string, bod
 	if err != nil || o.ETagValue == "" || o.MD5 == "" {
 		return body
 	}
-	return bytes.Replace(body, []byte("<ETag>"+o.MD5+"</ETag>"), []byte("<ETag>"+xmlText(o.ETagValue)+"</ETag>"), 1)
+	body = bytes.Replace(body, []byte("<ETag>"+o.MD5+"</ETag>"), []byte("<ETag>"+xmlText(o.ETagValue)+"</ETag>"), 1)
+	for name := range checksumHashes {
+		if v := o.Meta[textproto.CanonicalMIMEHeaderKey(name)]; strings.Contains(v, "-") {
+			body = bytes.Replace(body, []byte("<ChecksumType>FULL_OBJECT</ChecksumType>"), []byte("<ChecksumType>COMPOSITE</ChecksumType>"), 1)
+		}
+	}
+	return body
 }

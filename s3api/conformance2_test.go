@@ -8,8 +8,11 @@ package s3api_test
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"net"
@@ -829,4 +832,67 @@ func TestConformanceObjectAttributes(t *testing.T) {
 			t.Errorf("%s: no parts; want %d", c.key, c.parts)
 		}
 	}
+}
+
+// TestConformanceMultipartChecksumType: an upload's checksum is of its
+// parts' checksums (COMPOSITE, "…-N") or of the whole object (FULL_OBJECT,
+// as if put in one part), as created; both are answered with their type.
+func TestConformanceMultipartChecksumType(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("cksum")}); err != nil {
+		t.Fatal(err)
+	}
+	bodies := []string{strings.Repeat("x", 5<<20), "the tail"}
+	whole := crc32.ChecksumIEEE([]byte(bodies[0] + bodies[1]))
+	wholeB64 := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, whole))
+	upload := func(key string, alg types.ChecksumAlgorithm, typ types.ChecksumType, sum string) (*s3.CompleteMultipartUploadOutput, error) {
+		t.Helper()
+		up, err := e.cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("cksum"), Key: aws.String(key), ChecksumAlgorithm: alg, ChecksumType: typ})
+		if err != nil {
+			return nil, err
+		}
+		var parts []types.CompletedPart
+		for i, b := range bodies {
+			p, err := e.cli.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("cksum"), Key: aws.String(key), UploadId: up.UploadId,
+				PartNumber: aws.Int32(int32(i + 1)), Body: strings.NewReader(b), ChecksumAlgorithm: alg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: p.ETag, ChecksumCRC32: p.ChecksumCRC32, ChecksumSHA256: p.ChecksumSHA256})
+		}
+		in := &s3.CompleteMultipartUploadInput{Bucket: aws.String("cksum"), Key: aws.String(key), UploadId: up.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}}
+		if sum != "" {
+			in.ChecksumCRC32, in.ChecksumType = aws.String(sum), typ
+		}
+		return e.cli.CompleteMultipartUpload(ctx, in)
+	}
+	out, err := upload("full", types.ChecksumAlgorithmCrc32, types.ChecksumTypeFullObject, wholeB64)
+	if err != nil {
+		t.Fatalf("FULL_OBJECT upload: %v", err)
+	}
+	if aws.ToString(out.ChecksumCRC32) != wholeB64 || out.ChecksumType != types.ChecksumTypeFullObject {
+		t.Errorf("FULL_OBJECT complete: checksum %q type %q; want %q FULL_OBJECT", aws.ToString(out.ChecksumCRC32), out.ChecksumType, wholeB64)
+	}
+	h, err := e.cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("cksum"), Key: aws.String("full"), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil || aws.ToString(h.ChecksumCRC32) != wholeB64 || h.ChecksumType != types.ChecksumTypeFullObject {
+		t.Errorf("HEAD of the FULL_OBJECT upload: %v, %q %q", err, aws.ToString(h.ChecksumCRC32), h.ChecksumType)
+	}
+	out, err = upload("composite", types.ChecksumAlgorithmCrc32, "", "")
+	if err != nil {
+		t.Fatalf("COMPOSITE upload: %v", err)
+	}
+	if !strings.HasSuffix(aws.ToString(out.ChecksumCRC32), "-2") || out.ChecksumType != types.ChecksumTypeComposite {
+		t.Errorf("COMPOSITE complete: checksum %q type %q; want …-2 COMPOSITE", aws.ToString(out.ChecksumCRC32), out.ChecksumType)
+	}
+	h, err = e.cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("cksum"), Key: aws.String("composite"), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil || h.ChecksumType != types.ChecksumTypeComposite {
+		t.Errorf("HEAD of the COMPOSITE upload: %v, type %q", err, h.ChecksumType)
+	}
+	_, err = upload("wrong", types.ChecksumAlgorithmCrc32, types.ChecksumTypeFullObject, "AAAAAA==")
+	wantErr(t, "FULL_OBJECT upload with a wrong checksum", err, 400, "BadDigest")
+	if _, err := e.cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("cksum"), Key: aws.String("wrong")}); status(err) != 404 {
+		t.Errorf("a refused completion stored the object: %v", err)
+	}
+	_, err = e.cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("cksum"), Key: aws.String("x"), ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumType: types.ChecksumTypeFullObject})
+	wantErr(t, "FULL_OBJECT with SHA-256", err, 400, "InvalidRequest")
 }

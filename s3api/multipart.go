@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"crypto/rand"
@@ -62,6 +63,10 @@ type uploadRecord struct {
 	Meta      map[string]string `json:"meta,omitempty"` // values as encodeMetaValue keeps them
 	Initiated time.Time         `json:"initiated"`
 	Checksum  string            `json:"checksum,omitempty"` // x-amz-checksum-algorithm, lower case
+	// ChecksumType is how the object's checksum is made of the parts':
+	// COMPOSITE (of the parts' checksums, "…-N") or FULL_OBJECT (of the
+	// whole content, as if uploaded in one part); "" is COMPOSITE.
+	ChecksumType string `json:"checksumType,omitempty"`
 	// Done is set once the upload is complete: the object's ETag.
 	Done      string    `json:"done,omitempty"`
 	Completed time.Time `json:"completed,omitzero"`
@@ -356,6 +361,10 @@ func (m *multipart) create(w http.ResponseWriter, r *http.Request, bucket, key s
 	if _, ok := checksumHashes["x-amz-checksum-"+alg]; alg != "" && !ok {
 		return gofakes3.ErrorMessage(gofakes3.ErrInvalidArgument, "Checksum algorithm "+alg+" is not supported")
 	}
+	typ, err := checksumType(alg, r.Header.Get("X-Amz-Checksum-Type"))
+	if err != nil {
+		return err
+	}
 	meta := objectMeta(r.Header)
 	for k, v := range meta {
 		meta[k] = encodeMetaValue(v)
@@ -379,7 +388,7 @@ func (m *multipart) create(w http.ResponseWriter, r *http.Request, bucket, key s
 	var rb [16]byte
 	rand.Read(rb[:])
 	id := hex.EncodeToString(rb[:])
-	up := uploadRecord{User: user, Bucket: bucket, Key: key, Meta: meta, Initiated: time.Now().UTC(), Checksum: alg}
+	up := uploadRecord{User: user, Bucket: bucket, Key: key, Meta: meta, Initiated: time.Now().UTC(), Checksum: alg, ChecksumType: typ}
 	data, err := json.Marshal(up)
 	if err != nil {
 		return err
@@ -396,8 +405,32 @@ func (m *multipart) create(w http.ResponseWriter, r *http.Request, bucket, key s
 	}
 	if alg != "" {
 		w.Header().Set("X-Amz-Checksum-Algorithm", strings.ToUpper(alg))
+		w.Header().Set("X-Amz-Checksum-Type", typ)
 	}
 	return writeXML(w, initiateResult{Xmlns: s3NS, Bucket: bucket, Key: key, UploadID: id})
+}
+
+// checksumType is the checksum type of an upload with algorithm alg
+// (lower case, "" for none), given the x-amz-checksum-type header h: as on
+// S3, CRC-64/NVME defaults to FULL_OBJECT and the others to COMPOSITE, and
+// the SHA ones cannot be FULL_OBJECT nor CRC-64/NVME COMPOSITE.
+func checksumType(alg, h string) (string, error) {
+	h = strings.ToUpper(h)
+	switch {
+	case alg == "" && h != "":
+		return "", gofakes3.ErrorMessage(gofakes3.ErrInvalidRequest, "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
+	case alg == "":
+		return "", nil
+	case h == "" && alg == "crc64nvme":
+		return "FULL_OBJECT", nil
+	case h == "":
+		return "COMPOSITE", nil
+	case h != "COMPOSITE" && h != "FULL_OBJECT",
+		h == "FULL_OBJECT" && (alg == "sha1" || alg == "sha256"),
+		h == "COMPOSITE" && alg == "crc64nvme":
+		return "", gofakes3.ErrorMessagef(gofakes3.ErrInvalidRequest, "The %s checksum type cannot be used with the %s checksum algorithm.", h, strings.ToUpper(alg))
+	}
+	return h, nil
 }
 
 // ---- parts ----
@@ -694,6 +727,7 @@ type completeResult struct {
 	ChecksumCRC64NVME string   `xml:"ChecksumCRC64NVME,omitempty"`
 	ChecksumSHA1      string   `xml:"ChecksumSHA1,omitempty"`
 	ChecksumSHA256    string   `xml:"ChecksumSHA256,omitempty"`
+	ChecksumType      string   `xml:"ChecksumType,omitempty"`
 }
 
 func (m *multipart) complete(w http.ResponseWriter, r *http.Request, bucket, key, id string) error {
@@ -716,6 +750,7 @@ func (m *multipart) complete(w http.ResponseWriter, r *http.Request, bucket, key
 					*f = decodeMetaValue(v)
 				}
 			}
+			res.ChecksumType = cmp.Or(up.ChecksumType, "COMPOSITE")
 		}
 		return writeXML(w, res)
 	}
@@ -742,8 +777,13 @@ func (m *multipart) complete(w http.ResponseWriter, r *http.Request, bucket, key
 		return result(up.Done)
 	}
 	etagSum := md5.New()
-	var composite hash.Hash // of the parts' checksums, when the upload has an algorithm
-	if up.Checksum != "" {
+	// The object's checksum, when the upload has an algorithm: of the
+	// parts' checksums (composite), or of the whole content (full).
+	var composite, full hash.Hash
+	switch {
+	case up.Checksum != "" && up.ChecksumType == "FULL_OBJECT":
+		full = checksumHashes["x-amz-checksum-"+up.Checksum]()
+	case up.Checksum != "":
 		composite = checksumHashes["x-amz-checksum-"+up.Checksum]()
 	}
 	var total int64
@@ -803,17 +843,29 @@ func (m *multipart) complete(w http.ResponseWriter, r *http.Request, bucket, key
 	}
 	pr := &partsReader{paths: paths}
 	defer pr.Close()
+	var assembled io.Reader = pr
+	if full != nil {
+		sumHeader = textproto.CanonicalMIMEHeaderKey("x-amz-checksum-" + up.Checksum)
+		assembled = io.TeeReader(pr, full)
+	}
 	check, err := writeConditions(r.Header, key)
 	if err != nil {
 		return err
 	}
 	o, err := m.be.gw.Put(ctx, gateway.PutInput{
-		User: up.User, Bucket: bucket, Key: key, Body: pr,
+		User: up.User, Bucket: bucket, Key: key, Body: assembled,
 		ContentType: ctype, ModTime: mod, Meta: rest, MakeParents: true, ETag: strings.Trim(etag, `"`),
 		Check: check,
 		Verify: func(s gateway.Sums) error {
 			if s.Size != total {
 				return fmt.Errorf("multipart %s: assembled %d of %d bytes", id, s.Size, total)
+			}
+			if full != nil {
+				sumValue = base64.StdEncoding.EncodeToString(full.Sum(nil))
+				if v := r.Header.Get(sumHeader); v != "" && v != sumValue {
+					return gofakes3.ErrorMessagef(gofakes3.ErrBadDigest, "The %s you specified, %s, does not match the checksum of the object, %s", sumHeader, v, sumValue)
+				}
+				rest[sumHeader] = sumValue
 			}
 			return nil
 		},

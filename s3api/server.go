@@ -221,6 +221,9 @@ func (s *stateWriter) WriteHeader(code int) {
 		if s.st.checksumHeader != "" && code < 300 && s.Header().Get(s.st.checksumHeader) == "" {
 			s.Header().Set(s.st.checksumHeader, s.st.checksumValue)
 		}
+		if code < 300 {
+			setChecksumType(s.Header())
+		}
 		if s.st.status != 0 && code == http.StatusInternalServerError {
 			code = s.st.status
 		}
@@ -246,5 +249,24 @@ func (s *stateWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 func (s *stateWriter) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
+	}
+}
+
+// setChecksumType says, beside an object's checksum header, how it was
+// made: COMPOSITE for a multipart object's checksum of its parts' ("…-N"),
+// FULL_OBJECT for a checksum of the whole content.
+func setChecksumType(h http.Header) {
+	if h.Get("X-Amz-Checksum-Type") != "" {
+		return
+	}
+	for name := range checksumHashes {
+		if v := h.Get(name); v != "" {
+			if strings.Contains(v, "-") {
+				h.Set("X-Amz-Checksum-Type", "COMPOSITE")
+			} else {
+				h.Set("X-Amz-Checksum-Type", "FULL_OBJECT")
+			}
+			return
+		}
 	}
 }
