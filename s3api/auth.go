@@ -129,7 +129,8 @@ func VirtualHostDomain(domain string) AuthOption {
 //   - expired presigned URL: 403 AccessDenied "Request has expired"
 //   - header-signed request older or newer than 15 minutes: 403 RequestTimeTooSkewed
 //   - no credentials: 403 AccessDenied, unless AllowAnonymous says otherwise
-//     (and CORS preflights, which never carry credentials, pass unauthenticated)
+//     (and CORS preflights, which never carry credentials, pass unauthenticated;
+//     any other OPTIONS is 400 BadRequest, as on S3)
 //
 // The body reaches next verified as it is read (see BodyError): a hex
 // X-Amz-Content-Sha256 is checked against the body's SHA-256, and aws-chunked
@@ -161,6 +162,11 @@ func hasSigV4Credentials(r *http.Request) bool {
 }
 
 func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions && (r.Header.Get("Origin") == "" || r.Header.Get("Access-Control-Request-Method") == "") {
+		// Not a CORS preflight, the one OPTIONS S3 answers.
+		writeAuthError(w, r, "BadRequest", "Insufficient information. Origin request header needed.", http.StatusBadRequest)
+		return
+	}
 	if r.Header.Get("Authorization") == "" && hasV2Query(r) {
 		a.serveV2Query(w, r)
 		return

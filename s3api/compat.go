@@ -51,6 +51,8 @@ import (
 //   - GetObjectAttributes answers a multipart object's ETag ("…-N"),
 //     where gofakes3 puts the MD5 of its content, and the type of its
 //     checksum (gofakes3 always says FULL_OBJECT);
+//   - x-amz-expected-bucket-owner naming someone else than the bucket's
+//     owner (the user the request acts as) is 403 AccessDenied;
 //   - a GET or HEAD that finds no object says x-amz-delete-marker: false
 //     (stateWriter), as S3 does;
 //   - a DeleteObject with If-Match deletes only the object with that ETag
@@ -59,6 +61,10 @@ func compat(be *backend, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		q := r.URL.Query()
+		if owner := r.Header.Get("X-Amz-Expected-Bucket-Owner"); owner != "" && bucket != "" && owner != auth.User(r.Context()) {
+			writeAuthError(w, r, "AccessDenied", "Access Denied", http.StatusForbidden)
+			return
+		}
 		fixCopySource(r)
 		switch r.Method {
 		case http.MethodPut:

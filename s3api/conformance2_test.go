@@ -896,3 +896,29 @@ func TestConformanceMultipartChecksumType(t *testing.T) {
 	_, err = e.cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("cksum"), Key: aws.String("x"), ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumType: types.ChecksumTypeFullObject})
 	wantErr(t, "FULL_OBJECT with SHA-256", err, 400, "InvalidRequest")
 }
+
+// TestConformanceRequestChecks: x-amz-expected-bucket-owner is held to the
+// bucket's owner, and an OPTIONS that is not a CORS preflight is 400.
+func TestConformanceRequestChecks(t *testing.T) {
+	e := newAuthEnv(t)
+	if _, err := e.alice.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("owned")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.alice.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("owned"), Key: aws.String("k"), Body: strings.NewReader("v"), ExpectedBucketOwner: aws.String("alice")}); err != nil {
+		t.Errorf("PutObject expecting the right owner: %v", err)
+	}
+	_, err := e.alice.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("owned"), Key: aws.String("k2"), Body: strings.NewReader("v"), ExpectedBucketOwner: aws.String("bob")})
+	wantErr(t, "PutObject expecting another owner", err, 403, "AccessDenied")
+	_, err = e.alice.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("owned"), ExpectedBucketOwner: aws.String("123456789012")})
+	wantErr(t, "ListObjectsV2 expecting another owner", err, 403, "AccessDenied")
+
+	req, _ := http.NewRequest(http.MethodOptions, e.url+"/owned/k", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("OPTIONS without Origin: %d; want 400", resp.StatusCode)
+	}
+}
