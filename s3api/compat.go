@@ -31,9 +31,9 @@ import (
 //   - a Range header S3 would ignore (another unit, several ranges, a
 //     first byte after the last) is dropped, so the whole object is sent;
 //   - HEAD answers a Range as GET does (206 and Content-Range, or 416);
-//   - creating a bucket the user already has, in the default region
-//     (us-east-1, or no LocationConstraint), succeeds and changes nothing,
-//     as on S3 there; naming another region it is BucketAlreadyOwnedByYou;
+//   - creating a bucket the user already has is 409
+//     BucketAlreadyOwnedByYou in every region, and changes nothing (AWS
+//     outside us-east-1's legacy 200; ../shared/tools/s3conf checks it);
 //   - bucket names S3 takes but gofakes3 refuses (labels of one or two
 //     characters, as in "a.b.c") can be created;
 //   - the LocationConstraint a bucket was created with is kept (as a

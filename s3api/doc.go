@@ -44,8 +44,9 @@
 //     backends keep names longer than file systems do (gateway/localfs).
 //   - S3 semantics gofakes3 gets wrong are fixed around it (compat.go):
 //     copy sources decoded as paths, Range headers S3 ignores, ListParts
-//     markers, re-creating one's bucket in us-east-1, the calling user as
-//     the owner in listings and ACLs; in backend.go, suffix ranges longer
+//     markers, re-creating one's bucket (409 BucketAlreadyOwnedByYou
+//     everywhere), the calling user as the owner in listings and ACLs,
+//     checksum types, GetObjectAttributes of multipart objects; in backend.go, suffix ranges longer
 //     than the object, "bytes */size" on 416, GET by part number, and
 //     metadata values that are not UTF-8.
 //   - Error codes gofakes3 does not know (AccessDenied,
