@@ -30,8 +30,9 @@ import (
 //     upload is the default, and changes nothing); one marked public-read
 //     can be read anonymously even in a private bucket (see PublicAccess).
 //
-// Grants in ACL bodies (other users, e-mail grantees) are not supported:
-// buckets are per user, so there is no one else to grant to.
+// Grants in ACL bodies to other users are accepted and not kept (buckets
+// are per user, and nothing is shared user to user); grants to e-mail
+// addresses or to IDs no user has are refused (400).
 
 // aclMetaKey holds an object's canned ACL in its metadata.
 const aclMetaKey = "Shoebox-Acl"
@@ -209,7 +210,13 @@ func serveACL(be *backend, w http.ResponseWriter, r *http.Request, next http.Han
 		} else if body, err := peekBody(r, 1<<20); err == nil {
 			canned, _ = cannedFromPolicy(body)
 			if !onlyGroupGrants(body) {
-				canned = "" // grants to users: gofakes3 answers
+				if code, msg := be.checkUserGrants(r.Context(), body); code != "" {
+					writeAuthError(w, r, code, msg, http.StatusBadRequest)
+					return true
+				}
+				// Grants to other users are accepted and kept as nothing
+				// more than the canned ACL the group grants make: buckets
+				// are per user, and nothing is shared user to user.
 			}
 		}
 		if canned != "" {
@@ -235,6 +242,36 @@ func serveACL(be *backend, w http.ResponseWriter, r *http.Request, next http.Han
 		return true
 	}
 	return false
+}
+
+// checkUserGrants refuses grants Shoebox cannot resolve: to an e-mail
+// address (400 UnresolvableGrantByEmailAddress) or to a user ID that is
+// neither the owner nor a Shoebox user (400 InvalidArgument). It returns
+// the S3 error code and message, or "".
+func (b *backend) checkUserGrants(ctx context.Context, body []byte) (code, msg string) {
+	var p struct {
+		Grants []struct {
+			Grantee struct {
+				ID, URI, EmailAddress string
+			}
+		} `xml:"AccessControlList>Grant"`
+	}
+	if xml.Unmarshal(body, &p) != nil {
+		return "MalformedACLError", "The XML you provided was not well-formed or did not validate against our published schema"
+	}
+	owner := strings.TrimSuffix(strings.TrimPrefix(string(fakeOwnerID), "<ID>"), "</ID>")
+	for _, g := range p.Grants {
+		switch id := g.Grantee.ID; {
+		case g.Grantee.EmailAddress != "":
+			return "UnresolvableGrantByEmailAddress", "The e-mail address you provided does not match any account on record."
+		case g.Grantee.URI != "" || id == owner:
+		default:
+			if _, err := b.gw.Catalog().GetUser(ctx, id); err != nil {
+				return "InvalidArgument", "Invalid id"
+			}
+		}
+	}
+	return "", ""
 }
 
 // onlyGroupGrants reports whether an AccessControlPolicy body (as

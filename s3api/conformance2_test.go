@@ -57,6 +57,11 @@ func newAuthEnv(t *testing.T) authEnv {
 	}
 	t.Cleanup(func() { be.Close() })
 	gw := gateway.New(be, cat, gateway.Options{Logger: quiet})
+	for _, u := range []string{"alice", "bob"} {
+		if err := cat.PutUser(context.Background(), catalog.User{Name: u, PasswordHash: "h"}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
 	keys := map[string][2]string{"AKALICE": {"alice", "alice-secret"}, "AKBOB": {"bob", "bob-secret"}}
 	lookup := func(ctx context.Context, id string) (string, string, error) {
 		if k, ok := keys[id]; ok {
@@ -920,5 +925,33 @@ func TestConformanceRequestChecks(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 400 {
 		t.Errorf("OPTIONS without Origin: %d; want 400", resp.StatusCode)
+	}
+}
+
+// TestConformanceUserGrants: an ACL body granting to another user is
+// accepted (and keeps only what the group grants say); grants to an e-mail
+// address or to an ID no user has are refused.
+func TestConformanceUserGrants(t *testing.T) {
+	e := newAuthEnv(t)
+	if _, err := e.alice.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("granted")}); err != nil {
+		t.Fatal(err)
+	}
+	owner := &types.Owner{ID: aws.String("alice")}
+	put := func(grantee types.Grantee) error {
+		_, err := e.alice.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String("granted"), AccessControlPolicy: &types.AccessControlPolicy{Owner: owner,
+			Grants: []types.Grant{
+				{Grantee: &types.Grantee{Type: types.TypeCanonicalUser, ID: aws.String("alice")}, Permission: types.PermissionFullControl},
+				{Grantee: &grantee, Permission: types.PermissionRead},
+			}}})
+		return err
+	}
+	if err := put(types.Grantee{Type: types.TypeCanonicalUser, ID: aws.String("bob")}); err != nil {
+		t.Errorf("grant to another user: %v", err)
+	}
+	wantErr(t, "grant to an unknown ID", put(types.Grantee{Type: types.TypeCanonicalUser, ID: aws.String("nosuchuser")}), 400, "InvalidArgument")
+	wantErr(t, "grant to an e-mail address", put(types.Grantee{Type: types.TypeAmazonCustomerByEmail, EmailAddress: aws.String("bob@example.com")}), 400, "UnresolvableGrantByEmailAddress")
+	out, err := e.alice.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String("granted")})
+	if err != nil || len(out.Grants) != 1 || aws.ToString(out.Grants[0].Grantee.ID) != "alice" {
+		t.Errorf("ACL after the grants: %v %+v; want the owner's only", err, out)
 	}
 }
