@@ -413,6 +413,17 @@ func (c *Catalog) Walk(ctx context.Context, user, bucket, prefix, after string, 
 	})
 }
 
+// DeleteFileUnsynced is Delete of one file's rows without waiting for the
+// disk (durable at the next Sync or durable commit): for a file whose
+// removal the backend made durable, so that a crash that loses this
+// commit leaves a row without a file, which reconciliation drops.
+func (c *Catalog) DeleteFileUnsynced(ctx context.Context, user, bucket, key string) error {
+	if key == "" || strings.HasSuffix(key, "/") {
+		return fmt.Errorf("delete %s/%s/%s: not a file", user, bucket, key)
+	}
+	return c.commitLazy(ctx, func(txn *badger.Txn) error { return deleteFile(txn, user, bucket, key) })
+}
+
 // Delete removes the row for key and, when key is a folder (ends in '/'),
 // every row below it, with their dead properties, enrichment jobs and media
 // records. Missing rows are not an error.

@@ -601,10 +601,20 @@ func (g *Gateway) remove(ctx context.Context, user, bucket, key string) error {
 	if err != nil {
 		return fmt.Errorf("remove %s/%s: %w", bucket, key, ErrNotFound)
 	}
-	if err := g.be.Remove(ctx, Path{user, bucket, key}); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	p := Path{user, bucket, key}
+	if err := g.be.Remove(ctx, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove %s/%s: %w", bucket, key, err)
 	}
-	if err := g.cat.Delete(ctx, user, bucket, key); err != nil {
+	// The backend made the removal durable. A file's row can then go
+	// without waiting for the disk: should a crash lose that commit,
+	// Reconcile drops a row whose file is gone. Unless the journal holds a
+	// record of the file, which a replay would write again.
+	if !o.IsDir() && !g.journal.inLog(p) {
+		err = g.cat.DeleteFileUnsynced(ctx, user, bucket, key)
+	} else {
+		err = g.cat.Delete(ctx, user, bucket, key)
+	}
+	if err != nil {
 		return fmt.Errorf("catalog remove %s/%s: %w", bucket, key, err)
 	}
 	g.notify(ctx, Event{Op: OpDelete, User: user, Bucket: bucket, Key: key, Object: o})

@@ -52,7 +52,10 @@ import (
 // bytes are written again. Moves and copies first wait for the pending
 // flush (barrier), so they never move a file whose bytes are durable only
 // in the log. Removes need no barrier: the backend makes a removal durable
-// itself, and the catalog's commit makes the mark durable with it.
+// itself. Their catalog delete is durable (making the mark durable with
+// it) when the log may still hold a record of the file, which a replay
+// would otherwise write again (inLog); else it waits for no disk, since
+// Reconcile drops a row whose file is gone.
 
 // Flusher is implemented by backends that can defer durability.
 type Flusher interface {
@@ -90,10 +93,14 @@ type journal struct {
 	bufs  sync.Pool
 
 	mu   sync.Mutex
-	idle sync.Cond   // broadcast after each flush and when the flusher stops
-	next *flushRound // collecting: files renamed, not yet in a flush
-	cur  *flushRound // being flushed
-	busy bool        // the flusher goroutine is running
+	idle sync.Cond // broadcast after each flush and when the flusher stops
+	// logged counts, per file, its records in segments that still exist
+	// (a replay would see them); segFiles lists each segment's files.
+	logged   map[Path]int
+	segFiles map[uint64][]Path
+	next     *flushRound // collecting: files renamed, not yet in a flush
+	cur      *flushRound // being flushed
+	busy     bool        // the flusher goroutine is running
 	// urgent wakes the flusher before its interval is up.
 	urgent chan struct{}
 }
@@ -118,7 +125,8 @@ func newJournal(be Backend, cat *catalog.Catalog, opt Options, lg *slog.Logger) 
 	if every <= 0 {
 		every = defaultFlushEvery
 	}
-	j := &journal{fl: fl, cat: cat, log: opt.Journal, every: every, lg: lg, urgent: make(chan struct{}, 1)}
+	j := &journal{fl: fl, cat: cat, log: opt.Journal, every: every, lg: lg, urgent: make(chan struct{}, 1),
+		logged: map[Path]int{}, segFiles: map[uint64][]Path{}}
 	j.idle.L = &j.mu
 	j.bufs.New = func() any { b := make([]byte, limit+1); return &b }
 	return j
@@ -143,10 +151,13 @@ func (j *journal) head(r io.Reader) (data []byte, small bool, rest io.Reader, re
 	}
 }
 
-// add hands a record whose file has been renamed into place to the next
-// flush. When too many bytes are waiting it waits for them.
-func (j *journal) add(ctx context.Context, ref wal.Ref, size int64) {
+// add hands a record of p whose file has been renamed into place to the
+// next flush. When too many bytes are waiting it waits for them.
+func (j *journal) add(ctx context.Context, p Path, ref wal.Ref, size int64) {
 	j.mu.Lock()
+	j.logged[p]++
+	seg := ref.Pos().Seg
+	j.segFiles[seg] = append(j.segFiles[seg], p)
 	if j.next == nil {
 		j.next = &flushRound{done: make(chan struct{})}
 	}
@@ -239,6 +250,27 @@ func (j *journal) release(ctx context.Context, refs ...wal.Ref) {
 	if err != nil {
 		j.lg.Warn("journal: release records", "err", err)
 	}
+	j.mu.Lock()
+	for _, seg := range dropped {
+		for _, p := range j.segFiles[seg] {
+			if j.logged[p]--; j.logged[p] <= 0 {
+				delete(j.logged, p)
+			}
+		}
+		delete(j.segFiles, seg)
+	}
+	j.mu.Unlock()
+}
+
+// inLog reports whether a replay could meet a record of p: one is in a
+// segment that still exists.
+func (j *journal) inLog(p Path) bool {
+	if j == nil {
+		return false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.logged[p] > 0
 }
 
 // barrier returns once every journaled file renamed before the call is
@@ -318,7 +350,7 @@ func (g *Gateway) putJournaled(ctx context.Context, in PutInput, o catalog.Objec
 		j.release(ctx, ref)
 		return fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
 	}
-	j.add(ctx, ref, int64(len(data)))
+	j.add(ctx, Path{in.User, in.Bucket, in.Key}, ref, int64(len(data)))
 	return nil
 }
 

@@ -227,3 +227,52 @@ func TestJournalConcurrent(t *testing.T) {
 		t.Errorf("log records after Flush: got %d; want 0", got)
 	}
 }
+
+// TestInLog: a file is "in the log" while a segment holding a record of it
+// exists (a replay would meet it), released or not; a remove of such a
+// file commits its catalog delete durably, others need not (the backend's
+// removal is durable, and Reconcile drops a row without a file).
+func TestInLog(t *testing.T) {
+	je := newJournalEnv(t)
+	ctx := context.Background()
+	small, big := gateway.Path{User: user, Bucket: "b", Key: "small"}, gateway.Path{User: user, Bucket: "b", Key: "big"}
+	je.put(t, "b", "small", "tiny")
+	je.put(t, "b", "big", "more than sixteen bytes")
+	if !je.g.InLog(small) || je.g.InLog(big) {
+		t.Errorf("after the puts: InLog small %v, big %v; want true, false", je.g.InLog(small), je.g.InLog(big))
+	}
+	je.g.ReleaseWaiting(ctx)
+	if !je.g.InLog(small) {
+		t.Errorf("released, but its segment is still there: InLog false; want true")
+	}
+	je.put(t, "b", "other", "tiny") // a flush has something to do
+	if err := je.g.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if je.g.InLog(small) {
+		t.Errorf("after Flush (its segment deleted): InLog true; want false")
+	}
+}
+
+// TestRemoveLostCommit: a removed file's row may be committed without
+// waiting for the disk; should a crash lose that commit, Reconcile drops
+// the row, since the file is gone for good.
+func TestRemoveLostCommit(t *testing.T) {
+	je := newJournalEnv(t)
+	ctx := context.Background()
+	o := je.put(t, "b", "big.txt", "larger than sixteen bytes")
+	if err := je.g.Remove(ctx, user, "b", "big.txt"); err != nil {
+		t.Fatal(err)
+	}
+	je.vol.Crash()
+	if err := je.cat.Put(ctx, user, o); err != nil { // the lost commit
+		t.Fatal(err)
+	}
+	je.restart(t)
+	if st, err := je.g.Reconcile(ctx); err != nil || st.Removed != 1 {
+		t.Errorf("Reconcile: %+v, %v; want one row removed", st, err)
+	}
+	if je.inCatalog("b", "big.txt") || je.inBackend("b", "big.txt") {
+		t.Errorf("big.txt came back after its remove")
+	}
+}
