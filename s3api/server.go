@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -98,11 +97,7 @@ func (l logger) Print(level gofakes3.LogLevel, v ...any) {
 // virtualHost turns bucket.domain/key into /bucket/key.
 func virtualHost(domain string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := strings.ToLower(r.Host)
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		if bucket, ok := strings.CutSuffix(host, "."+domain); ok && bucket != "" {
+		if bucket := hostBucket(r, domain); bucket != "" {
 			r2 := *r
 			u := *r.URL
 			u.Path = "/" + bucket + r.URL.Path
