@@ -318,6 +318,37 @@ func (c *Catalog) Put(ctx context.Context, user string, o Object) error {
 	})
 }
 
+// HasChild reports whether the folder dir ("" for the bucket's root, else
+// a key ending in '/') holds anything. It looks after the key after first
+// (when under dir), then from the folder's start: a caller that removes
+// children in key order passes the one it removed, so the scan does not
+// step over the rows it deleted. Keys only: no row is read.
+func (c *Catalog) HasChild(ctx context.Context, user, bucket, dir, after string) (bool, error) {
+	found := false
+	err := c.db.View(func(txn *badger.Txn) error {
+		bpfx := keyObjectPrefix(user, bucket)
+		pfx := append(append([]byte{}, bpfx...), dir...)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+		defer it.Close()
+		var starts [][]byte
+		if rest, ok := strings.CutPrefix(after, dir); ok && rest != "" {
+			starts = append(starts, append(append(append([]byte{}, bpfx...), after...), 0))
+		}
+		for _, start := range append(starts, pfx) {
+			it.Seek(start)
+			if it.Valid() && len(it.Item().Key()) == len(pfx) { // the folder's own row
+				it.Next()
+			}
+			if it.Valid() {
+				found = true
+				return nil
+			}
+		}
+		return nil
+	})
+	return found, err
+}
+
 // List calls fn for each direct child of the folder dir ("" for the bucket's
 // root, else a key ending in '/'), in key order, starting after the child
 // key after (empty: from the first). Folders are passed with a trailing '/';

@@ -723,3 +723,41 @@ func TestCanceledContext(t *testing.T) {
 		t.Errorf("row after canceled Put: got %v; want ErrNotFound", err)
 	}
 }
+
+// TestHasChild: a folder holds something while any row is below it (its
+// own row aside), whether the scan starts after a key or not.
+func TestHasChild(t *testing.T) {
+	c := openMem(t)
+	ctx := context.Background()
+	putKeys(t, c, "b", "d/", "d/a", "d/m", "d/sub/", "d/sub/x", "e/", "other")
+	has := func(dir, after string) bool {
+		t.Helper()
+		ok, err := c.HasChild(ctx, user, "b", dir, after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	for _, tc := range []struct {
+		dir, after string
+		want       bool
+	}{
+		{"d/", "", true}, {"d/", "d/a", true}, {"d/", "d/sub/x", true}, {"d/sub/", "d/sub/x", true},
+		{"e/", "", false}, {"e/", "e/zzz", false}, {"", "other", true}, {"nope/", "", false},
+	} {
+		if got := has(tc.dir, tc.after); got != tc.want {
+			t.Errorf("HasChild(%q, after %q) = %v; want %v", tc.dir, tc.after, got, tc.want)
+		}
+	}
+	for _, k := range []string{"d/sub/x", "d/m"} {
+		if err := c.Delete(ctx, user, "b", k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !has("d/", "d/m") { // d/a and d/sub/ are left, before the key
+		t.Errorf("HasChild after deleting the later children: false; want true")
+	}
+	if has("d/sub/", "d/sub/x") {
+		t.Errorf("HasChild of an emptied folder: true; want false")
+	}
+}

@@ -631,13 +631,8 @@ func (g *Gateway) RemoveIfEmpty(ctx context.Context, user, bucket, key string, k
 	if err != nil || !o.IsDir() || (keep != nil && keep(o)) {
 		return false, nil
 	}
-	empty := true
-	errFound := errors.New("found")
-	if err := g.cat.List(ctx, user, bucket, key, "", func(catalog.Object) error { empty = false; return errFound }); err != nil && !errors.Is(err, errFound) {
+	if has, err := g.cat.HasChild(ctx, user, bucket, key, ""); err != nil || has {
 		return false, err
-	}
-	if !empty {
-		return false, nil
 	}
 	if err := g.be.Remove(ctx, Path{user, bucket, key}); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("remove %s/%s: %w", bucket, key, err)

@@ -655,17 +655,8 @@ func (b *backend) pruneParents(ctx context.Context, user, bucket, key string) {
 // tombstones a scan from the folder's start would step over one by one,
 // which made deleting a large folder in key order quadratic.
 func (b *backend) hasChild(ctx context.Context, user, bucket, dir, near string) bool {
-	found := false
-	stop := errors.New("stop")
-	seen := func(catalog.Object) error { found = true; return stop }
-	if rest, ok := strings.CutPrefix(near, dir); ok && rest != "" {
-		b.gw.List(ctx, user, bucket, dir, near, seen)
-		if found {
-			return true
-		}
-	}
-	b.gw.List(ctx, user, bucket, dir, "", seen)
-	return found
+	has, err := b.gw.Catalog().HasChild(ctx, user, bucket, dir, near)
+	return has || err != nil // in doubt, keep the folder
 }
 
 func (b *backend) DeleteMulti(ctx context.Context, bucket string, keys ...string) (gofakes3.MultiDeleteResult, error) {
