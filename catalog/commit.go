@@ -14,8 +14,9 @@ import (
 // behind each other's syncs. commit merges the transactions of
 // concurrent callers into one: the first caller to find no commit running
 // leads, runs every queued function in one transaction, commits it (one
-// sync, unless every caller in it is lazy), and tells each caller; callers that arrived meanwhile form the
-// next batch. The result is as if the functions had run one after another.
+// sync, unless every caller in it is lazy), and tells each caller;
+// callers that arrived meanwhile form the next batch. The result is as if
+// the functions had run one after another.
 //
 // Functions given to commit must only read and write through the
 // transaction (they may run more than once, like any Badger update that
