@@ -244,29 +244,47 @@ func serveACL(be *backend, w http.ResponseWriter, r *http.Request, next http.Han
 	return false
 }
 
+// grantee is who an ACL body grants to.
+type grantee struct{ ID, URI, EmailAddress string }
+
+// aclGrantees reads the grantees of an AccessControlPolicy body; ok is
+// false when it is not XML.
+func aclGrantees(body []byte) (gs []grantee, ok bool) {
+	var p struct {
+		Grants []struct {
+			Grantee grantee
+		} `xml:"AccessControlList>Grant"`
+	}
+	if xml.Unmarshal(body, &p) != nil {
+		return nil, false
+	}
+	for _, g := range p.Grants {
+		gs = append(gs, g.Grantee)
+	}
+	return gs, true
+}
+
+// grantOwnerID is the owner's ID in an ACL body as fixACLBody leaves it.
+func grantOwnerID() string {
+	return strings.TrimSuffix(strings.TrimPrefix(string(fakeOwnerID), "<ID>"), "</ID>")
+}
+
 // checkUserGrants refuses grants Shoebox cannot resolve: to an e-mail
 // address (400 UnresolvableGrantByEmailAddress) or to a user ID that is
 // neither the owner nor a Shoebox user (400 InvalidArgument). It returns
 // the S3 error code and message, or "".
 func (b *backend) checkUserGrants(ctx context.Context, body []byte) (code, msg string) {
-	var p struct {
-		Grants []struct {
-			Grantee struct {
-				ID, URI, EmailAddress string
-			}
-		} `xml:"AccessControlList>Grant"`
-	}
-	if xml.Unmarshal(body, &p) != nil {
+	grantees, ok := aclGrantees(body)
+	if !ok {
 		return "MalformedACLError", "The XML you provided was not well-formed or did not validate against our published schema"
 	}
-	owner := strings.TrimSuffix(strings.TrimPrefix(string(fakeOwnerID), "<ID>"), "</ID>")
-	for _, g := range p.Grants {
-		switch id := g.Grantee.ID; {
-		case g.Grantee.EmailAddress != "":
+	for _, g := range grantees {
+		switch {
+		case g.EmailAddress != "":
 			return "UnresolvableGrantByEmailAddress", "The e-mail address you provided does not match any account on record."
-		case g.Grantee.URI != "" || id == owner:
+		case g.URI != "" || g.ID == grantOwnerID():
 		default:
-			if _, err := b.gw.Catalog().GetUser(ctx, id); err != nil {
+			if _, err := b.gw.Catalog().GetUser(ctx, g.ID); err != nil {
 				return "InvalidArgument", "Invalid id"
 			}
 		}
@@ -278,19 +296,12 @@ func (b *backend) checkUserGrants(ctx context.Context, body []byte) (code, msg s
 // fixACLBody leaves it) grants only to groups and to its owner, which
 // Shoebox can keep as a canned ACL.
 func onlyGroupGrants(body []byte) bool {
-	var p struct {
-		Grants []struct {
-			Grantee struct {
-				ID, URI, EmailAddress string
-			}
-		} `xml:"AccessControlList>Grant"`
-	}
-	if xml.Unmarshal(body, &p) != nil {
+	grantees, ok := aclGrantees(body)
+	if !ok {
 		return false
 	}
-	owner := strings.TrimSuffix(strings.TrimPrefix(string(fakeOwnerID), "<ID>"), "</ID>")
-	for _, g := range p.Grants {
-		if g.Grantee.EmailAddress != "" || (g.Grantee.URI == "" && g.Grantee.ID != owner) {
+	for _, g := range grantees {
+		if g.EmailAddress != "" || (g.URI == "" && g.ID != grantOwnerID()) {
 			return false
 		}
 	}

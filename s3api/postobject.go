@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"shoebox/catalog"
 	"shoebox/gateway/auth"
 )
 
@@ -242,13 +241,9 @@ func (a *authenticator) postUser(r *http.Request, form *postForm, bucket string)
 		keyID = form.get("awsaccesskeyid")
 		check = func(secret string) bool { return v2SignatureMatches(secret, policy, form.get("signature")) }
 	}
-	user, secret, err := a.lookup(ctx, keyID)
-	if errors.Is(err, ErrUnknownAccessKey) || errors.Is(err, catalog.ErrNotFound) {
-		return "", &BodyError{"InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", http.StatusForbidden}
-	}
-	if err != nil {
-		a.log.Error("s3 access key lookup failed", "err", err)
-		return "", &BodyError{"InternalError", "We encountered an internal error. Please try again.", http.StatusInternalServerError}
+	user, secret, e := a.secret(ctx, keyID)
+	if e != nil {
+		return "", e
 	}
 	if !check(secret) {
 		return "", &BodyError{"SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", http.StatusForbidden}

@@ -46,15 +46,9 @@ func PublicAccess(gw *gateway.Gateway) AuthOption {
 			return err == nil
 		}
 		a.postOwner = func(r *http.Request, bucket string) (string, bool) {
-			all, err := gw.Catalog().AllBuckets(r.Context())
+			owners, err := bucketOwners(r.Context(), gw, bucket)
 			if err != nil {
 				return "", false
-			}
-			var owners []string
-			for _, ub := range all {
-				if ub.Bucket == bucket {
-					owners = append(owners, ub.User)
-				}
 			}
 			switch {
 			case len(owners) == 0:
@@ -81,6 +75,21 @@ func PublicAccess(gw *gateway.Gateway) AuthOption {
 	}
 }
 
+// bucketOwners lists the users who have a bucket of that name.
+func bucketOwners(ctx context.Context, gw *gateway.Gateway, bucket string) ([]string, error) {
+	all, err := gw.Catalog().AllBuckets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var owners []string
+	for _, ub := range all {
+		if ub.Bucket == bucket {
+			owners = append(owners, ub.User)
+		}
+	}
+	return owners, nil
+}
+
 func anonymousOwner(gw *gateway.Gateway, r *http.Request) (string, bool) {
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -88,15 +97,9 @@ func anonymousOwner(gw *gateway.Gateway, r *http.Request) (string, bool) {
 	if bucket == "" {
 		return "", false // ListBuckets: AWS refuses it (s3-tests' 200 is RGW's)
 	}
-	all, err := gw.Catalog().AllBuckets(ctx)
+	owners, err := bucketOwners(ctx, gw, bucket)
 	if err != nil {
 		return "", false
-	}
-	var owners []string
-	for _, ub := range all {
-		if ub.Bucket == bucket {
-			owners = append(owners, ub.User)
-		}
 	}
 	if len(owners) == 0 {
 		if r.Method == http.MethodPut && key == "" {

@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/subtle"
@@ -96,14 +97,9 @@ func (a *authenticator) serveV2Query(w http.ResponseWriter, r *http.Request) {
 		writeAuthError(w, r, "AccessDenied", "Request has expired", http.StatusForbidden)
 		return
 	}
-	user, secret, err := a.lookup(r.Context(), q.Get("AWSAccessKeyId"))
-	if errors.Is(err, ErrUnknownAccessKey) || errors.Is(err, catalog.ErrNotFound) {
-		writeAuthError(w, r, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", http.StatusForbidden)
-		return
-	}
-	if err != nil {
-		a.log.Error("s3 access key lookup failed", "err", err)
-		writeAuthError(w, r, "InternalError", "We encountered an internal error. Please try again.", http.StatusInternalServerError)
+	user, secret, e := a.secret(r.Context(), q.Get("AWSAccessKeyId"))
+	if e != nil {
+		writeAuthError(w, r, e.Code, e.Message, e.Status)
 		return
 	}
 	if !v2SignatureMatches(secret, v2StringToSign(r, q.Get("Expires"), a.v2Resource(r)), q.Get("Signature")) {
@@ -111,6 +107,21 @@ func (a *authenticator) serveV2Query(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.serveVerified(w, r.WithContext(auth.WithUser(r.Context(), user)), nil)
+}
+
+// secret looks up an access key for a request signed with it: an unknown
+// key is 403 InvalidAccessKeyId, a failed lookup 500 InternalError
+// (logged).
+func (a *authenticator) secret(ctx context.Context, keyID string) (user, secret string, e *BodyError) {
+	user, secret, err := a.lookup(ctx, keyID)
+	if errors.Is(err, ErrUnknownAccessKey) || errors.Is(err, catalog.ErrNotFound) {
+		return "", "", &BodyError{"InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", http.StatusForbidden}
+	}
+	if err != nil {
+		a.log.Error("s3 access key lookup failed", "key", keyID, "err", err)
+		return "", "", &BodyError{"InternalError", "We encountered an internal error. Please try again.", http.StatusInternalServerError}
+	}
+	return user, secret, nil
 }
 
 // v2SignatureMatches reports whether sig is the base64 HMAC-SHA1 of
@@ -178,14 +189,9 @@ func (a *authenticator) serveV2Header(w http.ResponseWriter, r *http.Request) {
 		writeAuthError(w, r, "RequestTimeTooSkewed", "The difference between the request time and the server's time is too large.", http.StatusForbidden)
 		return
 	}
-	user, secret, err := a.lookup(r.Context(), keyID)
-	if errors.Is(err, ErrUnknownAccessKey) || errors.Is(err, catalog.ErrNotFound) {
-		writeAuthError(w, r, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", http.StatusForbidden)
-		return
-	}
-	if err != nil {
-		a.log.Error("s3 access key lookup failed", "err", err)
-		writeAuthError(w, r, "InternalError", "We encountered an internal error. Please try again.", http.StatusInternalServerError)
+	user, secret, e := a.secret(r.Context(), keyID)
+	if e != nil {
+		writeAuthError(w, r, e.Code, e.Message, e.Status)
 		return
 	}
 	res := a.v2Resource(r)
