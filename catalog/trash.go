@@ -37,6 +37,18 @@ func (c *Catalog) PutTrash(ctx context.Context, t TrashItem) error {
 	})
 }
 
+// GetTrash returns one trashed item; ErrNotFound when there is none.
+func (c *Catalog) GetTrash(ctx context.Context, user, id string) (TrashItem, error) {
+	t := TrashItem{User: user, ID: id}
+	err := c.db.View(func(txn *badger.Txn) error {
+		return getJSON(txn, []byte(pfxTrash+user+sep+id), &t)
+	})
+	if err != nil {
+		return TrashItem{User: user, ID: id}, notFound(err)
+	}
+	return t, nil
+}
+
 // DeleteTrash forgets a trashed item (restored or purged).
 func (c *Catalog) DeleteTrash(ctx context.Context, user, id string) error {
 	return c.update(ctx, func(txn *badger.Txn) error {

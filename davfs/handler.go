@@ -665,6 +665,10 @@ func (h *Handler) destination(r *http.Request) (resource, int, error) {
 	if err != nil {
 		return resource{}, http.StatusBadRequest, fmt.Errorf("bad Destination: %w", err)
 	}
+	if u.Host != "" && !sameHost(u.Host, r.Host) && !sameHost(u.Host, r.Header.Get("X-Forwarded-Host")) {
+		// RFC 4918 9.8.5/9.9.4: a destination on another server is 502.
+		return resource{}, http.StatusBadGateway, fmt.Errorf("destination %s is on another server than %s", d, r.Host)
+	}
 	dst, ok, err := h.parsePath(h.stripExternal(r, u.Path))
 	if !ok {
 		return resource{}, http.StatusBadGateway, fmt.Errorf("destination %s is not on this server", d)
@@ -673,6 +677,22 @@ func (h *Handler) destination(r *http.Request) (resource, int, error) {
 		return resource{}, http.StatusBadRequest, err
 	}
 	return dst, 0, nil
+}
+
+// sameHost compares two Host values, case-insensitively, with the default
+// ports of http and https taken as absent.
+func sameHost(a, b string) bool {
+	if b == "" {
+		return false
+	}
+	norm := func(h string) string {
+		h = strings.ToLower(h)
+		for _, p := range []string{":80", ":443"} {
+			h = strings.TrimSuffix(h, p)
+		}
+		return h
+	}
+	return norm(a) == norm(b)
 }
 
 func (h *Handler) copyMove(w http.ResponseWriter, r *http.Request, user string, src resource, move bool) (int, error) {
@@ -753,11 +773,17 @@ func (h *Handler) copyMove(w http.ResponseWriter, r *http.Request, user string, 
 		if srcDir {
 			dk += "/"
 		}
+		op := gateway.OpCopy
 		if move {
-			err = h.gw.Move(ctx, user, src.bucket, sk, dst.bucket, dk)
-		} else {
-			err = h.gw.Copy(ctx, user, src.bucket, sk, dst.bucket, dk)
+			op = gateway.OpMove
 		}
+		// Overwrite: F is decided again by the gateway, atomically with
+		// the transfer: something may have appeared at dst since the
+		// look above.
+		err = h.gw.Transfer(ctx, gateway.Transfer{Op: op, User: user, Bucket: src.bucket, Key: sk, DstBucket: dst.bucket, DstKey: dk, NoReplace: !overwrite})
+	}
+	if errors.Is(err, gateway.ErrExists) && !overwrite {
+		return http.StatusPreconditionFailed, err
 	}
 	if err != nil {
 		return statusFor(err), err

@@ -187,8 +187,20 @@ func (g *Gateway) MakeBucket(ctx context.Context, user, bucket string) error {
 }
 
 // RemoveBucket deletes a bucket. Unless recursive, a bucket holding any
-// object gives ErrNotEmpty.
+// object gives ErrNotEmpty. The whole removal holds the tree lock, so an
+// upload into the bucket either lands before it (and goes with the bucket,
+// to the trash if it is a photo or video) or fails.
 func (g *Gateway) RemoveBucket(ctx context.Context, user, bucket string, recursive bool) error {
+	if recursive && g.retention > 0 {
+		if err := g.ensureTrash(ctx, user); err != nil {
+			return err
+		}
+	}
+	g.tree.Lock()
+	defer g.tree.Unlock()
+	if _, err := g.cat.GetBucket(ctx, user, bucket); err != nil {
+		return fmt.Errorf("bucket %s: %w", bucket, ErrNotFound)
+	}
 	if recursive && g.retention > 0 {
 		// What the trash keeps goes there first, one top-level entry each.
 		var top []catalog.Object
@@ -197,21 +209,17 @@ func (g *Gateway) RemoveBucket(ctx context.Context, user, bucket string, recursi
 		}
 		for _, o := range top {
 			if g.trashes(ctx, user, bucket, o.Key, o) {
-				if err := g.toTrash(ctx, user, bucket, o.Key, o); err != nil {
+				if err := g.toTrashLocked(ctx, user, bucket, o.Key, o); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	g.tree.Lock()
-	defer g.tree.Unlock()
-	if _, err := g.cat.GetBucket(ctx, user, bucket); err != nil {
-		return fmt.Errorf("bucket %s: %w", bucket, ErrNotFound)
-	}
 	if recursive {
 		if err := g.be.Remove(ctx, Path{user, bucket, ""}); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove bucket %s: %w", bucket, err)
 		}
+		ctx = context.WithoutCancel(ctx) // the catalog follows the backend
 		if err := g.cat.Delete(ctx, user, bucket, ""); err != nil {
 			return fmt.Errorf("remove bucket %s: %w", bucket, err)
 		}
@@ -378,7 +386,13 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 	if in.Key == "" || strings.HasSuffix(in.Key, "/") {
 		return catalog.Object{}, fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, ErrIsDir)
 	}
-	if err := g.checkParent(ctx, in.User, in.Bucket, in.Key, in.MakeParents); err != nil {
+	// A first look, so that a missing folder is refused before the body is
+	// read; the answer that counts is given again under the key's lock.
+	if in.MakeParents {
+		if _, err := g.cat.GetBucket(ctx, in.User, in.Bucket); err != nil {
+			return catalog.Object{}, fmt.Errorf("bucket %s: %w", in.Bucket, ErrNoParent)
+		}
+	} else if err := g.checkParent(ctx, in.User, in.Bucket, in.Key, false); err != nil {
 		return catalog.Object{}, err
 	}
 	body := in.Body
@@ -457,6 +471,16 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 	}
 
 	defer g.lockKey(in.User, in.Bucket, in.Key)()
+	// The folder (or the bucket) may have been moved or deleted while the
+	// bytes were staged. Folder-wide operations hold the tree lock
+	// exclusively, so from here on the upload and any MOVE or DELETE above
+	// it are ordered: either the folder is there now and the file lands in
+	// it (and moves or goes with it later), or the upload fails and leaves
+	// nothing. The backend is never asked to create a folder the catalog
+	// lacks.
+	if err := g.checkParent(ctx, in.User, in.Bucket, in.Key, in.MakeParents); err != nil {
+		return catalog.Object{}, err
+	}
 	var cur *catalog.Object
 	if c, err := g.cat.Stat(ctx, in.User, in.Bucket, in.Key); err == nil {
 		cur = &c
@@ -486,6 +510,9 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 		return catalog.Object{}, fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
 	}
 	committed = true
+	// From the backend's commit on, the catalog must follow whatever the
+	// client does: a client that goes away must not leave the old row.
+	ctx = context.WithoutCancel(ctx)
 	// The backend makes the commit durable while the catalog records the
 	// row (each fsyncs); the client hears back when both are done.
 	synced := make(chan error, 1)
@@ -579,19 +606,42 @@ func (g *Gateway) mkdir(ctx context.Context, user, bucket, key string, explicit 
 
 // Remove deletes a file, or a folder (key ending in '/') with everything
 // in it. With a trash, photos and videos (and folders holding any) are
-// moved to the trash instead (see Restore, Purge).
+// moved to the trash instead (see Restore, Purge). What goes and where is
+// decided under the lock the removal holds, so an upload racing with it
+// is either removed with the rest or not touched.
 func (g *Gateway) Remove(ctx context.Context, user, bucket, key string) error {
 	if err := CheckKey(key); err != nil || key == "" {
 		return fmt.Errorf("remove %s/%s: %w", bucket, key, ErrBadPath)
 	}
-	if o, err := g.cat.Stat(ctx, user, bucket, key); err == nil && g.trashes(ctx, user, bucket, key, o) {
-		return g.toTrash(ctx, user, bucket, key, o)
+	// A folder, or a file that goes to the trash (a move), holds the tree
+	// lock; a file deleted for good holds its own lock only.
+	exclusive := strings.HasSuffix(key, "/")
+	if !exclusive && g.retention > 0 && bucket != TrashBucket {
+		if o, err := g.cat.Stat(ctx, user, bucket, key); err == nil && g.isMedia(ctx, user, bucket, o) {
+			exclusive = true
+		}
 	}
-	return g.remove(ctx, user, bucket, key)
+	for {
+		err := g.removeOnce(ctx, user, bucket, key, exclusive)
+		if errors.Is(err, errNeedTreeLock) {
+			exclusive = true
+			continue
+		}
+		return err
+	}
 }
 
-func (g *Gateway) remove(ctx context.Context, user, bucket, key string) error {
-	if strings.HasSuffix(key, "/") {
+// errNeedTreeLock: the file became a photo between the first look and the
+// lock, and must go to the trash under the tree lock.
+var errNeedTreeLock = errors.New("needs the tree lock")
+
+func (g *Gateway) removeOnce(ctx context.Context, user, bucket, key string, exclusive bool) error {
+	if exclusive {
+		if g.retention > 0 && bucket != TrashBucket {
+			if err := g.ensureTrash(ctx, user); err != nil {
+				return err
+			}
+		}
 		g.tree.Lock()
 		defer g.tree.Unlock()
 	} else {
@@ -601,14 +651,28 @@ func (g *Gateway) remove(ctx context.Context, user, bucket, key string) error {
 	if err != nil {
 		return fmt.Errorf("remove %s/%s: %w", bucket, key, ErrNotFound)
 	}
+	if g.trashes(ctx, user, bucket, key, o) {
+		if !exclusive {
+			return errNeedTreeLock
+		}
+		return g.toTrashLocked(ctx, user, bucket, key, o)
+	}
+	return g.removeLocked(ctx, user, bucket, key, o)
+}
+
+// removeLocked deletes the file or folder key, whose row is o, for good.
+// The caller holds the key's lock (a file) or the tree lock.
+func (g *Gateway) removeLocked(ctx context.Context, user, bucket, key string, o catalog.Object) error {
 	p := Path{user, bucket, key}
 	if err := g.be.Remove(ctx, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove %s/%s: %w", bucket, key, err)
 	}
+	ctx = context.WithoutCancel(ctx) // the catalog follows the backend
 	// The backend made the removal durable. A file's row can then go
 	// without waiting for the disk: should a crash lose that commit,
 	// Reconcile drops a row whose file is gone. Unless the journal holds a
 	// record of the file, which a replay would write again.
+	var err error
 	if !o.IsDir() && !g.journal.inLog(p) {
 		err = g.cat.DeleteFileUnsynced(ctx, user, bucket, key)
 	} else {
@@ -637,6 +701,7 @@ func (g *Gateway) RemoveIfEmpty(ctx context.Context, user, bucket, key string, k
 	if err := g.be.Remove(ctx, Path{user, bucket, key}); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("remove %s/%s: %w", bucket, key, err)
 	}
+	ctx = context.WithoutCancel(ctx) // the catalog follows the backend
 	if err := g.cat.Delete(ctx, user, bucket, key); err != nil {
 		return false, err
 	}
@@ -648,29 +713,50 @@ func (g *Gateway) RemoveIfEmpty(ctx context.Context, user, bucket, key string, k
 // folders), replacing what dst was. A folder moves with one backend rename
 // and a batched catalog rewrite, whatever its size.
 func (g *Gateway) Move(ctx context.Context, user, bucket, src, dstBucket, dst string) error {
-	return g.transfer(ctx, OpMove, user, bucket, src, dstBucket, dst)
+	return g.Transfer(ctx, Transfer{Op: OpMove, User: user, Bucket: bucket, Key: src, DstBucket: dstBucket, DstKey: dst})
 }
 
 // Copy copies the file or folder src to dst, replacing what dst was. The
 // catalog rows are copied, not recomputed.
 func (g *Gateway) Copy(ctx context.Context, user, bucket, src, dstBucket, dst string) error {
-	return g.transfer(ctx, OpCopy, user, bucket, src, dstBucket, dst)
+	return g.Transfer(ctx, Transfer{Op: OpCopy, User: user, Bucket: bucket, Key: src, DstBucket: dstBucket, DstKey: dst})
 }
 
-func (g *Gateway) transfer(ctx context.Context, op Op, user, bucket, src, dstBucket, dst string) error {
-	for _, k := range []string{src, dst} {
+// Transfer describes a move or copy.
+type Transfer struct {
+	Op                Op // OpMove or OpCopy
+	User, Bucket, Key string
+	DstBucket, DstKey string
+	// NoReplace refuses, with ErrExists, a destination that exists (file
+	// or folder) when the transfer runs: WebDAV's Overwrite: F, decided
+	// atomically with the transfer.
+	NoReplace bool
+}
+
+// Transfer moves or copies a file or folder; see Move and Copy.
+func (g *Gateway) Transfer(ctx context.Context, t Transfer) error {
+	if t.Op != OpMove && t.Op != OpCopy {
+		return fmt.Errorf("transfer %s/%s: unknown operation %q", t.Bucket, t.Key, t.Op)
+	}
+	for _, k := range []string{t.Key, t.DstKey} {
 		if err := CheckKey(k); err != nil || k == "" {
-			return fmt.Errorf("%s %s/%s: %w", op, bucket, k, ErrBadPath)
+			return fmt.Errorf("%s %s/%s: %w", t.Op, t.Bucket, k, ErrBadPath)
 		}
 	}
-	if strings.HasSuffix(src, "/") != strings.HasSuffix(dst, "/") {
-		return fmt.Errorf("%s %s/%s to %s: file and folder mismatch: %w", op, bucket, src, dst, ErrBadPath)
+	if strings.HasSuffix(t.Key, "/") != strings.HasSuffix(t.DstKey, "/") {
+		return fmt.Errorf("%s %s/%s to %s: file and folder mismatch: %w", t.Op, t.Bucket, t.Key, t.DstKey, ErrBadPath)
 	}
-	if bucket == dstBucket && overlaps(src, dst) {
-		return fmt.Errorf("%s %s/%s to %s: one lies within the other: %w", op, bucket, src, dst, ErrBadPath)
+	if t.Bucket == t.DstBucket && overlaps(t.Key, t.DstKey) {
+		return fmt.Errorf("%s %s/%s to %s: one lies within the other: %w", t.Op, t.Bucket, t.Key, t.DstKey, ErrBadPath)
 	}
 	g.tree.Lock()
 	defer g.tree.Unlock()
+	return g.transferLocked(ctx, t)
+}
+
+// transferLocked is Transfer with the tree lock held and the keys checked.
+func (g *Gateway) transferLocked(ctx context.Context, t Transfer) error {
+	op, user, bucket, src, dstBucket, dst := t.Op, t.User, t.Bucket, t.Key, t.DstBucket, t.DstKey
 	// A journaled file must be durable before it moves: its log record
 	// names the old place (no upload is in progress under the tree lock).
 	if err := g.journal.barrier(ctx); err != nil {
@@ -683,13 +769,16 @@ func (g *Gateway) transfer(ctx context.Context, op Op, user, bucket, src, dstBuc
 	if err := g.checkParent(ctx, user, dstBucket, dst, false); err != nil {
 		return err
 	}
-	// Whatever dst was (file or folder) is replaced.
+	// Whatever dst was (file or folder) is replaced, unless NoReplace.
 	for _, k := range []string{strings.TrimSuffix(dst, "/"), strings.TrimSuffix(dst, "/") + "/"} {
 		if _, err := g.cat.Stat(ctx, user, dstBucket, k); err == nil {
+			if t.NoReplace {
+				return fmt.Errorf("%s %s/%s to %s/%s: %w", op, bucket, src, dstBucket, k, ErrExists)
+			}
 			if err := g.be.Remove(ctx, Path{user, dstBucket, k}); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("%s: replace %s/%s: %w", op, dstBucket, k, err)
 			}
-			if err := g.cat.Delete(ctx, user, dstBucket, k); err != nil {
+			if err := g.cat.Delete(context.WithoutCancel(ctx), user, dstBucket, k); err != nil {
 				return err
 			}
 		}
@@ -703,6 +792,9 @@ func (g *Gateway) transfer(ctx context.Context, op Op, user, bucket, src, dstBuc
 	if err != nil {
 		return fmt.Errorf("%s %s to %s: %w", op, sp, dp, err)
 	}
+	// The backend has moved the bytes: the catalog follows, whatever the
+	// client does (a folder of many files is rewritten in batches).
+	ctx = context.WithoutCancel(ctx)
 	if err := g.cat.Move(ctx, user, bucket, src, dstBucket, dst, op == OpCopy, nil); err != nil {
 		return fmt.Errorf("catalog %s %s to %s: %w", op, sp, dp, err)
 	}

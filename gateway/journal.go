@@ -332,6 +332,9 @@ func (g *Gateway) putJournaled(ctx context.Context, in PutInput, o catalog.Objec
 		pending.Abort()
 		return fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
 	}
+	// The record is in the log: a replay would write it, so the catalog
+	// and the file must follow it whatever the client does.
+	ctx = context.WithoutCancel(ctx)
 	pos := ref.Pos()
 	mark := catalog.JournalMark{Seg: pos.Seg, Off: pos.Off}
 	if err := g.cat.PutFileLogged(ctx, in.User, o, mark); err != nil {

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strings"
 	"time"
 
 	"shoebox/catalog"
@@ -121,6 +122,9 @@ func (g *Gateway) Reconcile(ctx context.Context) (ReconcileStats, error) {
 			st.Removed++
 		}
 	}
+	if err := g.reconcileTrash(ctx, &st); err != nil {
+		return st, fmt.Errorf("reconcile the trash: %w", err)
+	}
 	g.log.Info("reconciled catalog with storage", "added", st.Added, "updated", st.Updated, "removed", st.Removed, "took", time.Since(start).Round(time.Millisecond))
 	return st, nil
 }
@@ -154,4 +158,68 @@ func (g *Gateway) hashFile(ctx context.Context, p Path, e Entry) (catalog.Object
 		SHA256: hex.EncodeToString(sha), MD5: hex.EncodeToString(md),
 		ContentType: ctype, ModNs: e.ModTime.UnixNano(), UploadNs: g.now().UnixNano(),
 	}, nil
+}
+
+// reconcileTrash makes the trash rows agree with the trash buckets: a row
+// whose bytes are gone (a crash between writing the row and the move, or
+// between a purge and forgetting its row) is dropped; bytes in a trash
+// bucket that no row lists (left by an older version) get a row, so they
+// are listed, restorable and purged like any other item.
+func (g *Gateway) reconcileTrash(ctx context.Context, st *ReconcileStats) error {
+	listed := map[[2]string]bool{}
+	var gone []catalog.TrashItem
+	err := g.cat.Trash(ctx, "", func(t catalog.TrashItem) error {
+		k := t.ID
+		if strings.HasSuffix(t.Key, "/") {
+			k += "/"
+		}
+		if _, err := g.cat.Stat(ctx, t.User, TrashBucket, k); errors.Is(err, catalog.ErrNotFound) {
+			gone = append(gone, t)
+		} else if err != nil {
+			return err
+		}
+		listed[[2]string{t.User, t.ID}] = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range gone {
+		if err := g.cat.DeleteTrash(ctx, t.User, t.ID); err != nil {
+			return err
+		}
+		st.Removed++
+	}
+	buckets, err := g.cat.AllBuckets(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ub := range buckets {
+		if ub.Bucket != TrashBucket {
+			continue
+		}
+		var lost []catalog.Object
+		err := g.cat.List(ctx, ub.User, TrashBucket, "", "", func(o catalog.Object) error {
+			if !listed[[2]string{ub.User, strings.TrimSuffix(o.Key, "/")}] {
+				lost = append(lost, o)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, o := range lost {
+			id := strings.TrimSuffix(o.Key, "/")
+			key := "recovered-" + id
+			if o.IsDir() {
+				key += "/"
+			}
+			g.log.Warn("reconcile: a trashed item had no trash row; listed again, to be restored to the bucket recovered", "user", ub.User, "id", id)
+			if err := g.cat.PutTrash(ctx, catalog.TrashItem{User: ub.User, ID: id, Bucket: "recovered", Key: key, DeletedNs: o.ModNs}); err != nil {
+				return err
+			}
+			st.Added++
+		}
+	}
+	return nil
 }

@@ -46,30 +46,41 @@ func (g *Gateway) isMedia(ctx context.Context, user, bucket string, o catalog.Ob
 	return strings.HasPrefix(o.ContentType, "image/") || strings.HasPrefix(o.ContentType, "video/")
 }
 
-// toTrash moves a file or folder into the user's trash.
-func (g *Gateway) toTrash(ctx context.Context, user, bucket, key string, o catalog.Object) error {
+// newTrashID names a trash item: its time, then random bytes.
+func newTrashID(now time.Time) string {
 	var rnd [4]byte
 	rand.Read(rnd[:])
+	return fmt.Sprintf("%016x%s", now.UnixNano(), hex.EncodeToString(rnd[:]))
+}
+
+// toTrashLocked moves a file or folder into the user's trash; the caller
+// holds the tree lock and has made the trash bucket (ensureTrash). The
+// trash row is written before the move, so a crash between the two leaves
+// a row without bytes, which Reconcile drops, never bytes that no row
+// lists (hidden, never purged).
+func (g *Gateway) toTrashLocked(ctx context.Context, user, bucket, key string, o catalog.Object) error {
 	now := g.now()
-	id := fmt.Sprintf("%016x%s", now.UnixNano(), hex.EncodeToString(rnd[:]))
+	id := newTrashID(now)
 	dst := id
 	if o.IsDir() {
 		dst += "/"
 	}
-	if err := g.ensureTrash(ctx, user); err != nil {
-		return err
-	}
-	if err := g.transfer(ctx, OpMove, user, bucket, key, TrashBucket, dst); err != nil {
+	if err := g.cat.PutTrash(ctx, catalog.TrashItem{User: user, ID: id, Bucket: bucket, Key: key, DeletedNs: now.UnixNano()}); err != nil {
 		return fmt.Errorf("move %s/%s to the trash: %w", bucket, key, err)
 	}
-	if err := g.cat.PutTrash(ctx, catalog.TrashItem{User: user, ID: id, Bucket: bucket, Key: key, DeletedNs: now.UnixNano()}); err != nil {
-		return err
+	if err := g.transferLocked(ctx, Transfer{Op: OpMove, User: user, Bucket: bucket, Key: key, DstBucket: TrashBucket, DstKey: dst}); err != nil {
+		if derr := g.cat.DeleteTrash(context.WithoutCancel(ctx), user, id); derr != nil {
+			g.log.Error("forget a trash row after a failed move", "bucket", bucket, "key", key, "id", id, "err", derr)
+		}
+		return fmt.Errorf("move %s/%s to the trash: %w", bucket, key, err)
 	}
 	g.log.Info("moved to the trash", "user", user, "bucket", bucket, "key", key, "id", id)
 	g.notify(ctx, Event{Op: OpDelete, User: user, Bucket: bucket, Key: key, Object: o})
 	return nil
 }
 
+// ensureTrash makes the user's trash bucket; the caller does not hold the
+// tree lock.
 func (g *Gateway) ensureTrash(ctx context.Context, user string) error {
 	if _, err := g.cat.GetBucket(ctx, user, TrashBucket); err == nil {
 		return nil
@@ -87,25 +98,21 @@ func (g *Gateway) ensureTrash(ctx context.Context, user string) error {
 
 // TrashItem returns a trashed item with the row of its bytes in TrashBucket.
 func (g *Gateway) TrashItem(ctx context.Context, user, id string) (catalog.TrashItem, catalog.Object, error) {
-	var item catalog.TrashItem
-	found := false
-	err := g.cat.Trash(ctx, user, func(t catalog.TrashItem) error {
-		if t.ID == id {
-			item, found = t, true
-		}
-		return nil
-	})
+	item, err := g.cat.GetTrash(ctx, user, id)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return item, catalog.Object{}, fmt.Errorf("%s: %w", id, ErrNotInTrash)
+	}
 	if err != nil {
 		return item, catalog.Object{}, err
-	}
-	if !found {
-		return item, catalog.Object{}, fmt.Errorf("%s: %w", id, ErrNotInTrash)
 	}
 	k := id
 	if strings.HasSuffix(item.Key, "/") {
 		k += "/"
 	}
 	o, err := g.cat.Stat(ctx, user, TrashBucket, k)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return item, o, fmt.Errorf("%s: %w", id, ErrNotInTrash)
+	}
 	return item, o, err
 }
 
@@ -133,11 +140,11 @@ func (g *Gateway) Restore(ctx context.Context, user, id, bucket, key string) err
 	if err := g.MakeParents(ctx, user, bucket, key); err != nil {
 		return fmt.Errorf("restore %s: %w", id, err)
 	}
-	if err := g.transfer(ctx, OpMove, user, TrashBucket, o.Key, bucket, key); err != nil {
+	if err := g.Transfer(ctx, Transfer{Op: OpMove, User: user, Bucket: TrashBucket, Key: o.Key, DstBucket: bucket, DstKey: key}); err != nil {
 		return fmt.Errorf("restore %s to %s/%s: %w", id, bucket, key, err)
 	}
 	// The restored files are enriched again: their index rows went with them.
-	if err := g.cat.DeleteTrash(ctx, user, id); err != nil {
+	if err := g.cat.DeleteTrash(context.WithoutCancel(ctx), user, id); err != nil {
 		return err
 	}
 	g.log.Info("restored from the trash", "user", user, "bucket", bucket, "key", key, "id", id)
@@ -150,10 +157,10 @@ func (g *Gateway) Purge(ctx context.Context, user, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := g.remove(ctx, user, TrashBucket, o.Key); err != nil {
+	if err := g.Remove(ctx, user, TrashBucket, o.Key); err != nil {
 		return err
 	}
-	return g.cat.DeleteTrash(ctx, user, id)
+	return g.cat.DeleteTrash(context.WithoutCancel(ctx), user, id)
 }
 
 // PurgeExpired deletes what has been in any user's trash longer than the

@@ -79,6 +79,10 @@ func (b *backend) mapErr(ctx context.Context, bucket, key string, err error) err
 	case errors.Is(err, gateway.ErrIsDir), errors.Is(err, gateway.ErrNotDir):
 		return b.custom(ctx, &s3Error{"KeyConflict", fmt.Sprintf(
 			"%s cannot be stored: Shoebox keeps keys as files and folders, and a key cannot be both a file and the folder of another key (%v)", key, err), http.StatusConflict})
+	case errors.Is(err, gateway.ErrNoParent):
+		// S3 writes make their folders: only the bucket can be missing
+		// (deleted while the body was read).
+		return gofakes3.BucketNotFound(bucket)
 	case errors.Is(err, gateway.ErrPrecondition):
 		return gofakes3.ErrorMessage(gofakes3.ErrPreconditionFailed, err.Error())
 	case errors.Is(err, gateway.ErrNotFound), errors.Is(err, catalog.ErrNotFound):

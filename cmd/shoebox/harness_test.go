@@ -65,6 +65,7 @@ type server struct {
 	args   []string
 	env    []string
 	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has exited
 	logMu  sync.Mutex
 	log    bytes.Buffer
 	client *http.Client
@@ -114,7 +115,12 @@ func (s *server) start() {
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	exited := make(chan struct{})
+	s.exited = exited
+	go func() { s.cmd.Wait(); close(exited) }()
+	// A loaded machine may take a while: the deadline is generous, and a
+	// server that exits is reported at once.
+	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
 		resp, err := s.client.Get(s.url("/healthz"))
 		if err == nil {
@@ -123,9 +129,14 @@ func (s *server) start() {
 				return
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-exited:
+			s.cmd = nil
+			s.t.Fatalf("server exited during start-up; log:\n%s", s.logs())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	s.t.Fatalf("server did not start; log:\n%s", s.logs())
+	s.t.Fatalf("server did not start in 3 minutes; log:\n%s", s.logs())
 }
 
 type lockedWriter struct{ s *server }
@@ -147,20 +158,18 @@ func (s *server) stop() {
 		return
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
+	case <-s.exited:
+	case <-time.After(2 * time.Minute):
 		s.cmd.Process.Kill()
-		<-done
+		<-s.exited
 	}
 	s.cmd = nil
 }
 
 func (s *server) kill9() {
 	s.cmd.Process.Signal(syscall.SIGKILL)
-	s.cmd.Wait()
+	<-s.exited
 	s.cmd = nil
 }
 
