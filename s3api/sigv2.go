@@ -80,7 +80,8 @@ func v2StringToSign(r *http.Request, date, resource string) string {
 	return b.String()
 }
 
-// serveV2Query verifies a SigV2 presigned URL and serves it as its owner.
+// serveV2Query verifies a SigV2 presigned URL and serves it as the key's
+// user, authorized as any signed request is (actAs).
 func (a *authenticator) serveV2Query(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		writeAuthError(w, r, "AccessDenied", "Signature Version 2 is accepted for presigned GET and HEAD only; use SigV4", http.StatusForbidden)
@@ -145,7 +146,8 @@ func (a *authenticator) v2Resource(r *http.Request) string {
 const maxSkew = 15 * time.Minute
 
 // serveV2Header verifies a request signed with SigV2 in its Authorization
-// header ("AWS key:signature") and serves it as the key's user. The date is
+// header ("AWS key:signature") and serves it as the key's user, authorized
+// as any signed request is (actAs). The date is
 // checked first (X-Amz-Date when the header is present, even empty, else
 // Date): a missing, unreadable or pre-1970 date is 403 AccessDenied, one more
 // than 15 minutes off 403 RequestTimeTooSkewed. The Date line signed is the
