@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -78,6 +79,24 @@ func (c *Catalog) AccessKeys(ctx context.Context, user string) ([]AccessKey, err
 		return out[i].ID < out[j].ID
 	})
 	return out, err
+}
+
+// accessKeysOf returns the row keys of user's access keys, read in txn.
+func accessKeysOf(txn *badger.Txn, user string) ([][]byte, error) {
+	var out [][]byte
+	pfx := []byte(pfxAKey)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx, PrefetchValues: true})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		var k AccessKey
+		if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &k) }); err != nil {
+			return nil, fmt.Errorf("access key %s: %w", it.Item().Key()[len(pfx):], err)
+		}
+		if k.User == user {
+			out = append(out, it.Item().KeyCopy(nil))
+		}
+	}
+	return out, nil
 }
 
 // DeleteAccessKey removes an access key: ErrNotFound if there is none.

@@ -575,13 +575,13 @@ func TestUsers(t *testing.T) {
 	if want := []string{"alice", "bob"}; !equal(names, want) {
 		t.Errorf("Users: got %q; want %q", names, want)
 	}
-	if err := c.DeleteUser(ctx, "bob"); err != nil {
+	if _, err := c.DeleteUser(ctx, "bob"); err != nil {
 		t.Errorf("DeleteUser: got %v; want nil", err)
 	}
 	if _, err := c.GetUser(ctx, "bob"); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("GetUser after delete: got %v; want ErrNotFound", err)
 	}
-	if err := c.DeleteUser(ctx, "bob"); !errors.Is(err, catalog.ErrNotFound) {
+	if _, err := c.DeleteUser(ctx, "bob"); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("DeleteUser twice: got %v; want ErrNotFound", err)
 	}
 	if us, _ := c.Users(ctx); len(us) != 1 || us[0].Name != "alice" {
@@ -599,7 +599,7 @@ func TestDeleteUserKeepsBuckets(t *testing.T) {
 		t.Fatal(err)
 	}
 	putKeys(t, c, "b", "photo.jpg")
-	if err := c.DeleteUser(ctx, user); err != nil {
+	if _, err := c.DeleteUser(ctx, user); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Stat(ctx, user, "b", "photo.jpg"); err != nil {

@@ -59,7 +59,9 @@
 //
 // An access key row holds the owner and the S3 secret sealed (encrypted) by
 // gateway/auth with a key kept outside the catalog, so the catalog alone
-// does not give out secrets.
+// does not give out secrets. A user's keys are deleted with the user, in
+// the same transaction (DeleteUser), and a user created under a name
+// starts with none (PutUser), so a removed account's keys never come back.
 //
 // Listing one level of a folder is a prefix scan that seeks past each
 // subfolder's subtree, so its cost follows the size of the folder listed, not

@@ -18,7 +18,9 @@ type User struct {
 }
 
 // PutUser creates or replaces a user. With create set, ErrExists if the user exists;
-// without it, ErrNotFound if it does not.
+// without it, ErrNotFound if it does not. A created user has no access
+// keys: keys a removed user of that name left behind (catalogs written
+// before DeleteUser removed them) are deleted in the same transaction.
 func (c *Catalog) PutUser(ctx context.Context, u User, create bool) error {
 	return c.update(ctx, func(txn *badger.Txn) error {
 		_, err := txn.Get(keyUser(u.Name))
@@ -28,7 +30,12 @@ func (c *Catalog) PutUser(ctx context.Context, u User, create bool) error {
 		case errors.Is(err, badger.ErrKeyNotFound) && !create:
 			return fmt.Errorf("user %s: %w", u.Name, ErrNotFound)
 		case err != nil && !errors.Is(err, badger.ErrKeyNotFound):
-			return err
+			return fmt.Errorf("user %s: %w", u.Name, err)
+		}
+		if create {
+			if _, err := deleteAccessKeysOf(txn, u.Name); err != nil {
+				return err
+			}
 		}
 		return setJSON(txn, keyUser(u.Name), u)
 	})
@@ -65,13 +72,41 @@ func (c *Catalog) Users(ctx context.Context) ([]User, error) {
 	return out, err
 }
 
-// DeleteUser removes the account. The user's buckets and files are kept:
-// adding the user again gives them back.
-func (c *Catalog) DeleteUser(ctx context.Context, name string) error {
-	return c.update(ctx, func(txn *badger.Txn) error {
+// DeleteUser removes the account and, in the same transaction, every
+// access key of the user, so nothing that authenticated as them survives
+// the account (adding the user again starts with no keys). The user's
+// buckets and files are kept: adding the user again gives them back. It
+// returns how many access keys were removed, or ErrNotFound.
+func (c *Catalog) DeleteUser(ctx context.Context, name string) (keys int, err error) {
+	err = c.update(ctx, func(txn *badger.Txn) error {
+		keys = 0
 		if _, err := txn.Get(keyUser(name)); err != nil {
 			return fmt.Errorf("user %s: %w", name, notFound(err))
 		}
+		n, err := deleteAccessKeysOf(txn, name)
+		if err != nil {
+			return err
+		}
+		keys = n
 		return txn.Delete(keyUser(name))
 	})
+	if err != nil {
+		return 0, err
+	}
+	return keys, nil
+}
+
+// deleteAccessKeysOf deletes every access key of user in txn and returns
+// how many there were.
+func deleteAccessKeysOf(txn *badger.Txn, user string) (int, error) {
+	ids, err := accessKeysOf(txn, user)
+	if err != nil {
+		return 0, fmt.Errorf("user %s: list access keys: %w", user, err)
+	}
+	for _, k := range ids {
+		if err := txn.Delete(k); err != nil {
+			return 0, fmt.Errorf("user %s: delete access key %s: %w", user, k[len(pfxAKey):], err)
+		}
+	}
+	return len(ids), nil
 }

@@ -84,10 +84,11 @@ var (
 type AuthOption func(*authenticator)
 
 // AllowAnonymous lets a request that carries no credentials at all reach
-// the next handler when owner returns ok for it (public-read buckets): the
-// request then acts as that user, so owner must only say yes to reads.
-// Requests with credentials are always verified, and refused when wrong.
-func AllowAnonymous(owner func(r *http.Request) (user string, ok bool)) AuthOption {
+// the next handler when owner returns ok for it and its Target (public-read
+// buckets): the request then acts as that user, so owner must only say yes
+// to reads. Requests with credentials are always verified, and refused
+// when wrong.
+func AllowAnonymous(owner func(r *http.Request, t Target) (user string, ok bool)) AuthOption {
 	return func(a *authenticator) { a.anonymous = owner }
 }
 
@@ -100,10 +101,10 @@ func AuthLogger(l *slog.Logger) AuthOption {
 type authenticator struct {
 	lookup    SecretLookup
 	next      http.Handler
-	anonymous func(*http.Request) (string, bool)
+	anonymous func(*http.Request, Target) (string, bool)
 	// shared, if set, may have an authenticated user's request act as
 	// another user (the owner of what it reads); see PublicAccess.
-	shared func(r *http.Request, user string) (string, bool)
+	shared func(r *http.Request, t Target, user string) (string, bool)
 	// postOwner, if set, names the user an anonymous browser POST into
 	// bucket acts as (see PublicAccess and postobject.go).
 	postOwner func(r *http.Request, bucket string) (string, bool)
@@ -114,10 +115,23 @@ type authenticator struct {
 	log    *slog.Logger
 }
 
-// VirtualHostDomain tells Authenticate the domain of virtual-host style
-// requests (bucket.domain/key), which SigV2 signs path-style.
+// VirtualHostDomain tells an Authenticate used on its own the domain of
+// virtual-host style requests (bucket.domain/key). Under New, which
+// resolves every request's Target before authentication (Config.Domain),
+// the Target in the request's context is used and this is not needed.
 func VirtualHostDomain(domain string) AuthOption {
 	return func(a *authenticator) { a.domain = domain }
+}
+
+// target returns the request's Target: the one resolved before
+// authentication, or (Authenticate on its own) read with the
+// VirtualHostDomain.
+func (a *authenticator) target(r *http.Request) Target {
+	if t, ok := TargetOf(r.Context()); ok {
+		return t
+	}
+	t, _ := resolve(r, a.domain)
+	return t
 }
 
 // Authenticate verifies AWS Signature V4 (Authorization header or presigned
@@ -162,6 +176,15 @@ func hasSigV4Credentials(r *http.Request) bool {
 }
 
 func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, ok := TargetOf(r.Context()); !ok {
+		// Used on its own: resolve here, once.
+		t, ok := resolve(r, a.domain)
+		if !ok {
+			writeAuthError(w, r, "InvalidURI", "Couldn't parse the specified URI.", http.StatusBadRequest)
+			return
+		}
+		r = r.WithContext(withTarget(r.Context(), t))
+	}
 	if r.Method == http.MethodOptions && (r.Header.Get("Origin") == "" || r.Header.Get("Access-Control-Request-Method") == "") {
 		// Not a CORS preflight, the one OPTIONS S3 answers.
 		writeAuthError(w, r, "BadRequest", "Insufficient information. Origin request header needed.", http.StatusBadRequest)
@@ -186,7 +209,7 @@ func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if a.anonymous != nil {
-			if owner, ok := a.anonymous(r); ok && owner != "" {
+			if owner, ok := a.anonymous(r, a.target(r)); ok && owner != "" {
 				a.serveVerified(w, r.WithContext(auth.WithUser(r.Context(), owner)), nil)
 				return
 			}
@@ -233,12 +256,18 @@ func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "" {
 		sg = newChunkSigner(r, secret)
 	}
+	a.serveVerified(w, r.WithContext(auth.WithUser(ctx, a.actAs(r, user))), sg)
+}
+
+// actAs is the user an authenticated user's request acts as, decided on
+// its Target: the user, or the owner of what it reads (PublicAccess).
+func (a *authenticator) actAs(r *http.Request, user string) string {
 	if a.shared != nil {
-		if owner, ok := a.shared(r, user); ok && owner != "" {
-			user = owner
+		if owner, ok := a.shared(r, a.target(r), user); ok && owner != "" {
+			return owner
 		}
 	}
-	a.serveVerified(w, r.WithContext(auth.WithUser(ctx, user)), sg)
+	return user
 }
 
 // serveVerified prepares the body of an authenticated (or allowed

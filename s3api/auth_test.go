@@ -294,8 +294,8 @@ func TestAuthRefusals(t *testing.T) {
 }
 
 func TestAuthAnonymousHook(t *testing.T) {
-	e := newSigEnv(t, false, AllowAnonymous(func(r *http.Request) (string, bool) {
-		return "owner", r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/public/")
+	e := newSigEnv(t, false, AllowAnonymous(func(r *http.Request, tg Target) (string, bool) {
+		return "owner", r.Method == "GET" && tg.Bucket == "public" && tg.Key != ""
 	}))
 	st, x, _ := e.do(t, newReq(t, "GET", e.url+"/public/a.jpg", nil))
 	if st != 200 {

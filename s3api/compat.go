@@ -59,7 +59,8 @@ import (
 //     (412 PreconditionFailed otherwise, 404 NoSuchKey if there is none).
 func compat(be *backend, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		t := requestTarget(r)
+		bucket, key := t.Bucket, t.Key
 		q := r.URL.Query()
 		if owner := r.Header.Get("X-Amz-Expected-Bucket-Owner"); owner != "" && bucket != "" && owner != auth.User(r.Context()) {
 			writeAuthError(w, r, "AccessDenied", "Access Denied", http.StatusForbidden)

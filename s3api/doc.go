@@ -11,6 +11,14 @@
 // of its exported XML and error types), behind the Backend it calls, so the
 // choice is easy to revisit.
 //
+// One request pipeline (pipeline.go), built by New and the only way in:
+// the request's bucket and key (its Target) are resolved once, from its
+// Host (virtual-host style, bucket.Config.Domain) or its path; then it is
+// authenticated on the request as sent; then authorized on that Target
+// (which user it acts as, if any); then rewritten path-style from that
+// same Target, checked to read back as it, and served. Nothing after
+// resolution reads the bucket and key from anywhere else.
+//
 // What this package adds around gofakes3:
 //   - Authentication (auth.go, sigv2.go): AWS Signature V4 in headers and
 //     presigned URLs, and V2 in headers and presigned GETs, checked against

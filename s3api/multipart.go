@@ -182,7 +182,8 @@ func (m *multipart) lock(id string) *sync.Mutex {
 }
 
 func (m *multipart) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	t := requestTarget(r)
+	bucket, key := t.Bucket, t.Key
 	q := r.URL.Query()
 	_, uploads := q["uploads"]
 	id, hasID := q["uploadId"]

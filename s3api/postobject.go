@@ -52,18 +52,11 @@ func (a *authenticator) browserPost(r *http.Request) (string, bool) {
 	if err != nil || mt != "multipart/form-data" {
 		return "", false
 	}
-	p := strings.TrimPrefix(r.URL.Path, "/")
-	if b := hostBucket(r, a.domain); b != "" {
-		if p != "" {
-			return "", false
-		}
-		return b, true
-	}
-	p = strings.TrimSuffix(p, "/")
-	if p == "" || strings.Contains(p, "/") {
+	t := a.target(r)
+	if t.Bucket == "" || t.Key != "" {
 		return "", false
 	}
-	return p, true
+	return t.Bucket, true
 }
 
 // postForm is the fields of a browser upload, by lower-case name, and its
@@ -160,14 +153,11 @@ func (a *authenticator) servePost(w http.ResponseWriter, r *http.Request, bucket
 		}
 	}
 
-	// The PutObject the form amounts to.
-	r2 := r.Clone(auth.WithUser(r.Context(), user))
+	// The PutObject the form amounts to, path-style, its Target the
+	// form's bucket and key: the ones postUser authorized.
+	r2 := r.Clone(auth.WithUser(withTarget(r.Context(), Target{Bucket: bucket, Key: key}), user))
 	r2.Method = http.MethodPut
-	prefix := "/" + bucket
-	if hostBucket(r, a.domain) != "" {
-		prefix = "" // virtualHost adds it
-	}
-	r2.URL = &url.URL{Path: prefix + "/" + key, RawPath: prefix + "/" + escapeKey(key)}
+	r2.URL = &url.URL{Path: "/" + bucket + "/" + key, RawPath: "/" + bucket + "/" + escapeKey(key)}
 	r2.RequestURI = r2.URL.RequestURI()
 	r2.Header = postHeaders(form)
 	if ct := form.get("content-type"); ct != "" {

@@ -3,7 +3,6 @@ package s3api
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"shoebox/gateway"
 )
@@ -32,15 +31,16 @@ const nobody = "*anonymous*"
 //
 // Bucket names are per user: a name that several users made public, or a
 // public object in a bucket whose name several users have, is served to
-// nobody anonymously. Requests are looked at path-style (Authenticate
-// runs before virtual-host names are rewritten).
+// nobody anonymously. Every decision is made on the request's Target (its
+// bucket and key, virtual-host style included), which is what is then
+// served (pipeline.go).
 //
 // Authenticated users can read what anonymous users can: a GET or HEAD
 // naming a bucket the user does not have acts as its owner when an
 // anonymous request would.
 func PublicAccess(gw *gateway.Gateway) AuthOption {
 	return func(a *authenticator) {
-		a.anonymous = func(r *http.Request) (string, bool) { return anonymousOwner(gw, r) }
+		a.anonymous = func(r *http.Request, t Target) (string, bool) { return anonymousOwner(gw, r, t) }
 		a.hasBucket = func(ctx context.Context, user, bucket string) bool {
 			_, err := gw.Catalog().GetBucket(ctx, user, bucket)
 			return err == nil
@@ -58,18 +58,17 @@ func PublicAccess(gw *gateway.Gateway) AuthOption {
 			}
 			return "", false
 		}
-		a.shared = func(r *http.Request, user string) (string, bool) {
+		a.shared = func(r *http.Request, t Target, user string) (string, bool) {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				return "", false
 			}
-			bucket, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-			if bucket == "" {
+			if t.Bucket == "" {
 				return "", false
 			}
-			if _, err := gw.Catalog().GetBucket(r.Context(), user, bucket); err == nil {
+			if _, err := gw.Catalog().GetBucket(r.Context(), user, t.Bucket); err == nil {
 				return "", false // the user's own
 			}
-			owner, ok := anonymousOwner(gw, r)
+			owner, ok := anonymousOwner(gw, r, t)
 			return owner, ok && owner != nobody
 		}
 	}
@@ -90,9 +89,11 @@ func bucketOwners(ctx context.Context, gw *gateway.Gateway, bucket string) ([]st
 	return owners, nil
 }
 
-func anonymousOwner(gw *gateway.Gateway, r *http.Request) (string, bool) {
+// anonymousOwner is the user a request without credentials for t acts as,
+// if it may go on (see PublicAccess).
+func anonymousOwner(gw *gateway.Gateway, r *http.Request, t Target) (string, bool) {
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
-	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	bucket, key := t.Bucket, t.Key
 	ctx := r.Context()
 	if bucket == "" {
 		return "", false // ListBuckets: AWS refuses it (s3-tests' 200 is RGW's)

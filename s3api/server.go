@@ -26,8 +26,11 @@ type Config struct {
 	// Domain enables virtual-host style requests (bucket.Domain/key)
 	// beside path-style ones.
 	Domain string
-	// Authenticate wraps the S3 handler; it must put the caller in the
-	// request context with auth.WithUser or answer the request itself.
+	// Authenticate wraps the S3 handler (stages 2 and 3 of the pipeline,
+	// pipeline.go): it sees the request as sent, with its Target resolved
+	// (TargetOf), and must pass it on, Target unchanged, with the user it
+	// acts as in its context (auth.WithUser), decided on that Target, or
+	// answer it itself.
 	Authenticate func(http.Handler) http.Handler
 	Logger       *slog.Logger
 }
@@ -57,12 +60,13 @@ func New(gw *gateway.Gateway, cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The pipeline (pipeline.go): resolve, authenticate and authorize,
+	// serve.
 	var h http.Handler = withState(gw, mp)
-	if cfg.Domain != "" {
-		// Inside authentication: signatures cover the request as sent.
-		h = virtualHost(strings.ToLower(cfg.Domain), h)
-	}
-	return continueEmpty(cfg.Authenticate(h)), nil
+	h = serveTarget(h)
+	h = cfg.Authenticate(h)
+	h = resolveTarget(cfg.Domain, h)
+	return continueEmpty(h), nil
 }
 
 // continueEmpty answers "Expect: 100-continue" on a request without a body
@@ -92,24 +96,6 @@ func (l logger) Print(level gofakes3.LogLevel, v ...any) {
 	default:
 		l.l.Debug(msg)
 	}
-}
-
-// virtualHost turns bucket.domain/key into /bucket/key.
-func virtualHost(domain string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if bucket := hostBucket(r, domain); bucket != "" {
-			r2 := *r
-			u := *r.URL
-			u.Path = "/" + bucket + r.URL.Path
-			if r.URL.RawPath != "" {
-				u.RawPath = "/" + bucket + r.URL.RawPath
-			}
-			r2.URL = &u
-			next.ServeHTTP(w, &r2)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // reqState carries what the backend knows better than gofakes3 back to
@@ -186,8 +172,8 @@ func translateConditions(gw *gateway.Gateway, r *http.Request) {
 			}
 		}
 	}
-	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	translate(bucket, key, "If-Match", "If-None-Match")
+	t := requestTarget(r)
+	translate(t.Bucket, t.Key, "If-Match", "If-None-Match")
 	if src := r.Header.Get("X-Amz-Copy-Source"); src != "" {
 		src, _, _ = strings.Cut(src, "?")
 		if dec, err := url.PathUnescape(src); err == nil {

@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"net"
 	"net/http"
 	"sort"
 	"strconv"
@@ -81,7 +80,8 @@ func v2StringToSign(r *http.Request, date, resource string) string {
 	return b.String()
 }
 
-// serveV2Query verifies a SigV2 presigned URL and serves it as its owner.
+// serveV2Query verifies a SigV2 presigned URL and serves it as the key's
+// user, authorized as any signed request is (actAs).
 func (a *authenticator) serveV2Query(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		writeAuthError(w, r, "AccessDenied", "Signature Version 2 is accepted for presigned GET and HEAD only; use SigV4", http.StatusForbidden)
@@ -106,7 +106,7 @@ func (a *authenticator) serveV2Query(w http.ResponseWriter, r *http.Request) {
 		writeAuthError(w, r, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", http.StatusForbidden)
 		return
 	}
-	a.serveVerified(w, r.WithContext(auth.WithUser(r.Context(), user)), nil)
+	a.serveVerified(w, r.WithContext(auth.WithUser(r.Context(), a.actAs(r, user))), nil)
 }
 
 // secret looks up an access key for a request signed with it: an unknown
@@ -136,34 +136,18 @@ func v2SignatureMatches(secret, toSign, sig string) bool {
 // v2Resource is the path SigV2 signs: path-style, so a virtual-host
 // request's bucket (from its Host) comes first.
 func (a *authenticator) v2Resource(r *http.Request) string {
-	if bucket := hostBucket(r, a.domain); bucket != "" {
-		return "/" + bucket + r.URL.EscapedPath()
+	if t := a.target(r); t.VirtualHost {
+		return "/" + t.Bucket + r.URL.EscapedPath()
 	}
 	return r.URL.EscapedPath()
-}
-
-// hostBucket is the bucket named by a virtual-host style request's Host
-// (bucket.domain), or "".
-func hostBucket(r *http.Request, domain string) string {
-	if domain == "" {
-		return ""
-	}
-	host := strings.ToLower(r.Host)
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	bucket, _ := strings.CutSuffix(host, "."+strings.ToLower(domain))
-	if bucket == host {
-		return ""
-	}
-	return bucket
 }
 
 // maxSkew is how far a signed request's date may be from the server's clock.
 const maxSkew = 15 * time.Minute
 
 // serveV2Header verifies a request signed with SigV2 in its Authorization
-// header ("AWS key:signature") and serves it as the key's user. The date is
+// header ("AWS key:signature") and serves it as the key's user, authorized
+// as any signed request is (actAs). The date is
 // checked first (X-Amz-Date when the header is present, even empty, else
 // Date): a missing, unreadable or pre-1970 date is 403 AccessDenied, one more
 // than 15 minutes off 403 RequestTimeTooSkewed. The Date line signed is the
@@ -203,12 +187,7 @@ func (a *authenticator) serveV2Header(w http.ResponseWriter, r *http.Request) {
 		writeAuthError(w, r, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", http.StatusForbidden)
 		return
 	}
-	if a.shared != nil {
-		if owner, ok := a.shared(r, user); ok && owner != "" {
-			user = owner
-		}
-	}
-	a.serveVerified(w, r.WithContext(auth.WithUser(r.Context(), user)), nil)
+	a.serveVerified(w, r.WithContext(auth.WithUser(r.Context(), a.actAs(r, user))), nil)
 }
 
 // parseHTTPDate reads a Date header in the forms HTTP allows, and RFC 1123

@@ -179,11 +179,53 @@ func TestKeyCLI(t *testing.T) {
 	if _, _, err := secretLookup(cat, other)(ctx, id2); err == nil || errors.Is(err, catalog.ErrNotFound) || errors.Is(err, s3api.ErrUnknownAccessKey) {
 		t.Errorf("lookup with another server key: got %v; want an error that is not \"unknown key\"", err)
 	}
-	if err := cat.DeleteUser(ctx, "bob"); err != nil {
+	if _, err := cat.DeleteUser(ctx, "bob"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := lookup(ctx, id2); !errors.Is(err, s3api.ErrUnknownAccessKey) {
-		t.Errorf("lookup of a removed user's key: got %v; want s3api.ErrUnknownAccessKey", err)
+	if _, _, err := lookup(ctx, id2); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("lookup of a removed user's key: got %v; want catalog.ErrNotFound (the key went with the user)", err)
+	}
+}
+
+// TestUserRmRevokesKeys: "user rm" removes the user's access keys, and
+// "user add" of the same name does not bring them back: the old key is
+// gone from "key list" and unknown to the server's lookup.
+func TestUserRmRevokesKeys(t *testing.T) {
+	data := t.TempDir()
+	run := func(stdin string, args ...string) string {
+		t.Helper()
+		out, err := runCLI(t, stdin, append(args, "--data", data)...)
+		if err != nil {
+			t.Fatalf("shoebox %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	run("pw-1\n", "user", "add", "dora", "--password-stdin")
+	m := keyCreateOut.FindStringSubmatch(run("", "key", "create", "dora"))
+	if m == nil {
+		t.Fatal("key create printed no key")
+	}
+	id := m[1]
+	if out := run("", "user", "rm", "dora"); !strings.Contains(out, "1 access key") {
+		t.Errorf("user rm: got %q; want it to say that 1 access key went with the user", out)
+	}
+	run("pw-2\n", "user", "add", "dora", "--password-stdin")
+	if out := run("", "key", "list", "dora"); strings.Contains(out, id) {
+		t.Errorf("key list after user rm and add: got %q; want no %s", out, id)
+	}
+
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cat, err := catalog.Open(filepath.Join(data, "catalog"), catalog.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	sealer, err := auth.OpenSealer(filepath.Join(data, "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, _, err := secretLookup(cat, sealer)(context.Background(), id); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("lookup of the removed user's key after the user was added again: got %q, %v; want catalog.ErrNotFound", u, err)
 	}
 }
 

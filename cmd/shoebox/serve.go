@@ -154,8 +154,10 @@ func serve(ctx context.Context, args []string) error {
 			Domain: cfg.S3Domain,
 			Logger: lg,
 			Authenticate: func(h http.Handler) http.Handler {
+				// New resolves each request's bucket and key (virtual-host
+				// style with Domain) before this sees it.
 				return s3api.Authenticate(secretLookup(st.cat, sealer), h, s3api.AuthLogger(lg),
-					s3api.PublicAccess(st.gw), s3api.VirtualHostDomain(cfg.S3Domain))
+					s3api.PublicAccess(st.gw))
 			},
 		})
 		if err != nil {

@@ -65,10 +65,11 @@ func userCmd(ctx context.Context, args []string, cio cmdIO) error {
 			fmt.Fprintf(cio.out, "%s\tcreated %s\n", u.Name, u.Created.Format(time.RFC3339))
 		}
 	case "rm":
-		if err := st.cat.DeleteUser(ctx, name); err != nil {
+		keys, err := st.cat.DeleteUser(ctx, name)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(cio.out, "user %s removed (their files are kept under %s/objects/%s)\n", name, cfg.Data, name)
+		fmt.Fprintf(cio.out, "user %s removed with their %d access key(s) (their files are kept under %s/objects/%s)\n", name, keys, cfg.Data, name)
 	default:
 		return fmt.Errorf("unknown user command %q (add, list, passwd, rm)", sub)
 	}
