@@ -158,7 +158,7 @@ func serve(ctx context.Context, args []string) error {
 			Logger: lg,
 			Authenticate: func(h http.Handler) http.Handler {
 				return s3api.Authenticate(secretLookup(st.cat, sealer), h, s3api.AuthLogger(lg),
-					s3api.PublicAccess(st.gw), s3api.VirtualHostDomain(cfg.S3Domain))
+					s3api.PublicAccess(st.gw), s3api.VirtualHostDomain(cfg.S3Domain), s3api.LoginLimiter(logins))
 			},
 		})
 		if err != nil {
