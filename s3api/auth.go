@@ -113,6 +113,37 @@ type authenticator struct {
 	// domain is the virtual-host domain (VirtualHostDomain).
 	domain string
 	log    *slog.Logger
+	// limit slows down failed logins (LoginLimiter); nil: no limit.
+	limit *auth.Limiter
+}
+
+// LoginLimiter has limit record wrong credentials (an unknown access key,
+// a signature that does not match: not a missing signature, an expired
+// URL or a skewed clock) and answer, unchecked, a request whose address or
+// key owner limit says must wait: 503 SlowDown with Retry-After.
+//
+// Why 503 SlowDown and not 429: SlowDown is what S3 itself answers a
+// client that must slow down, so every S3 client knows it and backs off
+// (the AWS SDKs list it among their throttling errors and retry it with
+// exponential backoff and jitter; botocore, minio-go, rclone and s3cmd
+// retry 503 SlowDown too), while 429 is not an S3 answer and older SDKs
+// and tools take it as a final error. A client retrying with the wrong
+// secret only meets SlowDown again, unchecked and not counted, until the
+// wait is over.
+func LoginLimiter(limit *auth.Limiter) AuthOption {
+	return func(a *authenticator) { a.limit = limit }
+}
+
+// login describes r's attempt to the limiter.
+func login(r *http.Request, user, keyID string) auth.Login {
+	return auth.Login{Protocol: "s3", Remote: r.RemoteAddr, User: user, AccessKey: keyID}
+}
+
+// slowDown sets Retry-After on w and returns the SlowDown error to answer
+// with, for a request the limiter refused.
+func slowDown(w http.ResponseWriter, wait time.Duration) *BodyError {
+	w.Header().Set("Retry-After", auth.RetryAfter(wait))
+	return &BodyError{"SlowDown", "Please reduce your request rate: too many failed logins; retry after " + auth.RetryAfter(wait) + " s.", http.StatusServiceUnavailable}
 }
 
 // VirtualHostDomain tells an Authenticate used on its own the domain of
@@ -218,11 +249,17 @@ func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if wait := a.limit.Admit(login(r, "", "")); wait > 0 {
+		e := slowDown(w, wait)
+		writeAuthError(w, r, e.Code, e.Message, e.Status)
+		return
+	}
 	// The verifier calls lookup synchronously, at most once.
 	var (
 		user, secret, keyID string
 		lookupErr           error
 		found               bool
+		wait                time.Duration // the key's owner must wait
 	)
 	ctx := r.Context()
 	code := signature.V4SignVerifyWithLookup(r, func(accessKey string) (string, bool) {
@@ -230,6 +267,9 @@ func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		u, s, err := a.lookup(ctx, accessKey)
 		if err != nil {
 			lookupErr = err
+			return "", false
+		}
+		if wait = a.limit.Admit(login(r, u, accessKey)); wait > 0 {
 			return "", false
 		}
 		user, secret, found = u, s, true
@@ -240,9 +280,17 @@ func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAuthError(w, r, "InternalError", "We encountered an internal error. Please try again.", http.StatusInternalServerError)
 		return
 	}
+	if wait > 0 {
+		e := slowDown(w, wait)
+		writeAuthError(w, r, e.Code, e.Message, e.Status)
+		return
+	}
 	if code != signature.ErrNone {
 		e := signature.GetAPIError(code)
 		a.log.Debug("s3 request refused", "code", e.Code, "reason", e.Description, "key", keyID, "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path)
+		if e.Code == "InvalidAccessKeyId" || e.Code == "SignatureDoesNotMatch" {
+			a.limit.Failed(login(r, user, keyID)) // user is "" for an unknown key
+		}
 		writeAuthError(w, r, e.Code, e.Description, e.HTTPStatusCode)
 		return
 	}
@@ -252,6 +300,7 @@ func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAuthError(w, r, "AccessDenied", "Access Denied", http.StatusForbidden)
 		return
 	}
+	a.limit.Succeeded(login(r, user, keyID))
 	var sg *chunkSigner
 	if r.Header.Get("Authorization") != "" {
 		sg = newChunkSigner(r, secret)

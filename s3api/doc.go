@@ -25,7 +25,10 @@
 //     per-user access keys; browser-based uploads (postobject.go), whose
 //     form carries a signed policy; the caller's user goes in
 //     the request context and every backend call acts as that user. Buckets
-//     are per user.
+//     are per user. An unknown access key or a signature that does not match
+//     is a failed login for the shared auth.Limiter (LoginLimiter); a
+//     request from an address, or for a key's owner, that must wait is
+//     answered 503 SlowDown with Retry-After, its signature unchecked.
 //   - Public access (public.go, acl.go): canned ACLs make a bucket public
 //     (anonymous GET and HEAD) or private, and an object public-read or
 //     private, and are read back by GetBucketAcl and GetObjectAcl.

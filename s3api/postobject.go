@@ -132,7 +132,7 @@ func (a *authenticator) servePost(w http.ResponseWriter, r *http.Request, bucket
 		writeAuthError(w, r, "InvalidArgument", "User key must have a length greater than 0.", http.StatusBadRequest)
 		return
 	}
-	user, e := a.postUser(r, form, bucket)
+	user, e := a.postUser(w, r, form, bucket)
 	if e != nil {
 		writeAuthError(w, r, e.Code, e.Message, e.Status)
 		return
@@ -192,7 +192,7 @@ func (a *authenticator) servePost(w http.ResponseWriter, r *http.Request, bucket
 
 // postUser authenticates a form: by its signed policy, or anonymously
 // (no policy) into a bucket that takes anonymous uploads.
-func (a *authenticator) postUser(r *http.Request, form *postForm, bucket string) (string, *BodyError) {
+func (a *authenticator) postUser(w http.ResponseWriter, r *http.Request, form *postForm, bucket string) (string, *BodyError) {
 	ctx := r.Context()
 	if !form.has("policy") {
 		if a.postOwner != nil {
@@ -231,13 +231,15 @@ func (a *authenticator) postUser(r *http.Request, form *postForm, bucket string)
 		keyID = form.get("awsaccesskeyid")
 		check = func(secret string) bool { return v2SignatureMatches(secret, policy, form.get("signature")) }
 	}
-	user, secret, e := a.secret(ctx, keyID)
+	user, secret, e := a.secret(w, r, keyID)
 	if e != nil {
 		return "", e
 	}
 	if !check(secret) {
+		a.limit.Failed(login(r, user, keyID))
 		return "", &BodyError{"SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", http.StatusForbidden}
 	}
+	a.limit.Succeeded(login(r, user, keyID))
 	if a.postOwner != nil && !a.ownsBucket(ctx, user, bucket) {
 		if owner, ok := a.postOwner(r, bucket); ok && owner != nobody {
 			return owner, nil // a bucket open to anyone's uploads

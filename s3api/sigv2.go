@@ -1,7 +1,6 @@
 package s3api
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/subtle"
@@ -97,29 +96,41 @@ func (a *authenticator) serveV2Query(w http.ResponseWriter, r *http.Request) {
 		writeAuthError(w, r, "AccessDenied", "Request has expired", http.StatusForbidden)
 		return
 	}
-	user, secret, e := a.secret(r.Context(), q.Get("AWSAccessKeyId"))
+	keyID := q.Get("AWSAccessKeyId")
+	user, secret, e := a.secret(w, r, keyID)
 	if e != nil {
 		writeAuthError(w, r, e.Code, e.Message, e.Status)
 		return
 	}
 	if !v2SignatureMatches(secret, v2StringToSign(r, q.Get("Expires"), a.v2Resource(r)), q.Get("Signature")) {
+		a.limit.Failed(login(r, user, keyID))
 		writeAuthError(w, r, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", http.StatusForbidden)
 		return
 	}
+	a.limit.Succeeded(login(r, user, keyID))
 	a.serveVerified(w, r.WithContext(auth.WithUser(r.Context(), a.actAs(r, user))), nil)
 }
 
 // secret looks up an access key for a request signed with it: an unknown
-// key is 403 InvalidAccessKeyId, a failed lookup 500 InternalError
-// (logged).
-func (a *authenticator) secret(ctx context.Context, keyID string) (user, secret string, e *BodyError) {
-	user, secret, err := a.lookup(ctx, keyID)
+// key is 403 InvalidAccessKeyId (a failed login), a failed lookup 500
+// InternalError (logged), an address or owner the limiter says must wait
+// 503 SlowDown (with Retry-After set on w). The caller checks the signature
+// and tells the limiter how that went.
+func (a *authenticator) secret(w http.ResponseWriter, r *http.Request, keyID string) (user, secret string, e *BodyError) {
+	if wait := a.limit.Admit(login(r, "", keyID)); wait > 0 {
+		return "", "", slowDown(w, wait)
+	}
+	user, secret, err := a.lookup(r.Context(), keyID)
 	if errors.Is(err, ErrUnknownAccessKey) || errors.Is(err, catalog.ErrNotFound) {
+		a.limit.Failed(login(r, "", keyID))
 		return "", "", &BodyError{"InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", http.StatusForbidden}
 	}
 	if err != nil {
 		a.log.Error("s3 access key lookup failed", "key", keyID, "err", err)
 		return "", "", &BodyError{"InternalError", "We encountered an internal error. Please try again.", http.StatusInternalServerError}
+	}
+	if wait := a.limit.Admit(login(r, user, keyID)); wait > 0 {
+		return "", "", slowDown(w, wait)
 	}
 	return user, secret, nil
 }
@@ -173,7 +184,7 @@ func (a *authenticator) serveV2Header(w http.ResponseWriter, r *http.Request) {
 		writeAuthError(w, r, "RequestTimeTooSkewed", "The difference between the request time and the server's time is too large.", http.StatusForbidden)
 		return
 	}
-	user, secret, e := a.secret(r.Context(), keyID)
+	user, secret, e := a.secret(w, r, keyID)
 	if e != nil {
 		writeAuthError(w, r, e.Code, e.Message, e.Status)
 		return
@@ -184,9 +195,11 @@ func (a *authenticator) serveV2Header(w http.ResponseWriter, r *http.Request) {
 		matches = v2SignatureMatches(secret, v2StringToSign(r, "", res), sig)
 	}
 	if !matches {
+		a.limit.Failed(login(r, user, keyID))
 		writeAuthError(w, r, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", http.StatusForbidden)
 		return
 	}
+	a.limit.Succeeded(login(r, user, keyID))
 	a.serveVerified(w, r.WithContext(auth.WithUser(r.Context(), a.actAs(r, user))), nil)
 }
 

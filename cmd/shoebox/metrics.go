@@ -183,3 +183,35 @@ func (m *enrichMetrics) observe(result, kind string, took time.Duration) {
 	m.jobs.WithLabelValues(result, kind).Inc()
 	m.duration.WithLabelValues(result, kind).Observe(took.Seconds())
 }
+
+// loginMetrics counts failed logins, and attempts refused because of
+// earlier failures, by protocol (gateway/auth.Limiter reports both).
+type loginMetrics struct {
+	failures  *prometheus.CounterVec
+	throttled *prometheus.CounterVec
+}
+
+func newLoginMetrics(reg prometheus.Registerer) *loginMetrics {
+	m := &loginMetrics{
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shoebox_login_failures_total", Help: "Logins refused for wrong credentials (unknown user, wrong password, unknown S3 access key, bad signature), by protocol.",
+		}, []string{"protocol"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shoebox_login_throttled_total", Help: "Login attempts refused unchecked, after earlier failures from the address or against the user (429, or S3 503 SlowDown), by protocol.",
+		}, []string{"protocol"}),
+	}
+	for _, p := range []string{"webdav", "api", "s3"} { // shown from the start, at 0
+		m.failures.WithLabelValues(p)
+		m.throttled.WithLabelValues(p)
+	}
+	reg.MustRegister(m.failures, m.throttled)
+	return m
+}
+
+func (m *loginMetrics) observe(protocol string, throttled bool) {
+	if throttled {
+		m.throttled.WithLabelValues(protocol).Inc()
+	} else {
+		m.failures.WithLabelValues(protocol).Inc()
+	}
+}

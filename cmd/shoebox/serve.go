@@ -107,7 +107,10 @@ func serve(ctx context.Context, args []string) error {
 	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg, Observe: observe, Busy: m.busy,
 		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: faceModels, WantFaces: true, FaceDetector: faceDetector(cfg)}}})
 
-	authn := auth.New(st.cat, 5*time.Minute)
+	// One limiter for every front end: failures over WebDAV, the API and S3
+	// add up per address and per user (gateway/auth.Limiter).
+	logins := auth.NewLimiter(auth.LimiterOptions{Logger: lg, Observe: newLoginMetrics(reg).observe})
+	authn := auth.New(st.cat, 5*time.Minute, logins)
 	// user, key and bucket commands run while the server does (admin.go).
 	if err := serveAdmin(ctx, cfg.Data, st, authn, lg); err != nil {
 		return err
@@ -117,13 +120,13 @@ func serve(ctx context.Context, args []string) error {
 		InfinityLimit: cfg.InfinityLimit, Logger: lg, Virtual: virtualdirs.New(st.cat, virtualdirs.Options{Cover: personCover(st.cat, st.thumbs), MinPhotos: cfg.PeopleMinPhotos}),
 	})
 	mux := http.NewServeMux()
-	davH := m.wrap("webdav", authn.Basic("Shoebox", dav))
+	davH := m.wrap("webdav", authn.Basic("Shoebox", "webdav", dav))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/api/", m.wrap("api", authn.Basic("Shoebox", apiHandler(st.gw, st.thumbs))))
+	mux.Handle("/api/", m.wrap("api", authn.Basic("Shoebox", "api", apiHandler(st.gw, st.thumbs))))
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == "OPTIONS" { // Windows and Office probe the server root before /dav/
 			w.Header().Set("DAV", "1, 2")
@@ -157,7 +160,7 @@ func serve(ctx context.Context, args []string) error {
 				// New resolves each request's bucket and key (virtual-host
 				// style with Domain) before this sees it.
 				return s3api.Authenticate(secretLookup(st.cat, sealer), h, s3api.AuthLogger(lg),
-					s3api.PublicAccess(st.gw))
+					s3api.PublicAccess(st.gw), s3api.LoginLimiter(logins))
 			},
 		})
 		if err != nil {

@@ -1,18 +1,3 @@
-// Package auth checks users' passwords against the catalog and carries the
-// authenticated user in a request's context. Passwords are bcrypt hashes;
-// since bcrypt costs tens of milliseconds by design, a successful check is
-// remembered for a few minutes under an HMAC of the password keyed with a
-// per-process random key, so a busy sync client pays the cost once, and a
-// changed or removed password stops working when the entry expires.
-//
-// S3 access keys (NewAccessKey) cannot be hashed like passwords: AWS
-// Signature V4 needs the clear secret on the server to recompute each
-// signature. Their secrets are therefore stored encrypted: a Sealer seals
-// them with AES-256-GCM under a 32-byte server key kept in its own file,
-// <data>/secret.key (mode 0600, created on first use), outside the catalog.
-// A stolen catalog alone gives out no secret; the catalog and the key file
-// together do. Losing the key file makes every access key unusable (create
-// new ones); passwords and files are not affected.
 package auth
 
 import (
@@ -51,6 +36,7 @@ func HashPassword(pw string) (string, error) {
 type Authenticator struct {
 	cat   *catalog.Catalog
 	ttl   time.Duration
+	limit *Limiter // nil: no limit
 	key   [32]byte
 	dummy []byte // a hash to spend time on for unknown users
 
@@ -63,9 +49,10 @@ type cached struct {
 	expires time.Time
 }
 
-// New returns an Authenticator that remembers good passwords for ttl.
-func New(cat *catalog.Catalog, ttl time.Duration) *Authenticator {
-	a := &Authenticator{cat: cat, ttl: ttl, cache: map[string]cached{}}
+// New returns an Authenticator that remembers good passwords for ttl and
+// slows down failed logins with limit (nil: never).
+func New(cat *catalog.Catalog, ttl time.Duration, limit *Limiter) *Authenticator {
+	a := &Authenticator{cat: cat, ttl: ttl, limit: limit, cache: map[string]cached{}}
 	rand.Read(a.key[:])
 	a.dummy, _ = bcrypt.GenerateFromPassword(a.key[:16], Cost)
 	return a
@@ -127,18 +114,34 @@ func User(ctx context.Context) string {
 	return u
 }
 
-// Basic wraps h with HTTP Basic authentication: a request without good
-// credentials gets 401 with a WWW-Authenticate challenge for realm; a good
-// one reaches h with the user in its context.
-func (a *Authenticator) Basic(realm string, h http.Handler) http.Handler {
+// Basic wraps h with HTTP Basic authentication: a request without
+// credentials gets 401 with a WWW-Authenticate challenge for realm, as does
+// one with wrong credentials, which is also a failure for the Limiter; an
+// address the Limiter says must wait gets 429 with Retry-After, its
+// credentials unchecked; a good request reaches h with the user in its
+// context. protocol names the front end in logs and metrics.
+func (a *Authenticator) Basic(realm, protocol string, h http.Handler) http.Handler {
 	challenge := fmt.Sprintf("Basic realm=%q, charset=\"UTF-8\"", realm)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pw, ok := r.BasicAuth()
-		if !ok || a.Check(r.Context(), user, pw) != nil {
+		if !ok || (user == "" && pw == "") { // no credentials yet: not a failure
 			w.Header().Set("WWW-Authenticate", challenge)
 			http.Error(w, "401 Unauthorized: Shoebox needs a user name and password", http.StatusUnauthorized)
 			return
 		}
+		login := Login{Protocol: protocol, Remote: r.RemoteAddr, User: user}
+		if wait := a.limit.Admit(login); wait > 0 {
+			w.Header().Set("Retry-After", RetryAfter(wait))
+			http.Error(w, "429 Too Many Requests: too many failed logins; try again in "+RetryAfter(wait)+" s", http.StatusTooManyRequests)
+			return
+		}
+		if err := a.Check(r.Context(), user, pw); err != nil {
+			a.limit.Failed(login)
+			w.Header().Set("WWW-Authenticate", challenge)
+			http.Error(w, "401 Unauthorized: Shoebox needs a user name and password", http.StatusUnauthorized)
+			return
+		}
+		a.limit.Succeeded(login)
 		h.ServeHTTP(w, r.WithContext(WithUser(r.Context(), user)))
 	})
 }

@@ -30,7 +30,7 @@ func setup(t *testing.T) (*catalog.Catalog, *auth.Authenticator) {
 	if err := cat.PutUser(context.Background(), catalog.User{Name: "ann", PasswordHash: h}, true); err != nil {
 		t.Fatal(err)
 	}
-	return cat, auth.New(cat, time.Minute)
+	return cat, auth.New(cat, time.Minute, nil)
 }
 
 func TestCheck(t *testing.T) {
@@ -55,7 +55,7 @@ func TestCheck(t *testing.T) {
 	// this one once its cache entry expires).
 	h, _ := auth.HashPassword("new")
 	cat.PutUser(ctx, catalog.User{Name: "ann", PasswordHash: h}, false)
-	fresh := auth.New(cat, time.Minute)
+	fresh := auth.New(cat, time.Minute, nil)
 	if err := fresh.Check(ctx, "ann", "s3cret"); err == nil {
 		t.Error("old password still accepted after passwd")
 	}
@@ -67,7 +67,7 @@ func TestCheck(t *testing.T) {
 func TestBasic(t *testing.T) {
 	_, a := setup(t)
 	var seen string
-	h := a.Basic("Shoebox", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := a.Basic("Shoebox", "webdav", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen = auth.User(r.Context())
 	}))
 	for _, tc := range []struct {
@@ -90,5 +90,53 @@ func TestBasic(t *testing.T) {
 		if tc.status == 200 && seen != "ann" {
 			t.Errorf("handler saw user %q; want ann", seen)
 		}
+	}
+}
+
+// TestBasicLimited: wrong passwords are failures, missing credentials are
+// not; an address beyond its failures gets 429 with Retry-After, even with
+// the right password, while another address logs in.
+func TestBasicLimited(t *testing.T) {
+	cat, _ := setup(t)
+	c := newClock()
+	var failed, throttled int
+	lim := auth.NewLimiter(auth.LimiterOptions{AddrFailures: 2, Now: c.now, Logger: quiet(),
+		Observe: func(_ string, th bool) {
+			if th {
+				throttled++
+			} else {
+				failed++
+			}
+		}})
+	a := auth.New(cat, time.Minute, lim)
+	h := a.Basic("Shoebox", "webdav", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for i, tc := range []struct {
+		remote, user, pw string
+		status           int
+		retryAfter       string
+	}{
+		{attacker, "", "", 401, ""}, // the challenge: no failure
+		{attacker, "", "", 401, ""},
+		{attacker, "", "", 401, ""},
+		{attacker, "ann", "nope", 401, ""},
+		{attacker, "zed", "nope", 401, ""},
+		{attacker, "ann", "nope", 401, ""},
+		{attacker, "ann", "s3cret", 429, "1"},
+		{attacker, "", "", 401, ""}, // a challenge is still a challenge
+		{home, "ann", "s3cret", 200, ""},
+	} {
+		r := httptest.NewRequest("PROPFIND", "/dav/", nil)
+		r.RemoteAddr = tc.remote
+		if tc.user != "" {
+			r.SetBasicAuth(tc.user, tc.pw)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tc.status || w.Header().Get("Retry-After") != tc.retryAfter {
+			t.Errorf("%d: %s as %q: status %d, Retry-After %q; want %d, %q", i, tc.remote, tc.user, w.Code, w.Header().Get("Retry-After"), tc.status, tc.retryAfter)
+		}
+	}
+	if failed != 3 || throttled != 1 {
+		t.Errorf("%d failures, %d throttled; want 3, 1", failed, throttled)
 	}
 }
