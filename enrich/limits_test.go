@@ -151,16 +151,16 @@ func TestHostileSizes(t *testing.T) {
 	}{
 		{"JPEG 65500x65500", "a.jpg", hugeJPEG, "JPEG of 65500×65500 (4290 MP) over the limit of 120 MP"},
 		{"16-bit PNG over the pixel limit", "a.png", png16(t, 11000, 11000), "16-bit PNG of 11000×11000 (121 MP) over the limit of 120 MP"},
-		{"16-bit PNG over the byte budget", "b.png", png16(t, 10000, 10000), "16-bit PNG of 10000×10000 (100 MP) needs about 762 MiB to decode, over the budget of 512 MiB"},
+		{"16-bit PNG over the byte budget", "b.png", png16(t, 12000, 10000), "16-bit PNG of 12000×10000 (120 MP) needs about 915 MiB to decode, over the budget of 512 MiB"},
 		{"PNG 2^31-1 square", "c.png", png16(t, 1<<31-1, 1<<31-1), "over the limit of 120 MP"},
 		{"GIF 65535x65535", "a.gif", bigGIF(t, 65535, 65535), "GIF of 65535×65535 (4294 MP) over the limit of 120 MP"},
 		{"lossless WebP over the byte budget", "a.webp", losslessWebP(10000, 10000), "lossless WebP of 10000×10000 (100 MP) needs about 762 MiB"},
 		{"lossless WebP 16384x16384", "b.webp", losslessWebP(16384, 16384), "lossless WebP of 16384×16384 (268 MP) over the limit of 120 MP"},
 		{
-			// A raw: IFD0 a thumbnail without data, a SubIFD preview
-			// whose IFD and JPEG frame claim 65500x65500.
+			// A raw: IFD0 the sensor data (without data), a SubIFD
+			// preview whose IFD and JPEG frame claim 65500x65500.
 			"TIFF preview 65500x65500", "a.nef",
-			tiffFile([]tiffEntry{{0x00FE, 4, 1, 1}, {0x0100, 3, 1, 64}, {0x0101, 3, 1, 48}, {0x0103, 3, 1, 1}},
+			tiffFile([]tiffEntry{{0x0100, 3, 1, 64}, {0x0101, 3, 1, 48}, {0x0103, 3, 1, 1}},
 				[]tiffEntry{{0x00FE, 4, 1, 1}, {0x0100, 4, 1, 65500}, {0x0101, 4, 1, 65500}, {0x0103, 3, 1, 7},
 					{0x0111, 4, 1, ^uint32(0)}, {0x0117, 4, 1, uint32(len(hugeJPEG))}},
 				hugeJPEG),
