@@ -32,7 +32,8 @@ import (
 //
 // Near duplicates are found by multi-index hashing: two 64-bit hashes at
 // Hamming distance <= NearDistance (6) agree exactly on at least one of 7
-// disjoint chunks, so 7 exact prefix scans find every candidate.
+// disjoint chunks, so 7 exact prefix scans, each read to its end, find
+// every candidate.
 const (
 	pfxIxDay    = "ixd|"
 	pfxIxDayMax = "ixdm|"
@@ -231,26 +232,34 @@ func index(txn *badger.Txn, user, bucket, key string, m Media, modNs int64) erro
 
 // group puts a file in a duplicate group with its exact and near
 // duplicates, merging their groups when it bridges several.
+//
+// Every row of each bucket it looks up is read (the file's SHA-256, and
+// the 7 chunk values of its perceptual hash): a candidate left unread
+// would be a duplicate silently missed, so there is no cap. The cost is
+// the rows that share a chunk value with the file (a 2^-9 share of the
+// library for well-spread hashes), never the library. Only the files
+// whose group changes are written, so a file joining a large group costs
+// two rows, not the group's size.
 func group(txn *badger.Txn, user, bucket, key string, m Media) error {
 	self := bucket + sep + key
 	near := map[string]bool{} // "B|KEY"
 	scan := func(pfx string, match func(v []byte) bool) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfx), PrefetchValues: true, PrefetchSize: 16})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfx), PrefetchValues: match != nil, PrefetchSize: 64})
 		defer it.Close()
-		n := 0
-		for it.Rewind(); it.Valid() && n < 1000; it.Next() {
-			n++
+		for it.Rewind(); it.Valid(); it.Next() {
 			ref := string(it.Item().Key()[len(pfx):])
 			if ref == self || near[ref] {
 				continue
 			}
 			ok := true
 			if match != nil {
-				v, err := it.Item().ValueCopy(nil)
+				err := it.Item().Value(func(v []byte) error {
+					ok = match(v)
+					return nil
+				})
 				if err != nil {
-					return err
+					return fmt.Errorf("duplicates of %s: reading %q: %w", self, it.Item().Key(), err)
 				}
-				ok = match(v)
 			}
 			if ok {
 				near[ref] = true
@@ -277,6 +286,7 @@ func group(txn *badger.Txn, user, bucket, key string, m Media) error {
 		return nil
 	}
 	// The group: the smallest id among the neighbours', or a new one.
+	groupOf := map[string]string{} // ref -> its group now ("" for none)
 	gids := map[string]bool{}
 	gid := ""
 	for ref := range near {
@@ -291,6 +301,7 @@ func group(txn *badger.Txn, user, bucket, key string, m Media) error {
 		if err != nil {
 			return err
 		}
+		groupOf[ref] = string(v)
 		gids[string(v)] = true
 		if gid == "" || string(v) < gid {
 			gid = string(v)
@@ -317,10 +328,14 @@ func group(txn *badger.Txn, user, bucket, key string, m Media) error {
 				return err
 			}
 			near[ref] = true
+			groupOf[ref] = g
 		}
 	}
-	near[self] = true
+	near[self] = true // index left its old group (unindex)
 	for ref := range near {
+		if groupOf[ref] == gid {
+			continue // already there
+		}
 		if err := txn.Set([]byte(pfxDupOf+user+sep+ref), []byte(gid)); err != nil {
 			return err
 		}

@@ -22,9 +22,16 @@
 // decode is just large enough for the 1440 px preview; HEIC through
 // github.com/gen2brain/heic (libheif in WebAssembly, run by wazero);
 // raws through their largest embedded JPEG. The small thumbnail is made from
-// the preview, and the perceptual hash (PHash) from the small one. The size
-// is checked from the header before any decode (MaxPixels), so a
-// decompression bomb costs nothing. Thumbnails live in a ThumbStore keyed
+// the preview, and the perceptual hash (PHash) from the small one. Every
+// decode is checked first (limits.go), from the header the decoder itself
+// will read: the pixels against MaxPixels, and the memory the decode
+// takes (size, bit depth, channels, coding: a 16-bit PNG is 8 bytes a
+// pixel) against MaxDecodeBytes. That holds for JPEG, PNG, GIF, WebP, a
+// HEIF's grid and each of its items, a TIFF's image and each embedded
+// JPEG preview or EXIF thumbnail (one over the limits is passed over). A
+// file refused fails its job with an error wrapping ErrTooLarge ("image
+// too large: ... over the limit of 120 MP"), so a decompression bomb
+// costs its headers. Thumbnails live in a ThumbStore keyed
 // by the original's SHA-256, over a DerivedStore (a local directory, or the
 // upstream bucket): derived data that `shoebox reindex` rebuilds.
 //

@@ -33,7 +33,16 @@ type Metadata struct {
 	Thumbs *ThumbStore
 	// MaxPixels is the largest image decoded, in pixels; larger ones are
 	// refused from their header (decompression bombs). 0 means 120 MP.
+	// It holds for every image decoded: the file's, a raw's or TIFF's
+	// embedded previews and thumbnails, a HEIF's grid and each of its
+	// items.
 	MaxPixels int
+	// MaxDecodeBytes is the memory one decode may take, estimated from
+	// the header (size, bit depth, channels, coding) before decoding:
+	// larger ones are refused like MaxPixels. 0 means 512 MiB, which a
+	// 120 MP 8-bit image fits and a 120 MP 16-bit one does not. Each
+	// worker decodes one image at a time.
+	MaxDecodeBytes int64
 	// Faces, when set, finds the faces of photos on their previews. When
 	// nil and WantFaces is set, photos are marked catalog.FacesWaiting, to
 	// be enriched again once the models are installed.

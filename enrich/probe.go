@@ -63,6 +63,12 @@ type probed struct {
 	rotation int
 	exif     *exif.Data
 	video    *isobmff.Video
+	heif     *isobmff.Image
+	// What the decoders' costs depend on (limits.go): PNG's IHDR and tRNS,
+	// WebP's coding.
+	pngDepth, pngColor      int
+	pngTRNS, pngInterlaced  bool
+	webpLossless, webpAlpha bool
 }
 
 // probe reads the headers and metadata of a file of the given size.
@@ -91,6 +97,7 @@ func probe(r io.ReaderAt, size int64) (*probed, error) {
 	case FormatHEIF:
 		var im *isobmff.Image
 		if im, err = isobmff.ReadHEIF(r, size); err == nil {
+			p.heif = im
 			p.width, p.height = im.Width, im.Height
 			// irot is anticlockwise; rotation here is clockwise.
 			p.rotation = (360 - im.Rotation) % 360
@@ -170,12 +177,15 @@ func (p *probed) png(r io.ReaderAt, size int64) error {
 			if typ != "IHDR" || n < 13 {
 				return errors.New("PNG does not start with IHDR")
 			}
-			if _, err := r.ReadAt(b[:8], off+8); err != nil {
+			if _, err := r.ReadAt(b[:13], off+8); err != nil {
 				return err
 			}
 			p.width, p.height = int(binary.BigEndian.Uint32(b[:4])), int(binary.BigEndian.Uint32(b[4:8]))
+			p.pngDepth, p.pngColor, p.pngInterlaced = int(b[8]), int(b[9]), b[12] != 0
 		}
 		switch typ {
+		case "tRNS":
+			p.pngTRNS = true
 		case "eXIf", "exIf":
 			p.exif, _ = exif.Read(r, off+8, min(n, size-off-8))
 		case "IEND":
@@ -207,7 +217,10 @@ func (p *probed) webp(r io.ReaderAt, size int64) error {
 				p.width = int(binary.LittleEndian.Uint16(b[6:8]) & 0x3FFF)
 				p.height = int(binary.LittleEndian.Uint16(b[8:10]) & 0x3FFF)
 			}
+		case "ALPH":
+			p.webpAlpha = true
 		case "VP8L":
+			p.webpLossless = true
 			if _, err := r.ReadAt(b[:5], body); err == nil && p.width == 0 && b[0] == 0x2F {
 				v := binary.LittleEndian.Uint32(b[1:5])
 				p.width, p.height = int(v&0x3FFF)+1, int(v>>14&0x3FFF)+1

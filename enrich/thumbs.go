@@ -31,8 +31,6 @@ const (
 	thumbQuality = 82
 )
 
-const defaultMaxPixels = 120_000_000
-
 // thumbnails decodes the image once, at the smallest resolution that still
 // serves the preview (JPEG DCT scaling), and makes the preview, then the
 // small thumbnail from the preview, then the perceptual hash from the small
@@ -82,70 +80,161 @@ func (x Metadata) thumbnails(ctx context.Context, in *Input, p *probed, m *catal
 }
 
 // decode returns the image, reduced by DCT scaling when that still covers
-// the preview size. Sizes are checked before any pixel is decoded.
+// the preview size. The size each decoder will allocate is read from the
+// header it will read, and checked against the limits (limits.go), before
+// any pixel is decoded.
 func (x Metadata) decode(f io.ReaderAt, size int64, p *probed) (image.Image, error) {
-	max := x.MaxPixels
-	if max <= 0 {
-		max = defaultMaxPixels
-	}
-	if p.width <= 0 || p.height <= 0 {
-		return nil, errors.New("the image's size is unknown")
-	}
-	if int64(p.width)*int64(p.height) > int64(max) {
-		return nil, fmt.Errorf("the image is %dx%d (%d MP), larger than the %d MP limit: not decoded",
-			p.width, p.height, int64(p.width)*int64(p.height)/1e6, max/1e6)
-	}
+	lim := x.limits()
 	r := io.NewSectionReader(f, 0, size)
 	switch p.format {
 	case FormatJPEG:
-		return decodeJPEG(r, p.width, p.height)
+		return decodeJPEG(io.NewSectionReader(f, 0, size), lim, "JPEG")
 	case FormatPNG:
+		what := fmt.Sprintf("%d-bit PNG", p.pngDepth)
+		if err := lim.check(what, p.width, p.height, pngCost(p.pngDepth, p.pngColor, p.pngTRNS, p.pngInterlaced), 0); err != nil {
+			return nil, err
+		}
 		return png.Decode(r)
 	case FormatGIF:
+		// The first frame, within the logical screen, one byte a pixel.
+		if err := lim.check("GIF", p.width, p.height, 1, 0); err != nil {
+			return nil, err
+		}
 		return gif.Decode(r)
 	case FormatWebP:
+		// The decoder checks that the frame has the canvas' size.
+		cfg, err := webp.DecodeConfig(io.NewSectionReader(f, 0, size))
+		if err != nil {
+			return nil, err
+		}
+		what, cost := "lossy WebP", float64(webpLossyCost)
+		switch {
+		case p.webpLossless:
+			what, cost = "lossless WebP", webpLosslessCost
+		case p.webpAlpha:
+			what, cost = "WebP with alpha", webpAlphaCost
+		}
+		if err := lim.check(what, cfg.Width, cfg.Height, cost, 0); err != nil {
+			return nil, err
+		}
 		return webp.Decode(r)
 	case FormatHEIF:
+		if err := checkHEIF(lim, p, size); err != nil {
+			return nil, err
+		}
 		return heic.Decode(r)
 	case FormatTIFF:
-		return decodeTIFF(f, size, p.exif)
+		return decodeTIFF(f, size, p.exif, lim)
 	}
 	return nil, fmt.Errorf("no decoder for %s", p.format)
 }
 
+// checkHEIF checks the primary image, a grid's output and the largest item
+// (a tile, a thumbnail): libheif allocates the first two whole and
+// decodes the items one at a time.
+func checkHEIF(lim limits, p *probed, size int64) error {
+	w, h := p.width, p.height
+	if im := p.heif; im != nil {
+		if im.GridWidth > 0 {
+			if err := lim.check("HEIF grid", im.GridWidth, im.GridHeight, heifCost, heifCopies*size); err != nil {
+				return err
+			}
+		}
+		if im.LargestWidth > 0 {
+			if err := lim.check("HEIF item", im.LargestWidth, im.LargestHeight, heifCost, heifCopies*size); err != nil {
+				return err
+			}
+		}
+	}
+	return lim.check("HEIF", w, h, heifCost, heifCopies*size)
+}
+
 // decodeJPEG decodes at 1/2, 1/4 or 1/8 scale when the result still has
-// a long side of PreviewSize.
-func decodeJPEG(r io.Reader, w, h int) (image.Image, error) {
+// a long side of PreviewSize, once the frame header, read by the decoder's
+// own parser, is within the limits.
+func decodeJPEG(r *io.SectionReader, lim limits, what string) (image.Image, error) {
+	cfg, err := jpegdec.DecodeConfig(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkJPEG(lim, what, cfg); err != nil {
+		return nil, err
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return jpegdec.Decode(r, &jpegdec.Options{Scale: jpegScale(cfg.Width, cfg.Height)})
+}
+
+// jpegScale is the DCT scaling that still gives a long side of
+// PreviewSize.
+func jpegScale(w, h int) int {
 	scale, long := 1, max(w, h)
 	for scale < 8 && (long+2*scale-1)/(2*scale) >= PreviewSize {
 		scale *= 2
 	}
-	return jpegdec.Decode(r, &jpegdec.Options{Scale: scale})
+	return scale
+}
+
+func checkJPEG(lim limits, what string, cfg image.Config) error {
+	n := bytesPerPixel(cfg.ColorModel) // 1, 3 or 4 components
+	return lim.check(what, cfg.Width, cfg.Height, jpegCost(n, jpegScale(cfg.Width, cfg.Height)), 0)
 }
 
 // decodeTIFF decodes a TIFF, or for a raw its largest embedded JPEG
-// preview: raw sensor data is not decoded.
-func decodeTIFF(f io.ReaderAt, size int64, e *exif.Data) (image.Image, error) {
+// preview: raw sensor data is not decoded. Previews over the limits are
+// passed over; when nothing else can be decoded, the error says why.
+func decodeTIFF(f io.ReaderAt, size int64, e *exif.Data, lim limits) (image.Image, error) {
 	var best *exif.Preview
+	var tooLarge error
 	bestW, bestH := 0, 0
 	if e != nil {
 		for i := range e.Previews {
 			pv := &e.Previews[i]
 			cfg, err := jpegdec.DecodeConfig(io.NewSectionReader(f, pv.Offset, pv.Length))
-			if err != nil || cfg.Width*cfg.Height <= bestW*bestH {
+			if err != nil {
 				continue // lossless JPEG raw data, or not a JPEG
+			}
+			if err := checkJPEG(lim, "embedded JPEG preview", cfg); err != nil {
+				tooLarge = err
+				continue
+			}
+			if int64(cfg.Width)*int64(cfg.Height) <= int64(bestW)*int64(bestH) {
+				continue
 			}
 			best, bestW, bestH = pv, cfg.Width, cfg.Height
 		}
 	}
+	preview := func() (image.Image, error) {
+		return decodeJPEG(io.NewSectionReader(f, best.Offset, best.Length), lim, "embedded JPEG preview")
+	}
 	if best != nil && max(bestW, bestH) >= 1024 {
-		return decodeJPEG(io.NewSectionReader(f, best.Offset, best.Length), bestW, bestH)
+		return preview()
 	}
-	img, err := tiff.Decode(io.NewSectionReader(f, 0, size))
-	if err != nil && best != nil {
-		return decodeJPEG(io.NewSectionReader(f, best.Offset, best.Length), bestW, bestH)
+	img, err := decodeTIFFMain(f, size, lim)
+	switch {
+	case err == nil:
+		return img, nil
+	case best != nil:
+		return preview()
+	case tooLarge != nil && !errors.Is(err, ErrTooLarge):
+		return nil, fmt.Errorf("%w (and the TIFF image: %v)", tooLarge, err)
 	}
-	return img, err
+	return nil, err
+}
+
+// decodeTIFFMain decodes the first image of a TIFF (IFD0) once its size
+// is within the limits: the image, and the compressed or raw data of a
+// strip, at most the file.
+func decodeTIFFMain(f io.ReaderAt, size int64, lim limits) (image.Image, error) {
+	cfg, err := tiff.DecodeConfig(io.NewSectionReader(f, 0, size))
+	if err != nil {
+		return nil, err
+	}
+	if err := lim.check("TIFF image", cfg.Width, cfg.Height, bytesPerPixel(cfg.ColorModel), size); err != nil {
+		return nil, err
+	}
+	return tiff.Decode(io.NewSectionReader(f, 0, size))
 }
 
 // orient applies an EXIF orientation to an opaque image.

@@ -27,6 +27,14 @@ type Image struct {
 	Exif []byte
 	// Brand is the file type box's major brand: "heic", "mif1", "avif"...
 	Brand string
+	// Grid is the output size a grid primary item's data declares (0x0
+	// for other items): what a decoder allocates for the whole picture,
+	// whatever the ispe property says.
+	GridWidth, GridHeight int
+	// LargestWidth x LargestHeight is the largest ispe property of any
+	// item (tiles, thumbnails, auxiliary images, the primary item): a
+	// decoder may allocate that much for one item.
+	LargestWidth, LargestHeight int
 }
 
 // ReadHEIF reads the primary image's size, rotation and Exif from a HEIF
@@ -155,9 +163,12 @@ func (f *file) heif(b box, img *Image) error {
 			return err
 		}
 	}
-	if img.Width == 0 && h.primaryType == "grid" {
+	if h.primaryType == "grid" {
 		if p, err := h.itemData(h.primary, 64); err == nil {
-			img.Width, img.Height = gridSize(p)
+			img.GridWidth, img.GridHeight = gridSize(p)
+			if img.Width == 0 {
+				img.Width, img.Height = img.GridWidth, img.GridHeight
+			}
 		} else if !errors.Is(err, errSkip) {
 			return err
 		}
@@ -442,7 +453,8 @@ func (h *heifMeta) itemData(id uint32, max int64) ([]byte, error) {
 	return p, nil
 }
 
-// readIprp reads the primary item's ispe, irot and imir properties.
+// readIprp reads the primary item's ispe, irot and imir properties, and
+// the largest ispe of any item.
 func (h *heifMeta) readIprp(img *Image) error {
 	if h.iprp.typ == "" {
 		return nil
@@ -466,7 +478,6 @@ func (h *heifMeta) readIprp(img *Image) error {
 		return err
 	}
 	want := map[int]bool{} // 1-based indexes into ipco
-	last := 0
 	for _, b := range ipmas {
 		p, err := h.f.payload(b, 0, maxLeaf)
 		if err != nil {
@@ -492,7 +503,6 @@ func (h *heifMeta) readIprp(img *Image) error {
 				}
 				if id == h.primary && idx != 0 && !c.bad {
 					want[idx] = true
-					last = max(last, idx)
 				}
 			}
 		}
@@ -500,22 +510,17 @@ func (h *heifMeta) readIprp(img *Image) error {
 			return errf("%v is truncated", b)
 		}
 	}
-	if ipco.typ == "" || last == 0 {
+	if ipco.typ == "" {
 		return nil
 	}
 	idx, haveSize := 0, false
 	return h.f.children(ipco, 0, 3, func(c box) error {
-		if idx++; idx > last {
-			return errStop
-		}
-		if !want[idx] {
+		idx++
+		if !want[idx] && c.typ != "ispe" {
 			return nil
 		}
 		switch c.typ {
 		case "ispe":
-			if haveSize {
-				return nil
-			}
 			p, err := h.f.head(c, 12)
 			if err != nil {
 				return err
@@ -523,8 +528,20 @@ func (h *heifMeta) readIprp(img *Image) error {
 			r := cursor{b: p}
 			r.fullBox()
 			w, ht := r.u32(), r.u32()
-			if r.bad {
+			switch {
+			case r.bad && !want[idx]:
+				return nil // another item's broken size: not this file's
+			case r.bad:
 				return errf("%v is truncated", c)
+			}
+			// A size beyond int32 counts as the largest int32 one: too
+			// large to decode, whichever item it is.
+			lw, lh := int64(min(w, math.MaxInt32)), int64(min(ht, math.MaxInt32))
+			if lw*lh > int64(img.LargestWidth)*int64(img.LargestHeight) {
+				img.LargestWidth, img.LargestHeight = int(lw), int(lh)
+			}
+			if haveSize || !want[idx] {
+				return nil
 			}
 			if w > math.MaxInt32 || ht > math.MaxInt32 {
 				return errf("%v: size %dx%d", c, w, ht)

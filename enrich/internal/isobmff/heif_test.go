@@ -133,6 +133,8 @@ type heifSpec struct {
 	imir                                bool
 	rawExif                             bool // no "Exif\0\0" between the offset and the TIFF header
 	w, h                                uint32
+	gridW, gridH                        uint16 // the grid's output size, when not w x h
+	thumbW, thumbH                      uint32 // the thumbnail's ispe, when not 32 x 20
 	wantRotation                        int
 }
 
@@ -165,8 +167,14 @@ func buildHEIF(s heifSpec) []byte {
 		return ext{len(mdat) - len(p), len(p)}
 	}
 	var items []item
+	if s.gridW == 0 {
+		s.gridW, s.gridH = uint16(s.w), uint16(s.h)
+	}
+	if s.thumbW == 0 {
+		s.thumbW, s.thumbH = 32, 20
+	}
 	if s.grid {
-		items = append(items, item{P, true, []ext{place(true, cat([]byte{0, 0, 0, 1}, be16(uint16(s.w), uint16(s.h))))}})
+		items = append(items, item{P, true, []ext{place(true, cat([]byte{0, 0, 0, 1}, be16(s.gridW, s.gridH)))}})
 	} else {
 		items = append(items, item{P, false, []ext{place(false, str("PRIMARY-HEVC-DATA"))}})
 	}
@@ -220,7 +228,7 @@ func buildHEIF(s heifSpec) []byte {
 	iref := bx("iref", irefs...)
 
 	// Properties: 1 hvcC, 2 ispe (primary), 3 ispe (thumbnail), 4 irot, 5 imir.
-	ipco := bx("ipco", bx("hvcC", zeros(23)), bx("ispe", full(0, 0), be32(s.w, s.h)), bx("ispe", full(0, 0), be32(32, 20)),
+	ipco := bx("ipco", bx("hvcC", zeros(23)), bx("ispe", full(0, 0), be32(s.w, s.h)), bx("ispe", full(0, 0), be32(s.thumbW, s.thumbH)),
 		bx("irot", []byte{s.irot}), bx("imir", []byte{1}))
 	assoc := func(essential bool, idx int) []byte {
 		e := 0
@@ -349,6 +357,43 @@ func TestReadHEIFBuilt(t *testing.T) {
 			}
 			if img.Brand != "heic" {
 				t.Errorf("Brand = %q; want heic", img.Brand)
+			}
+		})
+	}
+}
+
+// TestReadHEIFDeclaredSizes: the grid's output size and the largest ispe
+// of any item are reported beside the primary item's ispe, which does not
+// hide them.
+func TestReadHEIFDeclaredSizes(t *testing.T) {
+	tests := []struct {
+		name                 string
+		spec                 heifSpec
+		gridW, gridH, lw, lh int
+	}{
+		{"plain", heifSpec{}, 0, 0, 4032, 3024},
+		{"grid", heifSpec{grid: true, gridIspe: true}, 4032, 3024, 4032, 3024},
+		{"grid larger than its ispe", heifSpec{grid: true, gridIspe: true, gridW: 65500, gridH: 65500}, 65500, 65500, 4032, 3024},
+		{"thumbnail larger than the primary", heifSpec{thumbW: 60000, thumbH: 60000}, 0, 0, 60000, 60000},
+		{"thumbnail beyond int32", heifSpec{thumbW: 1<<32 - 1, thumbH: 2}, 0, 0, 1<<31 - 1, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.spec
+			s.ilocVersion, s.offSize, s.lenSize = 1, 4, 4
+			s.w, s.h = 4032, 3024
+			img, err := readHEIF(buildHEIF(s))
+			if err != nil {
+				t.Fatalf("ReadHEIF: %v", err)
+			}
+			if img.Width != 4032 || img.Height != 3024 {
+				t.Errorf("size = %dx%d; want 4032x3024", img.Width, img.Height)
+			}
+			if img.GridWidth != tt.gridW || img.GridHeight != tt.gridH {
+				t.Errorf("grid = %dx%d; want %dx%d", img.GridWidth, img.GridHeight, tt.gridW, tt.gridH)
+			}
+			if img.LargestWidth != tt.lw || img.LargestHeight != tt.lh {
+				t.Errorf("largest = %dx%d; want %dx%d", img.LargestWidth, img.LargestHeight, tt.lw, tt.lh)
 			}
 		})
 	}
