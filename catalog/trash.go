@@ -28,6 +28,9 @@ type TrashItem struct {
 	Bucket    string `json:"b"`
 	Key       string `json:"k"` // as it was; a folder's ends in '/'
 	DeletedNs int64  `json:"d"`
+	// Version marks the previous content of a file that an upload, COPY
+	// or MOVE replaced (DeletedNs is when), rather than a deleted item.
+	Version bool `json:"v,omitempty"`
 }
 
 // PutTrash records a trashed item.

@@ -34,7 +34,18 @@
 // bucket TrashBucket under a fresh id (one backend rename and a batched
 // catalog rewrite, like any move) and records where it was; Restore moves
 // it back, Purge deletes it, PurgeExpired deletes what outlived the
-// retention. Other files are deleted at once.
+// retention. Other files are deleted at once. The trash row is written
+// before the move, and Reconcile drops rows whose bytes are gone. Versions
+// (Options.Versions): an upload, COPY or MOVE that replaces a photo or
+// video (or any file, with VersionsAll) first keeps its content as a trash
+// item marked Version (a hard link on local disk), restored the same way.
+//
+// Ordering: folder-wide operations (MOVE, COPY and DELETE of folders,
+// buckets, trashing) hold the tree lock exclusively; a file's write holds
+// it shared plus the file's stripe, and checks its parent folder again
+// under them, so an upload and a MOVE or DELETE of a folder above it are
+// ordered. Once the backend has committed a change, the catalog's commit
+// runs without the client's context (context.WithoutCancel).
 //
 // Names: buckets are per user and validated by CheckBucket (the virtual
 // roots in ReservedNames are refused); keys by CheckKey (no "..", ".", empty

@@ -87,6 +87,34 @@ type Options struct {
 	// JournalFlushEvery is how long journaled files may wait for their
 	// flush (0: 100 ms).
 	JournalFlushEvery time.Duration
+	// Versions says which files keep their previous content, as a trash
+	// item, when an upload, a COPY or a MOVE replaces them (with
+	// TrashRetention set): VersionsMedia (the zero value: photos and
+	// videos), VersionsAll or VersionsOff.
+	Versions Versions
+}
+
+// Versions is a policy for keeping what an overwrite replaces.
+type Versions int
+
+// The policies; see Options.Versions.
+const (
+	VersionsMedia Versions = iota
+	VersionsAll
+	VersionsOff
+)
+
+// ParseVersions reads a policy by its name: media, all or off.
+func ParseVersions(s string) (Versions, error) {
+	switch s {
+	case "media", "":
+		return VersionsMedia, nil
+	case "all":
+		return VersionsAll, nil
+	case "off":
+		return VersionsOff, nil
+	}
+	return 0, fmt.Errorf("versions %q: want media, all or off", s)
 }
 
 // Gateway is the interception layer: the only way front ends reach stored
@@ -100,6 +128,10 @@ type Gateway struct {
 	now   func() time.Time
 	// retention is how long the trash keeps things (0: no trash).
 	retention time.Duration
+	versions  Versions
+	// trashMu serializes making a user's trash bucket (ensureTrash), which
+	// may run under the tree lock held shared or not at all.
+	trashMu sync.Mutex
 
 	// tree serializes folder-wide operations (move, copy, remove of folders)
 	// against everything else; file writes take it shared plus their stripe.
@@ -122,7 +154,7 @@ func New(be Backend, cat *catalog.Catalog, opt Options) *Gateway {
 		now = time.Now
 	}
 	lg = lg.With("component", "gateway")
-	return &Gateway{be: be, cat: cat, hooks: opt.Hooks, log: lg, now: now, seed: maphash.MakeSeed(), retention: opt.TrashRetention,
+	return &Gateway{be: be, cat: cat, hooks: opt.Hooks, log: lg, now: now, seed: maphash.MakeSeed(), retention: opt.TrashRetention, versions: opt.Versions,
 		journal: newJournal(be, cat, opt, lg), wal: opt.Journal}
 }
 
@@ -191,11 +223,6 @@ func (g *Gateway) MakeBucket(ctx context.Context, user, bucket string) error {
 // upload into the bucket either lands before it (and goes with the bucket,
 // to the trash if it is a photo or video) or fails.
 func (g *Gateway) RemoveBucket(ctx context.Context, user, bucket string, recursive bool) error {
-	if recursive && g.retention > 0 {
-		if err := g.ensureTrash(ctx, user); err != nil {
-			return err
-		}
-	}
 	g.tree.Lock()
 	defer g.tree.Unlock()
 	if _, err := g.cat.GetBucket(ctx, user, bucket); err != nil {
@@ -497,6 +524,11 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 	}
 	if cur != nil {
 		o.HasProps = cur.HasProps // dead properties outlive a new version of the content
+		if cur.SHA256 != o.SHA256 && g.keepsVersion(ctx, in.User, in.Bucket, *cur) {
+			if err := g.keepVersion(ctx, in.User, in.Bucket, *cur); err != nil {
+				return catalog.Object{}, fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
+			}
+		}
 	}
 	if data != nil {
 		committed = true // putJournaled commits or aborts
@@ -637,11 +669,6 @@ var errNeedTreeLock = errors.New("needs the tree lock")
 
 func (g *Gateway) removeOnce(ctx context.Context, user, bucket, key string, exclusive bool) error {
 	if exclusive {
-		if g.retention > 0 && bucket != TrashBucket {
-			if err := g.ensureTrash(ctx, user); err != nil {
-				return err
-			}
-		}
 		g.tree.Lock()
 		defer g.tree.Unlock()
 	} else {
@@ -771,9 +798,23 @@ func (g *Gateway) transferLocked(ctx context.Context, t Transfer) error {
 	}
 	// Whatever dst was (file or folder) is replaced, unless NoReplace.
 	for _, k := range []string{strings.TrimSuffix(dst, "/"), strings.TrimSuffix(dst, "/") + "/"} {
-		if _, err := g.cat.Stat(ctx, user, dstBucket, k); err == nil {
+		if cur, err := g.cat.Stat(ctx, user, dstBucket, k); err == nil {
 			if t.NoReplace {
 				return fmt.Errorf("%s %s/%s to %s/%s: %w", op, bucket, src, dstBucket, k, ErrExists)
+			}
+			// What is replaced is kept as it would be if deleted: a
+			// folder holding photos goes to the trash, a file's content
+			// is kept as a version.
+			if cur.IsDir() && g.trashes(ctx, user, dstBucket, k, cur) {
+				if err := g.toTrashLocked(ctx, user, dstBucket, k, cur); err != nil {
+					return fmt.Errorf("%s: replace %s/%s: %w", op, dstBucket, k, err)
+				}
+				continue
+			}
+			if !cur.IsDir() && g.keepsVersion(ctx, user, dstBucket, cur) {
+				if err := g.keepVersion(ctx, user, dstBucket, cur); err != nil {
+					return fmt.Errorf("%s: replace %s/%s: %w", op, dstBucket, k, err)
+				}
 			}
 			if err := g.be.Remove(ctx, Path{user, dstBucket, k}); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("%s: replace %s/%s: %w", op, dstBucket, k, err)

@@ -54,7 +54,7 @@ func newTrashID(now time.Time) string {
 }
 
 // toTrashLocked moves a file or folder into the user's trash; the caller
-// holds the tree lock and has made the trash bucket (ensureTrash). The
+// holds the tree lock. The
 // trash row is written before the move, so a crash between the two leaves
 // a row without bytes, which Reconcile drops, never bytes that no row
 // lists (hidden, never purged).
@@ -64,6 +64,9 @@ func (g *Gateway) toTrashLocked(ctx context.Context, user, bucket, key string, o
 	dst := id
 	if o.IsDir() {
 		dst += "/"
+	}
+	if err := g.ensureTrash(ctx, user); err != nil {
+		return err
 	}
 	if err := g.cat.PutTrash(ctx, catalog.TrashItem{User: user, ID: id, Bucket: bucket, Key: key, DeletedNs: now.UnixNano()}); err != nil {
 		return fmt.Errorf("move %s/%s to the trash: %w", bucket, key, err)
@@ -79,20 +82,75 @@ func (g *Gateway) toTrashLocked(ctx context.Context, user, bucket, key string, o
 	return nil
 }
 
-// ensureTrash makes the user's trash bucket; the caller does not hold the
-// tree lock.
+// ensureTrash makes the user's trash bucket. No client reaches that bucket
+// by name, so making it needs no tree lock: the caller may hold it, shared
+// or exclusively, or not.
 func (g *Gateway) ensureTrash(ctx context.Context, user string) error {
 	if _, err := g.cat.GetBucket(ctx, user, TrashBucket); err == nil {
 		return nil
 	}
-	g.tree.Lock()
-	defer g.tree.Unlock()
+	g.trashMu.Lock()
+	defer g.trashMu.Unlock()
 	if err := g.be.Mkdir(ctx, Path{user, TrashBucket, ""}); err != nil {
 		return fmt.Errorf("make the trash: %w", err)
 	}
 	if err := g.cat.CreateBucket(ctx, user, TrashBucket, g.now()); err != nil && !errors.Is(err, catalog.ErrExists) {
 		return err
 	}
+	return nil
+}
+
+// keepsVersions reports whether overwrites in bucket may keep versions.
+func (g *Gateway) keepsVersions(bucket string) bool {
+	return g.retention > 0 && g.versions != VersionsOff && bucket != TrashBucket
+}
+
+// keepsVersion reports whether replacing the file o keeps its content as a
+// version.
+func (g *Gateway) keepsVersion(ctx context.Context, user, bucket string, o catalog.Object) bool {
+	if !g.keepsVersions(bucket) || o.IsDir() || o.Size == 0 {
+		return false
+	}
+	// A file named or typed as a photo or video counts even when its
+	// bytes are not one (a broken upload is worth undoing too).
+	return g.versions == VersionsAll || strings.HasPrefix(o.ContentType, "image/") ||
+		strings.HasPrefix(o.ContentType, "video/") || g.isMedia(ctx, user, bucket, o)
+}
+
+// keepVersion keeps the current content of the file o, about to be
+// replaced, as a trash item marked as a version: a copy (a hard link on
+// local disk) with its catalog rows, listed in /trash and restored like a
+// deleted file. The caller holds the file's lock (or the tree lock). The
+// trash row is written first, as for deletes.
+func (g *Gateway) keepVersion(ctx context.Context, user, bucket string, o catalog.Object) error {
+	p := Path{user, bucket, o.Key}
+	// A journaled file's record names its path: it is made durable where
+	// it is before it is copied.
+	if g.journal.inLog(p) {
+		if err := g.journal.barrier(ctx); err != nil {
+			return fmt.Errorf("keep the replaced version of %s/%s: %w", bucket, o.Key, err)
+		}
+	}
+	if err := g.ensureTrash(ctx, user); err != nil {
+		return err
+	}
+	now := g.now()
+	id := newTrashID(now)
+	item := catalog.TrashItem{User: user, ID: id, Bucket: bucket, Key: o.Key, DeletedNs: now.UnixNano(), Version: true}
+	if err := g.cat.PutTrash(ctx, item); err != nil {
+		return fmt.Errorf("keep the replaced version of %s/%s: %w", bucket, o.Key, err)
+	}
+	err := g.be.Copy(ctx, p, Path{user, TrashBucket, id})
+	if err == nil {
+		err = g.cat.Move(context.WithoutCancel(ctx), user, bucket, o.Key, TrashBucket, id, true, nil)
+	}
+	if err != nil {
+		if derr := g.cat.DeleteTrash(context.WithoutCancel(ctx), user, id); derr != nil {
+			g.log.Error("forget a trash row after a failed copy", "bucket", bucket, "key", o.Key, "id", id, "err", derr)
+		}
+		return fmt.Errorf("keep the replaced version of %s/%s: %w", bucket, o.Key, err)
+	}
+	g.log.Info("kept the replaced version", "user", user, "bucket", bucket, "key", o.Key, "id", id)
 	return nil
 }
 

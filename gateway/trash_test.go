@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -94,4 +95,90 @@ func TestTrash(t *testing.T) {
 	if err := e.g.Restore(ctx, user, items[1].ID, "", ""); !errors.Is(err, gateway.ErrNotInTrash) {
 		t.Errorf("Restore after the purge = %v; want ErrNotInTrash", err)
 	}
+}
+
+// TestVersions: an upload, COPY or MOVE that replaces a photo keeps its
+// previous content as a trash item marked as a version (per the policy),
+// which Restore brings back; the same bytes again, or a policy that
+// excludes the file, keep nothing.
+func TestVersions(t *testing.T) {
+	ctx := context.Background()
+	versions := func(e env) map[string]string { // trash id → the version's bytes
+		got := map[string]string{}
+		e.cat.Trash(ctx, user, func(it catalog.TrashItem) error {
+			if it.Version {
+				got[it.ID] = e.read(t, gateway.TrashBucket, it.ID)
+			}
+			return nil
+		})
+		return got
+	}
+	for _, tc := range []struct {
+		policy     gateway.Versions
+		ctype      string
+		wantKept   bool
+		retainDays int
+	}{
+		{gateway.VersionsMedia, "image/jpeg", true, 30},
+		{gateway.VersionsMedia, "text/plain", false, 30},
+		{gateway.VersionsAll, "text/plain", true, 30},
+		{gateway.VersionsOff, "image/jpeg", false, 30},
+		{gateway.VersionsMedia, "image/jpeg", false, 0}, // no trash, no versions
+	} {
+		t.Run(fmt.Sprintf("%d-%s-%d", tc.policy, tc.ctype, tc.retainDays), func(t *testing.T) {
+			e := newEnv(t, gateway.Options{TrashRetention: time.Duration(tc.retainDays) * 24 * time.Hour, Versions: tc.policy})
+			e.mkBucket(t, "b")
+			put := func(key, body string) {
+				t.Helper()
+				if _, err := e.g.Put(ctx, gateway.PutInput{User: user, Bucket: "b", Key: key, ContentType: tc.ctype, Body: strings.NewReader(body)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			put("f", "first")
+			put("f", "first") // the same bytes: nothing to keep
+			put("f", "second")
+			got := versions(e)
+			if !tc.wantKept {
+				if len(got) != 0 {
+					t.Fatalf("versions kept: %v; want none", got)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("versions after two different uploads: %v; want one, \"first\"", got)
+			}
+			var id string
+			for k, v := range got {
+				if id = k; v != "first" {
+					t.Errorf("the version holds %q; want \"first\"", v)
+				}
+			}
+			// Restoring it replaces the current content, which is kept in turn.
+			if err := e.g.Restore(ctx, user, id, "", ""); err != nil {
+				t.Fatalf("Restore: %v", err)
+			}
+			if got := e.read(t, "b", "f"); got != "first" {
+				t.Errorf("after restoring the version: %q; want \"first\"", got)
+			}
+			if got := versions(e); len(got) != 1 || !slices.Contains(mapValues(got), "second") {
+				t.Errorf("versions after the restore: %v; want the replaced \"second\"", got)
+			}
+			// A MOVE onto the file keeps what it replaces too.
+			put("g", "moved in")
+			if err := e.g.Move(ctx, user, "b", "g", "b", "f"); err != nil {
+				t.Fatal(err)
+			}
+			if got := versions(e); len(got) != 2 || !slices.Contains(mapValues(got), "first") {
+				t.Errorf("versions after a MOVE onto the file: %v; want \"second\" and \"first\"", got)
+			}
+		})
+	}
+}
+
+func mapValues(m map[string]string) []string {
+	var vs []string
+	for _, v := range m {
+		vs = append(vs, v)
+	}
+	return vs
 }

@@ -142,6 +142,12 @@ func (t *Tree) listTrash(ctx context.Context, user string, segs []string, fn fun
 			return nil // purged meanwhile
 		}
 		name := path.Base(strings.TrimSuffix(it.Key, "/"))
+		if it.Version {
+			// The content an overwrite replaced, beside the file's
+			// deleted copies: "IMG_1 (replaced 2026-12-07 21.30.05 UTC).jpg".
+			ext := path.Ext(name)
+			name = strings.TrimSuffix(name, ext) + " (replaced " + time.Unix(0, it.DeletedNs).UTC().Format("2006-01-02 15.04.05") + " UTC)" + ext
+		}
 		count[name]++
 		items = append(items, Entry{Name: name, Dir: o.IsDir(), ModTime: time.Unix(0, it.DeletedNs), Object: o})
 		return nil

@@ -28,6 +28,9 @@ type Config struct {
 	InfinityLimit  int    `yaml:"propfind_infinity_limit"`
 	Workers        int    `yaml:"workers"`
 	TrashDays      int    `yaml:"trash_days"`
+	// Versions: which files keep the content an overwrite replaced, in
+	// /trash for trash_days: media (photos and videos), all, or off.
+	Versions string `yaml:"versions"`
 	// MultipartExpireDays removes S3 multipart uploads no part of which
 	// was written for that many days; 0: never.
 	MultipartExpireDays int    `yaml:"multipart_expire_days"`
@@ -74,6 +77,7 @@ func defaults() Config {
 		S3Addr:              "127.0.0.1:9000",
 		InfinityLimit:       100_000,
 		TrashDays:           30,
+		Versions:            "media",
 		LogLevel:            "info",
 		LogFormat:           "text",
 		FaceDetector:        "tiny",
@@ -110,6 +114,7 @@ func (c *Config) options() []option {
 		{name: "people-min-photos", env: "SHOEBOX_PEOPLE_MIN_PHOTOS", usage: "fewest photos an unnamed person needs to get a /by-person folder", int: &c.PeopleMinPhotos},
 		{name: "people-regroup-after", env: "SHOEBOX_PEOPLE_REGROUP_AFTER", usage: "new faces that match no person before all faces are grouped again (0: 20, or a tenth of the faces)", int: &c.PeopleRegroupAfter},
 		{name: "trash-days", env: "SHOEBOX_TRASH_DAYS", usage: "days deleted photos and videos stay in /trash (0: no trash, deletes are final)", int: &c.TrashDays},
+		{name: "versions", env: "SHOEBOX_VERSIONS", usage: "which files keep the content an overwrite replaced, in /trash for trash-days: media (photos and videos), all, or off", str: &c.Versions},
 		{name: "log-level", env: "SHOEBOX_LOG_LEVEL", usage: "debug, info, warn or error", str: &c.LogLevel},
 		{name: "log-format", env: "SHOEBOX_LOG_FORMAT", usage: "text or json", str: &c.LogFormat},
 		{name: "unsafe-no-fsync", env: "SHOEBOX_UNSAFE_NO_FSYNC", usage: "skip fsync (benchmarks only: a machine crash can lose acknowledged writes)", boolean: &c.NoFsync},

@@ -112,8 +112,8 @@ func TestImportAndReindex(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "2019", "copy.jpg"), mustRead(t, filepath.Join(src, "2019/paris/canon_eos.jpg")), 0o644)
 
 	out, err := runCLI(t, "", "import", "--data", s.data, "--user", "admin", "--bucket", "Imported", "--quiet", src)
-	if err != nil || !strings.Contains(out, "imported 3 files") || !strings.Contains(out, "skipped 1 already there") {
-		t.Fatalf("import: %v\n%s\nwant 3 imported, the copy skipped by content", err, out)
+	if err != nil || !strings.Contains(out, "imported 4 files") || !strings.Contains(out, "skipped 0 already there") {
+		t.Fatalf("import: %v\n%s\nwant 4 imported: a copy at another path is part of the layout", err, out)
 	}
 	out, err = runCLI(t, "", "import", "--data", s.data, "--user", "admin", "--bucket", "Imported", "--quiet", src)
 	if err != nil || !strings.Contains(out, "imported 0 files") || !strings.Contains(out, "skipped 4") {
@@ -124,13 +124,14 @@ func TestImportAndReindex(t *testing.T) {
 	}
 	s.start()
 	s.waitQueue(t, 30*time.Second)
-	// The walk is in lexical order: 2019/copy.jpg came first and its twin
-	// 2019/paris/canon_eos.jpg was skipped.
-	o := s.apiObject(t, "Imported/2019/copy.jpg")
-	if o.Media == nil || o.Media.Make != "Canon" || o.Enrichment.State != "done" {
-		t.Errorf("imported copy.jpg = %+v %+v", o.Media, o.Enrichment)
+	// Both copies are there, at their own paths.
+	for _, k := range []string{"Imported/2019/copy.jpg", "Imported/2019/paris/canon_eos.jpg"} {
+		o := s.apiObject(t, k)
+		if o.Media == nil || o.Media.Make != "Canon" || o.Enrichment.State != "done" {
+			t.Errorf("imported %s = %+v %+v", k, o.Media, o.Enrichment)
+		}
 	}
-	o = s.apiObject(t, "Imported/no_date_at_all.jpg")
+	o := s.apiObject(t, "Imported/no_date_at_all.jpg")
 	if o.Media == nil || o.Media.DateSource != "mtime" || o.Media.TakenUTC != "2012-03-04T05:06:07Z" {
 		t.Errorf("imported no_date_at_all.jpg = %+v; want dated by the file's modification time", o.Media)
 	}
@@ -143,12 +144,12 @@ func TestImportAndReindex(t *testing.T) {
 	s.stop()
 	os.RemoveAll(filepath.Join(s.data, "derived"))
 	out, err = runCLI(t, "", "reindex", "--data", s.data, "--quiet")
-	if err != nil || !strings.Contains(out, "reindexed 3 files, 0 failed") {
+	if err != nil || !strings.Contains(out, "reindexed 4 files, 0 failed") {
 		t.Fatalf("reindex: %v\n%s", err, out)
 	}
 	s.start()
-	if st := s.status(t); st.Queue.Pending != 0 || st.Photos != 3 {
-		t.Errorf("status after reindex = %+v; want 3 photos, nothing pending", st)
+	if st := s.status(t); st.Queue.Pending != 0 || st.Photos != 4 {
+		t.Errorf("status after reindex = %+v; want 4 photos, nothing pending", st)
 	}
 	resp, body = s.do("GET", "/api/v1/objects/Imported/iphone_golden_gate.heic/thumbnail?size=preview", nil)
 	want(t, resp, body, 200)

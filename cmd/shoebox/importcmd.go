@@ -25,9 +25,9 @@ import (
 // importCmd is `shoebox import --user U --bucket B DIR`: it brings a
 // folder in through the gateway (so every file is cataloged and queued for
 // enrichment, like an upload), keeping the folder's layout and the files'
-// modification times. Files whose bytes are already in the bucket (same
-// SHA-256, at any path) are skipped, so an interrupted import resumes where
-// it stopped. The server must be stopped (the catalog is a single-writer
+// modification times. A file already at the same path with the same bytes
+// (SHA-256) is skipped, so an interrupted import resumes where it stopped;
+// copies of one photo at several paths are all imported, as they were. The server must be stopped (the catalog is a single-writer
 // database); the jobs it queues run when it starts.
 func importCmd(ctx context.Context, args []string) error {
 	fset := flag.NewFlagSet("import", flag.ContinueOnError)
@@ -57,18 +57,6 @@ func importCmd(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "created bucket %s\n", *bucket)
 	} else if err != nil {
-		return err
-	}
-
-	// What is there already, by content.
-	have := map[string]bool{}
-	err = st.gw.Walk(ctx, *user, *bucket, "", "", func(o catalog.Object) error {
-		if o.SHA256 != "" {
-			have[o.SHA256] = true
-		}
-		return nil
-	})
-	if err != nil {
 		return err
 	}
 
@@ -126,11 +114,16 @@ func importCmd(ctx context.Context, args []string) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("import interrupted (run it again to resume): %w", err)
 		}
-		sum, err := fileSHA256(f.path)
-		if err == nil && have[sum] {
-			skipped++
-			bar.Add64(f.size)
-			continue
+		// Resume: a file already at the same path with the same content
+		// is skipped. A copy of it elsewhere is not: the layout is kept.
+		var err error
+		if o, serr := st.gw.Stat(ctx, *user, *bucket, f.key); serr == nil && !o.IsDir() && o.Size == f.size {
+			var sum string
+			if sum, err = fileSHA256(f.path); err == nil && sum == o.SHA256 {
+				skipped++
+				bar.Add64(f.size)
+				continue
+			}
 		}
 		if err == nil {
 			err = importFile(ctx, st.gw, *user, *bucket, f.key, f.path, f.mod)
@@ -142,7 +135,6 @@ func importCmd(ctx context.Context, args []string) error {
 			fmt.Fprintf(os.Stderr, "failed %s: %v\n", f.path, err)
 			continue
 		}
-		have[sum] = true
 		imported++
 		bytesIn += f.size
 	}

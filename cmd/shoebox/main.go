@@ -130,6 +130,10 @@ func (s *store) Close() {
 }
 
 func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, error) {
+	versions, err := gateway.ParseVersions(cfg.Versions)
+	if err != nil {
+		return nil, fmt.Errorf("setting versions (--versions, SHOEBOX_VERSIONS): %w", err)
+	}
 	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -169,7 +173,7 @@ func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, erro
 		}
 	}
 	gw := gateway.New(be, cat, gateway.Options{Logger: lg, Hooks: hooks, TrashRetention: time.Duration(cfg.TrashDays) * 24 * time.Hour,
-		Journal: log, JournalLimit: limit})
+		Journal: log, JournalLimit: limit, Versions: versions})
 	return &store{cat: cat, be: be, wal: log, gw: gw, thumbs: thumbs}, nil
 }
 
