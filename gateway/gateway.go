@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"shoebox/catalog"
+	"shoebox/gateway/diskspace"
 	"shoebox/gateway/wal"
 )
 
@@ -32,6 +33,9 @@ var (
 	ErrNotDir       = errors.New("is a file, not a folder")
 	ErrNotEmpty     = errors.New("not empty")
 	ErrPrecondition = errors.New("precondition failed")
+	// ErrInsufficientStorage: the disk is below its free-space reserve
+	// (Options.Space); the write was refused before anything was staged.
+	ErrInsufficientStorage = diskspace.ErrInsufficientStorage
 )
 
 // Op is the kind of a committed change.
@@ -87,6 +91,9 @@ type Options struct {
 	// JournalFlushEvery is how long journaled files may wait for their
 	// flush (0: 100 ms).
 	JournalFlushEvery time.Duration
+	// Space, when set, refuses writes below a free-space reserve
+	// (space.go); nil: no check.
+	Space SpaceGuard
 }
 
 // Gateway is the interception layer: the only way front ends reach stored
@@ -109,6 +116,8 @@ type Gateway struct {
 
 	journal *journal // nil: every file is made durable before its row is written
 	wal     *wal.Log // replayed by Reconcile (Options.Journal)
+
+	space SpaceGuard // nil: writes are not checked (Options.Space)
 }
 
 // New returns a Gateway over a backend and a catalog.
@@ -123,7 +132,7 @@ func New(be Backend, cat *catalog.Catalog, opt Options) *Gateway {
 	}
 	lg = lg.With("component", "gateway")
 	return &Gateway{be: be, cat: cat, hooks: opt.Hooks, log: lg, now: now, seed: maphash.MakeSeed(), retention: opt.TrashRetention,
-		journal: newJournal(be, cat, opt, lg), wal: opt.Journal}
+		journal: newJournal(be, cat, opt, lg), wal: opt.Journal, space: opt.Space}
 }
 
 // Catalog returns the catalog, for readers of derived data.
@@ -168,6 +177,9 @@ func (g *Gateway) Buckets(ctx context.Context, user string) ([]catalog.Bucket, e
 
 // MakeBucket creates a bucket; ErrExists if the user has it already.
 func (g *Gateway) MakeBucket(ctx context.Context, user, bucket string) error {
+	if err := g.admit("make bucket", bucket, "", 0); err != nil {
+		return err
+	}
 	if err := CheckBucket(bucket); err != nil {
 		return err
 	}
@@ -234,6 +246,9 @@ func (g *Gateway) RemoveBucket(ctx context.Context, user, bucket string, recursi
 // RenameBucket renames a bucket with everything in it: one rename in the
 // backend and a batched rewrite of the catalog rows.
 func (g *Gateway) RenameBucket(ctx context.Context, user, from, to string) error {
+	if err := g.admit("rename bucket", from, "", 0); err != nil {
+		return err
+	}
 	if err := CheckBucket(to); err != nil {
 		return err
 	}
@@ -326,6 +341,9 @@ func (g *Gateway) Props(ctx context.Context, user, bucket, key string) ([]catalo
 
 // PatchProps sets and removes dead properties, in order.
 func (g *Gateway) PatchProps(ctx context.Context, user, bucket, key string, ops []catalog.PropOp) error {
+	if err := g.admit("set properties of", bucket, key, 0); err != nil {
+		return err
+	}
 	return g.cat.PatchProps(ctx, user, bucket, key, ops)
 }
 
@@ -361,6 +379,10 @@ type PutInput struct {
 	// commit with the current row (nil when there is none); its error aborts
 	// the upload (If-Match and friends).
 	Check func(cur *catalog.Object) error
+	// Size is the body's length when the client said (Content-Length),
+	// else 0: an upload that cannot fit above the free-space reserve is
+	// refused before it is read.
+	Size int64
 	// MD5, when set, returns the MD5 of the whole body once Body has been
 	// read to its end: a front end that hashes the stream anyway (gofakes3
 	// does, for Content-MD5 and the ETag) saves the gateway a second MD5,
@@ -372,6 +394,9 @@ type PutInput struct {
 // the backend, recorded in the catalog, announced to the hooks, and only
 // then does Put return. On any error nothing changes.
 func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) {
+	if err := g.admitPut(&in); err != nil {
+		return catalog.Object{}, err
+	}
 	if err := CheckKey(in.Key); err != nil {
 		return catalog.Object{}, err
 	}
@@ -528,6 +553,9 @@ func (g *Gateway) checkParent(ctx context.Context, user, bucket, key string, mk 
 
 // MakeParents creates the folders that would hold key, as needed.
 func (g *Gateway) MakeParents(ctx context.Context, user, bucket, key string) error {
+	if err := g.admit("make parents of", bucket, key, 0); err != nil {
+		return err
+	}
 	if err := CheckKey(key); err != nil {
 		return err
 	}
@@ -537,6 +565,9 @@ func (g *Gateway) MakeParents(ctx context.Context, user, bucket, key string) err
 // UpdateMeta replaces the content type, user metadata and the explicit
 // flag of a file or folder row, leaving its bytes alone.
 func (g *Gateway) UpdateMeta(ctx context.Context, user, bucket, key string, update func(*catalog.Object)) error {
+	if err := g.admit("update", bucket, key, 0); err != nil {
+		return err
+	}
 	defer g.lockKey(user, bucket, key)()
 	o, err := g.cat.Stat(ctx, user, bucket, key)
 	if err != nil {
@@ -551,6 +582,9 @@ func (g *Gateway) UpdateMeta(ctx context.Context, user, bucket, key string, upda
 // parent must exist unless makeParents; ErrExists if something has that name.
 // explicit marks a folder the user asked for (see catalog.Object.Explicit).
 func (g *Gateway) Mkdir(ctx context.Context, user, bucket, key string, makeParents, explicit bool) error {
+	if err := g.admit("mkdir", bucket, key, 0); err != nil {
+		return err
+	}
 	key = strings.TrimSuffix(key, "/") + "/"
 	if err := CheckKey(key); err != nil {
 		return err
@@ -648,12 +682,18 @@ func (g *Gateway) RemoveIfEmpty(ctx context.Context, user, bucket, key string, k
 // folders), replacing what dst was. A folder moves with one backend rename
 // and a batched catalog rewrite, whatever its size.
 func (g *Gateway) Move(ctx context.Context, user, bucket, src, dstBucket, dst string) error {
+	if err := g.admit("move", bucket, src, 0); err != nil {
+		return err
+	}
 	return g.transfer(ctx, OpMove, user, bucket, src, dstBucket, dst)
 }
 
 // Copy copies the file or folder src to dst, replacing what dst was. The
 // catalog rows are copied, not recomputed.
 func (g *Gateway) Copy(ctx context.Context, user, bucket, src, dstBucket, dst string) error {
+	if err := g.admit("copy", bucket, src, g.sizeOf(ctx, user, bucket, src)); err != nil {
+		return err
+	}
 	return g.transfer(ctx, OpCopy, user, bucket, src, dstBucket, dst)
 }
 
@@ -721,6 +761,9 @@ func overlaps(src, dst string) bool {
 
 // SetModTime changes the modification time of a file or folder.
 func (g *Gateway) SetModTime(ctx context.Context, user, bucket, key string, t time.Time) error {
+	if err := g.admit("touch", bucket, key, 0); err != nil {
+		return err
+	}
 	defer g.lockKey(user, bucket, key)()
 	o, err := g.cat.Stat(ctx, user, bucket, key)
 	if err != nil {
