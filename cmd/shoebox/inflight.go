@@ -31,6 +31,10 @@ func (f *inflight) wrap(h http.Handler) http.Handler {
 		if f.idle > 0 && r.Body != nil && r.Body != http.NoBody {
 			b := &idleBody{rc: http.NewResponseController(w), r: r.Body, idle: f.idle}
 			if b.extend(time.Now()) == nil { // else a writer without deadlines (tests): leave it
+				// On a copy: the server looks at its own request's Body
+				// after the handler, and would drain (and send 100
+				// Continue for) a body it does not recognize.
+				r = r.WithContext(r.Context())
 				r.Body = b
 			}
 		}

@@ -89,9 +89,9 @@ func TestBodyIdleTimeout(t *testing.T) {
 	id, secret := s3Keys(t, s)
 	for _, tc := range []struct {
 		name, addr, target, auth, path string
-		status                       int
+		status                         int
 	}{
-		{"webdav", s.addr, "/dav/b/slow.bin", "Basic "+basic("admin", adminPW), "/dav/b/slow.bin", http.StatusRequestTimeout},
+		{"webdav", s.addr, "/dav/b/slow.bin", "Basic " + basic("admin", adminPW), "/dav/b/slow.bin", http.StatusRequestTimeout},
 		{"s3", s.s3addr, presign(t, s, id, secret, "b", "slow-s3.bin"), "", "/dav/b/slow-s3.bin", http.StatusBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

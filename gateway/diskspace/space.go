@@ -151,7 +151,7 @@ func (g *Guard) check(n int64) error {
 	if !g.full {
 		g.full = true
 		g.log.Warn("free space is below the reserve: writes are refused until space is freed", "dir", g.dir,
-			"free_mib", g.free>>20, "reserve_mib", g.reserve>>20)
+			"free_mib", (g.free-g.charged)>>20, "reserve_mib", g.reserve>>20)
 	}
 	return fmt.Errorf("%d bytes free on %s, below the %d-byte reserve: %w", g.free-g.charged, g.dir, g.reserve, ErrInsufficientStorage)
 }
