@@ -100,6 +100,8 @@ func defaults() Config {
 		FaceDetector:        "tiny",
 		MultipartExpireDays: 7,
 		PeopleMinPhotos:     2,
+		FreeSpaceReserve:    DefaultFreeSpaceReserve,
+		BodyIdleTimeout:     DefaultBodyIdleTimeout,
 	}
 }
 
