@@ -65,6 +65,19 @@ func (o Object) ETag() string {
 	}
 }
 
+// Badger's file sizes (Open), and the disk they can take.
+const (
+	memTableSize     = 8 << 20
+	valueLogFileSize = 64 << 20
+	// DiskHeadroom is the most disk Badger's next files take before it
+	// reclaims any: a fresh memtable log (.mem, made at twice the
+	// memtable size and written through mmap, so a full disk is a SIGBUS,
+	// not an error), the level-0 table a full memtable is flushed to, and
+	// a value log (.vlog) growing to its full size. The server keeps at
+	// least this free (its free-space reserve, gateway/diskspace).
+	DiskHeadroom = 2*memTableSize + memTableSize + valueLogFileSize
+)
+
 // Options tune the Badger store. The zero value is a small-footprint default.
 type Options struct {
 	// InMemory keeps everything in RAM (tests).
@@ -100,13 +113,13 @@ func Open(dir string, opt Options) (*Catalog, error) {
 		WithInMemory(opt.InMemory).
 		WithSyncWrites(false). // the catalog syncs itself (durable.go)
 		WithLogger(badgerLogger{lg}).
-		WithMemTableSize(8 << 20).
+		WithMemTableSize(memTableSize).
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(8).
 		WithBlockCacheSize(4 << 20).
 		WithIndexCacheSize(4 << 20).
-		WithValueLogFileSize(64 << 20).
+		WithValueLogFileSize(valueLogFileSize).
 		WithValueThreshold(4 << 10).
 		WithNumCompactors(2)
 	if opt.InMemory {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -207,7 +208,7 @@ func (h *Handler) serveVirtual(w http.ResponseWriter, r *http.Request, user stri
 // finish writes the error answer of a request that did not answer itself.
 func (h *Handler) finish(w http.ResponseWriter, r *http.Request, status int, err error) {
 	if status != 0 {
-		if status >= 500 {
+		if status >= 500 && status != http.StatusInsufficientStorage { // the guard logs a full disk once
 			h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 		}
 		msg := http.StatusText(status)
@@ -232,6 +233,10 @@ func statusFor(err error) int {
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, gateway.ErrPrecondition):
 		return http.StatusPreconditionFailed
+	case errors.Is(err, gateway.ErrInsufficientStorage):
+		return http.StatusInsufficientStorage
+	case errors.Is(err, os.ErrDeadlineExceeded): // the body made no progress (body_idle_timeout)
+		return http.StatusRequestTimeout
 	case errors.Is(err, ErrLocked):
 		return http.StatusLocked
 	case errors.Is(err, gateway.ErrReserved):
@@ -452,7 +457,7 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, user string, res r
 		return statusFor(err), err
 	}
 	in := gateway.PutInput{
-		User: user, Bucket: res.bucket, Key: res.key, Body: r.Body,
+		User: user, Bucket: res.bucket, Key: res.key, Body: r.Body, Size: expectedLength(r),
 		Check: func(c *catalog.Object) error { return httpConditions(r, c) },
 	}
 	if h.cfg.MaxUpload > 0 {
@@ -511,6 +516,16 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, user string, res r
 		w.WriteHeader(http.StatusNoContent)
 	}
 	return 0, nil
+}
+
+// expectedLength is the length of the body, when the client said:
+// Content-Length, or X-Expected-Entity-Length (macOS Finder's chunked PUTs).
+func expectedLength(r *http.Request) int64 {
+	if r.ContentLength > 0 {
+		return r.ContentLength
+	}
+	n, _ := strconv.ParseInt(r.Header.Get("X-Expected-Entity-Length"), 10, 64)
+	return max(n, 0)
 }
 
 // ocMtime reads the ownCloud X-OC-Mtime header (Unix seconds, maybe fractional).

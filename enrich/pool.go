@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"shoebox/catalog"
@@ -71,6 +72,8 @@ type Pool struct {
 	opt  Options
 	log  *slog.Logger
 	wake chan struct{}
+	// paused: the disk was below its reserve at the last look.
+	paused atomic.Bool
 }
 
 // NewPool returns a pool; Run starts it.
@@ -137,6 +140,13 @@ func (p *Pool) worker(ctx context.Context) {
 			case <-time.After(busyPoll):
 			}
 		}
+		if !p.spaceLeft() {
+			select { // no derived data (rows, thumbnails) below the reserve
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			continue
+		}
 		jobs, err := p.cat.LeaseJobs(ctx, time.Now(), p.opt.Lease, 1)
 		if err != nil {
 			p.log.Error("lease jobs", "err", err)
@@ -158,6 +168,23 @@ func (p *Pool) worker(ctx context.Context) {
 		default:
 		}
 	}
+}
+
+// spaceLeft reports whether the disk is above its free-space reserve
+// (gateway.Admit); below it, workers write nothing and wait, and the pool
+// says so once.
+func (p *Pool) spaceLeft() bool {
+	err := p.gw.Admit(0)
+	if err == nil {
+		if p.paused.CompareAndSwap(true, false) {
+			p.log.Info("free space is back: enrichment resumes")
+		}
+		return true
+	}
+	if p.paused.CompareAndSwap(false, true) {
+		p.log.Warn("enrichment paused: the disk is below its free-space reserve; no thumbnails or media records are written until space is freed", "err", err)
+	}
+	return false
 }
 
 func (p *Pool) process(ctx context.Context, j catalog.Job) {

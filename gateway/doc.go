@@ -22,6 +22,15 @@
 // a crash left in the log before it looks at the disk, and moves and
 // copies wait for the pending flush first (journal.go).
 //
+// A free-space reserve (space.go, Options.Space; gateway/diskspace over
+// statfs): every write asks the SpaceGuard at its very top, before anything
+// is staged, and an upload's body is counted as it is read, so that the
+// disk under Badger and the journal never fills (Badger writes through
+// mmap: a full disk is a SIGBUS there, not an error). Below the reserve a
+// write fails with ErrInsufficientStorage (507); reads and deletes never
+// ask. Writers outside the gateway (enrichment, S3 multipart parts) ask
+// Admit and Counted.
+//
 // Reads of metadata (Stat, List, Walk, ETags, content types) come from the
 // catalog, never from re-reading files.
 //

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"shoebox/catalog"
+	"shoebox/gateway/diskspace"
 	"shoebox/gateway/wal"
 )
 
@@ -32,6 +33,9 @@ var (
 	ErrNotDir       = errors.New("is a file, not a folder")
 	ErrNotEmpty     = errors.New("not empty")
 	ErrPrecondition = errors.New("precondition failed")
+	// ErrInsufficientStorage: the disk is below its free-space reserve
+	// (Options.Space); the write was refused before anything was staged.
+	ErrInsufficientStorage = diskspace.ErrInsufficientStorage
 )
 
 // Op is the kind of a committed change.
@@ -87,6 +91,9 @@ type Options struct {
 	// JournalFlushEvery is how long journaled files may wait for their
 	// flush (0: 100 ms).
 	JournalFlushEvery time.Duration
+	// Space, when set, refuses writes below a free-space reserve
+	// (space.go); nil: no check.
+	Space SpaceGuard
 	// Versions says which files keep their previous content, as a trash
 	// item, when an upload, a COPY or a MOVE replaces them (with
 	// TrashRetention set): VersionsMedia (the zero value: photos and
@@ -141,6 +148,8 @@ type Gateway struct {
 
 	journal *journal // nil: every file is made durable before its row is written
 	wal     *wal.Log // replayed by Reconcile (Options.Journal)
+
+	space SpaceGuard // nil: writes are not checked (Options.Space)
 }
 
 // New returns a Gateway over a backend and a catalog.
@@ -155,7 +164,7 @@ func New(be Backend, cat *catalog.Catalog, opt Options) *Gateway {
 	}
 	lg = lg.With("component", "gateway")
 	return &Gateway{be: be, cat: cat, hooks: opt.Hooks, log: lg, now: now, seed: maphash.MakeSeed(), retention: opt.TrashRetention, versions: opt.Versions,
-		journal: newJournal(be, cat, opt, lg), wal: opt.Journal}
+		journal: newJournal(be, cat, opt, lg), wal: opt.Journal, space: opt.Space}
 }
 
 // Catalog returns the catalog, for readers of derived data.
@@ -200,6 +209,9 @@ func (g *Gateway) Buckets(ctx context.Context, user string) ([]catalog.Bucket, e
 
 // MakeBucket creates a bucket; ErrExists if the user has it already.
 func (g *Gateway) MakeBucket(ctx context.Context, user, bucket string) error {
+	if err := g.admit("make bucket", bucket, "", 0); err != nil {
+		return err
+	}
 	if err := CheckBucket(bucket); err != nil {
 		return err
 	}
@@ -269,6 +281,9 @@ func (g *Gateway) RemoveBucket(ctx context.Context, user, bucket string, recursi
 // RenameBucket renames a bucket with everything in it: one rename in the
 // backend and a batched rewrite of the catalog rows.
 func (g *Gateway) RenameBucket(ctx context.Context, user, from, to string) error {
+	if err := g.admit("rename bucket", from, "", 0); err != nil {
+		return err
+	}
 	if err := CheckBucket(to); err != nil {
 		return err
 	}
@@ -361,6 +376,9 @@ func (g *Gateway) Props(ctx context.Context, user, bucket, key string) ([]catalo
 
 // PatchProps sets and removes dead properties, in order.
 func (g *Gateway) PatchProps(ctx context.Context, user, bucket, key string, ops []catalog.PropOp) error {
+	if err := g.admit("set properties of", bucket, key, 0); err != nil {
+		return err
+	}
 	return g.cat.PatchProps(ctx, user, bucket, key, ops)
 }
 
@@ -396,6 +414,10 @@ type PutInput struct {
 	// commit with the current row (nil when there is none); its error aborts
 	// the upload (If-Match and friends).
 	Check func(cur *catalog.Object) error
+	// Size is the body's length when the client said (Content-Length),
+	// else 0: an upload that cannot fit above the free-space reserve is
+	// refused before it is read.
+	Size int64
 	// MD5, when set, returns the MD5 of the whole body once Body has been
 	// read to its end: a front end that hashes the stream anyway (gofakes3
 	// does, for Content-MD5 and the ETag) saves the gateway a second MD5,
@@ -407,6 +429,9 @@ type PutInput struct {
 // the backend, recorded in the catalog, announced to the hooks, and only
 // then does Put return. On any error nothing changes.
 func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) {
+	if err := g.admitPut(&in); err != nil {
+		return catalog.Object{}, err
+	}
 	if err := CheckKey(in.Key); err != nil {
 		return catalog.Object{}, err
 	}
@@ -587,6 +612,9 @@ func (g *Gateway) checkParent(ctx context.Context, user, bucket, key string, mk 
 
 // MakeParents creates the folders that would hold key, as needed.
 func (g *Gateway) MakeParents(ctx context.Context, user, bucket, key string) error {
+	if err := g.admit("make parents of", bucket, key, 0); err != nil {
+		return err
+	}
 	if err := CheckKey(key); err != nil {
 		return err
 	}
@@ -596,6 +624,9 @@ func (g *Gateway) MakeParents(ctx context.Context, user, bucket, key string) err
 // UpdateMeta replaces the content type, user metadata and the explicit
 // flag of a file or folder row, leaving its bytes alone.
 func (g *Gateway) UpdateMeta(ctx context.Context, user, bucket, key string, update func(*catalog.Object)) error {
+	if err := g.admit("update", bucket, key, 0); err != nil {
+		return err
+	}
 	defer g.lockKey(user, bucket, key)()
 	o, err := g.cat.Stat(ctx, user, bucket, key)
 	if err != nil {
@@ -610,6 +641,9 @@ func (g *Gateway) UpdateMeta(ctx context.Context, user, bucket, key string, upda
 // parent must exist unless makeParents; ErrExists if something has that name.
 // explicit marks a folder the user asked for (see catalog.Object.Explicit).
 func (g *Gateway) Mkdir(ctx context.Context, user, bucket, key string, makeParents, explicit bool) error {
+	if err := g.admit("mkdir", bucket, key, 0); err != nil {
+		return err
+	}
 	key = strings.TrimSuffix(key, "/") + "/"
 	if err := CheckKey(key); err != nil {
 		return err
@@ -765,6 +799,13 @@ func (g *Gateway) Transfer(ctx context.Context, t Transfer) error {
 	if t.Op != OpMove && t.Op != OpCopy {
 		return fmt.Errorf("transfer %s/%s: unknown operation %q", t.Bucket, t.Key, t.Op)
 	}
+	var need int64 // a move takes no space, a copy may (bytes copied where links are not possible)
+	if t.Op == OpCopy {
+		need = g.sizeOf(ctx, t.User, t.Bucket, t.Key)
+	}
+	if err := g.admit(string(t.Op), t.Bucket, t.Key, need); err != nil {
+		return err
+	}
 	for _, k := range []string{t.Key, t.DstKey} {
 		if err := CheckKey(k); err != nil || k == "" {
 			return fmt.Errorf("%s %s/%s: %w", t.Op, t.Bucket, k, ErrBadPath)
@@ -854,6 +895,9 @@ func overlaps(src, dst string) bool {
 
 // SetModTime changes the modification time of a file or folder.
 func (g *Gateway) SetModTime(ctx context.Context, user, bucket, key string, t time.Time) error {
+	if err := g.admit("touch", bucket, key, 0); err != nil {
+		return err
+	}
 	defer g.lockKey(user, bucket, key)()
 	o, err := g.cat.Stat(ctx, user, bucket, key)
 	if err != nil {

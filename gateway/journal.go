@@ -84,6 +84,10 @@ const defaultFlushEvery = 100 * time.Millisecond
 // flush: an upload that finds more waits for the flush in progress.
 const journalMaxPending = 32 << 20
 
+// JournalHeadroom is the most disk the journal's segments take: the bytes
+// of files waiting for their flush (a free-space reserve keeps room for it).
+const JournalHeadroom = journalMaxPending
+
 type journal struct {
 	fl    Flusher
 	cat   *catalog.Catalog

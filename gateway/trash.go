@@ -177,6 +177,9 @@ func (g *Gateway) TrashItem(ctx context.Context, user, id string) (catalog.Trash
 // Restore moves a trashed item back: to where it was when bucket is "",
 // else to bucket/key. Missing parent folders are made again.
 func (g *Gateway) Restore(ctx context.Context, user, id, bucket, key string) error {
+	if err := g.admit("restore", bucket, key, 0); err != nil {
+		return err
+	}
 	item, o, err := g.TrashItem(ctx, user, id)
 	if err != nil {
 		return err

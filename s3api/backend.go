@@ -10,6 +10,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,6 +86,15 @@ func (b *backend) mapErr(ctx context.Context, bucket, key string, err error) err
 		return gofakes3.BucketNotFound(bucket)
 	case errors.Is(err, gateway.ErrPrecondition):
 		return gofakes3.ErrorMessage(gofakes3.ErrPreconditionFailed, err.Error())
+	case errors.Is(err, gateway.ErrInsufficientStorage):
+		// As MinIO answers a full drive (XMinioStorageFull): 507, which
+		// SDKs do not retry (they retry 500, 503 and throttling), so the
+		// client stops at once with this message instead of hammering a
+		// full disk with retries; reads and deletes keep working.
+		return b.custom(ctx, &s3Error{"InsufficientStorage", fmt.Sprintf(
+			"The server's disk is below its free-space reserve; writes are refused until space is freed (delete objects to free it). %v", err), http.StatusInsufficientStorage})
+	case errors.Is(err, os.ErrDeadlineExceeded): // the body made no progress (body_idle_timeout)
+		return b.custom(ctx, &s3Error{"RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period.", http.StatusBadRequest})
 	case errors.Is(err, gateway.ErrNotFound), errors.Is(err, catalog.ErrNotFound):
 		if key == "" {
 			return gofakes3.BucketNotFound(bucket)
@@ -482,7 +492,7 @@ func (b *backend) PutObject(ctx context.Context, bucket, key string, meta map[st
 	body := &stickyReader{r: input}
 	o, err := b.gw.Put(ctx, gateway.PutInput{
 		User: user, Bucket: bucket, Key: key, Body: body, ContentType: ctype, ModTime: mod, Meta: rest,
-		MakeParents: true, MD5: frontMD5(input),
+		MakeParents: true, MD5: frontMD5(input), Size: max(size, 0),
 		Verify: func(s gateway.Sums) error {
 			if body.err != nil {
 				return body.err // the body failed verification

@@ -490,6 +490,10 @@ func (m *multipart) putPart(w http.ResponseWriter, r *http.Request, bucket, key,
 func (m *multipart) storePart(r *http.Request, id string, n int, body io.Reader, size int64, wantMD5 []byte, want map[string]string,
 	trailer func(context.Context) (string, string)) (partRecord, error) {
 	ctx := r.Context()
+	if err := m.be.gw.Admit(max(size, 0)); err != nil {
+		return partRecord{}, m.be.mapErr(ctx, "", "", fmt.Errorf("multipart %s part %d: %w", id, n, err))
+	}
+	body = m.be.gw.Counted(body)
 	tmp, err := os.CreateTemp(m.path(id), ".tmp-part-")
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) { // aborted meanwhile
@@ -516,7 +520,7 @@ func (m *multipart) storePart(r *http.Request, id string, n int, body io.Reader,
 		err = cerr
 	}
 	if err != nil {
-		return partRecord{}, err
+		return partRecord{}, m.be.mapErr(ctx, "", "", err) // a full disk, a stalled body
 	}
 	sum := h.Sum(nil)
 	if wantMD5 != nil && !slices.Equal(sum, wantMD5) {

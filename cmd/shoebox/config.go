@@ -9,8 +9,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"shoebox/catalog"
+	"shoebox/gateway"
 )
 
 // Config is everything `shoebox` can be told. Precedence: flags, then
@@ -42,6 +46,15 @@ type Config struct {
 	NoFsync   bool   `yaml:"unsafe_no_fsync"`
 	PprofAddr string `yaml:"pprof_addr"`
 
+	// FreeSpaceReserve is the free space, in bytes, kept on the disk of
+	// the data directory: below it writes are refused (WebDAV 507, S3
+	// InsufficientStorage) and reads and deletes go on. 0: the default,
+	// DefaultFreeSpaceReserve; negative: no reserve.
+	FreeSpaceReserve int64 `yaml:"free_space_reserve"`
+	// BodyIdleTimeout cuts a request body that makes no progress for that
+	// long (0: DefaultBodyIdleTimeout; negative: never).
+	BodyIdleTimeout time.Duration `yaml:"body_idle_timeout"`
+
 	// Upstream S3 storage for originals (gateway/s3store); empty
 	// UpstreamBucket keeps them on local disk.
 	UpstreamEndpoint    string `yaml:"upstream_endpoint"`
@@ -70,6 +83,14 @@ type Config struct {
 	PeopleRegroupAfter int     `yaml:"people_regroup_after"`
 }
 
+// DefaultFreeSpaceReserve is room for Badger's next files (a memtable log,
+// its level-0 table, a value-log file: catalog.DiskHeadroom) and the
+// journal's (gateway.JournalHeadroom): 120 MiB.
+const DefaultFreeSpaceReserve = catalog.DiskHeadroom + gateway.JournalHeadroom
+
+// DefaultBodyIdleTimeout is how long a request body may make no progress.
+const DefaultBodyIdleTimeout = 60 * time.Second
+
 func defaults() Config {
 	return Config{
 		Data:                "./shoebox-data",
@@ -83,6 +104,8 @@ func defaults() Config {
 		FaceDetector:        "tiny",
 		MultipartExpireDays: 7,
 		PeopleMinPhotos:     2,
+		FreeSpaceReserve:    DefaultFreeSpaceReserve,
+		BodyIdleTimeout:     DefaultBodyIdleTimeout,
 	}
 }
 
@@ -94,6 +117,7 @@ type option struct {
 	int              *int
 	f64              *float64
 	boolean          *bool
+	dur              *time.Duration
 }
 
 func (c *Config) options() []option {
@@ -118,6 +142,8 @@ func (c *Config) options() []option {
 		{name: "log-level", env: "SHOEBOX_LOG_LEVEL", usage: "debug, info, warn or error", str: &c.LogLevel},
 		{name: "log-format", env: "SHOEBOX_LOG_FORMAT", usage: "text or json", str: &c.LogFormat},
 		{name: "unsafe-no-fsync", env: "SHOEBOX_UNSAFE_NO_FSYNC", usage: "skip fsync (benchmarks only: a machine crash can lose acknowledged writes)", boolean: &c.NoFsync},
+		{name: "free-space-reserve", env: "SHOEBOX_FREE_SPACE_RESERVE", usage: "bytes kept free on the data directory's disk; below it writes are refused (507) and reads and deletes go on (0: 120 MiB, room for the catalog's and the journal's next files; negative: none)", i64: &c.FreeSpaceReserve},
+		{name: "body-idle-timeout", env: "SHOEBOX_BODY_IDLE_TIMEOUT", usage: "cut a request body that makes no progress for this long (0: 60s; negative: never)", dur: &c.BodyIdleTimeout},
 		{name: "pprof-addr", env: "SHOEBOX_PPROF_ADDR", usage: "serve Go's /debug/pprof on this address (keep it on loopback)", str: &c.PprofAddr},
 		{name: "upstream-endpoint", env: "SHOEBOX_UPSTREAM_ENDPOINT", usage: "S3 endpoint URL keeping the originals (empty with a bucket: AWS S3)", str: &c.UpstreamEndpoint},
 		{name: "upstream-region", env: "SHOEBOX_UPSTREAM_REGION", usage: "upstream S3 signing region (default us-east-1)", str: &c.UpstreamRegion},
@@ -166,6 +192,8 @@ func parseConfig(fs *flag.FlagSet, args []string) (Config, error) {
 			fs.Float64Var(o.f64, o.name, 0, o.usage)
 		case o.boolean != nil:
 			fs.BoolVar(o.boolean, o.name, false, o.usage)
+		case o.dur != nil:
+			fs.DurationVar(o.dur, o.name, 0, o.usage)
 		}
 	}
 	if err := parseInterspersed(fs, args); err != nil {
@@ -197,11 +225,19 @@ func parseConfig(fs *flag.FlagSet, args []string) (Config, error) {
 				*o.f64 = *f.f64
 			case o.boolean != nil:
 				*o.boolean = *f.boolean
+			case o.dur != nil:
+				*o.dur = *f.dur
 			}
 		}
 	}
 	if d := strings.ToLower(cfg.FaceDetector); d != "tiny" && d != "ssd" {
 		return cfg, fmt.Errorf("face_detector %q: tiny or ssd", cfg.FaceDetector)
+	}
+	if cfg.FreeSpaceReserve == 0 {
+		cfg.FreeSpaceReserve = DefaultFreeSpaceReserve
+	}
+	if cfg.BodyIdleTimeout == 0 {
+		cfg.BodyIdleTimeout = DefaultBodyIdleTimeout
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return cfg, errors.New("--tls-cert and --tls-key go together")
@@ -237,6 +273,12 @@ func assign(o option, v string) error {
 			return err
 		}
 		*o.boolean = b
+	case o.dur != nil:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		*o.dur = d
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"shoebox/catalog"
 	"shoebox/enrich"
 	"shoebox/gateway"
+	"shoebox/gateway/diskspace"
 	"shoebox/gateway/localfs"
 	"shoebox/gateway/s3store"
 	"shoebox/gateway/wal"
@@ -106,6 +107,7 @@ type store struct {
 	cat    *catalog.Catalog
 	be     backend
 	wal    *wal.Log // nil on an upstream S3 backend
+	space  *diskspace.Guard
 	gw     *gateway.Gateway
 	thumbs *enrich.ThumbStore
 }
@@ -136,6 +138,18 @@ func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, erro
 	}
 	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	// The free-space reserve is checked before the catalog opens: on a
+	// disk filled from outside, the guard deletes its ballast file, which
+	// gives Badger the room its logs need (diskspace's doc says why a
+	// full disk is a SIGBUS there, not an error).
+	space, err := diskspace.New(cfg.Data, diskspace.Options{Reserve: cfg.FreeSpaceReserve, Ballast: filepath.Join(cfg.Data, "reserve.ballast"), Logger: lg})
+	if err != nil {
+		return nil, err
+	}
+	if a, err := space.Available(); err == nil && a < 0 {
+		lg.Warn("the disk is below its free-space reserve: serving reads and deletes, refusing writes until space is freed",
+			"data", cfg.Data, "short_mib", -a>>20, "reserve_mib", cfg.FreeSpaceReserve>>20)
 	}
 	cat, err := catalog.Open(filepath.Join(cfg.Data, "catalog"), catalog.Options{SyncWrites: !cfg.NoFsync, Logger: lg})
 	if errors.Is(err, catalog.ErrLocked) {
@@ -173,8 +187,8 @@ func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, erro
 		}
 	}
 	gw := gateway.New(be, cat, gateway.Options{Logger: lg, Hooks: hooks, TrashRetention: time.Duration(cfg.TrashDays) * 24 * time.Hour,
-		Journal: log, JournalLimit: limit, Versions: versions})
-	return &store{cat: cat, be: be, wal: log, gw: gw, thumbs: thumbs}, nil
+		Journal: log, JournalLimit: limit, Space: space, Versions: versions})
+	return &store{cat: cat, be: be, wal: log, space: space, gw: gw, thumbs: thumbs}, nil
 }
 
 // openBackend returns where the originals live: local disk, or an upstream

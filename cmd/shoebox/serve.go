@@ -146,6 +146,8 @@ func serve(ctx context.Context, args []string) error {
 		}
 		mux.ServeHTTP(w, r)
 	})
+	// Both listeners cut stalled bodies and count requests for shutdown.
+	fl := &inflight{idle: cfg.BodyIdleTimeout}
 	var s3srv *http.Server
 	if cfg.S3Addr != "" {
 		sealer, err := auth.OpenSealer(secretKeyFile(cfg))
@@ -167,7 +169,7 @@ func serve(ctx context.Context, args []string) error {
 			return err
 		}
 		s3srv = &http.Server{
-			Handler:           m.wrap("s3", s3h),
+			Handler:           fl.wrap(m.wrap("s3", s3h)),
 			ReadHeaderTimeout: 30 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
@@ -175,7 +177,7 @@ func serve(ctx context.Context, args []string) error {
 		}
 	}
 	srv := &http.Server{
-		Handler:           root,
+		Handler:           fl.wrap(root),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -196,6 +198,7 @@ func serve(ctx context.Context, args []string) error {
 	poolDone := make(chan struct{})
 	go func() { pool.Run(poolCtx); close(poolDone) }()
 	go st.gw.RunTrashPurger(poolCtx, time.Hour)
+	go st.space.Run(poolCtx, time.Second)
 	if faceModels != nil {
 		go groupPeople(poolCtx, st, peopleOptions(cfg), &facesChanged, lg)
 		// Faces found another way (an older descriptor) are found again,
@@ -240,17 +243,51 @@ func serve(ctx context.Context, args []string) error {
 	case <-ctx.Done():
 	}
 	lg.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	shutdown(lg, fl, srv, s3srv)
+	return nil
+}
+
+// Shutdown timing: requests get shutdownGrace to finish; then their
+// connections are closed (an upload still reading its body fails and
+// stages nothing) and they get shutdownDrain to return before the catalog
+// and the journal are flushed and closed. A write acknowledged before
+// that is in the catalog (and the journal) like any other.
+const (
+	shutdownGrace = 3 * time.Second
+	shutdownDrain = 5 * time.Second
+)
+
+// shutdown stops the listeners (s3 may be nil) within shutdownGrace plus
+// shutdownDrain.
+func shutdown(lg *slog.Logger, fl *inflight, srvs ...*http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if s3srv != nil {
-		if err := s3srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
+	var live []*http.Server
+	for _, s := range srvs {
+		if s != nil {
+			live = append(live, s)
 		}
 	}
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	errc := make(chan error, len(live))
+	for _, s := range live {
+		go func() { errc <- s.Shutdown(ctx) }()
 	}
-	return nil
+	cut := false
+	for range live {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			cut = true
+		}
+	}
+	if !cut {
+		return
+	}
+	lg.Warn("requests still running after the shutdown grace: closing their connections", "grace", shutdownGrace)
+	for _, s := range live {
+		s.Close()
+	}
+	if n := fl.wait(shutdownDrain); n > 0 {
+		lg.Warn("requests still running at exit", "requests", n)
+	}
 }
 
 // groupPeople places new faces with persons once enrichment settles after
@@ -266,7 +303,7 @@ func groupPeople(ctx context.Context, st *store, opt enrich.PeopleOptions, chang
 			return
 		case <-t.C:
 		}
-		if !changed.Load() {
+		if !changed.Load() || st.gw.Admit(0) != nil { // nothing new, or the disk is below its reserve
 			continue
 		}
 		if q, err := st.cat.Queue(ctx, time.Now()); err != nil || q.Pending+q.Running > 0 {
