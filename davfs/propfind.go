@@ -76,6 +76,10 @@ func parsePropfind(body io.Reader) (propRequest, error) {
 				}
 			case 3:
 				if section == "prop" || section == "include" {
+					if !ncName(t.Name.Local) {
+						// It would be echoed in the answer, making it malformed.
+						return pr, fmt.Errorf("%w: %q is not a property name", errBadXML, t.Name.Local)
+					}
 					pr.names = append(pr.names, t.Name)
 				}
 			}
@@ -97,6 +101,13 @@ func parsePropfind(body io.Reader) (propRequest, error) {
 		return pr, fmt.Errorf("%w: propfind needs prop, allprop or propname", errBadXML)
 	}
 	return pr, nil
+}
+
+// ncName reports whether s can be the local part of an element's name in
+// XML with namespaces. encoding/xml checks the characters of a name but
+// gives "<:/>" the local name ":" and "<a:/>" the local name "a:".
+func ncName(s string) bool {
+	return s != "" && !strings.Contains(s, ":")
 }
 
 func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, user string, res resource) (int, error) {
