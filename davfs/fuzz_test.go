@@ -9,6 +9,7 @@ package davfs
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -117,6 +118,10 @@ func printPropfind(pr propRequest) string {
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:">`)
 	names := func() {
 		for _, n := range pr.names {
+			if n.Space == "" {
+				b.WriteString(`<` + n.Local + ` xmlns=""/>`)
+				continue
+			}
 			b.WriteString(`<p:` + n.Local + ` xmlns:p="` + xmlEscape(n.Space) + `"/>`)
 		}
 	}
@@ -297,7 +302,7 @@ func xmlWellFormed(b []byte) error {
 
 // newFuzzHandler serves alice's library (a bucket "b" holding "f.txt")
 // from a catalog in memory.
-func newFuzzHandler(tb testing.TB) http.Handler {
+func newFuzzHandler(tb testing.TB) (http.Handler, *gateway.Gateway) {
 	tb.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cat, err := catalog.Open("", catalog.Options{InMemory: true, Logger: quiet})
@@ -310,7 +315,8 @@ func newFuzzHandler(tb testing.TB) http.Handler {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { be.Close() })
-	h := NewHandler(gateway.New(be, cat, gateway.Options{Logger: quiet}), Config{Prefix: "/dav", Logger: quiet})
+	gw := gateway.New(be, cat, gateway.Options{Logger: quiet})
+	h := NewHandler(gw, Config{Prefix: "/dav", Logger: quiet})
 	srv := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), "alice")))
 	})
@@ -324,7 +330,7 @@ func newFuzzHandler(tb testing.TB) http.Handler {
 			tb.Fatalf("%s %s: %d %s", req.Method, req.URL, w.Code, w.Body)
 		}
 	}
-	return srv
+	return srv, gw
 }
 
 func FuzzProppatchBody(f *testing.F) {
@@ -349,8 +355,22 @@ func FuzzProppatchBody(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	h := newFuzzHandler(f)
+	h, gw := newFuzzHandler(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
+		// Each input starts from a file without properties.
+		defer func() {
+			props, err := gw.Props(context.Background(), "alice", "b", "f.txt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops := make([]catalog.PropOp, len(props))
+			for i, p := range props {
+				ops[i] = catalog.PropOp{Remove: true, Prop: p}
+			}
+			if err := gw.PatchProps(context.Background(), "alice", "b", "f.txt", ops); err != nil {
+				t.Fatal(err)
+			}
+		}()
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest("PROPPATCH", "/dav/b/f.txt", bytes.NewReader(body)))
 		if w.Code >= 500 {
@@ -381,7 +401,7 @@ func FuzzProppatchBody(f *testing.F) {
 // Content-Length says so or not, and valid XML before the excess does not
 // get them in.
 func TestBodyLimits(t *testing.T) {
-	h := newFuzzHandler(t)
+	h, _ := newFuzzHandler(t)
 	for _, c := range []struct {
 		method, start string
 		limit         int
