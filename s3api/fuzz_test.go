@@ -153,6 +153,12 @@ func FuzzChunkedDecode(f *testing.F) {
 		}
 		sg := fuzzSigner(t, at)
 		out, sum, err := decodeChunked(t, body, m, sg, decoded, trailer, sizes)
+		if decoded < 0 {
+			if bodyErrCode(err) != "InvalidArgument" {
+				t.Fatalf("declared length %d: %v; want InvalidArgument", decoded, err)
+			}
+			return
+		}
 		if int64(len(out)) > decoded {
 			t.Fatalf("decoded %d bytes; declared %d", len(out), decoded)
 		}
@@ -164,10 +170,17 @@ func FuzzChunkedDecode(f *testing.F) {
 		}
 		// The same body read in large reads gives the same answer.
 		out2, sum2, err2 := decodeChunked(t, body, m, fuzzSigner(t, at), decoded, trailer, nil)
-		if asBodyError(err) != asBodyError(err2) || (err == nil && (!bytes.Equal(out, out2) || sum != sum2)) {
+		if bodyErrCode(err) != bodyErrCode(err2) || (err == nil && (!bytes.Equal(out, out2) || sum != sum2)) {
 			t.Fatalf("reads of %v: %q %q %v; large reads: %q %q %v", sizes, out, sum, err, out2, sum2, err2)
 		}
 	})
+}
+
+func bodyErrCode(err error) string {
+	if e := asBodyError(err); e != nil {
+		return e.Code
+	}
+	return ""
 }
 
 // isCaseFlip reports whether a and b are one ASCII letter in two cases.
