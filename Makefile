@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/shoebox
 export CGO_ENABLED ?= 0
 
-.PHONY: build run test deps vet bench bench-enrich bench-faces clean
+.PHONY: build run test deps vet bench bench-enrich bench-faces fuzz fuzz-short clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/shoebox
@@ -21,6 +21,26 @@ vet:
 
 test: deps vet
 	$(GO) test -count=1 -timeout 20m ./...
+
+# Fuzzing of the network parsers (davfs, s3api): each fuzz target in turn for FUZZTIME, one
+# worker (FUZZPARALLEL). `go test -fuzz` takes one package and one target at a time, hence the
+# loop. Crashers land in <pkg>/testdata/fuzz/<Target>/; commit them and `make test` (plain
+# `go test`) runs them, with the seeds, from then on.
+FUZZTIME     ?= 5m
+FUZZPARALLEL ?= 1
+FUZZPKGS     ?= ./davfs ./s3api
+
+fuzz:
+	@set -e; for pkg in $(FUZZPKGS); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$t ($(FUZZTIME))"; \
+			$(GO) test $$pkg -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL); \
+		done; \
+	done
+
+# A quick pass of every fuzz target (about 10 s each); not part of `make test`.
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 
 bench: build bench-enrich bench-faces
 	bash .ci/bench

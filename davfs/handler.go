@@ -1,6 +1,7 @@
 package davfs
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -856,6 +857,12 @@ func (nopLocks) Refresh(time.Time, string, time.Duration) (webdav.LockDetails, e
 }
 func (nopLocks) Unlock(time.Time, string) error { return nil }
 
+// maxProppatchBody bounds a PROPPATCH body; a longer one is answered 413.
+const maxProppatchBody = 1 << 20
+
+// errBodyTooLarge: a request body is over its limit (413).
+var errBodyTooLarge = errors.New("request body too large")
+
 func (h *Handler) proppatch(w http.ResponseWriter, r *http.Request, user string, res resource) (int, error) {
 	if res.isRoot() {
 		return http.StatusForbidden, errors.New("the root has no properties to change")
@@ -871,7 +878,17 @@ func (h *Handler) proppatch(w http.ResponseWriter, r *http.Request, user string,
 	if err := h.locks.CheckWrite(user, res.path, false, false, tokens); err != nil {
 		return http.StatusLocked, err
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if r.ContentLength > maxProppatchBody {
+		return http.StatusRequestEntityTooLarge, fmt.Errorf("PROPPATCH body of %d bytes: %w", r.ContentLength, errBodyTooLarge)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxProppatchBody+1))
+	if err != nil {
+		return http.StatusBadRequest, fmt.Errorf("PROPPATCH body: %w", err)
+	}
+	if len(body) > maxProppatchBody {
+		return http.StatusRequestEntityTooLarge, fmt.Errorf("PROPPATCH body over %d bytes: %w", maxProppatchBody, errBodyTooLarge)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	xh := &webdav.Handler{Prefix: h.cfg.Prefix, FileSystem: NewFS(h.gw, user), LockSystem: nopLocks{}}
 	xh.ServeHTTP(w, r)
 	return 0, nil

@@ -1,6 +1,7 @@
 package davfs
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 const (
 	defaultLockTimeout = time.Hour
 	maxLockTimeout     = 24 * time.Hour
+	// maxLockBody bounds a LOCK body; a longer one is answered 413.
+	maxLockBody = 64 << 10
 )
 
 type lockInfo struct {
@@ -26,6 +29,30 @@ type lockInfo struct {
 	Owner     struct {
 		Inner string `xml:",innerxml"`
 	} `xml:"DAV: owner"`
+}
+
+// readLockInfo reads a LOCK body: empty (refresh is true: the If header
+// names the lock), or a DAV:lockinfo asking for a write lock with one
+// scope. A body over maxLockBody fails with errBodyTooLarge, having read no
+// more than one byte past the limit.
+func readLockInfo(body io.Reader) (li lockInfo, refresh bool, err error) {
+	b, err := io.ReadAll(io.LimitReader(body, maxLockBody+1))
+	if err != nil {
+		return li, false, fmt.Errorf("lockinfo: %w", err)
+	}
+	if len(b) > maxLockBody {
+		return li, false, fmt.Errorf("lockinfo over %d bytes: %w", maxLockBody, errBodyTooLarge)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return li, true, nil
+	}
+	if err := xml.Unmarshal(b, &li); err != nil {
+		return li, false, fmt.Errorf("lockinfo: %w", err)
+	}
+	if li.Write == nil || (li.Exclusive == nil) == (li.Shared == nil) {
+		return li, false, errors.New("lockinfo needs locktype write and one lockscope")
+	}
+	return li, false, nil
 }
 
 // parseTimeout reads a Timeout header ("Second-3600", "Infinite", a list).
@@ -71,14 +98,20 @@ func writeLockResponse(w http.ResponseWriter, l Lock, base string, status int) {
 
 func (h *Handler) lock(w http.ResponseWriter, r *http.Request, user string, res resource) (int, error) {
 	ctx := r.Context()
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-	if err != nil {
+	if r.ContentLength > maxLockBody {
+		return http.StatusRequestEntityTooLarge, fmt.Errorf("lockinfo of %d bytes: %w", r.ContentLength, errBodyTooLarge)
+	}
+	li, refresh, err := readLockInfo(r.Body)
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		return http.StatusRequestEntityTooLarge, err
+	case err != nil:
 		return http.StatusBadRequest, err
 	}
 	timeout := parseTimeout(r.Header.Get("Timeout"))
 	o, statErr := h.stat(ctx, user, res)
 	exists := statErr == nil
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if refresh {
 		// A refresh: the If header names the lock.
 		ih, err := parseIf(r.Header.Get("If"))
 		if err != nil {
@@ -91,13 +124,6 @@ func (h *Handler) lock(w http.ResponseWriter, r *http.Request, user string, res 
 			}
 		}
 		return http.StatusPreconditionFailed, errors.New("no lock named in the If header applies here")
-	}
-	var li lockInfo
-	if err := xml.Unmarshal(body, &li); err != nil {
-		return http.StatusBadRequest, fmt.Errorf("lockinfo: %w", err)
-	}
-	if li.Write == nil || (li.Exclusive == nil) == (li.Shared == nil) {
-		return http.StatusBadRequest, errors.New("lockinfo needs locktype write and one lockscope")
 	}
 	deep := true
 	switch d := r.Header.Get("Depth"); {

@@ -29,6 +29,9 @@ type propRequest struct {
 
 var errBadXML = errors.New("malformed PROPFIND body")
 
+// maxPropfindBody bounds a PROPFIND body; a longer one is answered 413.
+const maxPropfindBody = 1 << 20
+
 // parsePropfind reads a PROPFIND body; an empty body means allprop.
 func parsePropfind(body io.Reader) (propRequest, error) {
 	var pr propRequest
@@ -42,7 +45,7 @@ func parsePropfind(body io.Reader) (propRequest, error) {
 			break
 		}
 		if err != nil {
-			return pr, fmt.Errorf("%w: %v", errBadXML, err)
+			return pr, fmt.Errorf("%w: %w", errBadXML, err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -73,6 +76,10 @@ func parsePropfind(body io.Reader) (propRequest, error) {
 				}
 			case 3:
 				if section == "prop" || section == "include" {
+					if !ncName(t.Name.Local) {
+						// It would be echoed in the answer, making it malformed.
+						return pr, fmt.Errorf("%w: %q is not a property name", errBadXML, t.Name.Local)
+					}
 					pr.names = append(pr.names, t.Name)
 				}
 			}
@@ -96,6 +103,13 @@ func parsePropfind(body io.Reader) (propRequest, error) {
 	return pr, nil
 }
 
+// ncName reports whether s can be the local part of an element's name in
+// XML with namespaces. encoding/xml checks the characters of a name but
+// gives "<:/>" the local name ":" and "<a:/>" the local name "a:".
+func ncName(s string) bool {
+	return s != "" && !strings.Contains(s, ":")
+}
+
 func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, user string, res resource) (int, error) {
 	ctx := r.Context()
 	depth := -1
@@ -110,10 +124,18 @@ func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, user string, 
 	}
 	var pr propRequest
 	var err error
-	if r.ContentLength == 0 {
+	var mbe *http.MaxBytesError
+	switch {
+	case r.ContentLength == 0:
 		pr.allprop = true
-	} else if pr, err = parsePropfind(io.LimitReader(r.Body, 1<<20)); err != nil {
-		return http.StatusBadRequest, err
+	case r.ContentLength > maxPropfindBody:
+		return http.StatusRequestEntityTooLarge, fmt.Errorf("PROPFIND body of %d bytes: %w", r.ContentLength, errBodyTooLarge)
+	default:
+		if pr, err = parsePropfind(http.MaxBytesReader(w, r.Body, maxPropfindBody)); errors.As(err, &mbe) {
+			return http.StatusRequestEntityTooLarge, fmt.Errorf("PROPFIND body over %d bytes: %w", maxPropfindBody, errBodyTooLarge)
+		} else if err != nil {
+			return http.StatusBadRequest, err
+		}
 	}
 	o, err := h.stat(ctx, user, res)
 	if err != nil {

@@ -758,7 +758,13 @@ func (c *chunkedBody) readLine() (string, error) {
 	case err != nil:
 		return "", err
 	}
-	return strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r"), nil
+	// Lines end with CRLF, as every SDK writes them: a bare LF (or a CR
+	// changed into a blank the signature's TrimSpace would drop) is not
+	// the body that was signed.
+	if !bytes.HasSuffix(line, []byte("\r\n")) {
+		return "", ErrIncompleteBody
+	}
+	return string(line[:len(line)-2]), nil
 }
 
 func (c *chunkedBody) expectCRLF() error {

@@ -714,10 +714,13 @@ func (m *multipart) parts(id string) ([]int, error) {
 // ---- complete and abort ----
 
 type completeRequest struct {
-	Parts []struct {
-		PartNumber int    `xml:"PartNumber"`
-		ETag       string `xml:"ETag"`
-	} `xml:"Part"`
+	XMLName xml.Name       `xml:"CompleteMultipartUpload"`
+	Parts   []completePart `xml:"Part"`
+}
+
+type completePart struct {
+	PartNumber int    `xml:"PartNumber"`
+	ETag       string `xml:"ETag"`
 }
 
 type completeResult struct {
@@ -733,6 +736,36 @@ type completeResult struct {
 	ChecksumSHA1      string   `xml:"ChecksumSHA1,omitempty"`
 	ChecksumSHA256    string   `xml:"ChecksumSHA256,omitempty"`
 	ChecksumType      string   `xml:"ChecksumType,omitempty"`
+}
+
+// parseCompleteRequest reads a CompleteMultipartUpload body: at most
+// maxCompleteBody bytes (more is MaxMessageLengthExceeded, found having
+// read one byte past the limit), one or more parts, numbered 1 to 10,000
+// in ascending order. Errors are S3 errors (400).
+func parseCompleteRequest(body io.Reader) (completeRequest, error) {
+	var in completeRequest
+	b, err := io.ReadAll(io.LimitReader(body, maxCompleteBody+1))
+	if err != nil {
+		return in, fmt.Errorf("CompleteMultipartUpload body: %w", err)
+	}
+	if len(b) > maxCompleteBody {
+		return in, gofakes3.ErrorMessagef(gofakes3.ErrMaxMessageLengthExceeded, "Your request was too big: the limit is %d bytes", maxCompleteBody)
+	}
+	if xml.Unmarshal(b, &in) != nil {
+		return in, gofakes3.ErrorMessage(gofakes3.ErrMalformedXML, "The XML you provided was not well-formed or did not validate against our published schema")
+	}
+	if len(in.Parts) == 0 {
+		return in, gofakes3.ErrorMessage(gofakes3.ErrMalformedXML, "You must specify at least one part")
+	}
+	for i, p := range in.Parts {
+		if p.PartNumber < 1 || p.PartNumber > 10000 {
+			return in, gofakes3.ErrorMessagef(gofakes3.ErrInvalidPart, "Part number %d is not an integer between 1 and 10000", p.PartNumber)
+		}
+		if i > 0 && p.PartNumber <= in.Parts[i-1].PartNumber {
+			return in, gofakes3.ErrorMessage(gofakes3.ErrInvalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number.")
+		}
+	}
+	return in, nil
 }
 
 func (m *multipart) complete(w http.ResponseWriter, r *http.Request, bucket, key, id string) error {
@@ -762,16 +795,12 @@ func (m *multipart) complete(w http.ResponseWriter, r *http.Request, bucket, key
 	if up.Done != "" {
 		return result(up.Done)
 	}
-	var in completeRequest
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxCompleteBody+1))
+	if r.ContentLength > maxCompleteBody {
+		return gofakes3.ErrorMessagef(gofakes3.ErrMaxMessageLengthExceeded, "Your request was too big: the limit is %d bytes", maxCompleteBody)
+	}
+	in, err := parseCompleteRequest(r.Body)
 	if err != nil {
 		return err
-	}
-	if len(body) > maxCompleteBody || xml.Unmarshal(body, &in) != nil {
-		return gofakes3.ErrorMessage(gofakes3.ErrMalformedXML, "The XML you provided was not well-formed or did not validate against our published schema")
-	}
-	if len(in.Parts) == 0 {
-		return gofakes3.ErrorMessage(gofakes3.ErrMalformedXML, "You must specify at least one part")
 	}
 	mu := m.lock(id)
 	mu.Lock()
@@ -794,11 +823,6 @@ func (m *multipart) complete(w http.ResponseWriter, r *http.Request, bucket, key
 	var total int64
 	sizes := make([]string, 0, len(in.Parts))
 	paths := make([]string, 0, len(in.Parts))
-	for i, p := range in.Parts {
-		if i > 0 && p.PartNumber <= in.Parts[i-1].PartNumber {
-			return gofakes3.ErrorMessage(gofakes3.ErrInvalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number.")
-		}
-	}
 	for i, p := range in.Parts {
 		rec, err := m.part(id, p.PartNumber)
 		if errors.Is(err, fs.ErrNotExist) {

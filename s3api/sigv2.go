@@ -47,34 +47,47 @@ func hasV2Query(r *http.Request) bool {
 // Date line (the Expires parameter of a presigned URL), resource the
 // path-style path (/bucket/key, escaped).
 func v2StringToSign(r *http.Request, date, resource string) string {
-	var amz []string
+	// x-amz-* headers sorted by name (not by "name:value", which puts
+	// x-amz-meta-a-b before x-amz-meta-a), as botocore, s3cmd and MinIO
+	// sort them.
+	amz := map[string][]string{}
+	var names []string
 	for k, vs := range r.Header {
 		lk := strings.ToLower(k)
-		if strings.HasPrefix(lk, "x-amz-") {
-			amz = append(amz, lk+":"+strings.Join(vs, ","))
-		}
-	}
-	sort.Strings(amz)
-	var b strings.Builder
-	b.WriteString(r.Method + "\n" + r.Header.Get("Content-MD5") + "\n" + r.Header.Get("Content-Type") + "\n" + date + "\n")
-	for _, h := range amz {
-		b.WriteString(h + "\n")
-	}
-	b.WriteString(resource)
-	var subs []string
-	for k, vs := range r.URL.Query() {
-		if !v2SubResources[k] {
+		if !strings.HasPrefix(lk, "x-amz-") {
 			continue
 		}
-		if len(vs) == 0 || vs[0] == "" {
+		if _, ok := amz[lk]; !ok {
+			names = append(names, lk)
+		}
+		amz[lk] = append(amz[lk], vs...)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString(r.Method + "\n" + r.Header.Get("Content-MD5") + "\n" + r.Header.Get("Content-Type") + "\n" + date + "\n")
+	for _, n := range names {
+		b.WriteString(n + ":" + strings.Join(amz[n], ",") + "\n")
+	}
+	b.WriteString(resource)
+	// Sub-resources sorted by name too ("select" before "select-type").
+	q := r.URL.Query()
+	var subs []string
+	for k := range q {
+		if v2SubResources[k] {
 			subs = append(subs, k)
-		} else {
-			subs = append(subs, k+"="+vs[0])
 		}
 	}
 	sort.Strings(subs)
-	if len(subs) > 0 {
-		b.WriteString("?" + strings.Join(subs, "&"))
+	for i, k := range subs {
+		if i == 0 {
+			b.WriteByte('?')
+		} else {
+			b.WriteByte('&')
+		}
+		b.WriteString(k)
+		if v := q.Get(k); v != "" {
+			b.WriteString("=" + v)
+		}
 	}
 	return b.String()
 }
