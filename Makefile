@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/shoebox
 export CGO_ENABLED ?= 0
 
-.PHONY: build run test deps vet bench bench-enrich bench-faces fuzz fuzz-short clean
+.PHONY: build run test deps vet bench bench-enrich bench-faces fuzz fuzz-short torture clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/shoebox
@@ -21,6 +21,15 @@ vet:
 
 test: deps vet
 	$(GO) test -count=1 -timeout 20m ./...
+
+# Crash and race runs against the binary, longer than in `make test`: TORTURE_KILLS SIGKILLs under
+# mixed WebDAV + S3 + multipart + MOVE + DELETE load, the MOVE/DELETE-of-a-folder-vs-upload races
+# for RACE_TIME each, and the full-disk cycle (as root: a tmpfs).
+TORTURE_KILLS ?= 25
+RACE_TIME     ?= 10s
+torture: deps
+	$(GO) test -count=1 -timeout 60m -v -run '^(TestTorture|TestMoveFolderDuringUploads|TestDeleteDuringUploads|TestFullDisk)$$' \
+		./cmd/shoebox -args -torture-kills $(TORTURE_KILLS) -race-time $(RACE_TIME)
 
 # Fuzzing of the network parsers (davfs, s3api): each fuzz target in turn for FUZZTIME, one
 # worker (FUZZPARALLEL). `go test -fuzz` takes one package and one target at a time, hence the

@@ -681,7 +681,7 @@ func (h *Handler) destination(r *http.Request) (resource, int, error) {
 	if err != nil {
 		return resource{}, http.StatusBadRequest, fmt.Errorf("bad Destination: %w", err)
 	}
-	if u.Host != "" && !sameHost(u.Host, r.Host) && !sameHost(u.Host, r.Header.Get("X-Forwarded-Host")) {
+	if u.Host != "" && !h.isThisHost(r, u.Host) {
 		// RFC 4918 9.8.5/9.9.4: a destination on another server is 502.
 		return resource{}, http.StatusBadGateway, fmt.Errorf("destination %s is on another server than %s", d, r.Host)
 	}
@@ -693,6 +693,23 @@ func (h *Handler) destination(r *http.Request) (resource, int, error) {
 		return resource{}, http.StatusBadRequest, err
 	}
 	return dst, 0, nil
+}
+
+// isThisHost reports whether host, from a Destination, names this server:
+// the Host the request came to, or the one a proxy says it came to
+// (X-Forwarded-Host). Behind a proxy that passes neither the client's
+// Host nor X-Forwarded-Host (it sends X-Forwarded-For or -Prefix, or an
+// external prefix is configured), this server's outside name is unknown
+// and the path alone decides.
+func (h *Handler) isThisHost(r *http.Request, host string) bool {
+	if sameHost(host, r.Host) {
+		return true
+	}
+	if fh := r.Header.Get("X-Forwarded-Host"); fh != "" {
+		first, _, _ := strings.Cut(fh, ",")
+		return sameHost(host, strings.TrimSpace(first))
+	}
+	return h.cfg.ExternalPrefix != "" || r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("X-Forwarded-Prefix") != ""
 }
 
 // sameHost compares two Host values, case-insensitively, with the default

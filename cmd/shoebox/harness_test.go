@@ -66,6 +66,7 @@ type server struct {
 	env    []string
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has exited
+	waitErr error        // cmd's exit, once exited is closed
 	logMu  sync.Mutex
 	log    bytes.Buffer
 	client *http.Client
@@ -117,7 +118,7 @@ func (s *server) start() {
 	}
 	exited := make(chan struct{})
 	s.exited = exited
-	go func() { s.cmd.Wait(); close(exited) }()
+	go func() { s.waitErr = s.cmd.Wait(); close(exited) }()
 	// A loaded machine may take a while: the deadline is generous, and a
 	// server that exits is reported at once.
 	deadline := time.Now().Add(3 * time.Minute)

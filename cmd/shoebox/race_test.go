@@ -249,3 +249,28 @@ func TestDeleteDuringUploads(t *testing.T) {
 	s.start()
 	check("after fsck and a restart")
 }
+
+// TestCopyToOtherHost: a COPY or MOVE whose Destination names another
+// server is 502 (RFC 4918 9.8.5), and nothing is copied or moved here.
+func TestCopyToOtherHost(t *testing.T) {
+	s := startServer(t)
+	s.mkcol("/dav/b")
+	s.put("/dav/b/f.txt", "here")
+	for _, m := range []string{"COPY", "MOVE"} {
+		resp, body := s.do(m, "/dav/b/f.txt", nil, "Destination", "http://elsewhere.example:8080/dav/b/g.txt")
+		if resp.StatusCode != 502 {
+			t.Errorf("%s to another host: %d %s; want 502", m, resp.StatusCode, body)
+		}
+	}
+	if resp, _ := s.do("GET", "/dav/b/g.txt", nil); resp.StatusCode != 404 {
+		t.Errorf("a refused COPY or MOVE made g.txt: %d", resp.StatusCode)
+	}
+	if got := s.get("/dav/b/f.txt"); got != "here" {
+		t.Errorf("the source after refused transfers: %q", got)
+	}
+	// The same host, named as the client did, is this server.
+	resp, body := s.do("COPY", "/dav/b/f.txt", nil, "Destination", s.url("/dav/b/g.txt"))
+	if resp.StatusCode != 201 {
+		t.Errorf("COPY on this host: %d %s", resp.StatusCode, body)
+	}
+}

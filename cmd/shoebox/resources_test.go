@@ -161,7 +161,7 @@ func TestShutdownStalledUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
+	go func() { <-s.exited; done <- s.waitErr }()
 	select {
 	case err := <-done:
 		took := time.Since(start)
