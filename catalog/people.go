@@ -17,6 +17,10 @@ import (
 // again, even after `shoebox reindex`); which face belongs to which person
 // is derived (Face.Person in media records, indexed as pface rows).
 //
+// The methods that write people state (PutPerson, DeletePerson,
+// SetFacePersons, ReassignFaces, PutPeopleStats) are for its one owner,
+// enrich.People, which serializes every change; anything else reads.
+//
 //	person|U|PID   Person JSON
 //	pseq|U         the last sequence number given, 8 bytes
 const (

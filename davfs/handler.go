@@ -44,6 +44,9 @@ type Config struct {
 	Logger        *slog.Logger
 	// Virtual, when set, shows the virtual folders beside the buckets.
 	Virtual *virtualdirs.Tree
+	// People takes the edits made in /by-person (virtual.go); without it
+	// the person folders are read-only.
+	People People
 }
 
 // Handler serves WebDAV (RFC 4918, class 1 and 2) over the gateway for the

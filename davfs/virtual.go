@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"path"
-	"slices"
 	"strings"
 	"time"
 
@@ -196,6 +195,8 @@ func (h *Handler) vdelete(w http.ResponseWriter, r *http.Request, user string, r
 		err = h.gw.Remove(ctx, user, o.Bucket, o.Key)
 	case res.bucket == "by-person" && res.key != "" && path.Base(res.key) == virtualdirs.CoverName:
 		return readOnly(w, "the folder picture is made from the person's best face")
+	case res.bucket == "by-person" && res.key != "" && h.cfg.People == nil:
+		return readOnly(w, errPeopleReadOnly.Error())
 	case res.bucket == "by-person" && res.key != "":
 		err = h.deleteInPerson(ctx, user, res, o)
 	case res.bucket == "trash" && res.key != "" && !strings.Contains(res.key, "/"):
@@ -286,87 +287,73 @@ func (h *Handler) vcopyMove(w http.ResponseWriter, r *http.Request, user string,
 	return readOnly(w, "this copy or move is not possible")
 }
 
+// People applies the user's corrections made in /by-person. It is the
+// owner of people state (enrich.People, injected by the server), which
+// serializes them with the grouping passes: Handler never writes persons
+// itself. Ids are catalog.Person ids. A person or photo that is not there
+// (gone since the folder was listed: merged, or forgotten by a pass) is an
+// error wrapping catalog.ErrNotFound.
+type People interface {
+	// Rename names person id.
+	Rename(ctx context.Context, user, id, name string) error
+	// Merge makes person from part of person into, for good.
+	Merge(ctx context.Context, user, from, into string) error
+	// Reassign says the photo bucket/key is of person to, not of from.
+	Reassign(ctx context.Context, user, bucket, key, from, to string) error
+	// Reject says the photo bucket/key is not of person id.
+	Reject(ctx context.Context, user, id, bucket, key string) error
+	// Hide forgets person id's folder (never photos).
+	Hide(ctx context.Context, user, id string) error
+}
+
+var errPeopleReadOnly = errors.New("person folders cannot be changed on this server")
+
 // movePerson: renaming a person folder names the person; moving it onto
 // another merges them; moving a photo from one person's folder to
-// another's reassigns its face.
+// another's reassigns its face. The folder names are resolved to persons
+// here; the change itself is People's.
 func (h *Handler) movePerson(ctx context.Context, user string, src, dst resource, so catalog.Object) (int, error) {
-	cat := h.gw.Catalog()
 	sp, sFile, _ := strings.Cut(src.key, "/")
 	dp, dFile, _ := strings.Cut(dst.key, "/")
 	if sp == "" || dp == "" || strings.Contains(sFile, "/") || strings.Contains(dFile, "/") || (sFile == "") != (dFile == "") {
 		return http.StatusForbidden, errors.New("person folders are renamed or merged, and photos moved between them")
+	}
+	if h.cfg.People == nil {
+		return http.StatusForbidden, errPeopleReadOnly
 	}
 	from, err := h.cfg.Virtual.Person(ctx, user, sp)
 	if err != nil {
 		return http.StatusNotFound, err
 	}
 	to, terr := h.cfg.Virtual.Person(ctx, user, dp)
-	if sFile == "" {
-		if terr != nil { // a new name
-			from.Name = dp
-			return 0, cat.PutPerson(ctx, user, &from)
-		}
-		if to.ID == from.ID {
-			return http.StatusForbidden, errors.New("source and destination are the same person")
-		}
-		// Merge: to takes from's groups and corrections, and its faces now.
-		to.Centroids = append(to.Centroids, from.Centroids...)
-		to.Rejected = append(to.Rejected, from.Rejected...)
-		to.Included = append(to.Included, from.Included...)
-		var photos []catalog.Object
-		if err := cat.PersonPhotos(ctx, user, from.ID, func(o catalog.Object) error { photos = append(photos, o); return nil }); err != nil {
-			return 0, err
-		}
-		for _, o := range photos {
-			if err := cat.ReassignFaces(ctx, user, o.Bucket, o.Key, from.ID, to.ID); err != nil {
-				return 0, err
-			}
-		}
-		if err := cat.PutPerson(ctx, user, &to); err != nil {
-			return 0, err
-		}
-		return 0, cat.DeletePerson(ctx, user, from.ID)
-	}
-	if terr != nil {
+	switch {
+	case sFile == "" && terr != nil: // a new name
+		err = h.cfg.People.Rename(ctx, user, from.ID, dp)
+	case sFile == "" && to.ID == from.ID:
+		return http.StatusForbidden, errors.New("source and destination are the same person")
+	case sFile == "":
+		err = h.cfg.People.Merge(ctx, user, from.ID, to.ID)
+	case terr != nil:
 		return http.StatusConflict, fmt.Errorf("no person folder %q", dp)
+	default: // one photo to another person
+		err = h.cfg.People.Reassign(ctx, user, so.Bucket, so.Key, from.ID, to.ID)
 	}
-	// One photo to another person.
-	from.Rejected = appendOnce(from.Rejected, so.SHA256)
-	to.Included = appendOnce(to.Included, so.SHA256)
-	to.Rejected = slices.DeleteFunc(to.Rejected, func(s string) bool { return s == so.SHA256 })
-	if err := cat.PutPerson(ctx, user, &from); err != nil {
-		return 0, err
+	if err != nil {
+		return statusFor(err), err
 	}
-	if err := cat.PutPerson(ctx, user, &to); err != nil {
-		return 0, err
-	}
-	return 0, cat.ReassignFaces(ctx, user, so.Bucket, so.Key, from.ID, to.ID)
+	return 0, nil
 }
 
 // deleteInPerson: deleting a photo in a person folder means "not this
 // person" (the photo stays); deleting the folder forgets the grouping.
 func (h *Handler) deleteInPerson(ctx context.Context, user string, res resource, o catalog.Object) error {
-	cat := h.gw.Catalog()
 	label, file, _ := strings.Cut(res.key, "/")
 	p, err := h.cfg.Virtual.Person(ctx, user, label)
 	if err != nil {
 		return fmt.Errorf("%s: %w", res.path, gateway.ErrNotFound)
 	}
 	if file == "" {
-		p.Hidden = true
-		return cat.PutPerson(ctx, user, &p)
+		return h.cfg.People.Hide(ctx, user, p.ID)
 	}
-	p.Rejected = appendOnce(p.Rejected, o.SHA256)
-	p.Included = slices.DeleteFunc(p.Included, func(s string) bool { return s == o.SHA256 })
-	if err := cat.PutPerson(ctx, user, &p); err != nil {
-		return err
-	}
-	return cat.ReassignFaces(ctx, user, o.Bucket, o.Key, p.ID, "")
-}
-
-func appendOnce(list []string, s string) []string {
-	if s == "" || slices.Contains(list, s) {
-		return list
-	}
-	return append(list, s)
+	return h.cfg.People.Reject(ctx, user, p.ID, o.Bucket, o.Key)
 }

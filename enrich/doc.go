@@ -38,13 +38,19 @@
 // Faces (facedetect.go) are found on the preview by package faces when the
 // models are installed, and kept in the media record (box, score,
 // detector, landmarks, descriptor); without models photos are marked
-// waiting and enriched again once they are there. GroupPeople (people.go)
-// groups the faces of a user into persons after enrichment settles:
-// average linkage on descriptors centred on the library's mean, a
-// conservative threshold, persons found again by their centroids so ids,
-// names and the user's corrections (merge, reassign, "not this person")
-// survive every pass and a reindex. Between full passes PlaceNewFaces
-// places each new face (indexed, catalog.NewFaces) with the person whose
-// centroid is nearest, and says when enough faces went unplaced for a
-// full pass to be due.
+// waiting and enriched again once they are there.
+//
+// People (people.go) owns people state: persons, which person each face
+// belongs to, and the user's corrections. Every change goes through it and
+// is serialized per user: full grouping passes (People.Group), placement
+// of new faces (People.PlaceNewFaces) and the edits front ends make
+// (Rename, Merge, Reassign, Reject, Hide). Group runs after enrichment
+// settles: average linkage on descriptors centred on the library's mean,
+// a conservative threshold, persons found again by their centroids so
+// ids, names and the user's corrections (merge, reassign, "not this
+// person") survive every pass and a reindex; it computes without the lock
+// and applies only if nothing changed meanwhile. Between full passes
+// PlaceNewFaces places each new face (indexed, catalog.NewFaces) with the
+// person whose centroid is nearest, and says when enough faces went
+// unplaced for a full pass to be due.
 package enrich

@@ -4,8 +4,10 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"shoebox/catalog"
@@ -25,7 +27,7 @@ import (
 // photos' pairs is 0.81 against 0.77 for face-api's axis-aligned crop.
 // Only descriptors of one detector (and alignment) are compared.
 
-// PeopleOptions tune GroupPeople.
+// PeopleOptions tune the grouping (People).
 type PeopleOptions struct {
 	// Threshold is the largest average cosine distance, between centred
 	// descriptors, at which two groups merge; 0 means DefaultPeopleThreshold.
@@ -34,7 +36,7 @@ type PeopleOptions struct {
 	MinFaces int
 	// Kind is the kind of descriptor grouped (FaceKindOf); "" is FaceKind.
 	Kind string
-	// RegroupAfter and RegroupEvery say when PlaceNewFaces calls for a
+	// RegroupAfter and RegroupEvery say when People.PlaceNewFaces calls for a
 	// full pass (see there); 0 means the defaults.
 	RegroupAfter int
 	RegroupEvery time.Duration
@@ -71,15 +73,56 @@ type faceRef struct {
 	idx              int
 }
 
-// GroupPeople regroups every face of the user's photos into persons and
-// records the result: persons found again keep their id and name (a group
-// is matched to a person by its centroids), new groups become new persons,
-// and each face's Person is set. The user's corrections are respected: a
-// merged person takes every group near one of its centroids, a photo
-// rejected from a person leaves it, a photo moved into a person joins it.
-// It reads all of the user's faces: run it after enrichment settles, not
-// per photo. It returns the number of persons with faces.
-func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt PeopleOptions) (int, error) {
+// People is the one owner of a catalog's people state: the persons, which
+// person each face belongs to, and the user's corrections (names, merges,
+// photos moved between persons or rejected from one, forgotten folders).
+// Every change to that state goes through it — grouping passes (Group),
+// placement of new faces (PlaceNewFaces) and the user's edits from any
+// front end (Rename, Merge, Reassign, Reject, Hide) — and it serializes
+// them per user:
+//
+//   - An edit holds the user's lock across its whole read-modify-write:
+//     it reads the persons it changes afresh (never a copy a front end
+//     read earlier), writes them and the faces they concern, and returns
+//     once all of it is in the catalog.
+//   - PlaceNewFaces runs under the lock.
+//   - Group reads and computes without the lock (a pass over a large
+//     library takes a while; edits are not held up by it) and applies its
+//     result under the lock only if nothing changed the user's people
+//     state since it started reading; otherwise it computes again from the
+//     new state, and after a few tries computes under the lock. So a pass
+//     never writes back a person as it was before an edit, never brings
+//     back a person merged away, and never undoes a placement.
+//
+// The corrections are seeds every pass keeps (see Group). Readers (the
+// virtual folders, the API) read the catalog directly and may see an edit
+// half applied; what is written is never lost. Make one People per
+// catalog, for the life of the process: the catalog's writing methods for
+// people state (PutPerson, DeletePerson, SetFacePersons, ReassignFaces,
+// PutPeopleStats) are for it alone. Errors for a person or photo that is
+// not there wrap catalog.ErrNotFound.
+type People struct {
+	cat *catalog.Catalog
+	opt PeopleOptions
+
+	mu    sync.Mutex // guards users
+	users map[string]*userPeople
+}
+
+// userPeople serializes changes to one user's people state.
+type userPeople struct {
+	mu sync.Mutex
+	// version counts changes applied (under mu): a pass computed from what
+	// it read at one version applies only at that version.
+	version uint64
+}
+
+// groupTries is how many times Group computes without the lock before it
+// computes under it.
+const groupTries = 3
+
+// NewPeople returns the owner of cat's people state, grouping with opt.
+func NewPeople(cat *catalog.Catalog, opt PeopleOptions) *People {
 	if opt.Threshold <= 0 {
 		opt.Threshold = DefaultPeopleThreshold
 	}
@@ -89,6 +132,242 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 	if opt.MinFaces <= 0 {
 		opt.MinFaces = 2
 	}
+	if opt.RegroupEvery <= 0 {
+		opt.RegroupEvery = 24 * time.Hour
+	}
+	return &People{cat: cat, opt: opt, users: map[string]*userPeople{}}
+}
+
+func (p *People) user(name string) *userPeople {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	u := p.users[name]
+	if u == nil {
+		u = &userPeople{}
+		p.users[name] = u
+	}
+	return u
+}
+
+func (u *userPeople) current() uint64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.version
+}
+
+// edit runs fn under the user's lock and counts it as a change (even when
+// it fails: it may have written part of what it meant to).
+func (p *People) edit(ctx context.Context, user string, fn func() error) error {
+	u := p.user(user)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	defer func() { u.version++ }()
+	return fn()
+}
+
+func (p *People) person(ctx context.Context, user, id string) (catalog.Person, error) {
+	ps, err := p.cat.GetPerson(ctx, user, id)
+	if err != nil {
+		return ps, fmt.Errorf("person %s: %w", id, err)
+	}
+	return ps, nil
+}
+
+// photoSHA returns the SHA-256 of a file of the user's.
+func (p *People) photoSHA(ctx context.Context, user, bucket, key string) (string, error) {
+	o, err := p.cat.Stat(ctx, user, bucket, key)
+	if err != nil {
+		return "", fmt.Errorf("%s/%s: %w", bucket, key, err)
+	}
+	if o.SHA256 == "" {
+		return "", fmt.Errorf("%s/%s: not a photo of the library: %w", bucket, key, catalog.ErrNotFound)
+	}
+	return o.SHA256, nil
+}
+
+// Rename names person id (an empty name makes it "Person <n>" again).
+func (p *People) Rename(ctx context.Context, user, id, name string) error {
+	return p.edit(ctx, user, func() error {
+		ps, err := p.person(ctx, user, id)
+		if err != nil {
+			return err
+		}
+		ps.Name = name
+		return p.cat.PutPerson(ctx, user, &ps)
+	})
+}
+
+// Merge makes person from part of person into: into takes from's
+// centroids (so every later pass gives it the faces from would have had)
+// and corrections, and from's faces now; from is forgotten.
+func (p *People) Merge(ctx context.Context, user, from, into string) error {
+	if from == into {
+		return fmt.Errorf("merge person %s into itself", from)
+	}
+	return p.edit(ctx, user, func() error {
+		src, err := p.person(ctx, user, from)
+		if err != nil {
+			return err
+		}
+		dst, err := p.person(ctx, user, into)
+		if err != nil {
+			return err
+		}
+		dst.Centroids = append(dst.Centroids, src.Centroids...)
+		for _, sha := range src.Rejected {
+			dst.Rejected = appendOnce(dst.Rejected, sha)
+		}
+		for _, sha := range src.Included {
+			dst.Included = appendOnce(dst.Included, sha)
+		}
+		var photos []catalog.Object
+		if err := p.cat.PersonPhotos(ctx, user, from, func(o catalog.Object) error { photos = append(photos, o); return nil }); err != nil {
+			return err
+		}
+		for _, o := range photos {
+			if err := p.cat.ReassignFaces(ctx, user, o.Bucket, o.Key, from, into); err != nil {
+				return err
+			}
+		}
+		if err := p.cat.PutPerson(ctx, user, &dst); err != nil {
+			return err
+		}
+		return p.cat.DeletePerson(ctx, user, from)
+	})
+}
+
+// Reassign says the photo bucket/key is of person to, not of person from:
+// its face that was from's becomes to's, and every later pass keeps it so.
+func (p *People) Reassign(ctx context.Context, user, bucket, key, from, to string) error {
+	if from == to {
+		return nil
+	}
+	return p.edit(ctx, user, func() error {
+		sha, err := p.photoSHA(ctx, user, bucket, key)
+		if err != nil {
+			return err
+		}
+		src, err := p.person(ctx, user, from)
+		if err != nil {
+			return err
+		}
+		dst, err := p.person(ctx, user, to)
+		if err != nil {
+			return err
+		}
+		src.Rejected = appendOnce(src.Rejected, sha)
+		src.Included = slices.DeleteFunc(src.Included, func(s string) bool { return s == sha })
+		dst.Included = appendOnce(dst.Included, sha)
+		dst.Rejected = slices.DeleteFunc(dst.Rejected, func(s string) bool { return s == sha })
+		if err := p.cat.PutPerson(ctx, user, &src); err != nil {
+			return err
+		}
+		if err := p.cat.PutPerson(ctx, user, &dst); err != nil {
+			return err
+		}
+		return p.cat.ReassignFaces(ctx, user, bucket, key, from, to)
+	})
+}
+
+// Reject says the photo bucket/key is not of person id ("not this
+// person"): its face leaves the person, and no later pass or placement
+// puts it back. The photo stays in the library.
+func (p *People) Reject(ctx context.Context, user, id, bucket, key string) error {
+	return p.edit(ctx, user, func() error {
+		sha, err := p.photoSHA(ctx, user, bucket, key)
+		if err != nil {
+			return err
+		}
+		ps, err := p.person(ctx, user, id)
+		if err != nil {
+			return err
+		}
+		ps.Rejected = appendOnce(ps.Rejected, sha)
+		ps.Included = slices.DeleteFunc(ps.Included, func(s string) bool { return s == sha })
+		if err := p.cat.PutPerson(ctx, user, &ps); err != nil {
+			return err
+		}
+		return p.cat.ReassignFaces(ctx, user, bucket, key, id, "")
+	})
+}
+
+// Hide forgets person id as far as the user sees it (its folder is
+// deleted): the grouping is kept, out of sight, so its faces do not come
+// back as a new person. Photos are never touched.
+func (p *People) Hide(ctx context.Context, user, id string) error {
+	return p.edit(ctx, user, func() error {
+		ps, err := p.person(ctx, user, id)
+		if err != nil {
+			return err
+		}
+		ps.Hidden = true
+		return p.cat.PutPerson(ctx, user, &ps)
+	})
+}
+
+func appendOnce(list []string, s string) []string {
+	if s == "" || slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// Group regroups every face of the user's photos into persons and
+// records the result: persons found again keep their id and name (a group
+// is matched to a person by its centroids), new groups become new persons,
+// and each face's Person is set. The user's corrections are respected: a
+// merged person takes every group near one of its centroids, a photo
+// rejected from a person leaves it, a photo moved into a person joins it.
+// It reads all of the user's faces: run it after enrichment settles, not
+// per photo. It returns the number of persons with faces.
+//
+// The pass is computed without the user's lock and applied under it if
+// nothing changed meanwhile (see People).
+func (p *People) Group(ctx context.Context, user string) (int, error) {
+	u := p.user(user)
+	for range groupTries - 1 {
+		v := u.current()
+		g, err := computeGrouping(ctx, p.cat, user, p.opt)
+		if err != nil {
+			return 0, err
+		}
+		u.mu.Lock()
+		if u.version == v {
+			n, err := g.apply(ctx, p.cat, user)
+			u.version++
+			u.mu.Unlock()
+			return n, err
+		}
+		u.mu.Unlock() // changed meanwhile: compute again from the new state
+	}
+	// Changes kept coming: compute under the lock this time.
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	g, err := computeGrouping(ctx, p.cat, user, p.opt)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { u.version++ }()
+	return g.apply(ctx, p.cat, user)
+}
+
+// grouping is a pass's result, computed from what it read and not yet
+// written. Persons are referred to by their index in people; new ones
+// have no ID until apply writes them.
+type grouping struct {
+	people    []catalog.Person
+	keep      []bool
+	counts    []int
+	assign    map[[2]string][]int    // person index of each face, -1 none
+	current   map[[2]string][]string // each face's person as read
+	unchecked map[[2]string]bool     // files with faces not yet Checked
+	stats     catalog.PeopleStats
+}
+
+func computeGrouping(ctx context.Context, cat *catalog.Catalog, user string, opt PeopleOptions) (*grouping, error) {
 	var refs []faceRef
 	var descs [][]float64
 	current := map[[2]string][]string{}
@@ -114,24 +393,31 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return nil, fmt.Errorf("read faces of %s: %w", user, err)
 	}
 	libMean, vecs := centre(descs)
 	cut := 1 - opt.Threshold
 	groups := clusterFaces(vecs, cut)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 
 	people, err := cat.People(ctx, user)
 	if err != nil {
-		return 0, err
+		return nil, fmt.Errorf("read persons of %s: %w", user, err)
 	}
 	// Largest groups choose first; each centroid of a person is found
 	// again at most once.
 	slices.SortFunc(groups, func(a, b []int) int { return len(b) - len(a) })
-	used := map[string]map[int]bool{}
-	found := map[string]bool{}
-	assign := map[[2]string][]string{}
+	used := map[int]map[int]bool{} // person index → centroid indexes
+	found := map[int]bool{}
+	assign := map[[2]string][]int{}
 	for k, ps := range current {
-		assign[k] = make([]string, len(ps))
+		a := make([]int, len(ps))
+		for i := range a {
+			a[i] = -1
+		}
+		assign[k] = a
 	}
 	for _, g := range groups {
 		if len(g) < opt.MinFaces {
@@ -139,7 +425,7 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 		}
 		// The centroid is the mean of the group's unit vectors, not
 		// normalized: a face's average similarity to the group is its dot
-		// product with it (placeNewFaces relies on that).
+		// product with it (PlaceNewFaces relies on that).
 		centroid := make([]float64, 128)
 		for _, i := range g {
 			for j := range centroid {
@@ -148,24 +434,23 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 		}
 		dir := slices.Clone(centroid)
 		normalize(dir)
-		var p *catalog.Person
-		pc, bestSim := -1, cut
+		pi, pc, bestSim := -1, -1, cut
 		// A group most of whose faces are already someone's is that person
 		// (their centroid nearest to it is replaced): ids stay put when
 		// descriptors change (a new kind, carried over by the catalog).
 		if i, ci := majority(g, refs, current, people, used, dir); i >= 0 {
-			p, pc = &people[i], ci
+			pi, pc = i, ci
 		}
 		for i := range people {
-			if p != nil {
+			if pi >= 0 {
 				break
 			}
 			for ci, c := range people[i].Centroids {
-				if used[people[i].ID][ci] || len(c) != 128 {
+				if used[i][ci] || len(c) != 128 {
 					continue
 				}
 				if sim := cosine(dir, c); sim >= bestSim {
-					p, pc, bestSim = &people[i], ci, sim
+					pi, pc, bestSim = i, ci, sim
 				}
 			}
 		}
@@ -173,36 +458,31 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 		for j, v := range centroid {
 			c32[j] = float32(v)
 		}
-		if p == nil {
-			np := &catalog.Person{Centroids: [][]float32{c32}}
-			if err := cat.PutPerson(ctx, user, np); err != nil {
-				return 0, err
-			}
-			people = append(people, *np)
-			p = &people[len(people)-1]
-			pc = 0
+		if pi < 0 {
+			people = append(people, catalog.Person{Centroids: [][]float32{c32}})
+			pi, pc = len(people)-1, 0
 		} else {
-			p.Centroids[pc] = c32
+			people[pi].Centroids[pc] = c32
 		}
-		if used[p.ID] == nil {
-			used[p.ID] = map[int]bool{}
+		if used[pi] == nil {
+			used[pi] = map[int]bool{}
 		}
-		used[p.ID][pc] = true
-		found[p.ID] = true
+		used[pi][pc] = true
+		found[pi] = true
 		for _, i := range g {
 			r := refs[i]
-			if !slices.Contains(p.Rejected, r.sha) {
-				assign[[2]string{r.bucket, r.key}][r.idx] = p.ID
+			if !slices.Contains(people[pi].Rejected, r.sha) {
+				assign[[2]string{r.bucket, r.key}][r.idx] = pi
 			}
 		}
 	}
 	// Photos the user put into a person: the face nearest to it joins.
-	for i := range people {
-		p := &people[i]
+	for pi := range people {
+		p := &people[pi]
 		for _, sha := range p.Included {
 			best, bestSim := -1, -2.0
 			for fi, r := range refs {
-				if r.sha != sha || assign[[2]string{r.bucket, r.key}][r.idx] == p.ID {
+				if r.sha != sha || assign[[2]string{r.bucket, r.key}][r.idx] == pi {
 					continue
 				}
 				for _, c := range p.Centroids {
@@ -213,30 +493,44 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 			}
 			if best >= 0 {
 				r := refs[best]
-				assign[[2]string{r.bucket, r.key}][r.idx] = p.ID
-				found[p.ID] = true
+				assign[[2]string{r.bucket, r.key}][r.idx] = pi
+				found[pi] = true
 			}
 		}
 	}
-	n := 0
-	counts := map[string]int{}
+	out := &grouping{people: people, keep: make([]bool, len(people)), counts: make([]int, len(people)),
+		assign: assign, current: current, unchecked: unchecked,
+		stats: catalog.PeopleStats{Faces: len(refs), At: time.Now().UTC()}}
 	for _, ps := range assign {
-		for _, id := range ps {
-			if id != "" {
-				counts[id]++
+		for _, pi := range ps {
+			if pi >= 0 {
+				out.counts[pi]++
 			}
 		}
 	}
-	for i := range people {
-		p := &people[i]
-		keep := found[p.ID] || p.Name != "" || p.Hidden || len(p.Rejected)+len(p.Included) > 0
-		if !keep {
+	for pi, p := range people {
+		out.keep[pi] = found[pi] || p.Name != "" || p.Hidden || len(p.Rejected)+len(p.Included) > 0
+	}
+	for _, v := range libMean {
+		out.stats.Mean = append(out.stats.Mean, float32(v))
+	}
+	return out, nil
+}
+
+// apply writes the grouping: persons (new ones get their ids), forgotten
+// persons, each changed file's faces, the stats. It returns the number of
+// persons with faces.
+func (g *grouping) apply(ctx context.Context, cat *catalog.Catalog, user string) (int, error) {
+	n := 0
+	for i := range g.people {
+		p := &g.people[i]
+		if !g.keep[i] {
 			if err := cat.DeletePerson(ctx, user, p.ID); err != nil {
 				return 0, err
 			}
 			continue
 		}
-		p.Faces = counts[p.ID]
+		p.Faces = g.counts[i]
 		if err := cat.PutPerson(ctx, user, p); err != nil {
 			return 0, err
 		}
@@ -244,24 +538,26 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 			n++
 		}
 	}
-	for k, ps := range assign {
-		if !slices.Equal(ps, current[k]) || unchecked[k] {
+	for k, idx := range g.assign {
+		ps := make([]string, len(idx))
+		for j, pi := range idx {
+			if pi >= 0 {
+				ps[j] = g.people[pi].ID
+			}
+		}
+		if !slices.Equal(ps, g.current[k]) || g.unchecked[k] {
 			if err := cat.SetFacePersons(ctx, user, k[0], k[1], ps); err != nil {
 				return 0, err
 			}
 		}
 	}
-	st := catalog.PeopleStats{Faces: len(refs), At: time.Now().UTC()}
-	for _, v := range libMean {
-		st.Mean = append(st.Mean, float32(v))
-	}
-	if err := cat.PutPeopleStats(ctx, user, st); err != nil {
+	if err := cat.PutPeopleStats(ctx, user, g.stats); err != nil {
 		return 0, err
 	}
 	return n, nil
 }
 
-// PlaceNewFaces is the pass between full ones (GroupPeople): each face
+// PlaceNewFaces is the pass between full ones (Group): each face
 // grouping has not looked at yet (catalog.NewFaces, indexed) joins the
 // person whose faces it is closest to on average, if that is within the
 // threshold and the user did not reject the photo from that person;
@@ -269,22 +565,18 @@ func GroupPeople(ctx context.Context, cat *catalog.Catalog, user string, opt Peo
 // compared with the persons' centroids, not with every face: the average
 // cosine similarity of a unit vector to a group is its dot product with
 // the mean of the group's unit vectors, which is what a centroid is.
-// Descriptors are centred with the mean the last full pass found.
+// Descriptors are centred with the mean the last full pass found. It runs
+// under the user's lock (see People).
 //
 // It reports whether a full pass is due: none has run yet, more faces
-// went unplaced since the last one than opt.RegroupAfter (default: 20, or
+// went unplaced since the last one than RegroupAfter (default: 20, or
 // a tenth of the faces then grouped if more), or it is older than
-// opt.RegroupEvery (default a day) and faces arrived since.
-func PlaceNewFaces(ctx context.Context, cat *catalog.Catalog, user string, opt PeopleOptions) (placed int, full bool, err error) {
-	if opt.Threshold <= 0 {
-		opt.Threshold = DefaultPeopleThreshold
-	}
-	if opt.Kind == "" {
-		opt.Kind = FaceKind
-	}
-	if opt.RegroupEvery <= 0 {
-		opt.RegroupEvery = 24 * time.Hour
-	}
+// RegroupEvery (default a day) and faces arrived since.
+func (p *People) PlaceNewFaces(ctx context.Context, user string) (placed int, full bool, err error) {
+	u := p.user(user)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	cat, opt := p.cat, p.opt
 	st, err := cat.GetPeopleStats(ctx, user)
 	if errors.Is(err, catalog.ErrNotFound) || (err == nil && len(st.Mean) != 128) {
 		return 0, true, nil
@@ -297,7 +589,12 @@ func PlaceNewFaces(ctx context.Context, cat *catalog.Catalog, user string, opt P
 	}
 	cut := 1 - opt.Threshold
 	added := map[string]int{}
-	arrived := 0
+	arrived, files := 0, 0
+	defer func() {
+		if files > 0 {
+			u.version++
+		}
+	}()
 	err = cat.NewFaces(ctx, user, func(bucket, key string, m catalog.Media) error {
 		ps := make([]string, len(m.Faces))
 		for i, f := range m.Faces {
@@ -337,6 +634,7 @@ func PlaceNewFaces(ctx context.Context, cat *catalog.Catalog, user string, opt P
 			added[best]++
 			placed++
 		}
+		files++
 		return cat.SetFacePersons(ctx, user, bucket, key, ps)
 	})
 	if err != nil {
@@ -365,7 +663,7 @@ func PlaceNewFaces(ctx context.Context, cat *catalog.Catalog, user string, opt P
 
 // majority returns the person (index in people) most of the group's faces
 // belong to now, with the unused centroid of theirs nearest to dir, or -1.
-func majority(g []int, refs []faceRef, current map[[2]string][]string, people []catalog.Person, used map[string]map[int]bool, dir []float64) (int, int) {
+func majority(g []int, refs []faceRef, current map[[2]string][]string, people []catalog.Person, used map[int]map[int]bool, dir []float64) (int, int) {
 	votes := map[string]int{}
 	for _, i := range g {
 		r := refs[i]
@@ -379,7 +677,7 @@ func majority(g []int, refs []faceRef, current map[[2]string][]string, people []
 		}
 		best, bestSim := -1, -2.0
 		for ci, c := range people[i].Centroids {
-			if used[people[i].ID][ci] || len(c) != 128 {
+			if used[i][ci] || len(c) != 128 {
 				continue
 			}
 			if sim := cosine(dir, c); sim > bestSim {

@@ -132,7 +132,7 @@ func TestGroupPeople(t *testing.T) {
 	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
 	l.add("", files...)
 	for _, th := range []float64{0.6, 0.7, 0.8, 0.85, 0.9, enrich.DefaultPeopleThreshold} {
-		if _, err := enrich.GroupPeople(ctx, cat, "u", enrich.PeopleOptions{Threshold: th}); err != nil {
+		if _, err := enrich.NewPeople(cat, enrich.PeopleOptions{Threshold: th}).Group(ctx, "u"); err != nil {
 			t.Fatal(err)
 		}
 		tp, fp, desc := pairwise(cat)
@@ -155,12 +155,13 @@ func TestGroupPeople(t *testing.T) {
 func TestPlaceNewFaces(t *testing.T) {
 	l := newFaceLib(t)
 	cat, ctx := l.cat, context.Background()
-	if _, full, err := enrich.PlaceNewFaces(ctx, cat, "u", enrich.PeopleOptions{}); err != nil || !full {
+	owner := enrich.NewPeople(cat, enrich.PeopleOptions{})
+	if _, full, err := owner.PlaceNewFaces(ctx, "u"); err != nil || !full {
 		t.Fatalf("before any full pass: full %v, %v; want a full pass due", full, err)
 	}
 	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
 	l.add("", files...)
-	if _, err := enrich.GroupPeople(ctx, cat, "u", enrich.PeopleOptions{}); err != nil {
+	if _, err := owner.Group(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
 	newCount := func() int {
@@ -189,7 +190,7 @@ func TestPlaceNewFaces(t *testing.T) {
 	if n := newCount(); n != 1 {
 		t.Fatalf("%d new photos after one arrived; want 1", n)
 	}
-	placed, full, err := enrich.PlaceNewFaces(ctx, cat, "u", enrich.PeopleOptions{})
+	placed, full, err := owner.PlaceNewFaces(ctx, "u")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,11 +205,11 @@ func TestPlaceNewFaces(t *testing.T) {
 		t.Errorf("person has %d faces; want %d", got.Faces, p.Faces+1)
 	}
 	// Rejected from that person, the photo's twin does not join it.
-	p, _ = cat.GetPerson(ctx, "u", p.ID)
-	p.Rejected = append(p.Rejected, m.SHA256)
-	cat.PutPerson(ctx, "u", &p)
+	if err := owner.Reject(ctx, "u", p.ID, "f", "again/"+first); err != nil {
+		t.Fatal(err)
+	}
 	l.add("third/", filepath.Join("../../shared/testdata/faces/images", first))
-	if _, _, err := enrich.PlaceNewFaces(ctx, cat, "u", enrich.PeopleOptions{}); err != nil {
+	if _, _, err := owner.PlaceNewFaces(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
 	m, _ = cat.MediaOf(ctx, "u", "f", "third/"+first)
@@ -216,7 +217,7 @@ func TestPlaceNewFaces(t *testing.T) {
 		t.Errorf("a photo rejected from %s joined it", p.ID)
 	}
 	// Unplaced faces beyond RegroupAfter call for a full pass.
-	if _, full, _ := enrich.PlaceNewFaces(ctx, cat, "u", enrich.PeopleOptions{RegroupAfter: 1}); !full && m.Faces[0].Person == "" {
+	if _, full, _ := enrich.NewPeople(cat, enrich.PeopleOptions{RegroupAfter: 1}).PlaceNewFaces(ctx, "u"); !full && m.Faces[0].Person == "" {
 		t.Error("an unplaced face with RegroupAfter 1: no full pass due")
 	}
 }
@@ -230,7 +231,7 @@ func TestGroupPeopleKeepsPersonsWhenDescriptorsChange(t *testing.T) {
 	cat, ctx := l.cat, context.Background()
 	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
 	l.add("", files...)
-	if _, err := enrich.GroupPeople(ctx, cat, "u", enrich.PeopleOptions{}); err != nil {
+	if _, err := enrich.NewPeople(cat, enrich.PeopleOptions{}).Group(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := cat.People(ctx, "u")
@@ -256,7 +257,7 @@ func TestGroupPeopleKeepsPersonsWhenDescriptorsChange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := enrich.GroupPeople(ctx, cat, "u", enrich.PeopleOptions{}); err != nil {
+	if _, err := enrich.NewPeople(cat, enrich.PeopleOptions{}).Group(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := cat.People(ctx, "u")
@@ -289,7 +290,7 @@ func TestGroupPeopleSSD(t *testing.T) {
 	t.Logf("SSD: %d faces in the group photo", len(m.Faces))
 	for _, th := range []float64{0.75, 0.78, 0.8, 0.85, enrich.DefaultPeopleThreshold} {
 		opt := enrich.PeopleOptions{Kind: enrich.FaceKindOf(faces.DetectorSSD), Threshold: th}
-		if _, err := enrich.GroupPeople(ctx, cat, "u", opt); err != nil {
+		if _, err := enrich.NewPeople(cat, opt).Group(ctx, "u"); err != nil {
 			t.Fatal(err)
 		}
 		tp, fp, desc := pairwise(cat)

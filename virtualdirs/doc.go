@@ -1,7 +1,7 @@
 // Package virtualdirs computes the virtual folder trees from catalog
 // indexes: /by-date/YYYY/YYYY-MM/YYYY-MM-DD (the camera's local date),
 // /by-camera/<camera>, /duplicates/<group>, /albums/<album>, /trash and
-// /by-person/<person> (faces grouped by enrich.GroupPeople). Tree.List
+// /by-person/<person> (faces grouped by enrich.People). Tree.List
 // lists one folder, Tree.Stat finds one entry; both cost what the listed
 // folder holds (see the index rows in catalog/index.go), never a scan of
 // the library.
@@ -17,5 +17,7 @@
 // Options.Cover (file managers show it as the folder's picture).
 //
 // This package only reads; the writes the folders accept (albums, trash,
-// deleting a duplicate) are davfs's, through the gateway and the catalog.
+// deleting a duplicate) are davfs's, through the gateway and the catalog,
+// and the edits of person folders go to the owner of people state
+// (enrich.People, behind davfs.People).
 package virtualdirs

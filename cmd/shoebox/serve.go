@@ -115,9 +115,13 @@ func serve(ctx context.Context, args []string) error {
 	if err := serveAdmin(ctx, cfg.Data, st, authn, lg); err != nil {
 		return err
 	}
+	// The one owner of people state: grouping passes and the edits made in
+	// /by-person all go through it (enrich.People).
+	people := enrich.NewPeople(st.cat, peopleOptions(cfg))
 	dav := davfs.NewHandler(st.gw, davfs.Config{
 		Prefix: "/dav", ExternalPrefix: cfg.ExternalPrefix, MaxUpload: cfg.MaxUpload,
 		InfinityLimit: cfg.InfinityLimit, Logger: lg, Virtual: virtualdirs.New(st.cat, virtualdirs.Options{Cover: personCover(st.cat, st.thumbs), MinPhotos: cfg.PeopleMinPhotos}),
+		People: people,
 	})
 	mux := http.NewServeMux()
 	davH := m.wrap("webdav", authn.Basic("Shoebox", "webdav", dav))
@@ -200,7 +204,7 @@ func serve(ctx context.Context, args []string) error {
 	go st.gw.RunTrashPurger(poolCtx, time.Hour)
 	go st.space.Run(poolCtx, time.Second)
 	if faceModels != nil {
-		go groupPeople(poolCtx, st, peopleOptions(cfg), &facesChanged, lg)
+		go groupPeople(poolCtx, st, people, &facesChanged, lg)
 		// Faces found another way (an older descriptor) are found again,
 		// keeping their persons.
 		if n, err := st.cat.RequeueFacesNotOf(poolCtx, enrich.FaceKindOf(faceDetector(cfg))); err != nil {
@@ -291,10 +295,10 @@ func shutdown(lg *slog.Logger, fl *inflight, srvs ...*http.Server) {
 }
 
 // groupPeople places new faces with persons once enrichment settles after
-// new photos (enrich.PlaceNewFaces: each new face against the persons'
-// centroids), and regroups all of a user's faces (enrich.GroupPeople, which
+// new photos (People.PlaceNewFaces: each new face against the persons'
+// centroids), and regroups all of a user's faces (People.Group, which
 // reads every face) only when that pass says a full one is due.
-func groupPeople(ctx context.Context, st *store, opt enrich.PeopleOptions, changed *atomic.Bool, lg *slog.Logger) {
+func groupPeople(ctx context.Context, st *store, people *enrich.People, changed *atomic.Bool, lg *slog.Logger) {
 	t := time.NewTicker(3 * time.Second)
 	defer t.Stop()
 	for {
@@ -317,7 +321,7 @@ func groupPeople(ctx context.Context, st *store, opt enrich.PeopleOptions, chang
 		}
 		for _, u := range users {
 			start := time.Now()
-			placed, full, err := enrich.PlaceNewFaces(ctx, st.cat, u.Name, opt)
+			placed, full, err := people.PlaceNewFaces(ctx, u.Name)
 			if err != nil {
 				lg.Error("place new faces", "user", u.Name, "err", err)
 				continue
@@ -329,7 +333,7 @@ func groupPeople(ctx context.Context, st *store, opt enrich.PeopleOptions, chang
 				continue
 			}
 			start = time.Now()
-			n, err := enrich.GroupPeople(ctx, st.cat, u.Name, opt)
+			n, err := people.Group(ctx, u.Name)
 			if err != nil {
 				lg.Error("group people", "user", u.Name, "err", err)
 				continue
@@ -342,6 +346,8 @@ func groupPeople(ctx context.Context, st *store, opt enrich.PeopleOptions, chang
 func peopleOptions(cfg Config) enrich.PeopleOptions {
 	return enrich.PeopleOptions{Threshold: cfg.PeopleThreshold, RegroupAfter: cfg.PeopleRegroupAfter, Kind: enrich.FaceKindOf(faceDetector(cfg))}
 }
+
+var _ davfs.People = (*enrich.People)(nil)
 
 // wakeHook is a gateway hook that wakes the pool *p, once there is one
 // (the gateway is made before the pool).
