@@ -57,19 +57,19 @@ func needTool(t *testing.T, name string) string {
 }
 
 type server struct {
-	t      testing.TB
-	data   string
-	addr   string
-	s3addr string
-	scheme string
-	args   []string
-	env    []string
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when cmd has exited
-	waitErr error        // cmd's exit, once exited is closed
-	logMu  sync.Mutex
-	log    bytes.Buffer
-	client *http.Client
+	t       testing.TB
+	data    string
+	addr    string
+	s3addr  string
+	scheme  string
+	args    []string
+	env     []string
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when cmd has exited
+	waitErr error         // cmd's exit, once exited is closed
+	logMu   sync.Mutex
+	log     bytes.Buffer
+	client  *http.Client
 }
 
 func freeAddr(t testing.TB) string {
