@@ -36,8 +36,14 @@ type Config struct {
 	// NoFsync skips every fsync: an acknowledged write can be lost if the
 	// machine (not only the process) crashes. For benchmarks that measure
 	// the cost of durability; never for data you keep.
-	NoFsync   bool   `yaml:"unsafe_no_fsync"`
-	PprofAddr string `yaml:"pprof_addr"`
+	NoFsync bool `yaml:"unsafe_no_fsync"`
+	// JournalFlushMs is how long, in milliseconds, small files acknowledged
+	// from the write-ahead log may wait for the flush that makes them
+	// durable in place and releases their records (gateway.Options.
+	// JournalFlushEvery); 0: 100 ms. Longer means fewer flushes and more
+	// to replay after a crash.
+	JournalFlushMs int    `yaml:"journal_flush_ms"`
+	PprofAddr      string `yaml:"pprof_addr"`
 
 	// Upstream S3 storage for originals (gateway/s3store); empty
 	// UpstreamBucket keeps them on local disk.
@@ -113,6 +119,7 @@ func (c *Config) options() []option {
 		{name: "log-level", env: "SHOEBOX_LOG_LEVEL", usage: "debug, info, warn or error", str: &c.LogLevel},
 		{name: "log-format", env: "SHOEBOX_LOG_FORMAT", usage: "text or json", str: &c.LogFormat},
 		{name: "unsafe-no-fsync", env: "SHOEBOX_UNSAFE_NO_FSYNC", usage: "skip fsync (benchmarks only: a machine crash can lose acknowledged writes)", boolean: &c.NoFsync},
+		{name: "journal-flush-ms", env: "SHOEBOX_JOURNAL_FLUSH_MS", usage: "milliseconds small uploads acknowledged from the journal may wait for their flush (0: 100)", int: &c.JournalFlushMs},
 		{name: "pprof-addr", env: "SHOEBOX_PPROF_ADDR", usage: "serve Go's /debug/pprof on this address (keep it on loopback)", str: &c.PprofAddr},
 		{name: "upstream-endpoint", env: "SHOEBOX_UPSTREAM_ENDPOINT", usage: "S3 endpoint URL keeping the originals (empty with a bucket: AWS S3)", str: &c.UpstreamEndpoint},
 		{name: "upstream-region", env: "SHOEBOX_UPSTREAM_REGION", usage: "upstream S3 signing region (default us-east-1)", str: &c.UpstreamRegion},
@@ -197,6 +204,9 @@ func parseConfig(fs *flag.FlagSet, args []string) (Config, error) {
 	}
 	if d := strings.ToLower(cfg.FaceDetector); d != "tiny" && d != "ssd" {
 		return cfg, fmt.Errorf("face_detector %q: tiny or ssd", cfg.FaceDetector)
+	}
+	if cfg.JournalFlushMs < 0 {
+		return cfg, fmt.Errorf("journal_flush_ms %d: 0 or more", cfg.JournalFlushMs)
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return cfg, errors.New("--tls-cert and --tls-key go together")
