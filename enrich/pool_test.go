@@ -46,7 +46,7 @@ func TestPoolRecoversAndFinishes(t *testing.T) {
 		Extractors: []enrich.Extractor{enrich.Metadata{}, panicky{}}})
 	done := make(chan struct{})
 	go func() { pool.Run(ctx); close(done) }()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute) // generous: a loaded machine
 	for {
 		q, _ := cat.Queue(ctx, time.Now())
 		if q.Pending == 0 && q.Running == 0 {
@@ -108,7 +108,7 @@ func TestPoolDefersToClients(t *testing.T) {
 		if q.Pending == 0 && q.Running == 0 {
 			break
 		}
-		if time.Since(start) > 10*time.Second {
+		if time.Since(start) > 2*time.Minute {
 			t.Fatalf("queue not drained with clients always busy: %+v", q)
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -43,8 +43,14 @@ type Config struct {
 	// NoFsync skips every fsync: an acknowledged write can be lost if the
 	// machine (not only the process) crashes. For benchmarks that measure
 	// the cost of durability; never for data you keep.
-	NoFsync   bool   `yaml:"unsafe_no_fsync"`
-	PprofAddr string `yaml:"pprof_addr"`
+	NoFsync bool `yaml:"unsafe_no_fsync"`
+	// JournalFlushMs is how long, in milliseconds, small files acknowledged
+	// from the write-ahead log may wait for the flush that makes them
+	// durable in place and releases their records (gateway.Options.
+	// JournalFlushEvery); 0: 100 ms. Longer means fewer flushes and more
+	// to replay after a crash.
+	JournalFlushMs int    `yaml:"journal_flush_ms"`
+	PprofAddr      string `yaml:"pprof_addr"`
 
 	// FreeSpaceReserve is the free space, in bytes, kept on the disk of
 	// the data directory: below it writes are refused (WebDAV 507, S3
@@ -144,6 +150,7 @@ func (c *Config) options() []option {
 		{name: "unsafe-no-fsync", env: "SHOEBOX_UNSAFE_NO_FSYNC", usage: "skip fsync (benchmarks only: a machine crash can lose acknowledged writes)", boolean: &c.NoFsync},
 		{name: "free-space-reserve", env: "SHOEBOX_FREE_SPACE_RESERVE", usage: "bytes kept free on the data directory's disk; below it writes are refused (507) and reads and deletes go on (0: 120 MiB, room for the catalog's and the journal's next files; negative: none)", i64: &c.FreeSpaceReserve},
 		{name: "body-idle-timeout", env: "SHOEBOX_BODY_IDLE_TIMEOUT", usage: "cut a request body that makes no progress for this long (0: 60s; negative: never)", dur: &c.BodyIdleTimeout},
+		{name: "journal-flush-ms", env: "SHOEBOX_JOURNAL_FLUSH_MS", usage: "milliseconds small uploads acknowledged from the journal may wait for their flush (0: 100)", int: &c.JournalFlushMs},
 		{name: "pprof-addr", env: "SHOEBOX_PPROF_ADDR", usage: "serve Go's /debug/pprof on this address (keep it on loopback)", str: &c.PprofAddr},
 		{name: "upstream-endpoint", env: "SHOEBOX_UPSTREAM_ENDPOINT", usage: "S3 endpoint URL keeping the originals (empty with a bucket: AWS S3)", str: &c.UpstreamEndpoint},
 		{name: "upstream-region", env: "SHOEBOX_UPSTREAM_REGION", usage: "upstream S3 signing region (default us-east-1)", str: &c.UpstreamRegion},
@@ -232,6 +239,9 @@ func parseConfig(fs *flag.FlagSet, args []string) (Config, error) {
 	}
 	if d := strings.ToLower(cfg.FaceDetector); d != "tiny" && d != "ssd" {
 		return cfg, fmt.Errorf("face_detector %q: tiny or ssd", cfg.FaceDetector)
+	}
+	if cfg.JournalFlushMs < 0 {
+		return cfg, fmt.Errorf("journal_flush_ms %d: 0 or more", cfg.JournalFlushMs)
 	}
 	if cfg.FreeSpaceReserve == 0 {
 		cfg.FreeSpaceReserve = DefaultFreeSpaceReserve

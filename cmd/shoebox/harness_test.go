@@ -249,3 +249,18 @@ func runCLI(t *testing.T, stdin string, args ...string) (string, error) {
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
+
+// waitUntil polls cond until it holds, and fails the test if it does not
+// within the time given. Tests wait on state this way, never for a fixed
+// time, with deadlines generous enough for a machine whose cores are busy
+// with other work.
+func waitUntil(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -65,10 +66,25 @@ func (s *server) metric(t *testing.T, sample string) float64 {
 	return 0
 }
 
+// waitMetric waits until a sample of /metrics reaches at least least and
+// returns its value then. Counters are updated after the work they count
+// (an enrichment job leaves the queue before its try is counted; a request
+// is counted after its handler returns), so a test reads them once they
+// have got there, never once.
+func (s *server) waitMetric(t *testing.T, sample string, least float64) float64 {
+	t.Helper()
+	var v float64
+	waitUntil(t, 2*time.Minute, fmt.Sprintf("metric %s to reach %v", sample, least), func() bool {
+		v = s.metric(t, sample)
+		return v >= least
+	})
+	return v
+}
+
 // waitLog waits until a line of the server's log matches re.
 func (s *server) waitLog(t *testing.T, re *regexp.Regexp) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for !re.MatchString(s.logs()) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no log line matches %s; log:\n%s", re, s.logs())
@@ -117,10 +133,10 @@ func TestFailedLogins(t *testing.T) {
 		t.Errorf("429 with Retry-After %q; want a number of seconds", limited.Header.Get("Retry-After"))
 	}
 	s.waitLog(t, regexp.MustCompile(`(?m)^.*level=WARN msg="login failed" component=auth protocol=webdav user=admin remote=127\.0\.0\.3 .*$`))
-	if n := s.metric(t, `shoebox_login_failures_total{protocol="webdav"}`); n != float64(wrong) {
+	if n := s.waitMetric(t, `shoebox_login_failures_total{protocol="webdav"}`, float64(wrong)); n != float64(wrong) {
 		t.Errorf("shoebox_login_failures_total{webdav} = %v; want %d", n, wrong)
 	}
-	if n := s.metric(t, `shoebox_login_throttled_total{protocol="webdav"}`); n < 1 {
+	if n := s.waitMetric(t, `shoebox_login_throttled_total{protocol="webdav"}`, 1); n < 1 {
 		t.Errorf("shoebox_login_throttled_total{webdav} = %v; want at least 1", n)
 	}
 
@@ -180,10 +196,10 @@ func TestFailedLogins(t *testing.T) {
 		break
 	}
 	s.waitLog(t, regexp.MustCompile(`(?m)^.*level=WARN msg="login failed" component=auth protocol=s3 user=admin remote=127\.0\.0\.30 access_key=`+id+` .*$`))
-	if n := s.metric(t, `shoebox_login_failures_total{protocol="s3"}`); n < 1 {
+	if n := s.waitMetric(t, `shoebox_login_failures_total{protocol="s3"}`, 1); n < 1 {
 		t.Errorf("shoebox_login_failures_total{s3} = %v; want at least 1", n)
 	}
-	if n := s.metric(t, `shoebox_login_throttled_total{protocol="s3"}`); n < 1 {
+	if n := s.waitMetric(t, `shoebox_login_throttled_total{protocol="s3"}`, 1); n < 1 {
 		t.Errorf("shoebox_login_throttled_total{s3} = %v; want at least 1", n)
 	}
 	// The right secret from a clean address works.

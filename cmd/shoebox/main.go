@@ -187,7 +187,8 @@ func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, erro
 		}
 	}
 	gw := gateway.New(be, cat, gateway.Options{Logger: lg, Hooks: hooks, TrashRetention: time.Duration(cfg.TrashDays) * 24 * time.Hour,
-		Journal: log, JournalLimit: limit, Space: space, Versions: versions})
+		Journal: log, JournalLimit: limit, Space: space, Versions: versions,
+		JournalFlushEvery: time.Duration(cfg.JournalFlushMs) * time.Millisecond})
 	return &store{cat: cat, be: be, wal: log, space: space, gw: gw, thumbs: thumbs}, nil
 }
 

@@ -66,7 +66,7 @@ func TestFacesWaitForModels(t *testing.T) {
 		t.Fatalf("install: %v\n%s", err, out)
 	}
 	s.start()
-	s.waitQueue(t, 60*time.Second)
+	s.waitQueue(t, 3*time.Minute)
 	raw := s.apiRaw(t, "people/bona2.jpg")
 	m := raw["media"].(map[string]any)
 	fs, _ := m["faces"].([]any)

@@ -28,7 +28,7 @@ func TestPeople(t *testing.T) {
 	env := rcloneEnv(s, "owncloud")
 	rclone(t, env, "mkdir", "sb:faces")
 	rclone(t, env, "copy", "../../../shared/testdata/faces/images", "sb:faces")
-	s.waitQueue(t, 120*time.Second)
+	s.waitQueue(t, 5*time.Minute)
 	// The grouping pass runs once enrichment settles (every 3 s at most):
 	// wait until no new pass has run for 5 s.
 	passes := func() int { return strings.Count(s.logs(), "grouped faces into people") }
@@ -167,7 +167,7 @@ func TestPeople(t *testing.T) {
 	placed := func() int { return strings.Count(s.logs(), "placed new faces with people") }
 	waitFor := func(what string, count func() int, before int) {
 		t.Helper()
-		s.waitQueue(t, 60*time.Second)
+		s.waitQueue(t, 3*time.Minute)
 		for deadline := time.Now().Add(30 * time.Second); count() == before && time.Now().Before(deadline); {
 			time.Sleep(300 * time.Millisecond)
 		}

@@ -75,15 +75,10 @@ func TestUpstream(t *testing.T) {
 	if err := up.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	waitUntil(t, 2*time.Minute, "an upload once the upstream is back", func() bool {
 		resp, body = s.do("PUT", "/dav/up/back.txt", strings.NewReader("upstream is back"))
-		if resp.StatusCode == 201 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	want(t, resp, body, 201)
+		return resp.StatusCode == 201
+	})
 	if got := s.get("/dav/up/back.txt"); got != "upstream is back" {
 		t.Errorf("GET back.txt = %q", got)
 	}

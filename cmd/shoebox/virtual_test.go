@@ -70,7 +70,7 @@ func TestVirtualFolders(t *testing.T) {
 	env := rcloneEnv(s, "owncloud")
 	rclone(t, env, "mkdir", "sb:lib")
 	rclone(t, env, "copy", sharedMedia, "sb:lib/media")
-	s.waitQueue(t, 60*time.Second)
+	s.waitQueue(t, 3*time.Minute)
 
 	// Day folders.
 	for name, f := range man.Files {
@@ -208,7 +208,7 @@ func TestVirtualFolders(t *testing.T) {
 	s.mkcol("/dav/lib/old")
 	s.put("/dav/lib/old/a.jpg", string(mustRead(t, filepath.Join(sharedMedia, "canon_eos.jpg"))))
 	s.put("/dav/lib/notes.txt", "not a photo")
-	s.waitQueue(t, 30*time.Second)
+	s.waitQueue(t, 2*time.Minute)
 	resp, body = s.do("DELETE", "/dav/lib/old/", nil)
 	want(t, resp, body, 204)
 	resp, body = s.do("DELETE", "/dav/lib/notes.txt", nil)

@@ -330,7 +330,7 @@ func TestUpstreamDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(10 * time.Millisecond)
+	time.Sleep(10 * time.Millisecond) // the upload's age must pass OrphanGrace (1 ns): a length of time, not a wait for a state
 	rep, err := s2.Reconcile(ctx)
 	t.Logf("Reconcile after restart: %v", rep)
 	if err != nil || rep.StaleUploads != 1 || rep.Orphans != 0 || len(rep.Missing) != 0 {

@@ -313,10 +313,19 @@ func (x *reader) entries(off uint32) ([]entry, uint32, error) {
 		return nil, 0, fmt.Errorf("IFD at %d: %w", off, err)
 	}
 	es := make([]entry, n)
+	bad := 0
 	for i := range es {
 		p := b[12*i:]
 		es[i] = entry{tag: x.bo.Uint16(p), typ: x.bo.Uint16(p[2:]), count: x.bo.Uint32(p[4:])}
 		copy(es[i].raw[:], p[8:12])
+		if _, ok := es[i].size(); !ok {
+			bad++
+		}
+	}
+	if bad > 0 {
+		// Entries of no TIFF type are not read; a pointer into other data
+		// (a corrupt IFD offset) shows as many of them.
+		x.errf("IFD at %d: %d of %d entries have no TIFF type", off, bad, n)
 	}
 	var next uint32
 	if m >= n*12+4 && end+4 <= x.size {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -124,20 +125,74 @@ func exifBlocks(t testing.TB) [][]byte {
 	return out
 }
 
-// TestCorruptSamples: the hostile samples read without a panic, within
-// bounds, keeping what their good tags hold.
+// TestCorruptSamples: the hostile samples of the shared test data read
+// without a panic, within bounds, keeping what their good tags hold and
+// reporting the corrupt parts. The expected values are exiftool 12.57's
+// reading of each sample's EXIF block (the APP1 segment written out as a
+// TIFF file and read with `exiftool -m -a -G1 -s -U`: on the JPEGs
+// themselves exiftool stops at "JPEG format error", as they are cut at
+// 64 KiB). The two HTC samples are one photo's EXIF with the ISO tag's
+// count made hostile (0xFEFEFEFE, 0xFFFFFFFF); both have two IFD0
+// DateTime tags (the first garbage, the second 2012:07:20 18:53:43), no
+// DateTimeOriginal, GPS 38°52'59.75" N 104°52'17.16" W, 3264x1952, and an
+// Exif IFD pointer into the GPS data (exiftool: "Error reading value for
+// ExifIFD entry 0"). The loop sample (IFD0's next IFD, at 72, lies in
+// IFD0's own entries and names itself as next;
+// exiftool: "Bad format (20) for IFD1 entry 0") has no make, model or
+// DateTimeOriginal, IFD0 DateTime 2007:05:10 19:04:16, Orientation 1 and
+// PixelX/YDimension 699x702.
 func TestCorruptSamples(t *testing.T) {
-	blocks := exifBlocks(t)
-	if len(blocks) < 3 {
-		t.Fatalf("found %d EXIF blocks in the shared test data; want the media and the corrupt samples", len(blocks))
-	}
-	for _, b := range blocks {
-		d, err := ReadBytes(b)
-		if err != nil {
-			t.Errorf("ReadBytes: %v", err)
-			continue
-		}
-		t.Logf("make %q model %q date %q, %d problems", d.Make, d.Model, d.DateTime, len(d.Errs))
+	const dir = "../../../../shared/testdata/exif-corrupt"
+	htc := Data{Make: "HTC", Model: "ADR6400L", Modified: "2012:07:20 18:53:43", Width: 3264, Height: 1952,
+		HasGPS: true, Lat: 38 + 52.0/60 + 59.75/3600, Lon: -(104 + 52.0/60 + 17.16/3600)}
+	for _, c := range []struct {
+		file string
+		want Data
+		errs []string // each is in some error of Data.Errs
+	}{
+		{"huge_tag_exif.jpg", htc, []string{"IFD at 394: 102 of 104 entries have no TIFF type"}},
+		{"max_uint32_exif.jpg", htc, []string{"IFD at 394: 102 of 104 entries have no TIFF type"}},
+		{"infinite_loop_exif.jpg", Data{Modified: "2007:05:10 19:04:16", Orientation: 1, Width: 699, Height: 702},
+			[]string{"IFD at 72: 1 of 2 entries have no TIFF type", "IFD at 72: seen before"}},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join(dir, c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := bytes.Index(b, []byte("Exif\x00\x00"))
+			if i < 0 {
+				t.Fatal("no EXIF block")
+			}
+			d, err := ReadBytes(b[i+6:])
+			if err != nil {
+				t.Fatalf("ReadBytes: %v", err)
+			}
+			got := *d
+			got.Errs, got.Previews, got.Alt = nil, nil, nil
+			w := c.want
+			if abs(got.Lat-w.Lat) < 1e-6 && abs(got.Lon-w.Lon) < 1e-6 {
+				got.Lat, got.Lon = w.Lat, w.Lon
+			}
+			if got.Make != w.Make || got.Model != w.Model || got.DateTime != w.DateTime || got.Modified != w.Modified ||
+				got.Orientation != w.Orientation || got.Width != w.Width || got.Height != w.Height ||
+				got.HasGPS != w.HasGPS || got.Lat != w.Lat || got.Lon != w.Lon {
+				t.Errorf("got  %+v\nwant %+v", got, w)
+			}
+			for _, e := range c.errs {
+				found := false
+				for _, err := range d.Errs {
+					found = found || strings.Contains(err.Error(), e)
+				}
+				if !found {
+					t.Errorf("errors %q; want one with %q", d.Errs, e)
+				}
+			}
+			t.Logf("errors: %q", d.Errs)
+			if len(d.Errs) > 16 || len(d.Previews) > 8 {
+				t.Errorf("unbounded: %d errors, %d previews", len(d.Errs), len(d.Previews))
+			}
+		})
 	}
 }
 
