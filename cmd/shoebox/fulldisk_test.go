@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -218,5 +219,31 @@ func TestFullDisk(t *testing.T) {
 		if strings.Contains(s.logs(), bad) {
 			t.Errorf("the log has %q:\n%s", bad, s.logs())
 		}
+	}
+
+	// With no ballast left to give back (a data directory from before it,
+	// or one whose disk was full before it was ever made) and no room at
+	// all, start-up refuses with a clear message instead of a SIGBUS.
+	os.Remove(filepath.Join(s.data, "reserve.ballast"))
+	f, err = os.OpenFile(filepath.Join(mnt, "filler"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1 << 20, 4 << 10} {
+		buf := make([]byte, n)
+		for {
+			if _, err := f.Write(buf); err != nil {
+				break
+			}
+		}
+	}
+	f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a server that starts is killed
+	defer cancel()
+	outb, err := exec.CommandContext(ctx, binPath, "serve", "--data", s.data, "--dav-addr", freeAddr(t), "--s3-addr", freeAddr(t),
+		"--free-space-reserve", fmt.Sprint(reserve)).CombinedOutput()
+	out := string(outb)
+	if err == nil || ctx.Err() != nil || !strings.Contains(out, "free some space") || strings.Contains(out, "SIGBUS") {
+		t.Errorf("start on a disk with no room and no ballast: %v\n%s\nwant a clear refusal", err, out)
 	}
 }

@@ -131,6 +131,10 @@ func (s *store) Close() {
 	s.cat.Close()
 }
 
+// minFreeToOpen is the least free disk the catalog is opened with: room
+// for the pages of its new log files that opening and replaying write.
+const minFreeToOpen = 4 << 20
+
 func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, error) {
 	versions, err := gateway.ParseVersions(cfg.Versions)
 	if err != nil {
@@ -150,6 +154,12 @@ func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, erro
 	if a, err := space.Available(); err == nil && a < 0 {
 		lg.Warn("the disk is below its free-space reserve: serving reads and deletes, refusing writes until space is freed",
 			"data", cfg.Data, "short_mib", -a>>20, "reserve_mib", cfg.FreeSpaceReserve>>20)
+	}
+	// Opening the catalog writes its new log files through mmap: with no
+	// room at all (a disk filled before a ballast file was ever made) that
+	// would be a SIGBUS; a clear refusal is better.
+	if free, err := space.Free(); err == nil && free < minFreeToOpen {
+		return nil, fmt.Errorf("the disk holding %s has %d KiB free; Shoebox needs %d MiB to open its catalog: free some space and start again", cfg.Data, free>>10, minFreeToOpen>>20)
 	}
 	cat, err := catalog.Open(filepath.Join(cfg.Data, "catalog"), catalog.Options{SyncWrites: !cfg.NoFsync, Logger: lg})
 	if errors.Is(err, catalog.ErrLocked) {

@@ -119,6 +119,17 @@ func (g *Guard) Available() (int64, error) {
 	return g.avail(), nil
 }
 
+// Free returns the bytes free on the guarded filesystem, as last read
+// (at most a second ago) less what uploads took since.
+func (g *Guard) Free() (int64, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := g.refresh(false); err != nil {
+		return 0, err
+	}
+	return g.free - g.charged, nil
+}
+
 // Admit returns nil when a write adding about n bytes (0: unknown, or
 // metadata only) may start, else an error wrapping ErrInsufficientStorage.
 func (g *Guard) Admit(n int64) error {
