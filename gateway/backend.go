@@ -23,6 +23,11 @@ type Entry struct {
 	Path    Path
 	Size    int64
 	ModTime time.Time
+	// Symlink marks an entry Walk found but will never follow nor serve
+	// (localfs: a symbolic link in the store): not a file or folder, it
+	// is reported so that Reconcile can name it. Size and ModTime are
+	// zero.
+	Symlink bool
 }
 
 // Backend stores the bytes of originals. It knows nothing of the catalog;
@@ -64,7 +69,8 @@ type Backend interface {
 	// Walk calls fn for every bucket, folder and file of every user, parents
 	// before children. When fn returns fs.SkipDir for a bucket or folder,
 	// what lies below it is skipped; any other error stops the walk and is
-	// returned.
+	// returned. Entries the backend will never serve may be reported with
+	// Entry.Symlink set.
 	Walk(ctx context.Context, fn func(Entry) error) error
 }
 

@@ -20,6 +20,11 @@ import (
 // ReconcileStats counts what Reconcile changed in the catalog.
 type ReconcileStats struct {
 	Added, Updated, Removed int
+	// Symlinks counts the entries the backend reported as never served
+	// (Entry.Symlink: symbolic links in localfs's store); each is logged
+	// with a warning naming it. A catalog row whose file became one is
+	// removed (and counted in Removed).
+	Symlinks int
 }
 
 // Reconcile makes the catalog agree with the backend, which holds the truth
@@ -41,6 +46,12 @@ func (g *Gateway) Reconcile(ctx context.Context) (ReconcileStats, error) {
 	}
 	err := g.be.Walk(ctx, func(e Entry) error {
 		p := e.Path
+		if e.Symlink {
+			st.Symlinks++
+			g.log.Warn("reconcile: a symbolic link in the store is never followed nor served; remove it, or put there what it points to",
+				"path", strings.TrimRight(p.String(), "/"))
+			return nil
+		}
 		if !catalog.ValidName(p.User) || (!catalog.ValidName(p.Bucket) && p.Bucket != TrashBucket) || CheckKey(p.Key) != nil {
 			g.log.Warn("reconcile: skipping a name Shoebox cannot serve", "path", p.String())
 			if p.IsDir() {
@@ -125,7 +136,7 @@ func (g *Gateway) Reconcile(ctx context.Context) (ReconcileStats, error) {
 	if err := g.reconcileTrash(ctx, &st); err != nil {
 		return st, fmt.Errorf("reconcile the trash: %w", err)
 	}
-	g.log.Info("reconciled catalog with storage", "added", st.Added, "updated", st.Updated, "removed", st.Removed, "took", time.Since(start).Round(time.Millisecond))
+	g.log.Info("reconciled catalog with storage", "added", st.Added, "updated", st.Updated, "removed", st.Removed, "symlinks", st.Symlinks, "took", time.Since(start).Round(time.Millisecond))
 	return st, nil
 }
 

@@ -245,5 +245,8 @@ func fsck(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("added %d, updated %d, removed %d catalog rows\n", res.Added, res.Updated, res.Removed)
+	if res.Symlinks > 0 {
+		fmt.Printf("skipped %d symbolic link(s) in the store: never followed nor served (each is named in a warning above)\n", res.Symlinks)
+	}
 	return nil
 }

@@ -2,8 +2,16 @@
 // <root>/<user>/<bucket>/<key> exactly as uploaded, so Shoebox can be removed
 // and nothing is locked in.
 //
-// Every access goes through an os.Root, so no path, symlink or ".." placed
-// behind Shoebox's back can reach outside the root. Uploads are written to
+// Every access goes through the root directory, and no operation follows a
+// symbolic link at any component of a path (on Linux openat2(2) with
+// RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH resolves every path, elsewhere each
+// component is checked with Lstat before an os.Root operation): a link
+// planted behind Shoebox's back, to another user's files or outside the
+// data directory, is refused with ErrSymlink (a not-found error), never
+// served, written through or walked into; Walk reports it (Entry.Symlink)
+// for Reconcile to name. Users, buckets and keys are single plain segments
+// below <root>/<user>, so each user stays in their folder. See
+// nofollow.go. Uploads are written to
 // <root>/.tmp/ (same filesystem, a name no user can have; on Linux as
 // unnamed O_TMPFILE files, see unnamed_linux.go), their writeback started
 // every 8 MiB as they arrive (Linux: sync_file_range; the final fsync then
@@ -47,6 +55,10 @@ const tmpDir = ".tmp"
 type FS struct {
 	root   *os.Root
 	noSync bool
+	// bn resolves paths without following links (Linux: openat2); nil
+	// where there is none, and paths are checked by checkLinks (see
+	// nofollow.go).
+	bn beneath
 	// syncers fsync folders in batches: concurrent commits into the same
 	// folder share one fsync of it.
 	syncers [16]dirSyncer
@@ -67,6 +79,8 @@ var _ gateway.Backend = (*FS)(nil)
 type Options struct {
 	// NoSync skips fsync calls. Never use it for data you care about.
 	NoSync bool
+	// noBeneath forces the Lstat fallback of nofollow.go (tests).
+	noBeneath bool
 }
 
 // New opens (creating if needed) a local backend rooted at dir and removes
@@ -92,6 +106,9 @@ func New(dir string, opt Options) (*FS, error) {
 		return nil, fmt.Errorf("local backend %s: %w", dir, err)
 	}
 	f := &FS{root: root, noSync: opt.NoSync, seed: maphash.MakeSeed(), reap: make(chan string, 4096), reaped: make(chan struct{})}
+	if !opt.noBeneath {
+		f.bn = newBeneath(root)
+	}
 	f.probeUnnamed()
 	go f.reaper()
 	for i := range f.syncers {
@@ -111,6 +128,9 @@ func (f *FS) Close() error {
 	<-f.reaped
 	if f.tmp != nil {
 		f.tmp.Close()
+	}
+	if f.bn != nil {
+		f.bn.close()
 	}
 	return f.root.Close()
 }
@@ -152,8 +172,12 @@ func (d *dirSyncer) run(f *FS) {
 }
 
 // name is where p is on disk: its segments, but for those longer than file
-// systems allow (see longName).
-func name(p gateway.Path) string {
+// systems allow (see longName). Paths that could leave the user's folder
+// are refused (checkPath).
+func name(p gateway.Path) (string, error) {
+	if err := checkPath(p); err != nil {
+		return "", err
+	}
 	key := strings.TrimSuffix(p.Key, "/")
 	if len(key) > maxName { // a segment may be too long
 		segs := strings.Split(key, "/")
@@ -164,7 +188,7 @@ func name(p gateway.Path) string {
 		}
 		key = strings.Join(segs, "/")
 	}
-	return path.Join(p.User, p.Bucket, key)
+	return path.Join(p.User, p.Bucket, key), nil
 }
 
 // Long names. S3 keys may have segments (between slashes) of any length up
@@ -189,6 +213,10 @@ func longName(seg string) string {
 // diskName is name(p) for a path about to be created: the segments it
 // names by hash are recorded first.
 func (f *FS) diskName(p gateway.Path) (string, error) {
+	n, err := name(p)
+	if err != nil {
+		return "", err
+	}
 	key := strings.TrimSuffix(p.Key, "/")
 	if len(key) > maxName {
 		for _, sg := range strings.Split(key, "/") {
@@ -199,7 +227,7 @@ func (f *FS) diskName(p gateway.Path) (string, error) {
 			}
 		}
 	}
-	return name(p), nil
+	return n, nil
 }
 
 // recordName keeps seg in .names (once: durable before it is used).
@@ -379,10 +407,10 @@ func (p *pending) Commit(ctx context.Context, mod time.Time) error {
 		return err
 	}
 	p.dir = path.Dir(dst)
-	err = p.fs.root.Rename(p.tmp, dst)
+	err = p.fs.rename(p.tmp, dst)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err = p.fs.root.MkdirAll(path.Dir(dst), 0o750); err == nil {
-			err = p.fs.root.Rename(p.tmp, dst)
+		if err = p.fs.mkdirAll(path.Dir(dst)); err == nil {
+			err = p.fs.rename(p.tmp, dst)
 		}
 	}
 	if err != nil {
@@ -439,7 +467,7 @@ func (f *FS) syncDir(dir string) error {
 }
 
 func (f *FS) fsyncDir(dir string) error {
-	d, err := f.root.Open(dir)
+	d, err := f.openRead(dir)
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
@@ -452,7 +480,11 @@ func (f *FS) fsyncDir(dir string) error {
 
 // Open implements gateway.Backend.
 func (f *FS) Open(ctx context.Context, p gateway.Path) (gateway.File, error) {
-	fh, err := f.root.Open(name(p))
+	n, err := name(p)
+	if err != nil {
+		return nil, err
+	}
+	fh, err := f.openRead(n)
 	if err != nil {
 		return nil, err
 	}
@@ -465,7 +497,11 @@ func (f *FS) Open(ctx context.Context, p gateway.Path) (gateway.File, error) {
 
 // Stat implements gateway.Backend.
 func (f *FS) Stat(ctx context.Context, p gateway.Path) (gateway.Entry, error) {
-	st, err := f.root.Stat(name(p))
+	n, err := name(p)
+	if err != nil {
+		return gateway.Entry{}, err
+	}
+	st, err := f.statNoLinks(n)
 	if err != nil {
 		return gateway.Entry{}, err
 	}
@@ -485,8 +521,8 @@ func (f *FS) Mkdir(ctx context.Context, p gateway.Path) error {
 	if err != nil {
 		return err
 	}
-	if err := f.root.MkdirAll(n, 0o750); err != nil {
-		return err
+	if err := f.mkdirAll(n); err != nil {
+		return fmt.Errorf("mkdir %s: %w", p, err)
 	}
 	return f.syncDir(path.Dir(n))
 }
@@ -495,15 +531,18 @@ func (f *FS) Mkdir(ctx context.Context, p gateway.Path) error {
 // .tmp, so it disappears at once (durably, with its folder's fsync), and
 // freed in the background (reaper).
 func (f *FS) Remove(ctx context.Context, p gateway.Path) error {
-	n := name(p)
+	n, err := name(p)
+	if err != nil {
+		return err
+	}
 	if p.IsDir() {
-		if _, err := f.root.Stat(n); err != nil {
-			return err
+		if _, err := f.statNoLinks(n); err != nil {
+			return fmt.Errorf("remove %s: %w", p, err)
 		}
 	}
 	aside := tmpName("rm-")
-	if err := f.root.Rename(n, aside); err != nil {
-		return err
+	if err := f.rename(n, aside); err != nil {
+		return fmt.Errorf("remove %s: %w", p, err)
 	}
 	if err := f.syncDir(path.Dir(n)); err != nil {
 		return err
@@ -529,19 +568,28 @@ func (f *FS) reaper() {
 
 // Rename implements gateway.Backend.
 func (f *FS) Rename(ctx context.Context, src, dst gateway.Path) error {
-	sn := name(src)
+	sn, err := name(src)
+	if err != nil {
+		return err
+	}
 	dn, err := f.diskName(dst)
 	if err != nil {
 		return err
 	}
-	if err := f.root.MkdirAll(path.Dir(dn), 0o750); err != nil {
-		return err
+	// A link is not moved either (rename would move the link itself).
+	if st, err := f.lstat(sn); err != nil {
+		return fmt.Errorf("rename %s: %w", src, err)
+	} else if st.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("rename %s: %w", src, symlinkErr("rename", sn))
 	}
-	if err := f.clear(dst); err != nil {
-		return err
+	if err := f.mkdirAll(path.Dir(dn)); err != nil {
+		return fmt.Errorf("rename %s to %s: %w", src, dst, err)
 	}
-	if err := f.root.Rename(sn, dn); err != nil {
-		return err
+	if err := f.clear(dn); err != nil {
+		return fmt.Errorf("rename %s to %s: %w", src, dst, err)
+	}
+	if err := f.rename(sn, dn); err != nil {
+		return fmt.Errorf("rename %s to %s: %w", src, dst, err)
 	}
 	if err := f.syncDir(path.Dir(dn)); err != nil {
 		return err
@@ -552,20 +600,19 @@ func (f *FS) Rename(ctx context.Context, src, dst gateway.Path) error {
 	return nil
 }
 
-// clear removes whatever sits at dst (file or folder).
-func (f *FS) clear(dst gateway.Path) error {
-	dn := name(dst)
-	st, err := f.root.Lstat(dn)
-	if errors.Is(err, fs.ErrNotExist) {
+// clear removes whatever sits at dn (file, folder or link: not followed).
+func (f *FS) clear(dn string) error {
+	st, err := f.lstat(dn)
+	if errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrSymlink) {
 		return nil
 	} else if err != nil {
 		return err
 	}
 	if !st.IsDir() {
-		return f.root.Remove(dn)
+		return f.remove(dn)
 	}
 	aside := tmpName("rm-")
-	if err := f.root.Rename(dn, aside); err != nil {
+	if err := f.rename(dn, aside); err != nil {
 		return err
 	}
 	return f.root.RemoveAll(aside)
@@ -573,14 +620,17 @@ func (f *FS) clear(dst gateway.Path) error {
 
 // Copy implements gateway.Backend.
 func (f *FS) Copy(ctx context.Context, src, dst gateway.Path) error {
-	sn := name(src)
+	sn, err := name(src)
+	if err != nil {
+		return err
+	}
 	dn, err := f.diskName(dst)
 	if err != nil {
 		return err
 	}
-	st, err := f.root.Stat(sn)
+	st, err := f.statNoLinks(sn)
 	if err != nil {
-		return err
+		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	tmp := tmpName("cp-")
 	if st.IsDir() {
@@ -595,36 +645,36 @@ func (f *FS) Copy(ctx context.Context, src, dst gateway.Path) error {
 			if d.IsDir() {
 				return f.root.Mkdir(t, 0o750)
 			}
+			if !d.Type().IsRegular() {
+				return nil // links (and devices) are not copied
+			}
 			return f.copyFile(p, t)
 		})
 	} else {
 		err = f.copyFile(sn, tmp)
 	}
+	if err == nil {
+		err = f.mkdirAll(path.Dir(dn))
+	}
+	if err == nil {
+		err = f.clear(dn)
+	}
+	if err == nil {
+		err = f.rename(tmp, dn)
+	}
 	if err != nil {
 		f.root.RemoveAll(tmp)
-		return err
-	}
-	if err := f.root.MkdirAll(path.Dir(dn), 0o750); err != nil {
-		f.root.RemoveAll(tmp)
-		return err
-	}
-	if err := f.clear(dst); err != nil {
-		f.root.RemoveAll(tmp)
-		return err
-	}
-	if err := f.root.Rename(tmp, dn); err != nil {
-		f.root.RemoveAll(tmp)
-		return err
+		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
 	}
 	return f.syncDir(path.Dir(dn))
 }
 
 // copyFile links src at dst, or copies the bytes when links are refused.
 func (f *FS) copyFile(src, dst string) error {
-	if err := f.root.Link(src, dst); err == nil {
+	if err := f.link(src, dst); err == nil {
 		return nil
 	}
-	in, err := f.root.Open(src)
+	in, err := f.openRead(src)
 	if err != nil {
 		return err
 	}
@@ -648,10 +698,22 @@ func (f *FS) copyFile(src, dst string) error {
 
 // SetModTime implements gateway.Backend.
 func (f *FS) SetModTime(ctx context.Context, p gateway.Path, t time.Time) error {
-	return f.root.Chtimes(name(p), t, t)
+	n, err := name(p)
+	if err != nil {
+		return err
+	}
+	if err := f.chtimes(n, t); err != nil {
+		return fmt.Errorf("set the time of %s: %w", p, err)
+	}
+	return nil
 }
 
-// Walk implements gateway.Backend.
+// Walk implements gateway.Backend. A symbolic link is never descended into
+// nor reported as a file or folder: fn gets it with Entry.Symlink set (a
+// fs.SkipDir it returns then is ignored). Walk lists folders through the
+// root, which follows a link swapped in for a folder between its listing
+// and its reading; what it then reports cannot be opened, as Open follows
+// no link.
 func (f *FS) Walk(ctx context.Context, fn func(gateway.Entry) error) error {
 	return fs.WalkDir(f.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -667,6 +729,22 @@ func (f *FS) Walk(ctx context.Context, fn func(gateway.Entry) error) error {
 			return fs.SkipDir
 		}
 		parts := strings.SplitN(p, "/", 3)
+		if d.Type()&fs.ModeSymlink != 0 {
+			e := gateway.Entry{Path: gateway.Path{User: parts[0]}, Symlink: true}
+			if len(parts) > 1 {
+				e.Path.Bucket = parts[1]
+			}
+			if len(parts) > 2 {
+				e.Path.Key = parts[2]
+				if key, ok := f.realKey(parts[2]); ok {
+					e.Path.Key = key
+				}
+			}
+			if err := fn(e); err != nil && err != fs.SkipDir {
+				return err
+			}
+			return nil
+		}
 		if len(parts) == 1 { // a user's folder
 			return nil
 		}

@@ -73,12 +73,7 @@ func (p *pending) commitUnnamed(mod time.Time) error {
 		return err
 	}
 	p.dir = path.Dir(dst)
-	dir, err := p.fs.root.Open(p.dir)
-	if errors.Is(err, os.ErrNotExist) {
-		if err = p.fs.root.MkdirAll(p.dir, 0o750); err == nil {
-			dir, err = p.fs.root.Open(p.dir)
-		}
-	}
+	dir, err := p.fs.makeDir(p.dir)
 	if err != nil {
 		return err
 	}
@@ -91,9 +86,21 @@ func (p *pending) commitUnnamed(mod time.Time) error {
 	if err := linkat(p.fh, p.fs.tmp, path.Base(tmp)); err != nil {
 		return err
 	}
-	if err := p.fs.root.Rename(tmp, dst); err != nil {
+	if err := p.fs.rename(tmp, dst); err != nil {
 		p.fs.root.Remove(tmp)
 		return err
 	}
 	return nil
+}
+
+// makeDir makes the folder rel (and its missing parents) and opens it,
+// following no link (see nofollow.go).
+func (f *FS) makeDir(rel string) (*os.File, error) {
+	if f.bn != nil {
+		return f.bn.mkdirAll(rel)
+	}
+	if err := f.mkdirAll(rel); err != nil {
+		return nil, err
+	}
+	return f.root.Open(rel)
 }
