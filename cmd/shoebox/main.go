@@ -43,6 +43,8 @@ Usage:
   shoebox import --user U --bucket B DIR  bring a folder in (cataloged, enriched; resumable)
   shoebox reindex                         rebuild derived data (media records, thumbnails)
   shoebox models install [--registry URL] download the face models (pinned, integrity-checked)
+  shoebox export [--user U] [--to DIR] [--beside]
+                                          albums, people and face regions as XMP sidecars and JSON
 
 Run "shoebox serve -h" for the flags every command takes.
 `
@@ -81,6 +83,8 @@ func run(ctx context.Context, args []string) error {
 		return reindexCmd(ctx, args[1:])
 	case "models":
 		return modelsCmd(ctx, args[1:])
+	case "export":
+		return exportCmd(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil
