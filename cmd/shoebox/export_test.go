@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"shoebox/export"
+	"shoebox/catalog/export"
 )
 
 // TestExportAlbums: albums made over WebDAV (MKCOL in /albums, COPY of a

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 
 	"shoebox/catalog"
-	"shoebox/export"
+	"shoebox/catalog/export"
 	"shoebox/gateway"
 )
 
