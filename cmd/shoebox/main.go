@@ -43,6 +43,8 @@ Usage:
   shoebox import --user U --bucket B DIR  bring a folder in (cataloged, enriched; resumable)
   shoebox reindex                         rebuild derived data (media records, thumbnails)
   shoebox models install [--registry URL] download the face models (pinned, integrity-checked)
+  shoebox backup --to FILE|- [--since V] [--no-secret]   back up the catalog (and secret.key), server running or not
+  shoebox restore [--force] FILE|- [INCREMENT ...]      restore a backup into an empty data directory
 
 Run "shoebox serve -h" for the flags every command takes.
 `
@@ -81,6 +83,8 @@ func run(ctx context.Context, args []string) error {
 		return reindexCmd(ctx, args[1:])
 	case "models":
 		return modelsCmd(ctx, args[1:])
+	case "backup", "restore":
+		return backupCmd(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil
