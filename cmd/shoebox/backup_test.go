@@ -262,3 +262,73 @@ func TestRestoreDeletedCatalog(t *testing.T) {
 		t.Errorf("albums after a refused restore = %q; want [Kept/]", got)
 	}
 }
+
+// TestScheduledBackups: the server writes a backup every backup_every into
+// backup_dir, keeps the newest backup_keep, logs each and counts them in
+// /metrics; a kept one restores, and an incremental backup on top of it
+// chains (a gap in the chain is refused).
+func TestScheduledBackups(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "backups")
+	s := startServer(t, "--backup-dir", dir, "--backup-every", "300ms", "--backup-keep", "2")
+	s.mkcol("/dav/lib")
+	s.put("/dav/lib/a.txt", "a")
+	waitUntil(t, 2*time.Minute, "four scheduled backups", func() bool {
+		return strings.Count(s.logs(), "scheduled backup written") >= 4
+	})
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, e := range ents {
+		kept = append(kept, e.Name())
+	}
+	// One more may be on its way (a hidden temporary file) or just written.
+	if n := len(slices.DeleteFunc(slices.Clone(kept), func(n string) bool { return strings.HasPrefix(n, ".") })); n < 2 || n > 3 {
+		t.Errorf("backup folder holds %q; want the newest 2 (3 while one is being pruned)", kept)
+	}
+	if m := s.get("/metrics"); !strings.Contains(m, `shoebox_backups_total{result="ok"}`) {
+		t.Errorf("/metrics has no shoebox_backups_total")
+	}
+	s.put("/dav/lib/b.txt", "b")
+	full := filepath.Join(dir, kept[0])
+	inc := filepath.Join(t.TempDir(), "inc.sbk")
+	s.stop()
+	// Restoring the full backup says where an increment starts.
+	out, err := runCLI(t, "", "restore", full, "--data", filepath.Join(t.TempDir(), "probe"))
+	if err != nil {
+		t.Fatalf("restore of a scheduled backup: %v\n%s", err, out)
+	}
+	var next string
+	if i := strings.Index(out, "--since "); i >= 0 {
+		next = strings.Fields(out[i+len("--since "):])[0]
+	}
+	if next == "" {
+		t.Fatalf("restore did not say the next version: %q", out)
+	}
+	if out, err := runCLI(t, "", "backup", "--to", inc, "--since", next, "--data", s.data); err != nil {
+		t.Fatalf("incremental backup: %v\n%s", err, out)
+	}
+	// A gap: the increment alone is refused.
+	if out, err := runCLI(t, "", "restore", inc, "--data", filepath.Join(t.TempDir(), "alone")); err == nil || !strings.Contains(out, "incremental") {
+		t.Errorf("restore of an increment alone: %v %q; want a refusal", err, out)
+	}
+	s2 := newServer(t)
+	s2.data = filepath.Join(t.TempDir(), "chained")
+	if out, err := runCLI(t, "", "restore", full, inc, "--data", s2.data); err != nil {
+		t.Fatalf("restore of the chain: %v\n%s", err, out)
+	}
+	if err := os.Remove(filepath.Join(s.data, "objects", "admin", "lib", "b.txt")); err != nil {
+		t.Fatal(err)
+	}
+	copyTree(t, filepath.Join(s.data, "objects"), filepath.Join(s2.data, "objects"))
+	s2.start()
+	t.Cleanup(s2.stop)
+	if resp, body := s2.do("HEAD", "/dav/lib/a.txt", nil); resp.StatusCode != 200 {
+		t.Errorf("a.txt after the chain: %d %s", resp.StatusCode, body)
+	}
+	// b.txt is in the increment, and its bytes are gone: reconciled away.
+	if resp, _ := s2.do("HEAD", "/dav/lib/b.txt", nil); resp.StatusCode != 404 {
+		t.Errorf("b.txt, whose bytes are gone: %d; want 404", resp.StatusCode)
+	}
+}

@@ -338,7 +338,7 @@ func restoreCmd(ctx context.Context, args []string) error {
 	if err := writeFileAtomic(restoredMarker(data), mark, 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "restored the catalog of %s (%d backup file(s); next incremental: --since %d) into %s\n", first.Created.Format(time.RFC3339), len(files), next, data)
+	fmt.Fprintf(os.Stderr, "restored the catalog of %s from %d backup file(s) into %s; next incremental: --since %d\n", first.Created.Format(time.RFC3339), len(files), data, next)
 	switch {
 	case secret != nil:
 		fmt.Fprintln(os.Stderr, "secret.key restored: S3 access keys work as before")
