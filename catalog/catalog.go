@@ -109,28 +109,10 @@ func Open(dir string, opt Options) (*Catalog, error) {
 		lg = slog.Default()
 	}
 	lg = lg.With("component", "catalog")
-	bo := badger.DefaultOptions(dir).
-		WithInMemory(opt.InMemory).
-		WithSyncWrites(false). // the catalog syncs itself (durable.go)
-		WithLogger(badgerLogger{lg}).
-		WithMemTableSize(memTableSize).
-		WithNumMemtables(2).
-		WithNumLevelZeroTables(2).
-		WithNumLevelZeroTablesStall(8).
-		WithBlockCacheSize(4 << 20).
-		WithIndexCacheSize(4 << 20).
-		WithValueLogFileSize(valueLogFileSize).
-		WithValueThreshold(4 << 10).
-		WithNumCompactors(2)
-	if opt.InMemory {
-		// No value log: every value lives in the tables, up to Badger's
-		// largest threshold (a photo with many faces has a large record).
-		bo.Dir, bo.ValueDir = "", ""
-		bo = bo.WithValueThreshold(1 << 20)
-	}
+	bo := badgerOptions(dir, opt.InMemory, lg)
 	db, err := badger.Open(bo)
 	if err != nil {
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		if isLockErr(err) {
 			return nil, fmt.Errorf("open catalog %s: %w", dir, ErrLocked)
 		}
 		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
@@ -145,6 +127,34 @@ func Open(dir string, opt Options) (*Catalog, error) {
 	}
 	return c, nil
 }
+
+// badgerOptions are the Badger options of a catalog in dir (Open, Restore).
+func badgerOptions(dir string, inMemory bool, lg *slog.Logger) badger.Options {
+	bo := badger.DefaultOptions(dir).
+		WithInMemory(inMemory).
+		WithSyncWrites(false). // the catalog syncs itself (durable.go)
+		WithLogger(badgerLogger{lg}).
+		WithMemTableSize(memTableSize).
+		WithNumMemtables(2).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(8).
+		WithBlockCacheSize(4 << 20).
+		WithIndexCacheSize(4 << 20).
+		WithValueLogFileSize(valueLogFileSize).
+		WithValueThreshold(4 << 10).
+		WithNumCompactors(2)
+	if inMemory {
+		// No value log: every value lives in the tables, up to Badger's
+		// largest threshold (a photo with many faces has a large record).
+		bo.Dir, bo.ValueDir = "", ""
+		bo = bo.WithValueThreshold(1 << 20)
+	}
+	return bo
+}
+
+// isLockErr reports whether Badger failed to open because another
+// process holds the directory.
+func isLockErr(err error) bool { return strings.Contains(err.Error(), "Cannot acquire directory lock") }
 
 // Close flushes and closes the database.
 func (c *Catalog) Close() error { return c.db.Close() }

@@ -74,6 +74,12 @@
 // small files, which the gateway's write-ahead log keeps safe, can be
 // committed without waiting for the disk (PutFileLogged, journalmarks.go).
 //
+// Backup streams a consistent snapshot of every row (Badger's backup
+// format, at one read timestamp) while writes go on, full or incremental;
+// Restore loads such streams into a new catalog directory (backup.go says
+// how increments chain, and their limit). The framing around it, with
+// secret.key, is package backup's.
+//
 // Primary data is never dropped. Derived data (media records and indexes)
 // carries the schema version and is rebuilt by `shoebox reindex`.
 package catalog

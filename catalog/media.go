@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -180,4 +181,52 @@ func (c *Catalog) requeueRefs(ctx context.Context, refs [][]string) error {
 		}
 	}
 	return nil
+}
+
+// RequeueMediaWhere queues again every file whose media record want
+// selects (after a restore: the photos whose thumbnails are missing, which
+// the catalog does not hold), in transactions of up to 256 files; it
+// returns how many. The media records stay until the files are enriched
+// again.
+func (c *Catalog) RequeueMediaWhere(ctx context.Context, want func(user, bucket, key string, m Media) bool) (int, error) {
+	var refs [][]string
+	err := c.db.View(func(txn *badger.Txn) error {
+		return eachMedia(ctx, txn, []byte(pfxMedia), len(pfxMedia), func(rest string, m Media) error {
+			parts := strings.SplitN(rest, sep, 3)
+			if len(parts) == 3 && want(parts[0], parts[1], parts[2], m) {
+				refs = append(refs, parts)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("requeue media: %w", err)
+	}
+	total := len(refs)
+	for len(refs) > 0 {
+		n := min(len(refs), 256)
+		err := c.update(ctx, func(txn *badger.Txn) error {
+			for _, r := range refs[:n] {
+				var o Object
+				if err := getJSON(txn, keyObject(r[0], r[1], r[2]), &o); err != nil {
+					if errors.Is(err, ErrNotFound) {
+						continue
+					}
+					return err
+				}
+				if err := txn.Delete(keyJobFailed(r[0], r[1], r[2])); err != nil {
+					return err
+				}
+				if err := setJSON(txn, keyJob(r[0], r[1], r[2]), Job{Gen: o.UploadNs}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("requeue media of %s/%s/%s and after: %w", refs[0][0], refs[0][1], refs[0][2], err)
+		}
+		refs = refs[n:]
+	}
+	return total, nil
 }

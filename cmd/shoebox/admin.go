@@ -128,8 +128,8 @@ func forwardAdmin(ctx context.Context, data string, args []string) error {
 // serveAdmin runs admin commands sent to the data directory's socket
 // against st until ctx ends. After user commands, authn forgets what it
 // remembered of that user.
-func serveAdmin(ctx context.Context, data string, st *store, authn *auth.Authenticator, lg *slog.Logger) error {
-	path := adminSocket(data)
+func serveAdmin(ctx context.Context, cfg Config, st *store, authn *auth.Authenticator, lg *slog.Logger) error {
+	path := adminSocket(cfg.Data)
 	os.Remove(path) // left by a server that died: we hold the catalog, so no one else serves here
 	ln, err := net.Listen("unix", path)
 	if err != nil {
@@ -172,6 +172,8 @@ func serveAdmin(ctx context.Context, data string, st *store, authn *auth.Authent
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(res)
 	})
+	// `shoebox backup` while the server runs (backupcmd.go).
+	mux.HandleFunc("POST /v1/backup", serveBackup(st, cfg, lg))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -74,6 +74,14 @@ type Config struct {
 	// (<prefix>derived/...); by default they stay on local disk.
 	UpstreamDerived bool `yaml:"upstream_derived"`
 
+	// Scheduled backups of the catalog (backupcmd.go): a full backup into
+	// BackupDir every BackupEvery (0: 24h), keeping the newest BackupKeep
+	// (0: 7), with secret.key unless BackupNoSecret. Empty BackupDir: none.
+	BackupDir      string        `yaml:"backup_dir"`
+	BackupEvery    time.Duration `yaml:"backup_every"`
+	BackupKeep     int           `yaml:"backup_keep"`
+	BackupNoSecret bool          `yaml:"backup_no_secret"`
+
 	// ModelsDir holds the face models; empty means <data>/models/face-api.
 	ModelsDir string `yaml:"models_dir"`
 	// FaceDetector is "tiny" (fast, the default) or "ssd" (finds more
@@ -112,6 +120,8 @@ func defaults() Config {
 		PeopleMinPhotos:     2,
 		FreeSpaceReserve:    DefaultFreeSpaceReserve,
 		BodyIdleTimeout:     DefaultBodyIdleTimeout,
+		BackupEvery:         24 * time.Hour,
+		BackupKeep:          7,
 	}
 }
 
@@ -160,6 +170,10 @@ func (c *Config) options() []option {
 		{name: "upstream-secret-key", env: "SHOEBOX_UPSTREAM_SECRET_KEY", usage: "upstream S3 secret (prefer the environment or the file to a flag)", str: &c.UpstreamSecretKey},
 		{name: "upstream-virtual-host", env: "SHOEBOX_UPSTREAM_VIRTUAL_HOST", usage: "address the upstream bucket as BUCKET.endpoint (AWS) instead of endpoint/BUCKET", boolean: &c.UpstreamVirtualHost},
 		{name: "upstream-derived", env: "SHOEBOX_UPSTREAM_DERIVED", usage: "keep thumbnails in the upstream bucket too (default: local disk)", boolean: &c.UpstreamDerived},
+		{name: "backup-dir", env: "SHOEBOX_BACKUP_DIR", usage: "write scheduled backups of the catalog into this folder (empty: none; put it on another disk)", str: &c.BackupDir},
+		{name: "backup-every", env: "SHOEBOX_BACKUP_EVERY", usage: "how often the scheduled backup runs (0: 24h)", dur: &c.BackupEvery},
+		{name: "backup-keep", env: "SHOEBOX_BACKUP_KEEP", usage: "how many scheduled backups to keep (0: 7)", int: &c.BackupKeep},
+		{name: "backup-no-secret", env: "SHOEBOX_BACKUP_NO_SECRET", usage: "leave secret.key out of scheduled backups", boolean: &c.BackupNoSecret},
 		{name: "models", env: "SHOEBOX_MODELS", usage: "face model directory (default <data>/models/face-api)", str: &c.ModelsDir},
 	}
 }
@@ -248,6 +262,15 @@ func parseConfig(fs *flag.FlagSet, args []string) (Config, error) {
 	}
 	if cfg.BodyIdleTimeout == 0 {
 		cfg.BodyIdleTimeout = DefaultBodyIdleTimeout
+	}
+	if cfg.BackupEvery < 0 || cfg.BackupKeep < 0 {
+		return cfg, fmt.Errorf("backup_every %v, backup_keep %d: 0 or more", cfg.BackupEvery, cfg.BackupKeep)
+	}
+	if cfg.BackupEvery == 0 {
+		cfg.BackupEvery = 24 * time.Hour
+	}
+	if cfg.BackupKeep == 0 {
+		cfg.BackupKeep = 7
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return cfg, errors.New("--tls-cert and --tls-key go together")

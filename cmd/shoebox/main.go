@@ -45,6 +45,8 @@ Usage:
   shoebox models install [--registry URL] download the face models (pinned, integrity-checked)
   shoebox export [--user U] [--to DIR] [--beside]
                                           albums, people and face regions as XMP sidecars and JSON
+  shoebox backup --to FILE|- [--since V] [--no-secret]   back up the catalog (and secret.key), server running or not
+  shoebox restore [--force] FILE|- [INCREMENT ...]      restore a backup into an empty data directory
 
 Run "shoebox serve -h" for the flags every command takes.
 `
@@ -85,6 +87,8 @@ func run(ctx context.Context, args []string) error {
 		return modelsCmd(ctx, args[1:])
 	case "export":
 		return exportCmd(ctx, args[1:])
+	case "backup", "restore":
+		return backupCmd(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

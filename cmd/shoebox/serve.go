@@ -112,7 +112,7 @@ func serve(ctx context.Context, args []string) error {
 	logins := auth.NewLimiter(auth.LimiterOptions{Logger: lg, Observe: newLoginMetrics(reg).observe})
 	authn := auth.New(st.cat, 5*time.Minute, logins)
 	// user, key and bucket commands run while the server does (admin.go).
-	if err := serveAdmin(ctx, cfg.Data, st, authn, lg); err != nil {
+	if err := serveAdmin(ctx, cfg, st, authn, lg); err != nil {
 		return err
 	}
 	// The one owner of people state: grouping passes and the edits made in
@@ -220,6 +220,15 @@ func serve(ctx context.Context, args []string) error {
 			lg.Info("finding faces in photos enriched before the models were installed", "photos", n)
 			pool.Committed(poolCtx, gateway.Event{Op: gateway.OpPut})
 		}
+	}
+	// After a restore, photos whose thumbnails are missing are enriched again.
+	if n, err := afterRestore(poolCtx, cfg.Data, st, lg); err != nil {
+		lg.Error("requeue photos after a restore", "err", err)
+	} else if n > 0 {
+		pool.Committed(poolCtx, gateway.Event{Op: gateway.OpPut})
+	}
+	if cfg.BackupDir != "" {
+		go runScheduledBackups(poolCtx, cfg, st, newBackupMetrics(reg), lg)
 	}
 	defer func() { stopPool(); <-poolDone }()
 
