@@ -210,3 +210,58 @@ func TestMinioPresignedPostPolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestMinioStorageClass: minio-go's PutObjectOptions{StorageClass} is
+// kept and read back as AWS reports it (minio-go's StatObject leaves
+// ObjectInfo.StorageClass empty: the header is in Metadata); an unknown
+// class is refused.
+func TestMinioStorageClass(t *testing.T) {
+	s := startServer(t)
+	ctx := context.Background()
+	c := minioClient(t, s, false)
+	if err := c.MakeBucket(ctx, "classes", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(key, class string) error {
+		_, err := c.PutObject(ctx, "classes", key, strings.NewReader("data"), 4, minio.PutObjectOptions{StorageClass: class})
+		return err
+	}
+	if err := put("ia", "STANDARD_IA"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("std", "STANDARD"); err != nil {
+		t.Fatal(err)
+	}
+	err := put("bad", "PLATINUM")
+	if minio.ToErrorResponse(err).Code != "InvalidStorageClass" {
+		t.Errorf("PUT PLATINUM: %v; want InvalidStorageClass", err)
+	}
+	st, err := c.StatObject(ctx, "classes", "ia", minio.StatObjectOptions{})
+	if err != nil || st.Metadata.Get("X-Amz-Storage-Class") != "STANDARD_IA" {
+		t.Errorf("stat ia: %q %v; want STANDARD_IA", st.Metadata.Get("X-Amz-Storage-Class"), err)
+	}
+	st, err = c.StatObject(ctx, "classes", "std", minio.StatObjectOptions{})
+	if err != nil || st.Metadata.Get("X-Amz-Storage-Class") != "" {
+		t.Errorf("stat std: header %q %v; want none (AWS leaves STANDARD out)", st.Metadata.Get("X-Amz-Storage-Class"), err)
+	}
+	got := map[string]string{}
+	for o := range c.ListObjects(ctx, "classes", minio.ListObjectsOptions{}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		got[o.Key] = o.StorageClass
+	}
+	if got["ia"] != "STANDARD_IA" || got["std"] != "STANDARD" || len(got) != 2 {
+		t.Errorf("listed %v; want ia STANDARD_IA, std STANDARD", got)
+	}
+	// CopyObject into another class.
+	_, err = c.CopyObject(ctx, minio.CopyDestOptions{Bucket: "classes", Object: "glacier",
+		ReplaceMetadata: true, UserMetadata: map[string]string{"X-Amz-Storage-Class": "GLACIER"}},
+		minio.CopySrcOptions{Bucket: "classes", Object: "std"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.StatObject(ctx, "classes", "glacier", minio.StatObjectOptions{}); err != nil || st.Metadata.Get("X-Amz-Storage-Class") != "GLACIER" {
+		t.Errorf("copy to GLACIER: %q %v", st.Metadata.Get("X-Amz-Storage-Class"), err)
+	}
+}
