@@ -56,7 +56,8 @@ func checkStorageClass(r *http.Request) (string, *BodyError) {
 		return "", nil
 	}
 	q, _ := url.ParseQuery(r.URL.RawQuery)
-	q.Del("x-id")                                             // the operation's name, as AWS SDKs add it
+	// x-id is the operation's name, as AWS SDKs add it.
+	q.Del("x-id")
 	creates := (r.Method == http.MethodPut && len(q) == 0) || // PutObject, CopyObject
 		(r.Method == http.MethodPost && q.Has("uploads")) // CreateMultipartUpload
 	if !creates {

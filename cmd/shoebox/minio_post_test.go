@@ -265,3 +265,39 @@ func TestMinioStorageClass(t *testing.T) {
 		t.Errorf("copy to GLACIER: %q %v", st.Metadata.Get("X-Amz-Storage-Class"), err)
 	}
 }
+
+// TestMinioObjectACL: an object's canned ACL, set with minio-go's
+// x-amz-acl metadata, reads back with GetObjectACL as set, whatever its
+// bucket's.
+func TestMinioObjectACL(t *testing.T) {
+	s := startServer(t)
+	ctx := context.Background()
+	c := minioClient(t, s, false)
+	if err := c.MakeBucket(ctx, "acls", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, acl := range []string{"public-read-write", "public-read", "authenticated-read", "private"} {
+		key := "obj-" + acl
+		_, err := c.PutObject(ctx, "acls", key, strings.NewReader("data"), 4, minio.PutObjectOptions{UserMetadata: map[string]string{"x-amz-acl": acl}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := c.GetObjectACL(ctx, "acls", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := info.Metadata.Get("X-Amz-Acl"); got != acl {
+			t.Errorf("%s: GetObjectACL says %q (grants %+v); want %q", key, got, info.Grant, acl)
+		}
+		// Access follows the object's ACL: anyone reads a public-read
+		// object of a private bucket (S3 without Block Public Access).
+		resp, err := http.Get("http://" + s.s3addr + "/acls/" + key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{true: 200, false: 403}[strings.HasPrefix(acl, "public-")]; resp.StatusCode != want {
+			t.Errorf("anonymous GET %s: %d; want %d", key, resp.StatusCode, want)
+		}
+	}
+}
