@@ -264,7 +264,7 @@ func (b *backend) ListBucket(ctx context.Context, name string, prefix *gofakes3.
 	for _, o := range kp.Objects {
 		out.Add(&gofakes3.Content{
 			Key: o.Key, LastModified: gofakes3.NewContentTime(time.Unix(0, o.UploadNs)),
-			ETag: o.ETag(), Size: o.Size, StorageClass: "STANDARD",
+			ETag: o.ETag(), Size: o.Size, StorageClass: gofakes3.StorageClass(storageClassOf(o.Meta)),
 		})
 	}
 	for _, p := range kp.Prefixes {
@@ -334,7 +334,7 @@ func (b *backend) SetObjectTagging(ctx context.Context, bucket, key, tagging str
 func metadata(o catalog.Object) map[string]string {
 	m := make(map[string]string, len(o.Meta)+2)
 	for k, v := range o.Meta {
-		if k == partSizesKey || k == aclMetaKey {
+		if k == partSizesKey || k == aclMetaKey || (k == storageClassKey && v == standardClass) {
 			continue
 		}
 		m[k] = decodeMetaValue(v)
@@ -485,6 +485,7 @@ func (b *backend) PutObject(ctx context.Context, bucket, key string, meta map[st
 		return b.putFolder(ctx, user, bucket, key, input)
 	}
 	ctype, mod, rest := splitMeta(meta)
+	rest = withStorageClass(rest, rest[storageClassKey])
 	rest = withACL(ctx, rest)
 	if rest == nil && trailerDeclared(ctx) {
 		rest = map[string]string{}
@@ -755,7 +756,13 @@ func (b *backend) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, 
 			}
 			rest[partSizesKey] = ps
 		}
-		o.Meta = withACL(ctx, rest)
+		// The copy is in the class the request asks for, or STANDARD,
+		// whatever the source's (as AWS does).
+		class := ""
+		if st := stateFrom(ctx); st != nil {
+			class = st.storageClass
+		}
+		o.Meta = withACL(ctx, withStorageClass(rest, class))
 		if !mod.IsZero() {
 			o.ModNs = mod.UnixNano()
 		}

@@ -31,10 +31,14 @@
 //     answered 503 SlowDown with Retry-After, its signature unchecked.
 //   - Public access (public.go, acl.go): canned ACLs make a bucket public
 //     (anonymous GET and HEAD) or private, and an object public-read or
-//     private, and are read back by GetBucketAcl and GetObjectAcl.
+//     private, and are read back by GetBucketAcl and GetObjectAcl (an
+//     object's own ACL, whatever its bucket's).
 //     Anonymous requests never write, but for a browser upload into a
 //     bucket made public-read-write; naming a bucket no one has they are
 //     told NoSuchBucket. Other users read what anyone may read.
+//   - Storage classes (storageclass.go): checked (400
+//     InvalidStorageClass), kept per object, reported as AWS does; one
+//     tier underneath, so GLACIER-class objects read without a restore.
 //   - Paged listings (catalog.ListKeys): a page costs what it returns; keys
 //     rolled into a common prefix are skipped by seeking.
 //   - Multipart uploads are served by this package (multipart.go), not by

@@ -1090,7 +1090,7 @@ func (m *multipart) listParts(w http.ResponseWriter, r *http.Request, bucket, ke
 	}
 	o := owner{up.User, up.User}
 	res := listPartsResult{Xmlns: s3NS, Bucket: bucket, Key: key, UploadID: id, Initiator: o, Owner: o,
-		StorageClass: "STANDARD", PartNumberMarker: marker, NextPartNumberMarker: marker, MaxParts: maxParts,
+		StorageClass: storageClassOf(up.Meta), PartNumberMarker: marker, NextPartNumberMarker: marker, MaxParts: maxParts,
 		ChecksumAlgorithm: strings.ToUpper(up.Checksum)}
 	for _, n := range ns {
 		if n <= marker {

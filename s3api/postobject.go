@@ -95,6 +95,11 @@ func readPostForm(r *http.Request) (*postForm, *BodyError) {
 		// requests) send every field as a file named after it: a field is
 		// a field by its name, whatever its filename.
 		name := strings.ToLower(part.FormName())
+		if name == "" {
+			// A part without a field name (minio-go's functional tests
+			// post the file so, and AWS refuses it as malformed).
+			return nil, &BodyError{"MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data.", http.StatusBadRequest}
+		}
 		if name == "file" {
 			f.file, f.filename = part, path.Base(strings.ReplaceAll(part.FileName(), `\`, "/"))
 			if f.filename == "." || f.filename == "/" {
@@ -120,35 +125,35 @@ func readPostForm(r *http.Request) (*postForm, *BodyError) {
 func (a *authenticator) servePost(w http.ResponseWriter, r *http.Request, bucket string) {
 	form, e := readPostForm(r)
 	if e != nil {
-		writeAuthError(w, r, e.Code, e.Message, e.Status)
+		writePostError(w, r, e)
 		return
 	}
 	if !form.has("key") {
-		writeAuthError(w, r, "InvalidArgument", "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", http.StatusBadRequest)
+		writePostError(w, r, &BodyError{"InvalidArgument", "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", http.StatusBadRequest})
 		return
 	}
 	key := strings.ReplaceAll(form.get("key"), "${filename}", form.filename)
 	if key == "" {
-		writeAuthError(w, r, "InvalidArgument", "User key must have a length greater than 0.", http.StatusBadRequest)
+		writePostError(w, r, &BodyError{"InvalidArgument", "User key must have a length greater than 0.", http.StatusBadRequest})
 		return
 	}
 	user, e := a.postUser(w, r, form, bucket)
 	if e != nil {
-		writeAuthError(w, r, e.Code, e.Message, e.Status)
+		writePostError(w, r, e)
 		return
 	}
 	var pol *postPolicy
 	if form.has("policy") {
 		if pol, e = parsePostPolicy(form.get("policy")); e != nil {
-			writeAuthError(w, r, e.Code, e.Message, e.Status)
+			writePostError(w, r, e)
 			return
 		}
 		if !time.Now().Before(pol.expires) {
-			writeAuthError(w, r, "AccessDenied", "Invalid according to Policy: Policy expired.", http.StatusForbidden)
+			writePostError(w, r, &BodyError{"AccessDenied", "Invalid according to Policy: Policy expired.", http.StatusForbidden})
 			return
 		}
 		if e := pol.check(form, bucket, key); e != nil {
-			writeAuthError(w, r, e.Code, e.Message, e.Status)
+			writePostError(w, r, e)
 			return
 		}
 	}
@@ -166,7 +171,7 @@ func (a *authenticator) servePost(w http.ResponseWriter, r *http.Request, bucket
 	if tagging := form.get("tagging"); tagging != "" {
 		tags, e := taggingQuery(tagging)
 		if e != nil {
-			writeAuthError(w, r, e.Code, e.Message, e.Status)
+			writePostError(w, r, e)
 			return
 		}
 		r2.Header.Set("X-Amz-Tagging", tags)
@@ -188,6 +193,19 @@ func (a *authenticator) servePost(w http.ResponseWriter, r *http.Request, bucket
 	if !pw.wrote {
 		pw.WriteHeader(http.StatusOK)
 	}
+}
+
+// writePostError answers a browser upload refused before it is served.
+// Quotes stay quotes in the message, as AWS writes them ("Policy
+// Condition failed: [\"eq\", \"$key\", ...]"), where encoding/xml would
+// write &#34;: clients such as minio-go look for the condition in it.
+func writePostError(w http.ResponseWriter, r *http.Request, e *BodyError) {
+	bw := &bufWriter{ResponseWriter: w, status: http.StatusOK}
+	writeAuthError(bw, r, e.Code, e.Message, e.Status)
+	b := bytes.ReplaceAll(bw.buf.Bytes(), []byte("&#34;"), []byte(`"`))
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(bw.status)
+	w.Write(b)
 }
 
 // postUser authenticates a form: by its signed policy, or anonymously
@@ -262,6 +280,13 @@ func postHeaders(form *postForm) http.Header {
 	h := http.Header{}
 	for name, v := range form.fields {
 		switch {
+		case name == "x-amz-checksum-algorithm":
+			// minio-go's SetChecksum sends the algorithm beside the
+			// checksum itself: it names the value, which is the header
+			// PutObject checks. Alone, it asks for that checksum.
+			if !form.has("x-amz-checksum-" + strings.ToLower(v)) {
+				h.Set("X-Amz-Sdk-Checksum-Algorithm", v)
+			}
 		case strings.HasPrefix(name, "x-amz-meta-"),
 			strings.HasPrefix(name, "x-amz-checksum-"),
 			strings.HasPrefix(name, "x-amz-server-side-encryption"),

@@ -116,6 +116,9 @@ type reqState struct {
 	// stored with from the trailer of its aws-chunked body, answered as
 	// a header as S3 does for a checksum given as one.
 	checksumHeader, checksumValue string
+	// storageClass is the x-amz-storage-class a request that creates an
+	// object asks for, checked (storageclass.go); "" for none.
+	storageClass string
 	// noSuchKey: a GET or HEAD found no object; S3 then says that no
 	// delete marker stands in its place (x-amz-delete-marker: false).
 	noSuchKey bool
@@ -131,7 +134,12 @@ func stateFrom(ctx context.Context) *reqState {
 func withState(gw *gateway.Gateway, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		translateConditions(gw, r)
-		st := &reqState{size: -1}
+		class, e := checkStorageClass(r)
+		if e != nil {
+			writeAuthError(w, r, e.Code, e.Message, e.Status)
+			return
+		}
+		st := &reqState{size: -1, storageClass: class}
 		sw := &stateWriter{ResponseWriter: w, st: st}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 		if !sw.written { // e.g. HEAD: the headers still pass through WriteHeader
