@@ -486,7 +486,11 @@ func (b *backend) PutObject(ctx context.Context, bucket, key string, meta map[st
 	}
 	ctype, mod, rest := splitMeta(meta)
 	rest = withACL(ctx, rest)
-	if rest == nil && trailerDeclared(ctx) {
+	var sums *putSums // checksum headers (checksum.go)
+	if st := stateFrom(ctx); st != nil {
+		sums = st.putSums
+	}
+	if rest == nil && (trailerDeclared(ctx) || sums != nil) {
 		rest = map[string]string{}
 	}
 	body := &stickyReader{r: input}
@@ -503,6 +507,9 @@ func (b *backend) PutObject(ctx context.Context, bucket, key string, meta map[st
 			// The body is read: a checksum trailer is known (and verified)
 			// now, and kept as a checksum header would be (the gateway
 			// stores the metadata after Verify).
+			for h, v := range sums.values() {
+				rest[h] = v
+			}
 			if h, v := trailerChecksum(ctx); v != "" && rest != nil {
 				if _, ok := rest[h]; !ok {
 					rest[h] = v

@@ -45,6 +45,8 @@ import (
 //     read back, and make buckets public or private (acl.go);
 //   - a PutObject with If-Match on a key that does not exist is 404
 //     NoSuchKey, as AWS answers conditional writes (and nothing is read);
+//   - a PutObject may carry several x-amz-checksum-* headers, and
+//     x-amz-checksum-algorithm beside them (checksum.go);
 //   - a PutObject whose x-amz-checksum-* value cannot be a checksum of
 //     its algorithm (not base64, or the wrong size) is 400 BadDigest, as S3
 //     answers a checksum that does not match (gofakes3: InvalidRequest);
@@ -90,6 +92,16 @@ func compat(be *backend, next http.Handler) http.Handler {
 				if err := checkChecksumHeaders(r.Header); err != nil {
 					writeError(w, r, err)
 					return
+				}
+				if r.Header.Get("X-Amz-Copy-Source") == "" {
+					sums, err := takePutChecksums(r)
+					if err != nil {
+						writeError(w, r, err)
+						return
+					}
+					if st := stateFrom(r.Context()); st != nil {
+						st.putSums = sums
+					}
 				}
 			}
 			if key != "" && r.Header.Get("If-Match") != "" && r.URL.RawQuery == "" && !be.keyExists(r.Context(), bucket, key) {

@@ -21,7 +21,8 @@
 //
 // What this package adds around gofakes3:
 //   - Authentication (auth.go, sigv2.go): AWS Signature V4 in headers and
-//     presigned URLs, and V2 in headers and presigned GETs, checked against
+//     presigned URLs, and V2 in headers and presigned URLs (GET, HEAD, PUT,
+//     DELETE), checked against
 //     per-user access keys; browser-based uploads (postobject.go), whose
 //     form carries a signed policy; the caller's user goes in
 //     the request context and every backend call acts as that user. Buckets

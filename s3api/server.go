@@ -116,6 +116,9 @@ type reqState struct {
 	// stored with from the trailer of its aws-chunked body, answered as
 	// a header as S3 does for a checksum given as one.
 	checksumHeader, checksumValue string
+	// putSums are the checksums a PutObject gave as headers or named
+	// (checksum.go), answered as headers once verified.
+	putSums *putSums
 	// noSuchKey: a GET or HEAD found no object; S3 then says that no
 	// delete marker stands in its place (x-amz-delete-marker: false).
 	noSuchKey bool
@@ -203,6 +206,11 @@ func (s *stateWriter) WriteHeader(code int) {
 			s.Header().Set(s.st.checksumHeader, s.st.checksumValue)
 		}
 		if code < 300 {
+			for h, v := range s.st.putSums.values() {
+				if s.Header().Get(h) == "" {
+					s.Header().Set(h, v)
+				}
+			}
 			setChecksumType(s.Header())
 		}
 		if s.st.status != 0 && code == http.StatusInternalServerError {
