@@ -3,6 +3,7 @@ package s3api
 import (
 	"context"
 	"crypto/md5"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/textproto"
 	"os"
 	"slices"
 	"strconv"
@@ -741,6 +743,14 @@ func (b *backend) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, 
 		return gofakes3.CopyObjectResult{}, gofakes3.KeyNotFound(srcKey)
 	}
 	ctype, mod, rest := splitMeta(meta)
+	// A new checksum asked with x-amz-checksum-algorithm, of the content.
+	sumHeader, sumValue := "", ""
+	if st := stateFrom(ctx); st != nil && st.copyChecksum != "" {
+		sumHeader = textproto.CanonicalMIMEHeaderKey("x-amz-checksum-" + st.copyChecksum)
+		if sumValue, err = b.checksumOf(ctx, srcBucket, srcKey, st.copyChecksum); err != nil {
+			return gofakes3.CopyObjectResult{}, err
+		}
+	}
 	if srcBucket != dstBucket || srcKey != dstKey {
 		if err := b.gw.MakeParents(ctx, user, dstBucket, dstKey); err != nil {
 			return gofakes3.CopyObjectResult{}, b.mapErr(ctx, dstBucket, dstKey, err)
@@ -762,6 +772,25 @@ func (b *backend) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, 
 			}
 			rest[partSizesKey] = ps
 		}
+		// The content's checksum is not metadata: it stays with the
+		// content whatever the directive, or is the new one asked for.
+		for name := range checksumHashes {
+			k := textproto.CanonicalMIMEHeaderKey(name)
+			if v, ok := src.Meta[k]; ok && sumHeader == "" {
+				if rest == nil {
+					rest = map[string]string{}
+				}
+				rest[k] = v
+			} else {
+				delete(rest, k)
+			}
+		}
+		if sumHeader != "" {
+			if rest == nil {
+				rest = map[string]string{}
+			}
+			rest[sumHeader] = sumValue
+		}
 		o.Meta = withACL(ctx, rest)
 		if !mod.IsZero() {
 			o.ModNs = mod.UnixNano()
@@ -773,4 +802,19 @@ func (b *backend) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, 
 		return gofakes3.CopyObjectResult{}, b.mapErr(ctx, dstBucket, dstKey, err)
 	}
 	return gofakes3.CopyObjectResult{ETag: out.ETag(), LastModified: gofakes3.NewContentTime(now)}, nil
+}
+
+// checksumOf computes the checksum alg (lower case, as in
+// x-amz-checksum-<alg>) of an object's content, base64.
+func (b *backend) checksumOf(ctx context.Context, bucket, key, alg string) (string, error) {
+	obj, err := b.object(ctx, bucket, key, nil, true)
+	if err != nil {
+		return "", err
+	}
+	defer obj.Contents.Close()
+	h := checksumHashes["x-amz-checksum-"+alg]()
+	if _, err := io.Copy(h, gateway.ContextReader(ctx, obj.Contents)); err != nil {
+		return "", fmt.Errorf("checksum of %s/%s: %w", bucket, key, err)
+	}
+	return base64.StdEncoding.EncodeToString(h.Sum(nil)), nil
 }

@@ -119,6 +119,9 @@ type reqState struct {
 	// putSums are the checksums a PutObject gave as headers or named
 	// (checksum.go), answered as headers once verified.
 	putSums *putSums
+	// copyChecksum is the checksum algorithm (lower case) a CopyObject
+	// asks the copy to get (x-amz-checksum-algorithm).
+	copyChecksum string
 	// noSuchKey: a GET or HEAD found no object; S3 then says that no
 	// delete marker stands in its place (x-amz-delete-marker: false).
 	noSuchKey bool

@@ -129,6 +129,20 @@ func TestMinioGo(t *testing.T) {
 			} else if got := minioRead(t, c, bucket, "big/file.bin"); !bytes.Equal(got, big) {
 				t.Errorf("FPutObject read back %d bytes, differs", len(got))
 			}
+			// Copies of a multipart object (its ETag is "…-N", which
+			// ComposeObject sends back in x-amz-copy-source-if-match), and
+			// metadata that is not ASCII.
+			bigSrc := minio.CopySrcOptions{Bucket: bucket, Object: "big/file.bin"}
+			if _, err := c.ComposeObject(ctx, minio.CopyDestOptions{Bucket: bucket, Object: "composed-big", ReplaceMetadata: true,
+				UserMetadata: map[string]string{"Photo_Place": "São Paulo"}}, bigSrc, src); err != nil {
+				t.Errorf("ComposeObject of a multipart source: %v", err)
+			} else if got := minioRead(t, c, bucket, "composed-big"); !bytes.Equal(got, append(append([]byte{}, big...), small...)) {
+				t.Errorf("ComposeObject of a multipart source: %d bytes, differs", len(got))
+			}
+			if _, err := c.CopyObject(ctx, minio.CopyDestOptions{Bucket: bucket, Object: "copy/big.bin", ReplaceMetadata: true,
+				UserMetadata: map[string]string{"place": "São Paulo"}}, minio.CopySrcOptions{Bucket: bucket, Object: "big/file.bin", MatchETag: bigETag(t, c, bucket)}); err != nil {
+				t.Errorf("CopyObject of a multipart source with MatchETag: %v", err)
+			}
 			// Presigned PUT and GET.
 			u, err := c.PresignedPutObject(ctx, bucket, "presigned.txt", time.Hour)
 			if err != nil {
@@ -202,4 +216,13 @@ func TestMinioGoChecksums(t *testing.T) {
 			}
 		}
 	}
+}
+
+func bigETag(t *testing.T, c *minio.Client, bucket string) string {
+	t.Helper()
+	info, err := c.StatObject(context.Background(), bucket, "big/file.bin", minio.StatObjectOptions{})
+	if err != nil {
+		t.Fatalf("StatObject: %v", err)
+	}
+	return info.ETag
 }
