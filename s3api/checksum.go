@@ -111,7 +111,7 @@ func (p *putSums) finish() error {
 		sum := h.Sum(nil)
 		if want := p.want[name]; want != nil && !bytes.Equal(sum, want) {
 			alg := strings.ToUpper(strings.TrimPrefix(name, "x-amz-checksum-"))
-			return &BodyError{"BadDigest", "The " + alg + " you specified did not match the calculated checksum.", http.StatusBadRequest}
+			return gofakes3.ErrorMessagef(gofakes3.ErrBadDigest, "The %s you specified did not match the calculated checksum.", alg)
 		}
 		got[textproto.CanonicalMIMEHeaderKey(name)] = base64.StdEncoding.EncodeToString(sum)
 	}
@@ -146,8 +146,10 @@ func (b *putSumsBody) Read(buf []byte) (int, error) {
 		b.checked = true
 		if ferr := b.p.finish(); ferr != nil {
 			b.err = ferr
-			if e := asBodyError(ferr); e != nil && b.st != nil {
-				b.st.fail(e)
+			if b.st != nil {
+				// Whatever the handler makes of the read error, the
+				// answer is this BadDigest (guardWriter).
+				b.st.fail(&BodyError{"BadDigest", strings.TrimPrefix(ferr.Error(), "BadDigest: "), http.StatusBadRequest})
 			}
 			return n, b.err
 		}

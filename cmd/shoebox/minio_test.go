@@ -64,13 +64,24 @@ func minioRead(t *testing.T, c *minio.Client, bucket, key string) []byte {
 func TestMinioGo(t *testing.T) {
 	s := startServer(t)
 	id, secret := s3Keys(t, s)
+	// Over TLS, minio-go sends its uploads with unsigned payloads and
+	// STREAMING-UNSIGNED-PAYLOAD-TRAILER checksums.
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeSelfSigned(t, cert, key)
+	stls := startServer(t, "--tls-cert", cert, "--tls-key", key)
+	idTLS, secretTLS := s3Keys(t, stls)
 	ctx := context.Background()
 	part := randBytes(5 << 20)
 	for _, tc := range []struct {
-		name         string
-		v2, trailers bool
-	}{{"v4", false, false}, {"v4-trailers", false, true}, {"v2", true, false}} {
+		name              string
+		v2, trailers, tls bool
+	}{{"v4", false, false, false}, {"v4-trailers", false, true, false}, {"v2", true, false, false}, {"v4-trailers-tls", false, true, true}, {"v2-tls", true, false, true}} {
 		t.Run(tc.name, func(t *testing.T) {
+			s, id, secret := s, id, secret
+			if tc.tls {
+				s, id, secret = stls, idTLS, secretTLS
+			}
 			c := minioClient(t, s, id, secret, tc.v2, tc.trailers)
 			bucket := "minio-" + tc.name
 			if err := c.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
