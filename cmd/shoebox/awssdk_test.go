@@ -100,6 +100,8 @@ func awsSDKScenario(t *testing.T, cl *s3.Client) {
 		lp, err := cl.ListParts(ctx, &s3.ListPartsInput{Bucket: bucket, Key: key, UploadId: up.UploadId})
 		if err != nil || len(lp.Parts) != 3 {
 			t.Errorf("ListParts %s: %v", *key, err)
+		} else if p := lp.Parts[0]; tc.alg != "" && p.ChecksumCRC32 == nil && p.ChecksumCRC32C == nil && p.ChecksumCRC64NVME == nil && p.ChecksumSHA1 == nil && p.ChecksumSHA256 == nil {
+			t.Errorf("ListParts %s: part 1 has no checksum", *key)
 		}
 		done, err := cl.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: bucket, Key: key, UploadId: up.UploadId,
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
@@ -107,8 +109,8 @@ func awsSDKScenario(t *testing.T, cl *s3.Client) {
 			t.Errorf("CompleteMultipartUpload %s: %v", *key, err)
 			continue
 		}
-		if tc.alg != "" && done.ChecksumType == "" {
-			t.Errorf("CompleteMultipartUpload %s: no checksum type", *key)
+		if tc.alg != "" && (done.ChecksumType == "" || tc.typ != "" && done.ChecksumType != tc.typ) {
+			t.Errorf("CompleteMultipartUpload %s: checksum type %q", *key, done.ChecksumType)
 		}
 		want := append(append(append([]byte{}, part...), part...), small...)
 		if b, _ := get(*key); !bytes.Equal(b, want) {
