@@ -746,6 +746,13 @@ func (c *chunkedBody) Read(p []byte) (int, error) {
 }
 
 func (c *chunkedBody) readLine() (string, error) {
+	return c.readLineEnding(false)
+}
+
+// readLineEnding reads a line ending with CRLF, or also with a bare LF
+// when lf is set: minio-go ends each trailer line with "\n" alone, as the
+// trailer signature's canonical form does.
+func (c *chunkedBody) readLineEnding(lf bool) (string, error) {
 	line, err := c.br.ReadSlice('\n')
 	switch {
 	case errors.Is(err, bufio.ErrBufferFull) || len(line) > maxChunkLine:
@@ -762,7 +769,10 @@ func (c *chunkedBody) readLine() (string, error) {
 	// changed into a blank the signature's TrimSpace would drop) is not
 	// the body that was signed.
 	if !bytes.HasSuffix(line, []byte("\r\n")) {
-		return "", ErrIncompleteBody
+		if !lf {
+			return "", ErrIncompleteBody
+		}
+		return string(line[:len(line)-1]), nil
 	}
 	return string(line[:len(line)-2]), nil
 }
@@ -828,13 +838,17 @@ func (c *chunkedBody) nextChunk() error {
 
 // readTrailers reads what follows the final chunk: an empty line, or
 // trailer lines and an empty line. A body that simply ends is accepted when
-// no trailer is expected.
+// no trailer is expected. Trailer lines may end with a bare LF, and a
+// signed trailer's signature may follow an empty line after the checksum
+// lines: minio-go writes "name:value\n", "\r\n", then
+// "x-amz-trailer-signature:…\r\n\r\n" (the AWS SDKs put the signature line
+// right after the checksum lines, each ending with CRLF).
 func (c *chunkedBody) readTrailers() error {
 	got := map[string]string{}
 	var canonical []string // "name:value" lines the trailer signature covers
 	trailerSig := ""
 	for {
-		line, err := c.readLine()
+		line, err := c.readLineEnding(c.trailer)
 		if err == io.EOF {
 			break
 		}
@@ -842,6 +856,9 @@ func (c *chunkedBody) readTrailers() error {
 			return err
 		}
 		if line == "" {
+			if c.signed && c.trailer && trailerSig == "" && len(got) > 0 {
+				continue // minio-go: the signature line is still to come
+			}
 			break
 		}
 		if !c.trailer {

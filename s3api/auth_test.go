@@ -1051,3 +1051,41 @@ func TestSigV2Header(t *testing.T) {
 		t.Errorf("signed with X-Amz-Date and an empty Date line: %d %s; want 200", code, body)
 	}
 }
+
+// TestAuthStreamingMinioTrailer: minio-go frames a signed trailer as
+// "name:value\n", "\r\n", then the trailer signature line and "\r\n"; it is
+// accepted, and still held to its signature and checksum.
+func TestAuthStreamingMinioTrailer(t *testing.T) {
+	e := newSigEnv(t, false)
+	now := time.Now()
+	data := randomBytes(10000)
+	u := e.url + "/photos/m.jpg"
+	good := "x-amz-checksum-crc32c:" + checksumOf("crc32c", data)
+	bad := "x-amz-checksum-crc32c:" + checksumOf("crc32c", []byte("other"))
+	minio := func(trailer string) func(enc *chunkEnc) []byte {
+		return func(enc *chunkEnc) []byte {
+			return bytes.Replace(enc.encode(data, []int{4096}, trailer), []byte(trailer+"\r\n"), []byte(trailer+"\n\r\n"), 1)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		build  func(enc *chunkEnc) []byte
+		status int
+		code   string
+	}{
+		{"minio-go framing", minio(good), 200, ""},
+		{"minio-go framing, wrong checksum", minio(bad), 400, "BadDigest"},
+		{"minio-go framing, checksum replaced after signing", func(enc *chunkEnc) []byte {
+			return bytes.Replace(minio(good)(enc), []byte(good), []byte(bad), 1)
+		}, 403, "SignatureDoesNotMatch"},
+	} {
+		req := signedStreamReq(t, u, streamingSignedTrl, len(data), "x-amz-checksum-crc32c", now, tc.build)
+		st, x, body := e.do(t, req)
+		if st != tc.status || x.Code != tc.code {
+			t.Errorf("%s: got %d %s %s; want %d %s", tc.name, st, x.Code, body, tc.status, tc.code)
+		}
+		if s := e.next(); tc.status == 200 && !bytes.Equal(s.body, data) {
+			t.Errorf("%s: next read %d bytes; want %d", tc.name, len(s.body), len(data))
+		}
+	}
+}

@@ -3,6 +3,7 @@ package s3api
 import (
 	"context"
 	"crypto/md5"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/textproto"
 	"os"
 	"slices"
 	"strconv"
@@ -487,7 +489,11 @@ func (b *backend) PutObject(ctx context.Context, bucket, key string, meta map[st
 	ctype, mod, rest := splitMeta(meta)
 	rest = withStorageClass(rest, rest[storageClassKey])
 	rest = withACL(ctx, rest)
-	if rest == nil && trailerDeclared(ctx) {
+	var sums *putSums // checksum headers (checksum.go)
+	if st := stateFrom(ctx); st != nil {
+		sums = st.putSums
+	}
+	if rest == nil && (trailerDeclared(ctx) || sums != nil) {
 		rest = map[string]string{}
 	}
 	body := &stickyReader{r: input}
@@ -504,6 +510,9 @@ func (b *backend) PutObject(ctx context.Context, bucket, key string, meta map[st
 			// The body is read: a checksum trailer is known (and verified)
 			// now, and kept as a checksum header would be (the gateway
 			// stores the metadata after Verify).
+			for h, v := range sums.values() {
+				rest[h] = v
+			}
 			if h, v := trailerChecksum(ctx); v != "" && rest != nil {
 				if _, ok := rest[h]; !ok {
 					rest[h] = v
@@ -735,6 +744,14 @@ func (b *backend) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, 
 		return gofakes3.CopyObjectResult{}, gofakes3.KeyNotFound(srcKey)
 	}
 	ctype, mod, rest := splitMeta(meta)
+	// A new checksum asked with x-amz-checksum-algorithm, of the content.
+	sumHeader, sumValue := "", ""
+	if st := stateFrom(ctx); st != nil && st.copyChecksum != "" {
+		sumHeader = textproto.CanonicalMIMEHeaderKey("x-amz-checksum-" + st.copyChecksum)
+		if sumValue, err = b.checksumOf(ctx, srcBucket, srcKey, st.copyChecksum); err != nil {
+			return gofakes3.CopyObjectResult{}, err
+		}
+	}
 	if srcBucket != dstBucket || srcKey != dstKey {
 		if err := b.gw.MakeParents(ctx, user, dstBucket, dstKey); err != nil {
 			return gofakes3.CopyObjectResult{}, b.mapErr(ctx, dstBucket, dstKey, err)
@@ -756,6 +773,25 @@ func (b *backend) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, 
 			}
 			rest[partSizesKey] = ps
 		}
+		// The content's checksum is not metadata: it stays with the
+		// content whatever the directive, or is the new one asked for.
+		for name := range checksumHashes {
+			k := textproto.CanonicalMIMEHeaderKey(name)
+			if v, ok := src.Meta[k]; ok && sumHeader == "" {
+				if rest == nil {
+					rest = map[string]string{}
+				}
+				rest[k] = v
+			} else {
+				delete(rest, k)
+			}
+		}
+		if sumHeader != "" {
+			if rest == nil {
+				rest = map[string]string{}
+			}
+			rest[sumHeader] = sumValue
+		}
 		// The copy is in the class the request asks for, or STANDARD,
 		// whatever the source's (as AWS does).
 		class := ""
@@ -773,4 +809,19 @@ func (b *backend) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, 
 		return gofakes3.CopyObjectResult{}, b.mapErr(ctx, dstBucket, dstKey, err)
 	}
 	return gofakes3.CopyObjectResult{ETag: out.ETag(), LastModified: gofakes3.NewContentTime(now)}, nil
+}
+
+// checksumOf computes the checksum alg (lower case, as in
+// x-amz-checksum-<alg>) of an object's content, base64.
+func (b *backend) checksumOf(ctx context.Context, bucket, key, alg string) (string, error) {
+	obj, err := b.object(ctx, bucket, key, nil, true)
+	if err != nil {
+		return "", err
+	}
+	defer obj.Contents.Close()
+	h := checksumHashes["x-amz-checksum-"+alg]()
+	if _, err := io.Copy(h, gateway.ContextReader(ctx, obj.Contents)); err != nil {
+		return "", fmt.Errorf("checksum of %s/%s: %w", bucket, key, err)
+	}
+	return base64.StdEncoding.EncodeToString(h.Sum(nil)), nil
 }

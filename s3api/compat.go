@@ -45,6 +45,9 @@ import (
 //     read back, and make buckets public or private (acl.go);
 //   - a PutObject with If-Match on a key that does not exist is 404
 //     NoSuchKey, as AWS answers conditional writes (and nothing is read);
+//   - a PutObject may carry several x-amz-checksum-* headers, and
+//     x-amz-checksum-algorithm beside them (checksum.go); a CopyObject
+//     with x-amz-checksum-algorithm gets that checksum computed anew;
 //   - a PutObject whose x-amz-checksum-* value cannot be a checksum of
 //     its algorithm (not base64, or the wrong size) is 400 BadDigest, as S3
 //     answers a checksum that does not match (gofakes3: InvalidRequest);
@@ -86,10 +89,28 @@ func compat(be *backend, next http.Handler) http.Handler {
 					st.acl = canned
 				}
 			}
-			if key != "" && r.URL.RawQuery == "" {
+			if key != "" && noSubresource(q) {
 				if err := checkChecksumHeaders(r.Header); err != nil {
 					writeError(w, r, err)
 					return
+				}
+				if alg := strings.ToLower(r.Header.Get("X-Amz-Checksum-Algorithm")); alg != "" && r.Header.Get("X-Amz-Copy-Source") != "" {
+					if _, ok := checksumHashes["x-amz-checksum-"+alg]; !ok {
+						writeError(w, r, gofakes3.ErrorMessage(gofakes3.ErrInvalidRequest, "Value for x-amz-checksum-algorithm header is invalid."))
+						return
+					}
+					if st := stateFrom(r.Context()); st != nil {
+						st.copyChecksum = alg
+					}
+				} else if r.Header.Get("X-Amz-Copy-Source") == "" {
+					sums, err := takePutChecksums(r)
+					if err != nil {
+						writeError(w, r, err)
+						return
+					}
+					if st := stateFrom(r.Context()); st != nil {
+						st.putSums = sums
+					}
 				}
 			}
 			if key != "" && r.Header.Get("If-Match") != "" && r.URL.RawQuery == "" && !be.keyExists(r.Context(), bucket, key) {
@@ -553,4 +574,18 @@ func (b *backend) fixAttributesETag(ctx context.Context, bucket, key string, bod
 		}
 	}
 	return body
+}
+
+// noSubresource reports whether a request's query names no sub-resource
+// (?uploadId, ?acl, ...): it is empty or holds only what SDKs and presigned
+// URLs add (x-id, X-Amz-*, SigV2's AWSAccessKeyId, Expires and Signature).
+func noSubresource(q url.Values) bool {
+	for k := range q {
+		switch {
+		case k == "x-id", strings.HasPrefix(strings.ToLower(k), "x-amz-"), k == "AWSAccessKeyId", k == "Expires", k == "Signature":
+		default:
+			return false
+		}
+	}
+	return true
 }

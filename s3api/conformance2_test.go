@@ -8,11 +8,15 @@ package s3api_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
+	"hash/crc64"
 	"io"
 	"log/slog"
 	"net"
@@ -954,4 +958,49 @@ func TestConformanceUserGrants(t *testing.T) {
 	if err != nil || len(out.Grants) != 1 || aws.ToString(out.Grants[0].Grantee.ID) != "alice" {
 		t.Errorf("ACL after the grants: %v %+v; want the owner's only", err, out)
 	}
+}
+
+// TestPutObjectChecksumHeaders: a PutObject may carry several checksum
+// headers (each verified, stored and answered) and x-amz-checksum-algorithm
+// beside them, or alone (the checksum is computed); one wrong value is
+// BadDigest and nothing is stored.
+func TestPutObjectChecksumHeaders(t *testing.T) {
+	e := newEnv(t)
+	e.mkBucket(t, "sums")
+	data := []byte("checksummed bytes")
+	r := e.raw(t, "PUT", "/sums/two", map[string]string{"X-Amz-Checksum-Crc32": extSum("crc32", data),
+		"X-Amz-Checksum-Sha256": extSum("sha256", data), "X-Amz-Checksum-Algorithm": "SHA256"}, data)
+	wantStatus(t, "PUT with two checksums and the algorithm", r, 200, "")
+	if r.header.Get("X-Amz-Checksum-Crc32") != extSum("crc32", data) || r.header.Get("X-Amz-Checksum-Sha256") != extSum("sha256", data) {
+		t.Errorf("PUT answered checksums %v", r.header)
+	}
+	r = e.raw(t, "HEAD", "/sums/two", map[string]string{"X-Amz-Checksum-Mode": "ENABLED"}, nil)
+	if r.header.Get("X-Amz-Checksum-Crc32") != extSum("crc32", data) || r.header.Get("X-Amz-Checksum-Sha256") != extSum("sha256", data) {
+		t.Errorf("HEAD with checksum mode: %v", r.header)
+	}
+	r = e.raw(t, "PUT", "/sums/named", map[string]string{"X-Amz-Checksum-Algorithm": "CRC64NVME"}, data)
+	wantStatus(t, "PUT naming an algorithm only", r, 200, "")
+	if got := e.raw(t, "HEAD", "/sums/named", map[string]string{"X-Amz-Checksum-Mode": "ENABLED"}, nil).header.Get("X-Amz-Checksum-Crc64nvme"); got != extSum("crc64nvme", data) {
+		t.Errorf("computed CRC64NVME: %q; want %q", got, extSum("crc64nvme", data))
+	}
+	r = e.raw(t, "PUT", "/sums/bad", map[string]string{"X-Amz-Checksum-Crc32c": extSum("crc32c", data),
+		"X-Amz-Checksum-Sha1": extSum("sha1", []byte("other bytes"))}, data)
+	wantStatus(t, "PUT with one wrong checksum of two", r, 400, "BadDigest")
+	wantStatus(t, "GET of what a BadDigest PUT left", e.raw(t, "GET", "/sums/bad", nil, nil), 404, "NoSuchKey")
+	r = e.raw(t, "PUT", "/sums/bad", map[string]string{"X-Amz-Checksum-Algorithm": "MD4"}, data)
+	wantStatus(t, "PUT naming an unknown algorithm", r, 400, "InvalidRequest")
+}
+
+// extSum is the base64 checksum name (crc32, crc32c, crc64nvme, sha1,
+// sha256) of data.
+func extSum(name string, data []byte) string {
+	h := map[string]func() hash.Hash{
+		"crc32":     func() hash.Hash { return crc32.NewIEEE() },
+		"crc32c":    func() hash.Hash { return crc32.New(crc32.MakeTable(crc32.Castagnoli)) },
+		"crc64nvme": func() hash.Hash { return crc64.New(crc64.MakeTable(0x9a6c9329ac4bc9b5)) },
+		"sha1":      sha1.New,
+		"sha256":    sha256.New,
+	}[name]()
+	h.Write(data)
+	return base64.StdEncoding.EncodeToString(h.Sum(nil))
 }

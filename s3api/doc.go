@@ -21,7 +21,8 @@
 //
 // What this package adds around gofakes3:
 //   - Authentication (auth.go, sigv2.go): AWS Signature V4 in headers and
-//     presigned URLs, and V2 in headers and presigned GETs, checked against
+//     presigned URLs, and V2 in headers and presigned URLs (GET, HEAD, PUT,
+//     DELETE), checked against
 //     per-user access keys; browser-based uploads (postobject.go), whose
 //     form carries a signed policy; the caller's user goes in
 //     the request context and every backend call acts as that user. Buckets
@@ -48,7 +49,10 @@
 //     restart and a part once acknowledged is never lost. Completion
 //     assembles the parts into the gateway as one stream, hashing as it
 //     goes; the ETag is S3's "md5-of-part-md5s-N", and an upload with a
-//     checksum algorithm gets S3's composite checksum ("…-N"). Uploads
+//     checksum algorithm gets S3's composite checksum ("…-N", accepted
+//     on completion with or without its "-N", as minio-go sends it) or a
+//     FULL_OBJECT one; a part copied into such an upload (UploadPartCopy)
+//     gets its checksum computed. Uploads
 //     no part of which was written for Config.UploadExpiry are removed.
 //   - Folders: S3 keys are files and folders on disk. A zero-byte PUT of
 //     "name/" makes a folder, listed back as the key "name/" (as are folders
@@ -57,6 +61,14 @@
 //     ("a" and "a/b") is refused with 409 KeyConflict, never a corrupted
 //     tree. Names between slashes may be as long as the key (1,024 bytes):
 //     backends keep names longer than file systems do (gateway/localfs).
+//   - Checksums of PutObject bodies (checksum.go): any of the
+//     x-amz-checksum-{crc32,crc32c,crc64nvme,sha1,sha256} headers, several
+//     at once, and x-amz-checksum-algorithm beside them or alone (the
+//     checksum is then computed), verified as the body is read (BadDigest
+//     and nothing stored), kept and answered; aws-chunked checksum
+//     trailers as the AWS SDKs and minio-go frame them (auth.go). A
+//     CopyObject with x-amz-checksum-algorithm gets that checksum of the
+//     content; other copies keep the source's.
 //   - S3 semantics gofakes3 gets wrong are fixed around it (compat.go):
 //     copy sources decoded as paths, Range headers S3 ignores, ListParts
 //     markers, re-creating one's bucket (409 BucketAlreadyOwnedByYou

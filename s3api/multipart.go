@@ -443,6 +443,12 @@ type copyPartResult struct {
 	Xmlns        string               `xml:"xmlns,attr"`
 	ETag         string               `xml:"ETag"`
 	LastModified gofakes3.ContentTime `xml:"LastModified"`
+	// The copied part's checksum, in an upload with a checksum algorithm.
+	ChecksumCRC32     string `xml:"ChecksumCRC32,omitempty"`
+	ChecksumCRC32C    string `xml:"ChecksumCRC32C,omitempty"`
+	ChecksumCRC64NVME string `xml:"ChecksumCRC64NVME,omitempty"`
+	ChecksumSHA1      string `xml:"ChecksumSHA1,omitempty"`
+	ChecksumSHA256    string `xml:"ChecksumSHA256,omitempty"`
 }
 
 func (m *multipart) putPart(w http.ResponseWriter, r *http.Request, bucket, key, id string, q url.Values) error {
@@ -450,11 +456,12 @@ func (m *multipart) putPart(w http.ResponseWriter, r *http.Request, bucket, key,
 	if err != nil || n < 1 || n > 10000 {
 		return gofakes3.ErrorMessage(gofakes3.ErrInvalidArgument, "Part number must be an integer between 1 and 10000, inclusive")
 	}
-	if _, err := m.load(r, bucket, key, id); err != nil {
+	up, err := m.load(r, bucket, key, id)
+	if err != nil {
 		return err
 	}
 	if r.Header.Get("X-Amz-Copy-Source") != "" {
-		return m.copyPart(w, r, id, n)
+		return m.copyPart(w, r, id, n, up.Checksum)
 	}
 	defer r.Body.Close()
 	var wantMD5 []byte
@@ -484,7 +491,8 @@ func (m *multipart) putPart(w http.ResponseWriter, r *http.Request, bucket, key,
 }
 
 // storePart writes part n of upload id from body (size bytes; -1 when
-// unknown), checking the MD5 and the checksums given; trailer, when set,
+// unknown), checking the MD5 and the checksums given (a checksum given as
+// "" is computed and kept); trailer, when set,
 // gives the checksum an aws-chunked trailer carried (verified as the body
 // was read), which is kept too.
 func (m *multipart) storePart(r *http.Request, id string, n int, body io.Reader, size int64, wantMD5 []byte, want map[string]string,
@@ -528,7 +536,11 @@ func (m *multipart) storePart(r *http.Request, id string, n int, body io.Reader,
 	}
 	rec := partRecord{ETag: `"` + hex.EncodeToString(sum) + `"`, Size: got}
 	for alg, v := range want {
-		if base64.StdEncoding.EncodeToString(hs[alg].Sum(nil)) != v {
+		got := base64.StdEncoding.EncodeToString(hs[alg].Sum(nil))
+		if v == "" { // computed, not given
+			v = got
+		}
+		if got != v {
 			return partRecord{}, gofakes3.ErrorMessagef(gofakes3.ErrBadDigest, "The %s you specified did not match the calculated checksum.", strings.ToUpper(alg))
 		}
 		if rec.Checksums == nil {
@@ -572,7 +584,7 @@ func (m *multipart) storePart(r *http.Request, id string, n int, body io.Reader,
 var copySourceRangeRe = regexp.MustCompile(`^bytes=([0-9]+)-([0-9]+)$`)
 
 // copyPart is UploadPartCopy: part n is all of an object, or a range of it.
-func (m *multipart) copyPart(w http.ResponseWriter, r *http.Request, id string, n int) error {
+func (m *multipart) copyPart(w http.ResponseWriter, r *http.Request, id string, n int, alg string) error {
 	ctx := r.Context()
 	src, _, _ := strings.Cut(r.Header.Get("X-Amz-Copy-Source"), "?")
 	dec, err := url.PathUnescape(src)
@@ -620,12 +632,25 @@ func (m *multipart) copyPart(w http.ResponseWriter, r *http.Request, id string, 
 	if obj.Range != nil {
 		size = obj.Range.Length
 	}
-	rec, err := m.storePart(r, id, n, obj.Contents, size, nil, nil, nil)
+	// The part gets the upload's checksum, as S3 computes it for a copied
+	// part ("" asks storePart to compute it).
+	var want map[string]string
+	if alg != "" {
+		want = map[string]string{alg: ""}
+	}
+	rec, err := m.storePart(r, id, n, obj.Contents, size, nil, want, nil)
 	if err != nil {
 		return err
 	}
 	w.Header().Del("ETag")
-	return writeXML(w, copyPartResult{Xmlns: s3NS, ETag: rec.ETag, LastModified: gofakes3.NewContentTime(rec.ModTime)})
+	res := copyPartResult{Xmlns: s3NS, ETag: rec.ETag, LastModified: gofakes3.NewContentTime(rec.ModTime)}
+	if v := rec.Checksums[alg]; v != "" {
+		if f := map[string]*string{"crc32": &res.ChecksumCRC32, "crc32c": &res.ChecksumCRC32C, "crc64nvme": &res.ChecksumCRC64NVME,
+			"sha1": &res.ChecksumSHA1, "sha256": &res.ChecksumSHA256}[alg]; f != nil {
+			*f = v
+		}
+	}
+	return writeXML(w, res)
 }
 
 // copySourceConditions applies x-amz-copy-source-if-* to a source whose
@@ -865,7 +890,8 @@ func (m *multipart) complete(w http.ResponseWriter, r *http.Request, bucket, key
 		// S3's checksum of a multipart object: of the parts' checksums.
 		sumHeader = textproto.CanonicalMIMEHeaderKey("x-amz-checksum-" + up.Checksum)
 		sumValue = fmt.Sprintf("%s-%d", base64.StdEncoding.EncodeToString(composite.Sum(nil)), len(in.Parts))
-		if v := r.Header.Get(sumHeader); v != "" && v != sumValue {
+		// The value may come without the "-N" (minio-go sends it so).
+		if v := r.Header.Get(sumHeader); v != "" && v != sumValue && v+"-"+strconv.Itoa(len(in.Parts)) != sumValue {
 			return gofakes3.ErrorMessagef(gofakes3.ErrBadDigest, "The %s you specified, %s, does not match the checksum of the parts, %s", sumHeader, v, sumValue)
 		}
 		rest[sumHeader] = sumValue

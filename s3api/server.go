@@ -119,6 +119,12 @@ type reqState struct {
 	// storageClass is the x-amz-storage-class a request that creates an
 	// object asks for, checked (storageclass.go); "" for none.
 	storageClass string
+	// putSums are the checksums a PutObject gave as headers or named
+	// (checksum.go), answered as headers once verified.
+	putSums *putSums
+	// copyChecksum is the checksum algorithm (lower case) a CopyObject
+	// asks the copy to get (x-amz-checksum-algorithm).
+	copyChecksum string
 	// noSuchKey: a GET or HEAD found no object; S3 then says that no
 	// delete marker stands in its place (x-amz-delete-marker: false).
 	noSuchKey bool
@@ -211,6 +217,11 @@ func (s *stateWriter) WriteHeader(code int) {
 			s.Header().Set(s.st.checksumHeader, s.st.checksumValue)
 		}
 		if code < 300 {
+			for h, v := range s.st.putSums.values() {
+				if s.Header().Get(h) == "" {
+					s.Header().Set(h, v)
+				}
+			}
 			setChecksumType(s.Header())
 		}
 		if s.st.status != 0 && code == http.StatusInternalServerError {

@@ -20,7 +20,8 @@ import (
 // botocore's "s3" signer and many small tools still use: in the
 // Authorization header ("AWS key:signature", any method), and in presigned
 // URLs (?AWSAccessKeyId=…&Expires=…&Signature=…, what `aws s3 presign` of
-// aws-cli v1 produces), which are accepted for reading (GET and HEAD) only.
+// aws-cli v1 and minio-go's PresignedPutObject with V2 credentials
+// produce), accepted as S3 accepts them, for any method but POST.
 // The signature is HMAC-SHA1 of a string that covers the method, the
 // Content-MD5 and Content-Type headers, the date, the x-amz-* headers and
 // the resource (/bucket/key and the signed sub-resources).
@@ -95,8 +96,10 @@ func v2StringToSign(r *http.Request, date, resource string) string {
 // serveV2Query verifies a SigV2 presigned URL and serves it as the key's
 // user, authorized as any signed request is (actAs).
 func (a *authenticator) serveV2Query(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		writeAuthError(w, r, "AccessDenied", "Signature Version 2 is accepted for presigned GET and HEAD only; use SigV4", http.StatusForbidden)
+	if r.Method == http.MethodPost {
+		// A POST's body says what it does (DeleteObjects, Complete...), and
+		// a presigned URL signs no body.
+		writeAuthError(w, r, "AccessDenied", "Signature Version 2 presigned URLs are accepted for GET, HEAD, PUT and DELETE; use SigV4", http.StatusForbidden)
 		return
 	}
 	q := r.URL.Query()

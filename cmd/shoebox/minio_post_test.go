@@ -11,23 +11,14 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // minioClient is a minio-go client of the server's S3 listener, signing
 // with SigV4 (or SigV2 when v2).
-func minioClient(t *testing.T, s *server, v2 bool) *minio.Client {
+func minioFor(t *testing.T, s *server, v2 bool) *minio.Client {
 	t.Helper()
 	id, secret := s3Keys(t, s)
-	creds := credentials.NewStaticV4(id, secret, "")
-	if v2 {
-		creds = credentials.NewStaticV2(id, secret, "")
-	}
-	c, err := minio.New(s.s3addr, &minio.Options{Creds: creds, Secure: false, Region: "us-east-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return minioClient(t, s, id, secret, v2, false)
 }
 
 // postForm POSTs a browser-form upload as minio-go's users do: the
@@ -70,7 +61,7 @@ func TestMinioPresignedPostPolicy(t *testing.T) {
 			name = "v2"
 		}
 		t.Run(name, func(t *testing.T) {
-			c := minioClient(t, s, v2)
+			c := minioFor(t, s, v2)
 			bucket := "post-" + name
 			if err := c.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
 				t.Fatal(err)
@@ -218,7 +209,7 @@ func TestMinioPresignedPostPolicy(t *testing.T) {
 func TestMinioStorageClass(t *testing.T) {
 	s := startServer(t)
 	ctx := context.Background()
-	c := minioClient(t, s, false)
+	c := minioFor(t, s, false)
 	if err := c.MakeBucket(ctx, "classes", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +263,7 @@ func TestMinioStorageClass(t *testing.T) {
 func TestMinioObjectACL(t *testing.T) {
 	s := startServer(t)
 	ctx := context.Background()
-	c := minioClient(t, s, false)
+	c := minioFor(t, s, false)
 	if err := c.MakeBucket(ctx, "acls", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
