@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -687,7 +688,7 @@ func TestConformanceBucketGoneMidPut(t *testing.T) {
 		done <- resp
 	}()
 	pw.Write(make([]byte, 1<<19))
-	time.Sleep(100 * time.Millisecond)
+	waitStaging(t, e.dir+"/objects/.tmp")
 	_, err := e.cli.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("gone")})
 	if err != nil {
 		t.Fatalf("delete bucket mid-put: %v", err)
@@ -1003,4 +1004,27 @@ func extSum(name string, data []byte) string {
 	}[name]()
 	h.Write(data)
 	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// waitStaging waits until this process (the server is in it) has a file
+// open under dir: an upload being staged. Linux shows open files in
+// /proc/self/fd; elsewhere it returns at once.
+func waitStaging(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		return
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		fds, _ := os.ReadDir("/proc/self/fd")
+		for _, fd := range fds {
+			if l, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && strings.HasPrefix(l, dir) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no upload was staged under %s in 2 minutes", dir)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
