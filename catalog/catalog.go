@@ -28,16 +28,20 @@ type Object struct {
 	Bucket string `json:"-"`
 	Key    string `json:"-"`
 
-	Size        int64             `json:"s"`
-	SHA256      string            `json:"h,omitempty"` // hex
-	MD5         string            `json:"m,omitempty"` // hex; the S3 ETag of a single-part upload
-	ETagValue   string            `json:"e,omitempty"` // overrides the MD5 ETag (multipart "-N" ETags)
-	ContentType string            `json:"t,omitempty"`
-	ModNs       int64             `json:"mt"`          // modification time the client set or the upload time, Unix ns
-	UploadNs    int64             `json:"ut"`          // when Shoebox committed the bytes, Unix ns
-	Explicit    bool              `json:"x,omitempty"` // folder made on purpose (MKCOL, S3 "name/")
-	HasProps    bool              `json:"p,omitempty"` // dead properties are stored for it
-	Meta        map[string]string `json:"um,omitempty"`
+	Size        int64  `json:"s"`
+	SHA256      string `json:"h,omitempty"` // hex
+	MD5         string `json:"m,omitempty"` // hex; the S3 ETag of a single-part upload
+	ETagValue   string `json:"e,omitempty"` // overrides the MD5 ETag (multipart "-N" ETags)
+	ContentType string `json:"t,omitempty"`
+	ModNs       int64  `json:"mt"`          // modification time the client set or the upload time, Unix ns
+	UploadNs    int64  `json:"ut"`          // when Shoebox committed the bytes, Unix ns
+	Explicit    bool   `json:"x,omitempty"` // folder made on purpose (MKCOL, S3 "name/")
+	HasProps    bool   `json:"p,omitempty"` // dead properties are stored for it
+	// ID is the file id, stable across moves, overwrites and restarts
+	// (WebDAV oc:fileid); 0 on rows written before ids existed: see
+	// FileIDOf and doc.go.
+	ID   uint64            `json:"id,omitempty"`
+	Meta map[string]string `json:"um,omitempty"`
 }
 
 // IsDir reports whether o is a folder row.
@@ -94,6 +98,9 @@ type Catalog struct {
 	db  *badger.DB
 	log *slog.Logger
 
+	// ids hands out file ids (fileid.go).
+	ids *badger.Sequence
+
 	// leaseMu guards leaseFrom, the job row LeaseJobs resumes its scan at.
 	leaseMu   sync.Mutex
 	leaseFrom []byte
@@ -124,6 +131,10 @@ func Open(dir string, opt Options) (*Catalog, error) {
 	if err := c.checkSchema(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if c.ids, err = db.GetSequence(keyFileIDSeq(), fileIDBandwidth); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open catalog %s: file id sequence: %w", dir, err)
 	}
 	return c, nil
 }
@@ -157,7 +168,14 @@ func badgerOptions(dir string, inMemory bool, lg *slog.Logger) badger.Options {
 func isLockErr(err error) bool { return strings.Contains(err.Error(), "Cannot acquire directory lock") }
 
 // Close flushes and closes the database.
-func (c *Catalog) Close() error { return c.db.Close() }
+func (c *Catalog) Close() error {
+	if c.ids != nil {
+		if err := c.ids.Release(); err != nil {
+			c.log.Warn("release the file id sequence", "err", err)
+		}
+	}
+	return c.db.Close()
+}
 
 func (c *Catalog) checkSchema() error {
 	return c.update(context.Background(), func(txn *badger.Txn) error {
@@ -337,6 +355,9 @@ func (c *Catalog) Stat(ctx context.Context, user, bucket, key string) (Object, e
 // Put inserts or replaces one row.
 func (c *Catalog) Put(ctx context.Context, user string, o Object) error {
 	return c.commit(ctx, func(txn *badger.Txn) error {
+		if err := c.assignID(txn, user, &o); err != nil {
+			return err
+		}
 		return setJSON(txn, keyObject(user, o.Bucket, o.Key), o)
 	})
 }
@@ -619,13 +640,24 @@ func (c *Catalog) moveRows(ctx context.Context, user, bucket, src, dstBucket, ds
 				if err != nil {
 					return err
 				}
-				if kind.obj && mod != nil {
+				if kind.obj {
 					var o Object
 					if err := json.Unmarshal(v, &o); err != nil {
 						return fmt.Errorf("decode %q: %w", k, err)
 					}
+					// A move carries the file id (a row without one keeps
+					// the id derived from where it was); a copy is a new file.
+					if keep {
+						if o.ID, err = c.newFileID(); err != nil {
+							return err
+						}
+					} else if o.ID == 0 {
+						o.ID = derivedID(user, bucket, src+rel)
+					}
 					o.Bucket, o.Key = dstBucket, dst+rel
-					mod(&o)
+					if mod != nil {
+						mod(&o)
+					}
 					if v, err = json.Marshal(o); err != nil {
 						return err
 					}

@@ -10,6 +10,7 @@
 // always last.
 //
 //	meta|schema                      → schema version, uvarint      (primary)
+//	meta|fileid                      → file id sequence's high mark (primary: Badger Sequence)
 //	user|<user>                      → userRow JSON                 (primary)
 //	bkt|<user>|<bucket>              → bucketRow JSON               (primary)
 //	obj|<user>|<bucket>|<key>        → Object JSON                  (primary)
@@ -56,6 +57,20 @@
 // carries its own modification time and dead properties. Folders made
 // explicitly (WebDAV MKCOL, S3 zero-byte PUT of "name/") are marked
 // Explicit; S3 lists only those as keys.
+//
+// # File ids
+//
+// Every object row carries a file id (Object.ID, WebDAV oc:fileid), stable
+// across moves, overwrites and restarts. A new row gets the next number of
+// a Badger sequence (meta|fileid, leased 1000 at a time: a crash skips at
+// most that many, and none is handed out twice); a row written over an
+// existing one keeps that one's id; Move carries it with the row (moveRows
+// copies the row), while a copy (Move with keep) is a new file with a new
+// id. Rows written before ids existed have none stored: FileIDOf derives
+// one from the row's place, a hash of user, bucket and key in [2^52, 2^53)
+// (assigned ids never get there), and the first move or overwrite stores
+// that derived id in the row, so the id stays what clients saw. A new row
+// later made at the old place gets a sequence id, never the derived one.
 //
 // An access key row holds the owner and the S3 secret sealed (encrypted) by
 // gateway/auth with a key kept outside the catalog, so the catalog alone

@@ -43,10 +43,13 @@ func (c *Catalog) PutFile(ctx context.Context, user string, o Object) error {
 	if o.IsDir() {
 		return c.Put(ctx, user, o)
 	}
-	return c.commit(ctx, func(txn *badger.Txn) error { return putFile(txn, user, o) })
+	return c.commit(ctx, func(txn *badger.Txn) error { return c.putFile(txn, user, o) })
 }
 
-func putFile(txn *badger.Txn, user string, o Object) error {
+func (c *Catalog) putFile(txn *badger.Txn, user string, o Object) error {
+	if err := c.assignID(txn, user, &o); err != nil {
+		return err
+	}
 	if err := setJSON(txn, keyObject(user, o.Bucket, o.Key), o); err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ type JournalMark struct {
 // records the mark in the same transaction.
 func (c *Catalog) PutFileLogged(ctx context.Context, user string, o Object, m JournalMark) error {
 	return c.commitLazy(ctx, func(txn *badger.Txn) error {
-		if err := putFile(txn, user, o); err != nil {
+		if err := c.putFile(txn, user, o); err != nil {
 			return err
 		}
 		return txn.Set(keyJournal(m), nil)

@@ -28,6 +28,9 @@ const (
 
 func keySchema() []byte { return []byte(pfxMeta + "schema") }
 
+// keyFileIDSeq holds the file id sequence's leased high mark (fileid.go).
+func keyFileIDSeq() []byte { return []byte(pfxMeta + "fileid") }
+
 func keyUser(user string) []byte { return []byte(pfxUser + user) }
 
 func keyBucket(user, bucket string) []byte {

@@ -44,6 +44,11 @@ type Config struct {
 	Logger        *slog.Logger
 	// Virtual, when set, shows the virtual folders beside the buckets.
 	Virtual *virtualdirs.Tree
+	// Free, when set, gives the free bytes of the data disk, for
+	// DAV:quota-available-bytes; without it that is -3 (unknown).
+	Free func() (int64, error)
+	// InstanceID ends every oc:id (ocprops.go); "" means "ocshoebox0".
+	InstanceID string
 	// People takes the edits made in /by-person (virtual.go); without it
 	// the person folders are read-only.
 	People People
@@ -68,6 +73,9 @@ func NewHandler(gw *gateway.Gateway, cfg Config) *Handler {
 		cfg.InfinityLimit = 100_000
 	}
 	cfg.Prefix = strings.TrimSuffix(cfg.Prefix, "/")
+	if cfg.InstanceID == "" {
+		cfg.InstanceID = defaultInstanceID
+	}
 	cfg.ExternalPrefix = strings.TrimSuffix(cfg.ExternalPrefix, "/")
 	lg := cfg.Logger
 	if lg == nil {
@@ -89,8 +97,8 @@ func (r resource) isRoot() bool { return r.bucket == "" }
 
 // parsePath maps a URL path (already %-decoded) to a resource. ok is false
 // for paths outside the handler; err for paths that can never be valid.
-func (h *Handler) parsePath(p string) (resource, bool, error) {
-	rest, ok := strings.CutPrefix(p, h.cfg.Prefix)
+func (h *Handler) parsePath(r *http.Request, p string) (resource, bool, error) {
+	rest, ok := strings.CutPrefix(p, h.prefix(r))
 	if !ok || (rest != "" && rest[0] != '/') {
 		return resource{}, false, nil
 	}
@@ -120,7 +128,26 @@ func (h *Handler) base(r *http.Request) string {
 	if fp := strings.TrimSuffix(r.Header.Get("X-Forwarded-Prefix"), "/"); fp != "" && strings.HasPrefix(fp, "/") {
 		ext = fp
 	}
-	return ext + h.cfg.Prefix
+	return ext + h.prefix(r)
+}
+
+type mountKey struct{}
+
+// WithMount returns ctx telling the Handler that the request's tree is
+// mounted at prefix (e.g. "/remote.php/dav/files/alice") rather than at
+// Config.Prefix. A front door that serves the same tree under other URLs
+// (package davfs/nextcloud) sets it after checking the path is the user's;
+// hrefs, Destination and If headers are then read against prefix.
+func WithMount(ctx context.Context, prefix string) context.Context {
+	return context.WithValue(ctx, mountKey{}, strings.TrimSuffix(prefix, "/"))
+}
+
+// prefix is the URL path the request's tree is mounted at.
+func (h *Handler) prefix(r *http.Request) string {
+	if p, ok := r.Context().Value(mountKey{}).(string); ok {
+		return p
+	}
+	return h.cfg.Prefix
 }
 
 func hrefFor(base, p string, dir bool) string {
@@ -145,7 +172,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no authenticated user", http.StatusUnauthorized)
 		return
 	}
-	res, ok, err := h.parsePath(r.URL.Path)
+	res, ok, err := h.parsePath(r, r.URL.Path)
 	if !ok {
 		http.NotFound(w, r)
 		return
@@ -297,7 +324,7 @@ func (h *Handler) conditions(r *http.Request, user string, res resource, cur *ca
 			if err != nil {
 				return resourceState{}
 			}
-			t, ok, err := h.parsePath(h.stripExternal(r, u.Path))
+			t, ok, err := h.parsePath(r, h.stripExternal(r, u.Path))
 			if !ok || err != nil {
 				return resourceState{}
 			}
@@ -511,6 +538,11 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, user string, res r
 	}
 	w.Header().Set("ETag", o.ETag())
 	w.Header().Set("OC-ETag", o.ETag())
+	if st, err := h.gw.Stat(ctx, user, res.bucket, res.key); err == nil {
+		// The Nextcloud clients record the file id of what they uploaded.
+		id := catalog.FileIDOf(user, st)
+		w.Header().Set("OC-FileId", fmt.Sprintf("%08d%s", id, h.cfg.InstanceID))
+	}
 	if mtimeSet {
 		w.Header().Set("X-OC-MTime", "accepted")
 	}
@@ -666,9 +698,9 @@ func (h *Handler) mkcol(w http.ResponseWriter, r *http.Request, user string, res
 
 // stripExternal removes the external prefix a reverse proxy adds.
 func (h *Handler) stripExternal(r *http.Request, p string) string {
-	ext := strings.TrimSuffix(h.base(r), h.cfg.Prefix)
+	ext := strings.TrimSuffix(h.base(r), h.prefix(r))
 	if ext != "" {
-		if rest, ok := strings.CutPrefix(p, ext); ok && strings.HasPrefix(rest, h.cfg.Prefix) {
+		if rest, ok := strings.CutPrefix(p, ext); ok && strings.HasPrefix(rest, h.prefix(r)) {
 			return rest
 		}
 	}
@@ -688,7 +720,7 @@ func (h *Handler) destination(r *http.Request) (resource, int, error) {
 		// RFC 4918 9.8.5/9.9.4: a destination on another server is 502.
 		return resource{}, http.StatusBadGateway, fmt.Errorf("destination %s is on another server than %s", d, r.Host)
 	}
-	dst, ok, err := h.parsePath(h.stripExternal(r, u.Path))
+	dst, ok, err := h.parsePath(r, h.stripExternal(r, u.Path))
 	if !ok {
 		return resource{}, http.StatusBadGateway, fmt.Errorf("destination %s is not on this server", d)
 	}
@@ -909,7 +941,7 @@ func (h *Handler) proppatch(w http.ResponseWriter, r *http.Request, user string,
 		return http.StatusRequestEntityTooLarge, fmt.Errorf("PROPPATCH body over %d bytes: %w", maxProppatchBody, errBodyTooLarge)
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	xh := &webdav.Handler{Prefix: h.cfg.Prefix, FileSystem: NewFS(h.gw, user), LockSystem: nopLocks{}}
+	xh := &webdav.Handler{Prefix: h.prefix(r), FileSystem: NewFS(h.gw, user), LockSystem: nopLocks{}}
 	xh.ServeHTTP(w, r)
 	return 0, nil
 }

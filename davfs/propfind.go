@@ -239,6 +239,8 @@ type propWriter struct {
 	w     *bufio.Writer
 	locks bool // the user holds locks: look them up per entry
 	buf   bytes.Buffer
+	// statCache holds the folder stats computed for this answer (ocprops.go).
+	statCache map[string]folderStats
 }
 
 type propVal struct {
@@ -282,22 +284,6 @@ func (p *propWriter) live(res resource, o catalog.Object) []propVal {
 	}
 	add("lockdiscovery", ld.String())
 	return vals
-}
-
-// extra returns live properties only given when asked for by name.
-func (p *propWriter) extra(res resource, o catalog.Object, n xml.Name) (string, bool) {
-	switch {
-	case n.Space == nsOC && n.Local == "checksums" && o.MD5 != "" && !isDirObj(res, o):
-		return "<oc:checksum>MD5:" + o.MD5 + "</oc:checksum>", true
-	case n.Space == nsOC && n.Local == "permissions":
-		if isDirObj(res, o) {
-			return "RDNVCK", true
-		}
-		return "RDNVW", true
-	case n.Space == nsOC && n.Local == "size":
-		return fmt.Sprint(o.Size), true
-	}
-	return "", false
 }
 
 func (p *propWriter) dead(res resource, o catalog.Object) ([]catalog.Prop, error) {
@@ -351,6 +337,11 @@ func (p *propWriter) entry(res resource, o catalog.Object) error {
 		found := 0
 	names:
 		for _, n := range p.req.names {
+			if v, ok := p.named(res, o, n); ok {
+				writeElem(b, n, "", v)
+				found++
+				continue
+			}
 			for _, v := range live {
 				if v.name == n {
 					writeElem(b, n, "", v.value)
@@ -402,6 +393,8 @@ func writeElem(b *bytes.Buffer, n xml.Name, lang, value string) {
 		open, close = "D:"+n.Local, "D:"+n.Local
 	case nsOC:
 		open, close = n.Local+` xmlns="`+nsOC+`" xmlns:oc="`+nsOC+`"`, n.Local
+	case nsNC:
+		open, close = n.Local+` xmlns="`+nsNC+`"`, n.Local
 	default:
 		open, close = n.Local+` xmlns="`+xmlEscape(n.Space)+`"`, n.Local
 	}

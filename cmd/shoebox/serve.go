@@ -22,6 +22,7 @@ import (
 
 	"shoebox/catalog"
 	"shoebox/davfs"
+	"shoebox/davfs/nextcloud"
 	"shoebox/enrich"
 	"shoebox/gateway"
 	"shoebox/gateway/auth"
@@ -121,10 +122,22 @@ func serve(ctx context.Context, args []string) error {
 	dav := davfs.NewHandler(st.gw, davfs.Config{
 		Prefix: "/dav", ExternalPrefix: cfg.ExternalPrefix, MaxUpload: cfg.MaxUpload,
 		InfinityLimit: cfg.InfinityLimit, Logger: lg, Virtual: virtualdirs.New(st.cat, virtualdirs.Options{Cover: personCover(st.cat, st.thumbs), MinPhotos: cfg.PeopleMinPhotos}),
-		People: people,
+		People: people, Free: st.space.Free,
 	})
 	mux := http.NewServeMux()
 	davH := m.wrap("webdav", authn.Basic("Shoebox", "webdav", dav))
+	// The Nextcloud apps' front door serves the same tree as /dav/ (the same
+	// handler, so the same locks) under their URLs.
+	ncH := m.wrap("nextcloud", nextcloud.New(nextcloud.Config{
+		Files: dav,
+		Mount: func(r *http.Request, prefix string) *http.Request {
+			return r.WithContext(davfs.WithMount(r.Context(), prefix))
+		},
+		Authenticate: func(protocol string, h http.Handler) http.Handler { return authn.Basic("Shoebox", protocol, h) },
+		Free:         st.space.Free,
+		Used:         func(r *http.Request, user string) (int64, error) { return usedBytes(r.Context(), st.gw, user) },
+		Logger:       lg,
+	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, "ok")
@@ -146,6 +159,10 @@ func serve(ctx context.Context, args []string) error {
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := r.URL.Path; p == "/dav" || strings.HasPrefix(p, "/dav/") {
 			davH.ServeHTTP(w, r)
+			return
+		}
+		if nextcloudPath(r.URL.Path) {
+			ncH.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -373,3 +390,40 @@ func wakeHook(p **enrich.Pool) gateway.Hook {
 type hookFunc func(ctx context.Context, ev gateway.Event) error
 
 func (f hookFunc) Committed(ctx context.Context, ev gateway.Event) error { return f(ctx, ev) }
+
+// nextcloudPath reports whether p is one of the Nextcloud clients' URLs
+// (package davfs/nextcloud routes them). Like /dav/, they skip ServeMux,
+// which would clean WebDAV paths.
+func nextcloudPath(p string) bool {
+	if p == "/status.php" || p == "/remote.php/webdav" {
+		return true
+	}
+	for _, pfx := range []string{"/ocs/", "/remote.php/", "/index.php/", "/login/v2", "/core/preview"} {
+		if strings.HasPrefix(p, pfx) {
+			return true
+		}
+	}
+	return false
+}
+
+// usedBytes adds up the sizes of the files in user's buckets: one walk of
+// the catalog rows (O(files)), for the OCS quota.
+func usedBytes(ctx context.Context, gw *gateway.Gateway, user string) (int64, error) {
+	bs, err := gw.Buckets(ctx, user)
+	if err != nil {
+		return 0, fmt.Errorf("quota of %s: %w", user, err)
+	}
+	var n int64
+	for _, b := range bs {
+		err := gw.Walk(ctx, user, b.Name, "", "", func(o catalog.Object) error {
+			if !o.IsDir() {
+				n += o.Size
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("quota of %s: %w", user, err)
+		}
+	}
+	return n, nil
+}
