@@ -22,6 +22,7 @@ import (
 
 	"shoebox/catalog"
 	"shoebox/davfs"
+	"shoebox/davfs/ncupload"
 	"shoebox/enrich"
 	"shoebox/gateway"
 	"shoebox/gateway/auth"
@@ -141,12 +142,30 @@ func serve(ctx context.Context, args []string) error {
 		http.Redirect(w, r, "/dav/", http.StatusFound)
 	})
 
+	// Nextcloud chunked upload v2, trash bin and versions (davfs/ncupload).
+	// Temporary mount until davfs/nextcloud routes /remote.php/dav/ (issue 17).
+	nc, err := ncupload.New(ctx, st.gw, ncupload.Options{Dir: filepath.Join(cfg.Data, "uploads"), ExternalPrefix: cfg.ExternalPrefix, Logger: lg})
+	if err != nil {
+		return err
+	}
+	go nc.Run(ctx, time.Hour)
+	ncH := map[string]http.Handler{}
+	for pfx, h := range map[string]http.Handler{ncupload.UploadsPrefix: nc.Uploads(), ncupload.TrashbinPrefix: nc.Trashbin(), ncupload.VersionsPrefix: nc.Versions()} {
+		ncH[pfx] = m.wrap("nextcloud", authn.Basic("Shoebox", "webdav", h))
+	}
+
 	// WebDAV paths go straight to the WebDAV handler: ServeMux would clean
 	// them and answer "/dav/a/../b" with a redirect, where WebDAV wants a 400.
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := r.URL.Path; p == "/dav" || strings.HasPrefix(p, "/dav/") {
 			davH.ServeHTTP(w, r)
 			return
+		}
+		for pfx, h := range ncH {
+			if strings.HasPrefix(r.URL.Path, pfx) {
+				h.ServeHTTP(w, r)
+				return
+			}
 		}
 		mux.ServeHTTP(w, r)
 	})
