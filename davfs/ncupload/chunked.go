@@ -39,8 +39,10 @@ type transferRecord struct {
 
 const recordName = "transfer.json"
 
-// chunkNameRe: chunk names are numbers (1…10000, or byte offsets).
-var chunkNameRe = regexp.MustCompile(`^[0-9]{1,20}$`)
+// chunkNameRe: chunk names are numbers (1…10000 in v2, byte offsets in
+// older clients) or, in v1, "START-END" byte ranges (zero-padded). They
+// assemble in the numeric order of their first number.
+var chunkNameRe = regexp.MustCompile(`^[0-9]{1,19}(-[0-9]{1,19})?$`)
 
 var tidRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
@@ -235,7 +237,8 @@ func (s *Server) chunks(t string) ([]chunk, error) {
 		if !ok || !chunkNameRe.MatchString(name) {
 			continue
 		}
-		n, err := strconv.ParseUint(name, 10, 64)
+		first, _, _ := strings.Cut(name, "-")
+		n, err := strconv.ParseUint(first, 10, 64)
 		if err != nil {
 			continue
 		}

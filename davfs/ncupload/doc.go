@@ -13,8 +13,8 @@
 // /remote.php/dav/uploads/USER/<transfer-id> (a Destination header names
 // the final file under /remote.php/dav/files/USER/), PUTs numbered chunks
 // into it (…/<transfer-id>/<n>; any size, numbered 1…10000 by current
-// clients, by byte offset by older ones: they are assembled in numeric
-// order), then MOVEs …/<transfer-id>/.file to the destination with
+// clients, by byte offset or "START-END" byte range by older ones and v1:
+// they are assembled in the numeric order of their first number), then MOVEs …/<transfer-id>/.file to the destination with
 // OC-Total-Length, X-OC-Mtime and OC-Checksum. The assembled bytes stream
 // into gateway.Gateway.Put, like every other upload: hashed, checked
 // against OC-Total-Length and OC-Checksum (a mismatch stores nothing and

@@ -68,6 +68,20 @@ func TestChunkOrder(t *testing.T) {
 		wantCode(t, do("PUT", u+"/"+c[0], c[1]), "PUT", 201)
 	}
 	wantCode(t, do("PUT", u+"/.hidden", "x"), "PUT of a chunk not numbered", 400)
+	// v1 names: byte ranges, zero-padded.
+	v1 := UploadsPrefix + "alice/v1"
+	wantCode(t, do("MKCOL", v1, ""), "MKCOL", 201)
+	wantCode(t, do("PUT", v1+"/000000000000003-000000000000004", "de"), "PUT", 201)
+	wantCode(t, do("PUT", v1+"/000000000000000-000000000000002", "abc"), "PUT", 201)
+	wantCode(t, do("MOVE", v1+"/.file", "", "Destination", "http://h"+FilesPrefix+"alice/b/g.txt"), "MOVE", 201)
+	if g, _, err := gw.Open(context.Background(), "alice", "b", "g.txt"); err != nil {
+		t.Fatal(err)
+	} else if got, _ := io.ReadAll(g); string(got) != "abcde" {
+		g.Close()
+		t.Errorf("assembled %q; want abcde", got)
+	} else {
+		g.Close()
+	}
 	wantCode(t, do("MOVE", u+"/.file", "", "Destination", "http://h"+FilesPrefix+"alice/b/f.txt", "OC-Total-Length", "3"), "MOVE", 201)
 	f, _, err := gw.Open(context.Background(), "alice", "b", "f.txt")
 	if err != nil {
