@@ -71,6 +71,9 @@
 // (assigned ids never get there), and the first move or overwrite stores
 // that derived id in the row, so the id stays what clients saw. A new row
 // later made at the old place gets a sequence id, never the derived one.
+// The one exception to "a copy is a new file": a version the gateway keeps
+// of an overwritten file (a trash item) keeps that file's id, so a
+// version is found by its file's id and restoring it keeps the id.
 //
 // An access key row holds the owner and the S3 secret sealed (encrypted) by
 // gateway/auth with a key kept outside the catalog, so the catalog alone

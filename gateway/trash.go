@@ -142,7 +142,10 @@ func (g *Gateway) keepVersion(ctx context.Context, user, bucket string, o catalo
 	}
 	err := g.be.Copy(ctx, p, Path{user, TrashBucket, id})
 	if err == nil {
-		err = g.cat.Move(context.WithoutCancel(ctx), user, bucket, o.Key, TrashBucket, id, true, nil)
+		// The version keeps the file's id (a copy would get a new one): it
+		// is a version of that file, and restoring it keeps the id.
+		fid := catalog.FileIDOf(user, o)
+		err = g.cat.Move(context.WithoutCancel(ctx), user, bucket, o.Key, TrashBucket, id, true, func(v *catalog.Object) { v.ID = fid })
 	}
 	if err != nil {
 		if derr := g.cat.DeleteTrash(context.WithoutCancel(ctx), user, id); derr != nil {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,7 @@ import (
 
 	"shoebox/catalog"
 	"shoebox/davfs"
+	"shoebox/davfs/ncupload"
 	"shoebox/davfs/nextcloud"
 	"shoebox/enrich"
 	"shoebox/gateway"
@@ -128,8 +130,25 @@ func serve(ctx context.Context, args []string) error {
 	davH := m.wrap("webdav", authn.Basic("Shoebox", "webdav", dav))
 	// The Nextcloud apps' front door serves the same tree as /dav/ (the same
 	// handler, so the same locks) under their URLs.
+	// Nextcloud chunked upload v2, trash bin and versions (davfs/ncupload),
+	// behind the Nextcloud front door's authentication and user check.
+	nc, err := ncupload.New(ctx, st.gw, ncupload.Options{Dir: filepath.Join(cfg.Data, "uploads"), ExternalPrefix: cfg.ExternalPrefix, Logger: lg,
+		FileID: func(ctx context.Context, user, bucket, key string) (string, error) {
+			o, err := st.gw.Stat(ctx, user, bucket, key)
+			if err != nil {
+				return "", err
+			}
+			return strconv.FormatUint(catalog.FileIDOf(user, o), 10), nil
+		}})
+	if err != nil {
+		return err
+	}
+	go nc.Run(ctx, time.Hour)
 	ncH := m.wrap("nextcloud", nextcloud.New(nextcloud.Config{
-		Files: dav,
+		Files:    dav,
+		Uploads:  nc.Uploads(),
+		Trashbin: nc.Trashbin(),
+		Versions: nc.Versions(),
 		Mount: func(r *http.Request, prefix string) *http.Request {
 			return r.WithContext(davfs.WithMount(r.Context(), prefix))
 		},
