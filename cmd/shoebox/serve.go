@@ -25,6 +25,7 @@ import (
 	"shoebox/enrich"
 	"shoebox/gateway"
 	"shoebox/gateway/auth"
+	"shoebox/gateway/auth/loginflow"
 	"shoebox/gateway/s3store"
 	"shoebox/s3api"
 	"shoebox/virtualdirs"
@@ -131,6 +132,13 @@ func serve(ctx context.Context, args []string) error {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/api/", m.wrap("api", authn.Basic("Shoebox", "api", apiHandler(st.gw, st.thumbs))))
+	// Nextcloud Login Flow v2 (gateway/auth/loginflow): the Nextcloud apps
+	// sign in here and get an app password. Mounted here until the
+	// Nextcloud front door (davfs/nextcloud) mounts it with its routes.
+	flows := m.wrap("nextcloud-login", loginflow.New(loginflow.Options{Backend: authn, ExternalPrefix: cfg.ExternalPrefix, Logger: lg}))
+	for _, p := range []string{"/index.php/login/v2", "/index.php/login/v2/", "/login/v2", "/login/v2/"} {
+		mux.Handle(p, flows)
+	}
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == "OPTIONS" { // Windows and Office probe the server root before /dav/
 			w.Header().Set("DAV", "1, 2")
