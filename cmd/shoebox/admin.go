@@ -23,10 +23,10 @@ import (
 
 // The admin commands (user, key, app-password, bucket) change the catalog,
 // which only one process may open. With no server running they open it
-// themselves; while a server holds it, they are run by that server: the command line is
-// sent over a Unix socket in the data directory (admin.sock, mode 0600, so
-// only who may read the data directory may use it) and the server runs the
-// same code against its open catalog. A new password, a removed user, a
+// themselves; while a server holds it, they are run by that server: the
+// command line is sent over a Unix socket in the data directory
+// (admin.sock, mode 0600, so only who may read the data directory may use
+// it) and the server runs the same code against its open catalog. A new password, a removed user, a
 // revoked key or app password then takes effect at once, without a restart.
 
 // adminSocket is the socket of the server holding the data directory.
