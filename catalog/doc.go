@@ -19,6 +19,7 @@
 //	jobf|<user>|<bucket>|<key>       → Job JSON: a job that failed  (kept apart: leasing never scans it)
 //	media|<user>|<bucket>|<key>      → Media JSON                   (derived: rebuilt by enrichment)
 //	akey|<accessKeyID>               → AccessKey JSON               (primary)
+//	apw|<user>|<id>                  → AppPassword JSON             (primary)
 //	jnl|<segment 8B>|<offset 8B>     → empty: a small file's row committed with its log record (journalmarks.go)
 //	alb|<user>|<album>               → creation time, 8 bytes BE    (primary)
 //	albm|<user>|<album>|<sha256>     → empty: a member, by content  (primary)
@@ -80,6 +81,8 @@
 // does not give out secrets. A user's keys are deleted with the user, in
 // the same transaction (DeleteUser), and a user created under a name
 // starts with none (PutUser), so a removed account's keys never come back.
+// App passwords (one per device signed in with Nextcloud's Login Flow)
+// hold a hash of the secret only, and go with the user the same way.
 //
 // Listing one level of a folder is a prefix scan that seeks past each
 // subfolder's subtree, so its cost follows the size of the folder listed, not

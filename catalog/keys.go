@@ -20,10 +20,11 @@ const (
 	pfxProp   = "prop|"
 	pfxJob    = "job|"
 	// Failed jobs are kept apart, so leasing never scans past them.
-	pfxJobFailed = "jobf|"
-	pfxMedia     = "media|"
-	pfxAKey      = "akey|"
-	pfxJournal   = "jnl|"
+	pfxJobFailed   = "jobf|"
+	pfxMedia       = "media|"
+	pfxAKey        = "akey|"
+	pfxAppPassword = "apw|"
+	pfxJournal     = "jnl|"
 )
 
 func keySchema() []byte { return []byte(pfxMeta + "schema") }

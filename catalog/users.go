@@ -19,8 +19,9 @@ type User struct {
 
 // PutUser creates or replaces a user. With create set, ErrExists if the user exists;
 // without it, ErrNotFound if it does not. A created user has no access
-// keys: keys a removed user of that name left behind (catalogs written
-// before DeleteUser removed them) are deleted in the same transaction.
+// keys or app passwords: those a removed user of that name left behind
+// (catalogs written before DeleteUser removed them) are deleted in the
+// same transaction.
 func (c *Catalog) PutUser(ctx context.Context, u User, create bool) error {
 	return c.update(ctx, func(txn *badger.Txn) error {
 		_, err := txn.Get(keyUser(u.Name))
@@ -34,6 +35,9 @@ func (c *Catalog) PutUser(ctx context.Context, u User, create bool) error {
 		}
 		if create {
 			if _, err := deleteAccessKeysOf(txn, u.Name); err != nil {
+				return err
+			}
+			if err := deleteAppPasswordsOf(txn, u.Name); err != nil {
 				return err
 			}
 		}
@@ -73,8 +77,8 @@ func (c *Catalog) Users(ctx context.Context) ([]User, error) {
 }
 
 // DeleteUser removes the account and, in the same transaction, every
-// access key of the user, so nothing that authenticated as them survives
-// the account (adding the user again starts with no keys). The user's
+// access key and app password of the user, so nothing that authenticated
+// as them survives the account (adding the user again starts with none). The user's
 // buckets and files are kept: adding the user again gives them back. It
 // returns how many access keys were removed, or ErrNotFound.
 func (c *Catalog) DeleteUser(ctx context.Context, name string) (keys int, err error) {
@@ -88,6 +92,9 @@ func (c *Catalog) DeleteUser(ctx context.Context, name string) (keys int, err er
 			return err
 		}
 		keys = n
+		if err := deleteAppPasswordsOf(txn, name); err != nil {
+			return err
+		}
 		return txn.Delete(keyUser(name))
 	})
 	if err != nil {

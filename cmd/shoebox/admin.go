@@ -21,19 +21,19 @@ import (
 	"shoebox/gateway/auth"
 )
 
-// The admin commands (user, key, bucket) change the catalog, which only
-// one process may open. With no server running they open it themselves;
-// while a server holds it, they are run by that server: the command line is
-// sent over a Unix socket in the data directory (admin.sock, mode 0600, so
-// only who may read the data directory may use it) and the server runs the
-// same code against its open catalog. A new password, a removed user or a
-// revoked key then takes effect at once, without a restart.
+// The admin commands (user, key, app-password, bucket) change the catalog,
+// which only one process may open. With no server running they open it
+// themselves; while a server holds it, they are run by that server: the
+// command line is sent over a Unix socket in the data directory
+// (admin.sock, mode 0600, so only who may read the data directory may use
+// it) and the server runs the same code against its open catalog. A new password, a removed user, a
+// revoked key or app password then takes effect at once, without a restart.
 
 // adminSocket is the socket of the server holding the data directory.
 func adminSocket(data string) string { return filepath.Join(data, "admin.sock") }
 
 // adminCommands are the commands a running server takes over its socket.
-var adminCommands = []string{"user", "key", "bucket"}
+var adminCommands = []string{"user", "key", "app-password", "bucket"}
 
 // cmdIO is where an admin command writes and reads, and how it gets the
 // store: its own (openStore) on the command line, the server's over the
@@ -147,7 +147,7 @@ func serveAdmin(ctx context.Context, cfg Config, st *store, authn *auth.Authenti
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
-		cmds := map[string]func(context.Context, []string, cmdIO) error{"user": userCmd, "key": keyCmd, "bucket": bucketCmd}
+		cmds := map[string]func(context.Context, []string, cmdIO) error{"user": userCmd, "key": keyCmd, "app-password": appPasswordCmd, "bucket": bucketCmd}
 		cmd, ok := cmds[req.Args[0]]
 		var out bytes.Buffer
 		var res adminResponse

@@ -38,6 +38,7 @@ Usage:
   shoebox user passwd NAME [--password-stdin]
   shoebox user rm NAME
   shoebox key create|list USER | revoke KEYID   S3 access keys (create prints the secret once)
+  shoebox app-password list USER | revoke ID     device passwords the Nextcloud apps signed in with
   shoebox bucket list USER | public USER BUCKET | private USER BUCKET
   shoebox fsck                            reconcile the catalog with the files on disk
   shoebox import --user U --bucket B DIR  bring a folder in (cataloged, enriched; resumable)
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string) error {
 		return runAdmin(ctx, args, userCmd)
 	case "key":
 		return runAdmin(ctx, args, keyCmd)
+	case "app-password":
+		return runAdmin(ctx, args, appPasswordCmd)
 	case "fsck":
 		return fsck(ctx, args[1:])
 	case "bucket":

@@ -28,6 +28,7 @@ import (
 	"shoebox/enrich"
 	"shoebox/gateway"
 	"shoebox/gateway/auth"
+	"shoebox/gateway/auth/loginflow"
 	"shoebox/gateway/s3store"
 	"shoebox/s3api"
 	"shoebox/virtualdirs"
@@ -149,6 +150,9 @@ func serve(ctx context.Context, args []string) error {
 		Uploads:  nc.Uploads(),
 		Trashbin: nc.Trashbin(),
 		Versions: nc.Versions(),
+		// Login Flow v2 (gateway/auth/loginflow): the apps sign in in a
+		// browser and get an app password.
+		LoginFlow: loginflow.New(loginflow.Options{Backend: authn, ExternalPrefix: cfg.ExternalPrefix, Logger: lg}),
 		Mount: func(r *http.Request, prefix string) *http.Request {
 			return r.WithContext(davfs.WithMount(r.Context(), prefix))
 		},

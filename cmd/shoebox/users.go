@@ -69,7 +69,7 @@ func userCmd(ctx context.Context, args []string, cio cmdIO) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(cio.out, "user %s removed with their %d access key(s) (their files are kept under %s/objects/%s)\n", name, keys, cfg.Data, name)
+		fmt.Fprintf(cio.out, "user %s removed with their %d access key(s) and their app passwords (their files are kept under %s/objects/%s)\n", name, keys, cfg.Data, name)
 	default:
 		return fmt.Errorf("unknown user command %q (add, list, passwd, rm)", sub)
 	}

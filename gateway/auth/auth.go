@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -40,8 +41,11 @@ type Authenticator struct {
 	key   [32]byte
 	dummy []byte // a hash to spend time on for unknown users
 
-	mu    sync.Mutex
-	cache map[string]cached // user → last good check
+	log *slog.Logger
+
+	mu      sync.Mutex
+	cache   map[string]cached    // user → last good check of their password
+	touched map[string]time.Time // app password ID → when its last use was written
 }
 
 type cached struct {
@@ -52,7 +56,8 @@ type cached struct {
 // New returns an Authenticator that remembers good passwords for ttl and
 // slows down failed logins with limit (nil: never).
 func New(cat *catalog.Catalog, ttl time.Duration, limit *Limiter) *Authenticator {
-	a := &Authenticator{cat: cat, ttl: ttl, limit: limit, cache: map[string]cached{}}
+	a := &Authenticator{cat: cat, ttl: ttl, limit: limit, cache: map[string]cached{}, touched: map[string]time.Time{},
+		log: limit.logger().With("component", "auth")}
 	rand.Read(a.key[:])
 	a.dummy, _ = bcrypt.GenerateFromPassword(a.key[:16], Cost)
 	return a
@@ -68,8 +73,18 @@ func (a *Authenticator) mac(user, pw string) [32]byte {
 	return out
 }
 
-// Check verifies a user name and password.
+// Check verifies a user name and password: the user's password or one of
+// their app passwords.
 func (a *Authenticator) Check(ctx context.Context, user, pw string) error {
+	if a.checkAppPassword(ctx, user, pw) {
+		return nil
+	}
+	return a.CheckPassword(ctx, user, pw)
+}
+
+// CheckPassword verifies a user name and the user's own password; an app
+// password is refused.
+func (a *Authenticator) CheckPassword(ctx context.Context, user, pw string) error {
 	mac := a.mac(user, pw)
 	now := time.Now()
 	a.mu.Lock()
@@ -99,6 +114,25 @@ func (a *Authenticator) Forget(user string) {
 	a.mu.Lock()
 	delete(a.cache, user)
 	a.mu.Unlock()
+}
+
+// SignIn checks a user's own password entered in a sign-in form (the
+// Nextcloud Login Flow's page), under the Limiter like Basic: a positive
+// wait means the attempt must wait that long and was not checked; wrong
+// credentials are a failure for the Limiter, remote is the client's
+// address (http.Request.RemoteAddr) and protocol names the form in logs
+// and metrics.
+func (a *Authenticator) SignIn(ctx context.Context, protocol, remote, user, pw string) (time.Duration, error) {
+	login := Login{Protocol: protocol, Remote: remote, User: user}
+	if wait := a.limit.Admit(login); wait > 0 {
+		return wait, nil
+	}
+	if err := a.CheckPassword(ctx, user, pw); err != nil {
+		a.limit.Failed(login)
+		return 0, err
+	}
+	a.limit.Succeeded(login)
+	return 0, nil
 }
 
 type userKey struct{}

@@ -5,6 +5,11 @@
 // per-process random key, so a busy sync client pays the cost once, and a
 // changed or removed password stops working when the entry expires.
 //
+// App passwords (apppasswords.go) are random per-device passwords that
+// Check accepts in place of the user's password; the catalog keeps their
+// SHA-256 only, and each use reads the catalog, so revoking one (or
+// removing the user) locks the device out at the next request.
+//
 // S3 access keys (NewAccessKey) cannot be hashed like passwords: AWS
 // Signature V4 needs the clear secret on the server to recompute each
 // signature. Their secrets are therefore stored encrypted: a Sealer seals

@@ -158,6 +158,14 @@ func NewLimiter(opt LimiterOptions) *Limiter {
 		addrs: newTable(opt.MaxEntries), users: newTable(opt.MaxEntries), pairs: newTable(opt.MaxEntries)}
 }
 
+// logger is the Limiter's logger, or slog.Default() for a nil Limiter.
+func (lim *Limiter) logger() *slog.Logger {
+	if lim == nil || lim.opt.Logger == nil {
+		return slog.Default()
+	}
+	return lim.opt.Logger
+}
+
 // Admit reports how long the attempt must wait before its credentials may
 // be checked: 0 to check them now. A refused attempt is counted (Observe)
 // but is no failure. With l.User "", only the address is considered (S3
