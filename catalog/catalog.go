@@ -136,6 +136,10 @@ func Open(dir string, opt Options) (*Catalog, error) {
 		db.Close()
 		return nil, fmt.Errorf("open catalog %s: file id sequence: %w", dir, err)
 	}
+	if err := c.indexFileIDs(context.Background()); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
+	}
 	return c, nil
 }
 
@@ -358,6 +362,9 @@ func (c *Catalog) Put(ctx context.Context, user string, o Object) error {
 		if err := c.assignID(txn, user, &o); err != nil {
 			return err
 		}
+		if err := setFileID(txn, user, o); err != nil {
+			return err
+		}
 		return setJSON(txn, keyObject(user, o.Bucket, o.Key), o)
 	})
 }
@@ -522,6 +529,15 @@ func deleteFile(txn *badger.Txn, user, bucket, key string) error {
 	if err := unindex(txn, user, bucket, key); err != nil { // reads the media row: first
 		return err
 	}
+	var o Object
+	if err := getJSON(txn, keyObject(user, bucket, key), &o); err == nil {
+		o.Bucket, o.Key = bucket, key
+		if err := dropFileID(txn, user, FileIDOf(user, o), bucket, key); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
 	for _, k := range [][]byte{keyObject(user, bucket, key), keyProp(user, bucket, key), keyJob(user, bucket, key), keyJobFailed(user, bucket, key), keyMedia(user, bucket, key)} {
 		if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
 			continue
@@ -659,6 +675,9 @@ func (c *Catalog) moveRows(ctx context.Context, user, bucket, src, dstBucket, ds
 						mod(&o)
 					}
 					if v, err = json.Marshal(o); err != nil {
+						return err
+					}
+					if err := fileIDWrite(wb, user, o); err != nil {
 						return err
 					}
 				}

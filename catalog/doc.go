@@ -11,6 +11,8 @@
 //
 //	meta|schema                      → schema version, uvarint      (primary)
 //	meta|fileid                      → file id sequence's high mark (primary: Badger Sequence)
+//	meta|fidix                       → empty: every row is in the file id index
+//	fid|<user>|<id 8B BE>            → "<bucket>|<key>": the row with that file id (derived from obj rows)
 //	user|<user>                      → userRow JSON                 (primary)
 //	bkt|<user>|<bucket>              → bucketRow JSON               (primary)
 //	obj|<user>|<bucket>|<key>        → Object JSON                  (primary)
@@ -75,6 +77,14 @@
 // The one exception to "a copy is a new file": a version the gateway keeps
 // of an overwritten file (a trash item) keeps that file's id, so a
 // version is found by its file's id and restoring it keeps the id.
+//
+// FileByID finds a row by its id through the index fid|<user>|<id>,
+// written in the transaction or batch that writes the row (Put, PutFile,
+// Move) and deleted with the file; trash rows are not indexed. A lookup
+// reads the row the entry points to and checks its id, so an entry left
+// behind (a folder delete does not read its rows' ids) is "not found",
+// never another file. A catalog from before the index is indexed once at
+// Open (meta|fidix marks it done).
 //
 // An access key row holds the owner and the S3 secret sealed (encrypted) by
 // gateway/auth with a key kept outside the catalog, so the catalog alone

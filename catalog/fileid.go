@@ -1,10 +1,13 @@
 package catalog
 
 import (
+	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -72,5 +75,143 @@ func (c *Catalog) assignID(txn *badger.Txn, user string, o *Object) error {
 	}
 	cur.Bucket, cur.Key = o.Bucket, o.Key
 	o.ID = FileIDOf(user, cur)
+	return nil
+}
+
+// The file id index: fid|<user>|<id, 8 bytes BE> → "<bucket>|<key>", the
+// place of the row with that id, written with every row write (Put,
+// PutFile, Move) and deleted with the file (deleteFile). Rows in the trash
+// are not indexed (a kept version carries its file's id). A lookup checks
+// the row it points to still has that id (FileByID), so an entry a folder
+// delete leaves behind answers "not found", never another file; rows
+// written before the index existed are indexed once at Open
+// (indexFileIDs).
+const pfxFileID = "fid|"
+
+func keyFileID(user string, id uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(pfxFileID+user+sep), id)
+}
+
+// keyFileIDsIndexed marks a catalog whose rows are all in the file id index.
+func keyFileIDsIndexed() []byte { return []byte(pfxMeta + "fidix") }
+
+// setFileID points the file id index at o (a row of user, with its id
+// assigned), inside txn.
+func setFileID(txn *badger.Txn, user string, o Object) error {
+	if o.Bucket == TrashBucket {
+		return nil
+	}
+	return txn.Set(keyFileID(user, FileIDOf(user, o)), []byte(o.Bucket+sep+o.Key))
+}
+
+// fileIDWrite is setFileID for a write batch.
+func fileIDWrite(wb *badger.WriteBatch, user string, o Object) error {
+	if o.Bucket == TrashBucket {
+		return nil
+	}
+	return wb.Set(keyFileID(user, FileIDOf(user, o)), []byte(o.Bucket+sep+o.Key))
+}
+
+// dropFileID removes the index entry of id when it points at bucket/key.
+func dropFileID(txn *badger.Txn, user string, id uint64, bucket, key string) error {
+	k := keyFileID(user, id)
+	item, err := txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return err
+	}
+	if string(v) != bucket+sep+key {
+		return nil
+	}
+	return txn.Delete(k)
+}
+
+// FileByID returns user's row with file id id (not in the trash), or
+// ErrNotFound. Only user's rows are looked at.
+func (c *Catalog) FileByID(ctx context.Context, user string, id uint64) (Object, error) {
+	var o Object
+	err := c.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyFileID(user, id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		bucket, key, ok := strings.Cut(string(v), sep)
+		if !ok {
+			return fmt.Errorf("file id index %d: bad value %q", id, v)
+		}
+		if err := getJSON(txn, keyObject(user, bucket, key), &o); err != nil {
+			return err
+		}
+		o.Bucket, o.Key = bucket, key
+		if FileIDOf(user, o) != id {
+			return ErrNotFound // a stale entry
+		}
+		return nil
+	})
+	if err != nil {
+		return Object{}, fmt.Errorf("file id %d of %s: %w", id, user, err)
+	}
+	return o, nil
+}
+
+// indexFileIDs writes the file id index of every row once, for a catalog
+// made before the index existed.
+func (c *Catalog) indexFileIDs(ctx context.Context) error {
+	if err := c.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(keyFileIDsIndexed())
+		return err
+	}); err == nil {
+		return nil
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return fmt.Errorf("file id index: %w", err)
+	}
+	wb := c.db.NewWriteBatch()
+	defer wb.Cancel()
+	n := 0
+	err := c.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxObject), PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			parts := strings.SplitN(strings.TrimPrefix(string(it.Item().Key()), pfxObject), sep, 3)
+			if len(parts) != 3 {
+				continue
+			}
+			var o Object
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &o) }); err != nil {
+				return fmt.Errorf("decode %q: %w", it.Item().Key(), err)
+			}
+			o.Bucket, o.Key = parts[1], parts[2]
+			if err := fileIDWrite(wb, parts[0], o); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("file id index: %w", err)
+	}
+	if err := wb.Set(keyFileIDsIndexed(), nil); err != nil {
+		return err
+	}
+	if err := c.flushBatch(wb); err != nil {
+		return fmt.Errorf("file id index: %w", err)
+	}
+	if n > 0 {
+		c.log.Info("indexed file ids", "rows", n)
+	}
 	return nil
 }
