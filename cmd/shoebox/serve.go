@@ -153,6 +153,8 @@ func serve(ctx context.Context, args []string) error {
 		// Login Flow v2 (gateway/auth/loginflow): the apps sign in in a
 		// browser and get an app password.
 		LoginFlow: loginflow.New(loginflow.Options{Backend: authn, ExternalPrefix: cfg.ExternalPrefix, Logger: lg}),
+		// The apps' grid thumbnails, from the enrichment thumbnails.
+		Preview: ncPreview(st.gw, st.thumbs, lg),
 		Mount: func(r *http.Request, prefix string) *http.Request {
 			return r.WithContext(davfs.WithMount(r.Context(), prefix))
 		},
