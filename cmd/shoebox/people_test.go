@@ -32,7 +32,7 @@ func TestPeople(t *testing.T) {
 	// The grouping pass runs once enrichment settles (every 3 s at most):
 	// wait until no new pass has run for 5 s.
 	passes := func() int { return strings.Count(s.logs(), "grouped faces into people") }
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for last, since := -1, time.Now(); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		if n := passes(); n != last {
 			last, since = n, time.Now()
