@@ -6,8 +6,11 @@ export CGO_ENABLED ?= 0
 
 .PHONY: build run test deps vet bench bench-enrich bench-faces fuzz fuzz-short torture clean
 
+# The commit is stamped for `shoebox --version` also where Go records no VCS information.
+COMMIT  := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo +changes)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/shoebox
+	$(GO) build -ldflags "-X main.buildCommit=$(COMMIT)" -o $(BIN) ./cmd/shoebox
 
 run: build
 	./$(BIN) serve

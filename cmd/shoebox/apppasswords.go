@@ -11,27 +11,34 @@ import (
 	"shoebox/catalog"
 )
 
-const appPasswordUsage = "usage: shoebox app-password list USER | revoke ID"
+const appPasswordHelp = `Usage: shoebox app-password list|revoke ...
+
+App passwords are the device passwords the Nextcloud apps get when they sign in (Login Flow).
+
+  shoebox app-password list USER    list USER's app passwords
+  shoebox app-password revoke ID    revoke one (it fails at its next use)
+`
 
 // appPasswordCmd lists and revokes app passwords, the device passwords
 // the Nextcloud Login Flow grants (gateway/auth). While a server runs it
 // runs there (admin.go); a revoked app password fails at its next use,
 // since app passwords are never cached.
 func appPasswordCmd(ctx context.Context, args []string, cio cmdIO) error {
-	if len(args) == 0 {
-		return errors.New(appPasswordUsage)
-	}
-	sub := args[0]
-	if sub != "list" && sub != "revoke" {
-		return fmt.Errorf("unknown app-password command %q (list, revoke)", sub)
+	sub, err := subcommand(args, "app-password", appPasswordHelp, "list", "revoke")
+	if err != nil {
+		return err
 	}
 	fs := flag.NewFlagSet("app-password "+sub, flag.ContinueOnError)
-	cfg, err := parseConfig(fs, args[1:])
+	spec := cmdSpec{usage: "shoebox app-password list USER [flags]", about: "Lists USER's app passwords: id, device, created, last used.", uses: gStore}
+	if sub == "revoke" {
+		spec = cmdSpec{usage: "shoebox app-password revoke ID [flags]", about: "Revokes an app password; the device must sign in again.", uses: gStore}
+	}
+	cfg, err := parseConfig(fs, args[1:], spec)
 	if err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || fs.Arg(0) == "" {
-		return errors.New(appPasswordUsage)
+		return errors.New("usage: " + spec.usage)
 	}
 	arg := fs.Arg(0)
 	st, done, err := cio.open(cfg)

@@ -48,7 +48,8 @@ func backupCmd(ctx context.Context, args []string) error {
 	to := fset.String("to", "", "where to write the backup: a file (written whole, then renamed into place) or - for standard output")
 	since := fset.Uint64("since", 0, "incremental: only what changed since this catalog version (printed by the previous backup)")
 	noSecret := fset.Bool("no-secret", false, "leave secret.key out of the backup (S3 keys then need it restored apart)")
-	cfg, err := parseConfig(fset, args[1:])
+	cfg, err := parseConfig(fset, args[1:], cmdSpec{usage: "shoebox backup --to FILE|- [--since VERSION] [--no-secret] [flags]",
+		about: "Backs up the catalog (and secret.key) into one file, the server running or not. The originals are files: back them up with any tool.", uses: gStore})
 	if err != nil {
 		return err
 	}
@@ -251,7 +252,8 @@ func syncDir(dir string) error {
 func restoreCmd(ctx context.Context, args []string) error {
 	fset := flag.NewFlagSet("restore", flag.ContinueOnError)
 	force := fset.Bool("force", false, "restore into a data directory that is not empty: its catalog is moved aside (catalog.replaced-TIME) and replaced, its originals and thumbnails stay")
-	cfg, err := parseConfig(fset, args)
+	cfg, err := parseConfig(fset, args, cmdSpec{usage: "shoebox restore [--force] FILE|- [INCREMENT ...] [flags]",
+		about: "Restores a backup (a full one, then its increments in order) into the data directory, which it creates; the server must be stopped.", uses: gStore})
 	if err != nil {
 		return err
 	}

@@ -6,16 +6,27 @@ import (
 	"flag"
 	"fmt"
 	"time"
+
+	"shoebox/catalog"
 )
 
 // bucketCmd: shoebox bucket list USER | public USER BUCKET | private USER BUCKET.
 func bucketCmd(ctx context.Context, args []string, cio cmdIO) error {
-	if len(args) == 0 {
-		return errors.New("usage: shoebox bucket list USER | public USER BUCKET | private USER BUCKET")
+	sub, err := subcommand(args, "bucket", bucketHelp, "list", "public", "private")
+	if err != nil {
+		return err
 	}
-	sub := args[0]
 	fs := flag.NewFlagSet("bucket "+sub, flag.ContinueOnError)
-	cfg, err := parseConfig(fs, args[1:])
+	spec := cmdSpec{usage: "shoebox bucket " + sub + " USER BUCKET [flags]", uses: gStore}
+	switch sub {
+	case "list":
+		spec = cmdSpec{usage: "shoebox bucket list USER [flags]", about: "Lists USER's buckets and whether each is public.", uses: gStore}
+	case "public":
+		spec.about = "Lets anyone read BUCKET over S3 (GET and HEAD of its objects; no listing of other buckets)."
+	case "private":
+		spec.about = "Makes BUCKET private again: only its owner's keys read it."
+	}
+	cfg, err := parseConfig(fs, args[1:], spec)
 	if err != nil {
 		return err
 	}
@@ -34,6 +45,9 @@ func bucketCmd(ctx context.Context, args []string, cio cmdIO) error {
 			return err
 		}
 		for _, b := range bs {
+			if b.Name == catalog.TrashBucket {
+				continue // internal: a user sees their trash as /trash, never as a bucket
+			}
 			access := "private"
 			if b.Public {
 				access = "public-read"
@@ -57,3 +71,14 @@ func bucketCmd(ctx context.Context, args []string, cio cmdIO) error {
 	}
 	return nil
 }
+
+const bucketHelp = `Usage: shoebox bucket list|public|private ...
+
+A user's buckets are the folders at the root of their WebDAV tree and their S3 buckets.
+
+  shoebox bucket list USER              list USER's buckets
+  shoebox bucket public USER BUCKET     let anyone read BUCKET over S3
+  shoebox bucket private USER BUCKET    make it private again
+
+"shoebox bucket list -h" (and so on) lists each one's flags.
+`

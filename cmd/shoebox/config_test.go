@@ -32,7 +32,7 @@ func TestConfigPrecedence(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			cfg, err := parseConfig(flag.NewFlagSet("t", flag.ContinueOnError), append([]string{"--config", file}, tc.args...))
+			cfg, err := parseConfig(flag.NewFlagSet("t", flag.ContinueOnError), append([]string{"--config", file}, tc.args...), cmdSpec{uses: gAll})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,7 +43,7 @@ func TestConfigPrecedence(t *testing.T) {
 	}
 	t.Run("defaults", func(t *testing.T) {
 		t.Setenv("SHOEBOX_DATA", "")
-		cfg, err := parseConfig(flag.NewFlagSet("t", flag.ContinueOnError), nil)
+		cfg, err := parseConfig(flag.NewFlagSet("t", flag.ContinueOnError), nil, cmdSpec{uses: gAll})
 		if err != nil || cfg.Data != "./shoebox-data" || cfg.DavAddr != "127.0.0.1:8080" {
 			t.Errorf("defaults: %+v, %v", cfg, err)
 		}
@@ -51,7 +51,7 @@ func TestConfigPrecedence(t *testing.T) {
 	t.Run("unknown key", func(t *testing.T) {
 		bad := filepath.Join(dir, "bad.yaml")
 		os.WriteFile(bad, []byte("data: x\nmax_uplod_bytes: 3\n"), 0o644)
-		_, err := parseConfig(flag.NewFlagSet("t", flag.ContinueOnError), []string{"--config", bad})
+		_, err := parseConfig(flag.NewFlagSet("t", flag.ContinueOnError), []string{"--config", bad}, cmdSpec{uses: gAll})
 		if err == nil || !strings.Contains(err.Error(), "max_uplod_bytes") {
 			t.Errorf("err = %v; want one naming max_uplod_bytes", err)
 		}

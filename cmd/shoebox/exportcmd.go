@@ -26,7 +26,8 @@ func exportCmd(ctx context.Context, args []string) error {
 	user := fset.String("user", "", "export only this user (default: every user)")
 	to := fset.String("to", "shoebox-export", "the directory the export tree and the JSON documents are written to")
 	beside := fset.Bool("beside", false, "write each sidecar beside its original, into the library (a file <name>.xmp that WebDAV and S3 show), instead of under --to")
-	cfg, err := parseConfig(fset, args)
+	cfg, err := parseConfig(fset, args, cmdSpec{usage: "shoebox export [--user USER] [--to DIR] [--beside] [flags]",
+		about: "Writes albums, people and face regions as XMP sidecars and JSON documents. The server must be stopped.", uses: gStore})
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,8 @@ func importCmd(ctx context.Context, args []string) error {
 	bucket := fset.String("bucket", "", "the bucket to import into; created when missing (required)")
 	prefix := fset.String("prefix", "", "a folder inside the bucket to import into")
 	quiet := fset.Bool("quiet", false, "no progress bar")
-	cfg, err := parseConfig(fset, args)
+	cfg, err := parseConfig(fset, args, cmdSpec{usage: "shoebox import --user USER --bucket BUCKET [--prefix FOLDER] DIR [flags]",
+		about: "Brings the folder DIR in: every file is cataloged and queued for enrichment, as an upload is. Files already there with the same bytes are skipped, so an interrupted import resumes. The server must be stopped.", uses: gStore})
 	if err != nil {
 		return err
 	}
@@ -194,7 +195,8 @@ func humanBytes(n int64) string {
 func reindexCmd(ctx context.Context, args []string) error {
 	fset := flag.NewFlagSet("reindex", flag.ContinueOnError)
 	quiet := fset.Bool("quiet", false, "no progress bar")
-	cfg, err := parseConfig(fset, args)
+	cfg, err := parseConfig(fset, args, cmdSpec{usage: "shoebox reindex [--quiet] [flags]",
+		about: "Drops the derived data (media records, thumbnails) and enriches every file again. The server must be stopped.", uses: gStore | gEnrich | gModels})
 	if err != nil {
 		return err
 	}

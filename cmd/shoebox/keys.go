@@ -17,26 +17,41 @@ import (
 // directory beside (not inside) the catalog.
 func secretKeyFile(cfg Config) string { return filepath.Join(cfg.Data, "secret.key") }
 
-const keyUsage = "usage: shoebox key create USER | list USER | revoke KEYID"
+const keyHelp = `Usage: shoebox key create|list|revoke ...
+
+S3 access keys: each belongs to a user and signs their S3 requests.
+
+  shoebox key create USER    make a key; prints AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the secret only this once)
+  shoebox key list USER      list a user's keys
+  shoebox key revoke KEYID   revoke a key (at once, also on a running server)
+
+"shoebox key create -h" (and so on) lists each one's flags.
+`
+
+// keySpecs is the help of a key subcommand.
+func keySpecs(sub string) cmdSpec {
+	return map[string]cmdSpec{
+		"create": {usage: "shoebox key create USER [flags]", about: "Makes an S3 access key for USER and prints it as two shell lines; the secret is shown only this once.", uses: gStore},
+		"list":   {usage: "shoebox key list USER [flags]", about: "Lists USER's S3 access keys.", uses: gStore},
+		"revoke": {usage: "shoebox key revoke KEYID [flags]", about: "Revokes an S3 access key.", uses: gStore},
+	}[sub]
+}
 
 // keyCmd manages S3 access keys: create prints the two shell lines
 // AWS_ACCESS_KEY_ID=... and AWS_SECRET_ACCESS_KEY=... and nothing else on
 // standard output; the secret is shown only then.
 func keyCmd(ctx context.Context, args []string, cio cmdIO) error {
-	if len(args) == 0 {
-		return errors.New(keyUsage)
-	}
-	sub := args[0]
-	if sub != "create" && sub != "list" && sub != "revoke" {
-		return fmt.Errorf("unknown key command %q (create, list, revoke)", sub)
+	sub, err := subcommand(args, "key", keyHelp, "create", "list", "revoke")
+	if err != nil {
+		return err
 	}
 	fs := flag.NewFlagSet("key "+sub, flag.ContinueOnError)
-	cfg, err := parseConfig(fs, args[1:])
+	cfg, err := parseConfig(fs, args[1:], keySpecs(sub))
 	if err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || fs.Arg(0) == "" {
-		return errors.New(keyUsage)
+		return fmt.Errorf("usage: %s", keySpecs(sub).usage)
 	}
 	arg := fs.Arg(0)
 	st, done, err := cio.open(cfg)

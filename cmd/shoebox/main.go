@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -19,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/term"
 
 	"shoebox/catalog"
 	"shoebox/enrich"
@@ -49,7 +52,10 @@ Usage:
   shoebox backup --to FILE|- [--since V] [--no-secret]   back up the catalog (and secret.key), server running or not
   shoebox restore [--force] FILE|- [INCREMENT ...]      restore a backup into an empty data directory
 
-Run "shoebox serve -h" for the flags every command takes.
+  shoebox version                         the version and the commit it was built from
+
+Run "shoebox COMMAND -h" for what a command does and its flags, with their
+defaults and SHOEBOX_* environment variables.
 `
 
 func main() {
@@ -57,17 +63,26 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
+			os.Exit(0) // the help asked for was printed
 		}
 		fmt.Fprintln(os.Stderr, "shoebox:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
 
+// usageError is a command line shoebox cannot run at all (exit status 2).
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(os.Stderr, usage)
-		return flag.ErrHelp
+		return usageError("no command given")
 	}
 	switch args[0] {
 	case "serve":
@@ -92,12 +107,15 @@ func run(ctx context.Context, args []string) error {
 		return exportCmd(ctx, args[1:])
 	case "backup", "restore":
 		return backupCmd(ctx, args)
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Print(usage)
+		return nil
+	case "version", "-version", "--version":
+		fmt.Println(version())
 		return nil
 	default:
 		fmt.Fprint(os.Stderr, usage)
-		return fmt.Errorf("unknown command %q", args[0])
+		return usageError(fmt.Sprintf("unknown command %q (the commands are listed above)", args[0]))
 	}
 }
 
@@ -142,6 +160,29 @@ func (s *store) Close() {
 	s.cat.Close()
 }
 
+// checkData refuses a data directory that does not exist (only serve and
+// restore create one), saying where its name came from and how to point
+// to the server's; on a terminal it says which directory is used.
+func checkData(cfg Config) error {
+	abs, err := filepath.Abs(cfg.Data)
+	if err != nil {
+		abs = cfg.Data
+	}
+	fi, err := os.Stat(cfg.Data)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("data directory %s (%s) does not exist: give the server's with --data DIR, SHOEBOX_DATA or --config FILE, as \"shoebox serve\" was started (serve creates it on its first start)", abs, cfg.dataFrom)
+	case err != nil:
+		return fmt.Errorf("data directory %s (%s): %w", abs, cfg.dataFrom, err)
+	case !fi.IsDir():
+		return fmt.Errorf("data directory %s (%s) is not a directory", abs, cfg.dataFrom)
+	}
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		fmt.Fprintf(os.Stderr, "shoebox: data directory %s (%s)\n", abs, cfg.dataFrom)
+	}
+	return nil
+}
+
 // minFreeToOpen is the least free disk the catalog is opened with: room
 // for the pages of its new log files that opening and replaying write.
 const minFreeToOpen = 4 << 20
@@ -151,8 +192,8 @@ func openStore(cfg Config, lg *slog.Logger, hooks ...gateway.Hook) (*store, erro
 	if err != nil {
 		return nil, fmt.Errorf("setting versions (--versions, SHOEBOX_VERSIONS): %w", err)
 	}
-	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	if err := checkData(cfg); err != nil {
+		return nil, err
 	}
 	// The free-space reserve is checked before the catalog opens: on a
 	// disk filled from outside, the guard deletes its ballast file, which
@@ -233,7 +274,8 @@ func openBackend(cfg Config, cat *catalog.Catalog, lg *slog.Logger) (backend, er
 
 func fsck(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("fsck", flag.ContinueOnError)
-	cfg, err := parseConfig(fs, args)
+	cfg, err := parseConfig(fs, args, cmdSpec{usage: "shoebox fsck [flags]",
+		about: "Reconciles the catalog with the files on disk (and the upstream bucket): adds what is missing, removes what is gone. The server must be stopped.", uses: gStore})
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -59,12 +58,16 @@ func faceDetector(cfg Config) string {
 // registry's integrity hash, and unpacks its model/ folder; and `shoebox
 // models check`, which says whether they are there.
 func modelsCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 || (args[0] != "install" && args[0] != "check") {
-		return errors.New("usage: shoebox models install [--registry URL] [--models DIR] | shoebox models check")
+	if _, err := subcommand(args, "models", modelsHelp, "install", "check"); err != nil {
+		return err
 	}
 	fset := flag.NewFlagSet("models "+args[0], flag.ContinueOnError)
 	registry := fset.String("registry", os.Getenv("SHOEBOX_NPM_REGISTRY"), "npm registry URL (default "+faces.DefaultRegistry+"; a mirror works)")
-	cfg, err := parseConfig(fset, args[1:])
+	spec := cmdSpec{usage: "shoebox models install [--registry URL] [flags]", about: "Downloads the face models (pinned, integrity-checked) into the models directory.", uses: gModels}
+	if args[0] == "check" {
+		spec = cmdSpec{usage: "shoebox models check [flags]", about: "Says whether the face models are installed.", uses: gModels}
+	}
+	cfg, err := parseConfig(fset, args[1:], spec)
 	if err != nil {
 		return err
 	}
@@ -86,3 +89,11 @@ func modelsCmd(ctx context.Context, args []string) error {
 	fmt.Printf("face models installed in %s\n", dir)
 	return nil
 }
+
+const modelsHelp = `Usage: shoebox models install|check ...
+
+The face models (face-api's, MIT) that finding faces and people need; without them the rest works.
+
+  shoebox models install [--registry URL]   download them (pinned, integrity-checked)
+  shoebox models check                      say whether they are installed
+`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -39,7 +40,8 @@ const serveMemoryLimit = 40 << 20
 
 func serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	cfg, err := parseConfig(fs, args)
+	cfg, err := parseConfig(fs, args, cmdSpec{usage: "shoebox serve [flags]",
+		about: "Starts the server: WebDAV, the JSON API and the Nextcloud apps' protocol on --dav-addr, S3 on --s3-addr. The first start creates the data directory and a user admin (its password printed once, or SHOEBOX_ADMIN_PASSWORD).", uses: gAll})
 	if err != nil {
 		return err
 	}
@@ -51,6 +53,12 @@ func serve(ctx context.Context, args []string) error {
 	}
 	// The enrichment pool hears of new files through a gateway hook; the
 	// gateway is made first, so the hook reaches the pool through a variable.
+	if _, err := os.Stat(cfg.Data); errors.Is(err, iofs.ErrNotExist) {
+		if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
+			return fmt.Errorf("create the data directory %s (%s): %w", cfg.Data, cfg.dataFrom, err)
+		}
+		lg.Info("created the data directory", "data", cfg.Data, "from", cfg.dataFrom)
+	}
 	var pool *enrich.Pool
 	st, err := openStore(cfg, lg, wakeHook(&pool))
 	if err != nil {

@@ -95,7 +95,11 @@ func TestUserCommands(t *testing.T) {
 		{"pw\n", []string{"user", "add", "bad/name"}, false, "user name"},
 	}
 	for _, st := range steps {
-		out, err := runCLI(t, st.stdin, append(st.args, "--data", data, "--password-stdin")...)
+		args := append(st.args, "--data", data)
+		if st.stdin != "" { // only add and passwd read a password
+			args = append(args, "--password-stdin")
+		}
+		out, err := runCLI(t, st.stdin, args...)
 		if (err == nil) != st.ok || !strings.Contains(out, st.out) {
 			t.Errorf("shoebox %s: err %v, output %q; want ok=%v and %q", strings.Join(st.args, " "), err, out, st.ok, st.out)
 		}

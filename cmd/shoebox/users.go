@@ -20,19 +20,22 @@ import (
 )
 
 func userCmd(ctx context.Context, args []string, cio cmdIO) error {
-	if len(args) == 0 {
-		return errors.New("usage: shoebox user add|list|passwd|rm [NAME]")
+	sub, err := subcommand(args, "user", userHelp, "add", "list", "passwd", "rm")
+	if err != nil {
+		return err
 	}
-	sub := args[0]
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
-	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	cfg, err := parseConfig(fs, args[1:])
+	var stdin *bool
+	if sub == "add" || sub == "passwd" {
+		stdin = fs.Bool("password-stdin", false, "read the password from the first line of standard input (without it: asked twice on the terminal)")
+	}
+	cfg, err := parseConfig(fs, args[1:], userSpecs(sub))
 	if err != nil {
 		return err
 	}
 	name := fs.Arg(0)
-	if sub != "list" && name == "" {
-		return fmt.Errorf("usage: shoebox user %s NAME", sub)
+	if (sub != "list" && (name == "" || fs.NArg() != 1)) || (sub == "list" && fs.NArg() != 0) {
+		return fmt.Errorf("usage: %s", userSpecs(sub).usage)
 	}
 	st, done, err := cio.open(cfg)
 	if err != nil {
@@ -44,7 +47,7 @@ func userCmd(ctx context.Context, args []string, cio cmdIO) error {
 		if sub == "add" && !catalog.ValidName(name) {
 			return fmt.Errorf("user name %q: use letters, digits, '.', '_' and '-' (at most 63)", name)
 		}
-		pw, err := readPassword(cio.in, *stdin)
+		pw, err := readPassword(cio.in, stdin != nil && *stdin)
 		if err != nil {
 			return err
 		}
@@ -74,6 +77,29 @@ func userCmd(ctx context.Context, args []string, cio cmdIO) error {
 		return fmt.Errorf("unknown user command %q (add, list, passwd, rm)", sub)
 	}
 	return nil
+}
+
+const userHelp = `Usage: shoebox user add|list|passwd|rm ...
+
+Manage the accounts that sign in over WebDAV, the API and the Nextcloud apps.
+With a server running on the data directory, the command is run by it.
+
+  shoebox user add NAME [--password-stdin]      add a user (the password is asked twice)
+  shoebox user list                             list the users
+  shoebox user passwd NAME [--password-stdin]   set a user's password
+  shoebox user rm NAME                          remove a user, their access keys and app passwords (not their files)
+
+"shoebox user add -h" (and so on) lists each one's flags.
+`
+
+// userSpecs is the help of a user subcommand.
+func userSpecs(sub string) cmdSpec {
+	return map[string]cmdSpec{
+		"add":    {usage: "shoebox user add NAME [--password-stdin] [flags]", about: "Adds a user. User names use letters, digits, '.', '_' and '-' (at most 63).", uses: gStore},
+		"list":   {usage: "shoebox user list [flags]", about: "Lists the users and when each was created.", uses: gStore},
+		"passwd": {usage: "shoebox user passwd NAME [--password-stdin] [flags]", about: "Sets a user's password; it takes effect at once, also on a running server.", uses: gStore},
+		"rm":     {usage: "shoebox user rm NAME [flags]", about: "Removes a user with their S3 access keys and app passwords. Their files stay on disk.", uses: gStore},
+	}[sub]
 }
 
 func readPassword(in io.Reader, fromStdin bool) (string, error) {
