@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -39,6 +40,12 @@ func TestOverwriteKeepsVersion(t *testing.T) {
 	names = s.names(t, "/dav/trash/")
 	if len(names) != 1 || s.get("/dav/trash/"+names[0]) != "a broken upload" {
 		t.Errorf("/trash/ after the restore = %q; want the content it replaced", names)
+	}
+
+	// The trash is internal: `bucket list` (run against the running
+	// server) never shows it.
+	if out, err := runCLI(t, "", "bucket", "list", "admin", "--data", s.data); err != nil || !regexp.MustCompile(`(?m)^b\s`).MatchString(out) || strings.Contains(out, ".trash") {
+		t.Errorf("bucket list admin: %v\n%s\nwant bucket b and no .trash", err, out)
 	}
 
 	// versions: off keeps nothing.
