@@ -38,6 +38,7 @@
 //	dupg|<user>|<gid>|<bucket>|<key> → empty                        (derived)
 //	pface|<user>|<pid>|<bucket>|<key> → empty: a person's photos    (derived)
 //	fwait|<user>|<bucket>|<key>      → empty: waiting for face models (derived)
+//	twait|<user>|<bucket>|<key>      → empty: a video waiting for ffmpeg (derived)
 //	fnew|<user>|<bucket>|<key>       → empty: faces not yet grouped (derived)
 //	pstat|<user>                     → PeopleStats JSON: last full grouping (derived)
 //	fkind|                           → face descriptor kind last requeued for (derived)

@@ -48,6 +48,8 @@ const (
 	pfxPersonFace = "pface|"
 	// fwait|U|B|KEY: photos enriched without face models (FacesWaiting).
 	pfxFacesWaiting = "fwait|"
+	// twait|U|B|KEY: videos enriched without ffmpeg (ThumbnailWaiting).
+	pfxThumbsWaiting = "twait|"
 	// fnew|U|B|KEY: photos with faces grouping has not looked at yet.
 	pfxFacesNew = "fnew|"
 	// pstat|U: what the last full grouping pass left (PeopleStats).
@@ -61,7 +63,7 @@ const (
 // of near duplicates (see enrich.NearDistance, which is the same).
 const NearDistance = 6
 
-var derivedPrefixes = []string{pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxFacesNew, pfxPeopleStats, pfxFacesKind}
+var derivedPrefixes = []string{pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxThumbsWaiting, pfxFacesNew, pfxPeopleStats, pfxFacesKind}
 
 // Day is the local date a record files under ("2006-01-02"), or "".
 func (m Media) Day() string {
@@ -153,6 +155,9 @@ func indexRows(user, bucket, key string, m Media) map[string][]byte {
 		}
 		if m.FacesState == FacesWaiting {
 			rows[pfxFacesWaiting+user+ref] = nil
+		}
+		if m.ThumbnailState == ThumbnailWaiting {
+			rows[pfxThumbsWaiting+user+ref] = nil
 		}
 	}
 	return rows

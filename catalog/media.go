@@ -34,10 +34,42 @@ type Media struct {
 	// ("waiting-for-models" until `shoebox models install`).
 	Faces      []Face `json:"faces,omitempty"`
 	FacesState string `json:"faces_state,omitempty"`
+	// ThumbnailState says why a photo or video has no thumbnails yet
+	// ("waiting-for-ffmpeg": a video enriched while ffmpeg was missing).
+	ThumbnailState string `json:"thumbnail_state,omitempty"`
+	// Video is what a video's container and streams say beyond its size
+	// and duration (nil for photos).
+	Video *VideoInfo `json:"video,omitempty"`
 }
 
 // FacesWaiting is the FacesState of a photo enriched without face models.
 const FacesWaiting = "waiting-for-models"
+
+// ThumbnailWaiting is the ThumbnailState of a video enriched while ffmpeg
+// was missing.
+const ThumbnailWaiting = "waiting-for-ffmpeg"
+
+// VideoInfo describes a video's streams. Rotation comes from the container
+// (always there); the rest from ffprobe, so it is empty without ffmpeg.
+type VideoInfo struct {
+	// Codec is the first video stream's codec as ffprobe names it (h264,
+	// hevc, prores, ...).
+	Codec string `json:"codec,omitempty"`
+	// FrameRate is the average frame rate, frames a second.
+	FrameRate float64 `json:"frame_rate,omitempty"`
+	// Bitrate is the whole file's, bits a second.
+	Bitrate int64 `json:"bitrate,omitempty"`
+	// Rotation is the clockwise rotation, in degrees, the container asks
+	// for on display (applied to the thumbnails).
+	Rotation int `json:"rotation,omitempty"`
+	// AudioCodec is the first audio stream's codec, "" when silent.
+	AudioCodec      string `json:"audio_codec,omitempty"`
+	AudioChannels   int    `json:"audio_channels,omitempty"`
+	AudioSampleRate int    `json:"audio_sample_rate,omitempty"`
+	// PosterS is where in the video, in seconds, the poster frame was
+	// taken (past any fade from black).
+	PosterS float64 `json:"poster_s,omitempty"`
+}
 
 // Face is one face in a photo. Box and Landmarks are relative to the
 // displayed image (0..1, orientation applied), so they do not depend on the
@@ -149,16 +181,29 @@ func (c *Catalog) RequeueAll(ctx context.Context, progress func(n int)) error {
 	return c.flushBatch(wb)
 }
 
+// RequeueWaitingThumbnails queues again every video enriched while ffmpeg
+// was missing (ThumbnailState ThumbnailWaiting, indexed as twait rows, so
+// only those are read); it returns how many.
+func (c *Catalog) RequeueWaitingThumbnails(ctx context.Context) (int, error) {
+	return c.requeuePrefix(ctx, pfxThumbsWaiting)
+}
+
 // RequeueWaitingFaces queues again every photo enriched while the face
 // models were missing (FacesState FacesWaiting, indexed as fwait rows, so
 // only those are read); it returns how many.
 func (c *Catalog) RequeueWaitingFaces(ctx context.Context) (int, error) {
+	return c.requeuePrefix(ctx, pfxFacesWaiting)
+}
+
+// requeuePrefix queues again the files named by the index rows under
+// prefix (prefix|U|B|KEY).
+func (c *Catalog) requeuePrefix(ctx context.Context, prefix string) (int, error) {
 	var refs [][]string
 	err := c.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxFacesWaiting)})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			if parts := strings.SplitN(string(it.Item().Key()[len(pfxFacesWaiting):]), sep, 3); len(parts) == 3 {
+			if parts := strings.SplitN(string(it.Item().Key()[len(prefix):]), sep, 3); len(parts) == 3 {
 				refs = append(refs, parts)
 			}
 		}

@@ -35,6 +35,18 @@
 // by the original's SHA-256, over a DerivedStore (a local directory, or the
 // upstream bucket): derived data that `shoebox reindex` rebuilds.
 //
+// Videos (video.go, ffmpeg.go) get a poster frame through ffmpeg, a
+// child process under a timeout with one thread, no shell, no network,
+// only video demuxers, and its only output a JPEG on a pipe (FFmpeg says
+// how it is confined). Frames are tried at 10%, 25%, 50% and 75% of the
+// duration: the first whose mean luma is not near black wins (fades from
+// black), else the brightest. ffmpeg applies the container's rotation
+// and scales to the preview size; the small thumbnail is made from the
+// preview as for photos. ffprobe adds the codec, frame rate, bitrate and
+// audio to the record (catalog.VideoInfo). Without ffmpeg, videos are
+// marked catalog.ThumbnailWaiting (indexed), everything else goes on,
+// and FFmpeg.Watch queues them again once it is found.
+//
 // Faces (facedetect.go) are found on the preview by package faces when the
 // models are installed, and kept in the media record (box, score,
 // detector, landmarks, descriptor); without models photos are marked

@@ -53,6 +53,12 @@ type Metadata struct {
 	// 8 times as much; Faces must hold the SSD model). The descriptors of
 	// the two are of different kinds (FaceKindOf) and grouped apart.
 	FaceDetector string
+	// FFmpeg, when set, makes the poster frames and thumbnails of videos
+	// and reads their streams (codec, frame rate, bitrate, audio). While
+	// it is nil or cannot find ffmpeg, videos are marked
+	// catalog.ThumbnailWaiting, to be enriched again once it is there
+	// (FFmpeg.Watch).
+	FFmpeg *FFmpeg
 }
 
 // Name implements Extractor.
@@ -116,6 +122,11 @@ func (x Metadata) Extract(ctx context.Context, in *Input, m *catalog.Media) erro
 			return err
 		}
 	}
+	if m.Kind == "video" && x.Thumbs != nil {
+		if err := x.videoThumbnails(ctx, in, p, m); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -137,6 +148,9 @@ func (x Metadata) fill(m *catalog.Media, p *probed) {
 	}
 	if v := p.video; v != nil {
 		m.DurationS = round(v.Duration.Seconds(), 3)
+		if v.Rotation != 0 {
+			m.Video = &catalog.VideoInfo{Rotation: v.Rotation}
+		}
 		if m.Make == "" {
 			m.Make, m.Model = v.Make, v.Model
 		}

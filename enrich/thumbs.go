@@ -64,16 +64,21 @@ func (x Metadata) thumbnails(ctx context.Context, in *Input, p *probed, m *catal
 	case x.WantFaces:
 		m.FacesState = catalog.FacesWaiting
 	}
+	return x.putThumbs(ctx, o.Key, o.SHA256, prev, small)
+}
+
+// putThumbs encodes and stores both thumbnails of the file key.
+func (x Metadata) putThumbs(ctx context.Context, key, sha string, prev, small *image.RGBA) error {
 	for _, t := range []struct {
 		size string
 		img  *image.RGBA
 	}{{"preview", prev}, {"small", small}} {
 		var buf bytes.Buffer
 		if err := jpeg.Encode(&buf, t.img, &jpeg.Options{Quality: thumbQuality}); err != nil {
-			return fmt.Errorf("%s: encoding the %s thumbnail: %w", o.Key, t.size, err)
+			return fmt.Errorf("%s: encoding the %s thumbnail: %w", key, t.size, err)
 		}
-		if err := x.Thumbs.Put(ctx, o.SHA256, t.size, buf.Bytes()); err != nil {
-			return fmt.Errorf("%s: storing the %s thumbnail: %w", o.Key, t.size, err)
+		if err := x.Thumbs.Put(ctx, sha, t.size, buf.Bytes()); err != nil {
+			return fmt.Errorf("%s: storing the %s thumbnail: %w", key, t.size, err)
 		}
 	}
 	return nil

@@ -60,8 +60,10 @@ func serveThumbnail(w http.ResponseWriter, r *http.Request, cat *catalog.Catalog
 			if j.Err != "" {
 				msg += ": " + j.Err
 			}
-		} else if m, err := cat.MediaOf(r.Context(), user, o.Bucket, o.Key); err == nil && m.Kind != "photo" {
-			msg += ": thumbnails are made for photos, and this is " + m.Kind
+		} else if m, err := cat.MediaOf(r.Context(), user, o.Bucket, o.Key); err == nil && m.ThumbnailState == catalog.ThumbnailWaiting {
+			msg += ": the video waits for ffmpeg (install it, or set --ffmpeg)"
+		} else if err == nil && m.Kind != "photo" && m.Kind != "video" {
+			msg += ": thumbnails are made for photos and videos, and this is " + m.Kind
 		}
 		apiError(w, http.StatusNotFound, msg)
 		return

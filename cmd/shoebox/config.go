@@ -84,6 +84,9 @@ type Config struct {
 
 	// ModelsDir holds the face models; empty means <data>/models/face-api.
 	ModelsDir string `yaml:"models_dir"`
+	// FFmpeg is the ffmpeg that makes video thumbnails (ffprobe is looked
+	// for beside it); empty: the one on the PATH.
+	FFmpeg string `yaml:"ffmpeg"`
 	// FaceDetector is "tiny" (fast, the default) or "ssd" (finds more
 	// faces: small, turned or in groups; about 8 times the time).
 	FaceDetector string `yaml:"face_detector"`
@@ -204,6 +207,7 @@ func (c *Config) options() []option {
 		{name: "backup-every", group: gServe, env: "SHOEBOX_BACKUP_EVERY", usage: "how often the scheduled backup runs (0: 24h)", dur: &c.BackupEvery},
 		{name: "backup-keep", group: gServe, env: "SHOEBOX_BACKUP_KEEP", usage: "how many scheduled backups to keep (0: 7)", int: &c.BackupKeep},
 		{name: "backup-no-secret", group: gServe, env: "SHOEBOX_BACKUP_NO_SECRET", usage: "leave secret.key out of scheduled backups", boolean: &c.BackupNoSecret},
+		{name: "ffmpeg", group: gEnrich, env: "SHOEBOX_FFMPEG", usage: "ffmpeg for video thumbnails, ffprobe beside it (default: on the PATH; without it videos wait for it)", str: &c.FFmpeg},
 		{name: "models", group: gModels, key: "models_dir", env: "SHOEBOX_MODELS", usage: "face model directory (default <data>/models/face-api)", str: &c.ModelsDir},
 	}
 }

@@ -116,8 +116,9 @@ func serve(ctx context.Context, args []string) error {
 			facesChanged.Store(true)
 		}
 	}
+	ffmpeg := enrich.NewFFmpeg(cfg.FFmpeg, lg)
 	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg, Observe: observe, Busy: m.busy,
-		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: faceModels, WantFaces: true, FaceDetector: faceDetector(cfg)}}})
+		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: faceModels, WantFaces: true, FaceDetector: faceDetector(cfg), FFmpeg: ffmpeg}}})
 
 	// One limiter for every front end: failures over WebDAV, the API and S3
 	// add up per address and per user (gateway/auth.Limiter).
@@ -253,6 +254,8 @@ func serve(ctx context.Context, args []string) error {
 	go func() { pool.Run(poolCtx); close(poolDone) }()
 	go st.gw.RunTrashPurger(poolCtx, time.Hour)
 	go st.space.Run(poolCtx, time.Second)
+	// Videos enriched without ffmpeg get their thumbnails once it is there.
+	go ffmpeg.Watch(poolCtx, time.Minute, st.cat.RequeueWaitingThumbnails, func() { pool.Committed(poolCtx, gateway.Event{Op: gateway.OpPut}) })
 	if faceModels != nil {
 		go groupPeople(poolCtx, st, people, &facesChanged, lg)
 		// Faces found another way (an older descriptor) are found again,
