@@ -44,6 +44,9 @@ func TestExportAlbums(t *testing.T) {
 	})
 	resp, body := s.do("COPY", "/dav/photos/2019/IMG_0001.JPG", nil, "Destination", s.url(esc+"/IMG_0001.JPG"))
 	want(t, resp, body, 201)
+	// An album lists its photos through the content index that enrichment
+	// writes: the export needs every photo enriched.
+	s.waitQueue(t, 3*time.Minute)
 
 	if out, err := runCLI(t, "", "export", "--data", s.data, "--to", t.TempDir()); err == nil || !strings.Contains(out, "running") {
 		t.Errorf("export beside a running server: %v\n%s\nwant a refusal saying the server runs", err, out)
