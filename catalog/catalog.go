@@ -105,8 +105,9 @@ type Catalog struct {
 	leaseMu   sync.Mutex
 	leaseFrom []byte
 
-	group  committer // group commit (commit.go)
-	syncer syncer    // durable commits (durable.go)
+	group  committer  // group commit (commit.go)
+	counts countCache // status counts between writes (counts.go)
+	syncer syncer     // durable commits (durable.go)
 }
 
 // Open opens (creating if needed) the catalog in dir.
@@ -776,6 +777,7 @@ func (c *Catalog) update(ctx context.Context, fn func(*badger.Txn) error) error 
 	}
 	for attempt := 0; ; attempt++ {
 		err := c.db.Update(fn)
+		c.counts.changed()
 		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
 			continue
 		}

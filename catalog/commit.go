@@ -109,6 +109,7 @@ func (c *Catalog) runBatch(batch []*commitReq) {
 			continue
 		}
 		err := txn.Commit()
+		c.counts.changed()
 		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
 			continue
 		}

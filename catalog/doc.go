@@ -106,6 +106,20 @@
 // small files, which the gateway's write-ahead log keeps safe, can be
 // committed without waiting for the disk (PutFileLogged, journalmarks.go).
 //
+// # Status counts
+//
+// CountsOf (counts.go: files, photos, videos, jobs by state, as
+// /api/v1/status reports them) is counted in one snapshot and cached in
+// memory until the next write: every write path (update, the group
+// commit, write batches, leases, DropPrefix) bumps a generation after it
+// commits, and an entry counted under an older generation, or past the
+// first lease it saw running out, is counted again. Nothing is stored, so
+// counts cannot drift from the rows, after a crash or a batch cut short
+// (write batches and folder moves are not one transaction, so counter
+// rows written beside them could). A recount reads object keys only and
+// the kind at the front of each media record: 39 ms at 20,000 photos
+// against 400 ms for the old per-file scan; a cached answer takes µs.
+//
 // Backup streams a consistent snapshot of every row (Badger's backup
 // format, at one read timestamp) while writes go on, full or incremental;
 // Restore loads such streams into a new catalog directory (backup.go says

@@ -130,7 +130,9 @@ func (c *Catalog) Sync(ctx context.Context) error {
 
 // flushBatch flushes a WriteBatch durably.
 func (c *Catalog) flushBatch(wb *badger.WriteBatch) error {
-	if err := wb.Flush(); err != nil {
+	err := wb.Flush()
+	c.counts.changed()
+	if err != nil {
 		return err
 	}
 	return c.sync()

@@ -133,6 +133,7 @@ func (c *Catalog) LeaseJobs(ctx context.Context, now time.Time, lease time.Durat
 			j = cur
 			return nil
 		})
+		c.counts.changed()
 		switch {
 		case err == nil:
 			leased = append(leased, j)
@@ -261,36 +262,46 @@ func (c *Catalog) Queue(ctx context.Context, now time.Time) (QueueStats, error) 
 // QueueOf counts one user's jobs by state ("" for everyone's).
 func (c *Catalog) QueueOf(ctx context.Context, now time.Time, user string) (QueueStats, error) {
 	var q QueueStats
+	err := c.db.View(func(txn *badger.Txn) error {
+		var err error
+		q, _, err = queueIn(txn, now, user)
+		return err
+	})
+	return q, err
+}
+
+// queueIn is QueueOf in txn; nextNs is when the first running job's lease
+// runs out (the counts change then without a write).
+func queueIn(txn *badger.Txn, now time.Time, user string) (q QueueStats, nextNs int64, err error) {
+	nextNs = 1<<63 - 1
 	pfx, fpfx := pfxJob, pfxJobFailed
 	if user != "" {
 		pfx += user + sep
 		fpfx += user + sep
 	}
-	err := c.db.View(func(txn *badger.Txn) error {
-		fit := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(fpfx)})
-		for fit.Rewind(); fit.Valid(); fit.Next() {
+	fit := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(fpfx)})
+	for fit.Rewind(); fit.Valid(); fit.Next() {
+		q.Failed++
+	}
+	fit.Close()
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfx), PrefetchValues: true})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		var j Job
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &j) }); err != nil {
+			return q, nextNs, err
+		}
+		switch j.State(now) {
+		case "failed":
 			q.Failed++
+		case "running":
+			q.Running++
+			nextNs = min(nextNs, j.LeaseNs)
+		default:
+			q.Pending++
 		}
-		fit.Close()
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfx), PrefetchValues: true})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			var j Job
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &j) }); err != nil {
-				return err
-			}
-			switch j.State(now) {
-			case "failed":
-				q.Failed++
-			case "running":
-				q.Running++
-			default:
-				q.Pending++
-			}
-		}
-		return nil
-	})
-	return q, err
+	}
+	return q, nextNs, nil
 }
 
 // JobOf returns the job of a file, or ErrNotFound when it has none (done).

@@ -142,7 +142,9 @@ func (c *Catalog) RequeueFacesNotOf(ctx context.Context, kind string) (int, erro
 // each file queued. Objects, users and everything primary are untouched.
 func (c *Catalog) RequeueAll(ctx context.Context, progress func(n int)) error {
 	for _, p := range append(derivedPrefixes, pfxJobFailed) {
-		if err := c.db.DropPrefix([]byte(p)); err != nil {
+		err := c.db.DropPrefix([]byte(p))
+		c.counts.changed()
+		if err != nil {
 			return fmt.Errorf("drop derived rows %s: %w", p, err)
 		}
 	}

@@ -138,33 +138,9 @@ func apiHandler(gw *gateway.Gateway, thumbs *enrich.ThumbStore) http.Handler {
 	})
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
 		ctx, user := r.Context(), auth.User(r.Context())
-		var st apiStatus
-		buckets, err := gw.Buckets(ctx, user)
-		if err == nil {
-			for _, b := range buckets {
-				err = gw.Walk(ctx, user, b.Name, "", "", func(o catalog.Object) error {
-					if o.IsDir() {
-						return nil
-					}
-					st.Objects++
-					if m, err := cat.MediaOf(ctx, user, b.Name, o.Key); err == nil {
-						switch m.Kind {
-						case "photo":
-							st.Photos++
-						case "video":
-							st.Videos++
-						}
-					}
-					return nil
-				})
-				if err != nil {
-					break
-				}
-			}
-		}
-		if err == nil {
-			st.Queue, err = cat.QueueOf(ctx, time.Now(), user)
-		}
+		// Counted in one snapshot and kept until the next write (catalog/counts.go).
+		cnt, err := cat.CountsOf(ctx, time.Now(), user)
+		st := apiStatus{Objects: cnt.Objects, Photos: cnt.Photos, Videos: cnt.Videos, Queue: cnt.Queue}
 		if err != nil {
 			apiError(w, http.StatusInternalServerError, err.Error())
 			return
