@@ -141,6 +141,10 @@ func Open(dir string, opt Options) (*Catalog, error) {
 		c.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
 	}
+	if err := c.indexModTimes(context.Background()); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
+	}
 	return c, nil
 }
 
@@ -366,6 +370,9 @@ func (c *Catalog) Put(ctx context.Context, user string, o Object) error {
 		if err := setFileID(txn, user, o); err != nil {
 			return err
 		}
+		if err := setModIndex(txn, user, o); err != nil {
+			return err
+		}
 		return setJSON(txn, keyObject(user, o.Bucket, o.Key), o)
 	})
 }
@@ -536,6 +543,9 @@ func deleteFile(txn *badger.Txn, user, bucket, key string) error {
 		if err := dropFileID(txn, user, FileIDOf(user, o), bucket, key); err != nil {
 			return err
 		}
+		if err := dropModIndex(txn, user, o); err != nil {
+			return err
+		}
 	} else if !errors.Is(err, ErrNotFound) {
 		return err
 	}
@@ -556,6 +566,9 @@ func (c *Catalog) deleteRows(ctx context.Context, user, bucket, key string) erro
 	wb := c.db.NewWriteBatch()
 	defer wb.Cancel()
 	del := func(k []byte) error { return wb.Delete(k) }
+	if err := c.dropModIndexTree(ctx, wb, user, bucket, key); err != nil {
+		return err
+	}
 	if err := c.scanTree(ctx, keyObjectPrefix(user, bucket), key, del); err != nil {
 		return err
 	}
@@ -662,6 +675,8 @@ func (c *Catalog) moveRows(ctx context.Context, user, bucket, src, dstBucket, ds
 					if err := json.Unmarshal(v, &o); err != nil {
 						return fmt.Errorf("decode %q: %w", k, err)
 					}
+					old := o
+					old.Bucket, old.Key = bucket, src+rel
 					// A move carries the file id (a row without one keeps
 					// the id derived from where it was); a copy is a new file.
 					if keep {
@@ -679,6 +694,9 @@ func (c *Catalog) moveRows(ctx context.Context, user, bucket, src, dstBucket, ds
 						return err
 					}
 					if err := fileIDWrite(wb, user, o); err != nil {
+						return err
+					}
+					if err := modIndexMove(wb, user, old, o, keep); err != nil {
 						return err
 					}
 				}

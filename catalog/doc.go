@@ -13,6 +13,8 @@
 //	meta|fileid                      → file id sequence's high mark (primary: Badger Sequence)
 //	meta|fidix                       → empty: every row is in the file id index
 //	fid|<user>|<id 8B BE>            → "<bucket>|<key>": the row with that file id (derived from obj rows)
+//	meta|mtix                        → empty: every file row is in the mtime index
+//	ixm|<user>|<^mtime, 16 hex>|<bucket>|<key> → empty: files newest first (derived from obj rows; modindex.go)
 //	user|<user>                      → userRow JSON                 (primary)
 //	bkt|<user>|<bucket>              → bucketRow JSON               (primary)
 //	obj|<user>|<bucket>|<key>        → Object JSON                  (primary)
@@ -86,6 +88,14 @@
 // behind (a folder delete does not read its rows' ids) is "not found",
 // never another file. A catalog from before the index is indexed once at
 // Open (meta|fidix marks it done).
+//
+// ByModTime lists a user's files newest first through the index
+// ixm|<user>|<inverted mtime>|<bucket>|<key> (modindex.go), kept exactly
+// like the file id index: written with the row (Put, PutFile, Move and
+// copies; an overwrite or a move that changes the mtime replaces the
+// entry), deleted with the file or its folder, never for folders or the
+// trash, and built once at Open for older catalogs (meta|mtix). It serves
+// WebDAV SEARCH: a page of n files reads about n rows.
 //
 // An access key row holds the owner and the S3 secret sealed (encrypted) by
 // gateway/auth with a key kept outside the catalog, so the catalog alone

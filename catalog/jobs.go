@@ -53,6 +53,9 @@ func (c *Catalog) putFile(txn *badger.Txn, user string, o Object) error {
 	if err := setFileID(txn, user, o); err != nil {
 		return err
 	}
+	if err := setModIndex(txn, user, o); err != nil {
+		return err
+	}
 	if err := setJSON(txn, keyObject(user, o.Bucket, o.Key), o); err != nil {
 		return err
 	}

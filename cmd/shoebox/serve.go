@@ -164,6 +164,8 @@ func serve(ctx context.Context, args []string) error {
 		LoginFlow: loginflow.New(loginflow.Options{Backend: authn, ExternalPrefix: cfg.ExternalPrefix, Logger: lg}),
 		// The apps' grid thumbnails, from the enrichment thumbnails.
 		Preview: ncPreview(st.gw, st.thumbs, lg),
+		// The apps' media views (WebDAV SEARCH), from the mtime index.
+		Search: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { dav.Search(w, r, "/remote.php/dav") }),
 		Mount: func(r *http.Request, prefix string) *http.Request {
 			return r.WithContext(davfs.WithMount(r.Context(), prefix))
 		},

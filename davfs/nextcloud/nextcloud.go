@@ -50,6 +50,10 @@ type Config struct {
 	// Preview serves /index.php/core/preview… and /core/preview.png
 	// (authenticated).
 	Preview http.Handler
+	// Search answers SEARCH /remote.php/dav/ (authenticated; the apps'
+	// media views), e.g. (*davfs.Handler).Search with root
+	// "/remote.php/dav", which checks the scope is the user's.
+	Search http.Handler
 }
 
 // Handler routes the Nextcloud URLs (see the package doc).
@@ -58,7 +62,7 @@ type Handler struct {
 	log                       *slog.Logger
 	files, uploads, trash     http.Handler
 	versions, preview, ocsAPI http.Handler
-	loginFlow                 http.Handler
+	loginFlow, search         http.Handler
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -81,6 +85,7 @@ func New(cfg Config) *Handler {
 	h.preview = authn("nextcloud", orNotImplemented(cfg.Preview))
 	h.ocsAPI = authn("nextcloud-ocs", http.HandlerFunc(h.serveOCSAuthed))
 	h.loginFlow = orNotImplemented(cfg.LoginFlow)
+	h.search = authn("nextcloud-dav", orNotImplemented(cfg.Search))
 	return h
 }
 
@@ -134,6 +139,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.status(w, r)
 	case strings.HasPrefix(p, "/ocs/v1.php/"), strings.HasPrefix(p, "/ocs/v2.php/"):
 		h.serveOCS(w, r)
+	case (p == "/remote.php/dav" || p == "/remote.php/dav/") && r.Method == "SEARCH":
+		h.search.ServeHTTP(w, r)
 	case p == "/remote.php/webdav" || strings.HasPrefix(p, "/remote.php/webdav/"),
 		strings.HasPrefix(p, "/remote.php/dav/files/"):
 		h.files.ServeHTTP(w, r)
