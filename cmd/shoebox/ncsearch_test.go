@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -24,12 +25,10 @@ func ncSearchBody(scope string, first int) string {
    <d:lte><d:prop><d:getlastmodified/></d:prop><d:literal>2000000000</d:literal></d:lte>
   </d:and></d:where>
   <d:orderby><d:order><d:prop><d:getlastmodified/></d:prop><d:descending/></d:order></d:orderby>
-  <d:limit><d:nresults>2</d:nresults><ns:firstresult>` + itoa(first) + `</ns:firstresult></d:limit>
+  <d:limit><d:nresults>2</d:nresults><ns:firstresult>` + strconv.Itoa(first) + `</ns:firstresult></d:limit>
  </d:basicsearch>
 </d:searchrequest>`
 }
-
-func itoa(n int) string { return string(rune('0' + n)) }
 
 // TestNextcloudSearch: the apps' media SEARCH, sent with curl, answers the
 // user's photos and videos newest first, paged, with the properties
