@@ -294,9 +294,25 @@ func TestScheduledBackups(t *testing.T) {
 		t.Errorf("/metrics has no shoebox_backups_total")
 	}
 	s.put("/dav/lib/b.txt", "b")
-	full := filepath.Join(dir, kept[0])
 	inc := filepath.Join(t.TempDir(), "inc.sbk")
 	s.stop()
+	// The newest whole backup, once no more are taken or pruned (names
+	// sort by time; a hidden name is one being written).
+	ents, err = os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var whole []string
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".") {
+			whole = append(whole, e.Name())
+		}
+	}
+	if len(whole) == 0 {
+		t.Fatalf("no whole backup in %s", dir)
+	}
+	slices.Sort(whole)
+	full := filepath.Join(dir, whole[len(whole)-1])
 	// Restoring the full backup says where an increment starts.
 	out, err := runCLI(t, "", "restore", full, "--data", filepath.Join(t.TempDir(), "probe"))
 	if err != nil {
