@@ -37,6 +37,9 @@ type Media struct {
 	// ThumbnailState says why a photo or video has no thumbnails yet
 	// ("waiting-for-ffmpeg": a video enriched while ffmpeg was missing).
 	ThumbnailState string `json:"thumbnail_state,omitempty"`
+	// PreviewOriginal: the photo's original is its preview, which is not
+	// stored (enrich.PreviewIsOriginal says when).
+	PreviewOriginal bool `json:"preview_original,omitempty"`
 	// Video is what a video's container and streams say beyond its size
 	// and duration (nil for photos).
 	Video *VideoInfo `json:"video,omitempty"`

@@ -245,6 +245,12 @@ func checkThumbs(t *testing.T, lib *library, ctx context.Context, key string, m 
 	}
 	for size, long := range map[string]int{"small": enrich.SmallSize, "preview": enrich.PreviewSize} {
 		b, _, err := lib.thumbs.Get(ctx, o.SHA256, size)
+		if size == "preview" && enrich.PreviewIsOriginal(m) {
+			if err == nil {
+				t.Errorf("a preview is stored; the original (%dx%d) is the preview", m.Width, m.Height)
+			}
+			continue
+		}
 		if err != nil {
 			t.Errorf("%s thumbnail: %v", size, err)
 			continue

@@ -31,10 +31,33 @@ const (
 	thumbQuality = 82
 )
 
+// PreviewIsOriginal says whether a photo's preview is its original's
+// bytes, no preview being stored: a JPEG shown as stored (orientation 1 or
+// none), in YCbCr or gray, whose sides are both at most PreviewSize, for
+// which a re-encoded preview would be as large and no better. Enrichment
+// records it (catalog.Media.PreviewOriginal); the readers of previews
+// ask here.
+func PreviewIsOriginal(m catalog.Media) bool {
+	return m.Kind == "photo" && m.PreviewOriginal && len(m.SHA256) == 64
+}
+
+// previewIsOriginal decides PreviewIsOriginal from the decoded original.
+func previewIsOriginal(f Format, img image.Image, orientation int) bool {
+	switch img.(type) {
+	case *image.YCbCr, *image.Gray:
+	default:
+		return false // CMYK, which browsers show differently
+	}
+	b := img.Bounds()
+	return f == FormatJPEG && orientation <= 1 && b.Dx() <= PreviewSize && b.Dy() <= PreviewSize
+}
+
 // thumbnails decodes the image once, at the smallest resolution that still
 // serves the preview (JPEG DCT scaling), and makes the preview, then the
 // small thumbnail from the preview, then the perceptual hash from the small
 // one. Orientation is applied to the (small) results, not the decode.
+// The preview is not stored when the original serves as one
+// (PreviewIsOriginal).
 func (x Metadata) thumbnails(ctx context.Context, in *Input, p *probed, m *catalog.Media) error {
 	o := in.Object
 	if o.SHA256 == "" {
@@ -49,6 +72,7 @@ func (x Metadata) thumbnails(ctx context.Context, in *Input, p *probed, m *catal
 	}
 	// Opaque RGBA (transparent parts over white), which image/jpeg
 	// encodes fastest.
+	m.PreviewOriginal = previewIsOriginal(p.format, img, m.Orientation)
 	prev := resize.Fit(img, PreviewSize, PreviewSize)
 	img = nil // the full decode can go before the encodes
 	if p.format != FormatHEIF {
@@ -64,15 +88,22 @@ func (x Metadata) thumbnails(ctx context.Context, in *Input, p *probed, m *catal
 	case x.WantFaces:
 		m.FacesState = catalog.FacesWaiting
 	}
+	if m.PreviewOriginal {
+		prev = nil
+	}
 	return x.putThumbs(ctx, o.Key, o.SHA256, prev, small)
 }
 
-// putThumbs encodes and stores both thumbnails of the file key.
+// putThumbs encodes and stores both thumbnails of the file key, or only
+// the small one when prev is nil.
 func (x Metadata) putThumbs(ctx context.Context, key, sha string, prev, small *image.RGBA) error {
 	for _, t := range []struct {
 		size string
 		img  *image.RGBA
 	}{{"preview", prev}, {"small", small}} {
+		if t.img == nil {
+			continue
+		}
 		var buf bytes.Buffer
 		if err := jpeg.Encode(&buf, t.img, &jpeg.Options{Quality: thumbQuality}); err != nil {
 			return fmt.Errorf("%s: encoding the %s thumbnail: %w", key, t.size, err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -43,7 +42,8 @@ type apiStatus struct {
 }
 
 // serveThumbnail answers GET .../thumbnail?size=small|preview.
-func serveThumbnail(w http.ResponseWriter, r *http.Request, cat *catalog.Catalog, thumbs *enrich.ThumbStore, user string, o catalog.Object) {
+func serveThumbnail(w http.ResponseWriter, r *http.Request, gw *gateway.Gateway, thumbs *enrich.ThumbStore, user string, o catalog.Object) {
+	cat := gw.Catalog()
 	size := r.URL.Query().Get("size")
 	if size == "" {
 		size = "small"
@@ -52,7 +52,7 @@ func serveThumbnail(w http.ResponseWriter, r *http.Request, cat *catalog.Catalog
 		apiError(w, http.StatusBadRequest, "size must be small or preview, not "+strconv.Quote(size))
 		return
 	}
-	b, mod, err := thumbs.Get(r.Context(), o.SHA256, size)
+	th, err := openThumbnail(r.Context(), gw, thumbs, user, o, size)
 	if err != nil {
 		msg := "no thumbnail of " + o.Bucket + "/" + o.Key
 		if j, err := cat.JobOf(r.Context(), user, o.Bucket, o.Key); err == nil {
@@ -70,8 +70,9 @@ func serveThumbnail(w http.ResponseWriter, r *http.Request, cat *catalog.Catalog
 	}
 	w.Header().Set("Content-Type", "image/jpeg")
 	w.Header().Set("Cache-Control", "private, max-age=86400")
-	w.Header().Set("ETag", `"`+o.SHA256[:16]+"-"+size+`"`)
-	http.ServeContent(w, r, "", mod, bytes.NewReader(b))
+	w.Header().Set("ETag", th.ETag)
+	http.ServeContent(w, r, "", th.Mod, th)
+	th.Close()
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -98,7 +99,7 @@ func apiHandler(gw *gateway.Gateway, thumbs *enrich.ThumbStore) http.Handler {
 			// KEY/thumbnail, unless a file is named so.
 			if k, ok := strings.CutSuffix(key, "/thumbnail"); ok {
 				if o, err := gw.Stat(r.Context(), user, bucket, k); err == nil && !o.IsDir() && o.Key != "" {
-					serveThumbnail(w, r, cat, thumbs, user, o)
+					serveThumbnail(w, r, gw, thumbs, user, o)
 					return
 				}
 			}

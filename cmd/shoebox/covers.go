@@ -11,15 +11,17 @@ import (
 
 	"shoebox/catalog"
 	"shoebox/enrich"
+	"shoebox/gateway"
 )
 
 // personCover makes a person folder's .folder.jpg: the person's
 // best-scored face, cut from that photo's preview with a margin, at most
 // 256 px.
-func personCover(cat *catalog.Catalog, thumbs *enrich.ThumbStore) func(context.Context, string, catalog.Person) ([]byte, error) {
+func personCover(gw *gateway.Gateway, thumbs *enrich.ThumbStore) func(context.Context, string, catalog.Person) ([]byte, error) {
+	cat := gw.Catalog()
 	return func(ctx context.Context, user string, p catalog.Person) ([]byte, error) {
 		var best catalog.Face
-		var sha string
+		var photo catalog.Object
 		err := cat.PersonPhotos(ctx, user, p.ID, func(o catalog.Object) error {
 			m, err := cat.MediaOf(ctx, user, o.Bucket, o.Key)
 			if err != nil {
@@ -27,19 +29,20 @@ func personCover(cat *catalog.Catalog, thumbs *enrich.ThumbStore) func(context.C
 			}
 			for _, f := range m.Faces {
 				if f.Person == p.ID && f.Score > best.Score {
-					best, sha = f, o.SHA256
+					best, photo = f, o
 				}
 			}
 			return nil
 		})
-		if err != nil || sha == "" {
+		if err != nil || photo.SHA256 == "" {
 			return nil, errors.Join(err, errors.New("no face"))
 		}
-		b, _, err := thumbs.Get(ctx, sha, "preview")
+		th, err := openThumbnail(ctx, gw, thumbs, user, photo, "preview")
 		if err != nil {
 			return nil, err
 		}
-		img, err := jpeg.Decode(bytes.NewReader(b))
+		img, err := jpeg.Decode(th)
+		th.Close()
 		if err != nil {
 			return nil, err
 		}

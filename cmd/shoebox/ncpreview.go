@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -77,7 +76,7 @@ func ncPreview(gw *gateway.Gateway, thumbs *enrich.ThumbStore, lg *slog.Logger) 
 		if max(x, y) > smallThumbMax {
 			size = "preview"
 		}
-		b, mod, err := thumbs.Get(ctx, o.SHA256, size)
+		th, err := openThumbnail(ctx, gw, thumbs, user, o, size)
 		if err != nil {
 			// Not enriched yet, not a photo, or its thumbnail is missing:
 			// the apps show their icon.
@@ -86,7 +85,8 @@ func ncPreview(gw *gateway.Gateway, thumbs *enrich.ThumbStore, lg *slog.Logger) 
 		}
 		w.Header().Set("Content-Type", "image/jpeg")
 		w.Header().Set("Cache-Control", "private, max-age=86400")
-		w.Header().Set("ETag", `"`+o.SHA256[:16]+"-"+size+`"`)
-		http.ServeContent(w, r, "", mod, bytes.NewReader(b))
+		defer th.Close()
+		w.Header().Set("ETag", th.ETag)
+		http.ServeContent(w, r, "", th.Mod, th)
 	})
 }

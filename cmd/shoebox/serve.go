@@ -133,7 +133,7 @@ func serve(ctx context.Context, args []string) error {
 	people := enrich.NewPeople(st.cat, peopleOptions(cfg))
 	dav := davfs.NewHandler(st.gw, davfs.Config{
 		Prefix: "/dav", ExternalPrefix: cfg.ExternalPrefix, MaxUpload: cfg.MaxUpload,
-		InfinityLimit: cfg.InfinityLimit, Logger: lg, Virtual: virtualdirs.New(st.cat, virtualdirs.Options{Cover: personCover(st.cat, st.thumbs), MinPhotos: cfg.PeopleMinPhotos}),
+		InfinityLimit: cfg.InfinityLimit, Logger: lg, Virtual: virtualdirs.New(st.cat, virtualdirs.Options{Cover: personCover(st.gw, st.thumbs), MinPhotos: cfg.PeopleMinPhotos}),
 		People: people, Free: st.space.Free,
 	})
 	mux := http.NewServeMux()
