@@ -42,8 +42,10 @@ func TestUpstream(t *testing.T) {
 	rclone(t, s3env, "sync", src, "sbs3:up/s3tree")
 	rclone(t, s3env, "check", src, "sbs3:up/s3tree")
 	runLitmus(t, s)
-	// Thumbnails live upstream too (--upstream-derived).
-	s.put("/dav/up/photo.jpg", string(photoJPEG(t, 640, 480, 3)))
+	// Thumbnails live upstream too (--upstream-derived). The photo is
+	// larger than a preview, so both sizes are stored (a smaller upright
+	// JPEG is its own preview).
+	s.put("/dav/up/photo.jpg", string(photoJPEG(t, 2000, 1500, 3)))
 	s.waitDone(t, "up/photo.jpg")
 	resp, body := s.do("GET", "/api/v1/objects/up/photo.jpg/thumbnail?size=small", nil)
 	want(t, resp, body, 200)
