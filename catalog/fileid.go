@@ -170,48 +170,5 @@ func (c *Catalog) FileByID(ctx context.Context, user string, id uint64) (Object,
 // indexFileIDs writes the file id index of every row once, for a catalog
 // made before the index existed.
 func (c *Catalog) indexFileIDs(ctx context.Context) error {
-	if err := c.db.View(func(txn *badger.Txn) error {
-		_, err := txn.Get(keyFileIDsIndexed())
-		return err
-	}); err == nil {
-		return nil
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
-		return fmt.Errorf("file id index: %w", err)
-	}
-	wb := c.db.NewWriteBatch()
-	defer wb.Cancel()
-	n := 0
-	err := c.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxObject), PrefetchValues: true, PrefetchSize: 256})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			parts := strings.SplitN(strings.TrimPrefix(string(it.Item().Key()), pfxObject), sep, 3)
-			if len(parts) != 3 {
-				continue
-			}
-			var o Object
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &o) }); err != nil {
-				return fmt.Errorf("decode %q: %w", it.Item().Key(), err)
-			}
-			o.Bucket, o.Key = parts[1], parts[2]
-			if err := fileIDWrite(wb, parts[0], o); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("file id index: %w", err)
-	}
-	if err := wb.Set(keyFileIDsIndexed(), nil); err != nil {
-		return err
-	}
-	if err := c.flushBatch(wb); err != nil {
-		return fmt.Errorf("file id index: %w", err)
-	}
-	if n > 0 {
-		c.log.Info("indexed file ids", "rows", n)
-	}
-	return nil
+	return c.backfill(ctx, keyFileIDsIndexed(), "file ids", fileIDWrite)
 }

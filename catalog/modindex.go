@@ -141,55 +141,12 @@ func (c *Catalog) ByModTime(ctx context.Context, user, bucket, prefix string, fn
 // indexModTimes writes the mtime index of every file row once, for a
 // catalog made before the index existed.
 func (c *Catalog) indexModTimes(ctx context.Context) error {
-	if err := c.db.View(func(txn *badger.Txn) error {
-		_, err := txn.Get(keyModIndexed())
-		return err
-	}); err == nil {
-		return nil
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
-		return fmt.Errorf("mtime index: %w", err)
-	}
-	wb := c.db.NewWriteBatch()
-	defer wb.Cancel()
-	n := 0
-	err := c.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxObject), PrefetchValues: true, PrefetchSize: 256})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if n%1024 == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			parts := strings.SplitN(strings.TrimPrefix(string(it.Item().Key()), pfxObject), sep, 3)
-			if len(parts) != 3 {
-				continue
-			}
-			o := Object{Bucket: parts[1], Key: parts[2]}
-			if !modIndexed(o) {
-				continue
-			}
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &o) }); err != nil {
-				return fmt.Errorf("decode %q: %w", it.Item().Key(), err)
-			}
-			if err := wb.Set(keyModIndex(parts[0], o), nil); err != nil {
-				return err
-			}
-			n++
+	return c.backfill(ctx, keyModIndexed(), "modification times", func(wb *badger.WriteBatch, user string, o Object) error {
+		if !modIndexed(o) {
+			return nil
 		}
-		return nil
+		return wb.Set(keyModIndex(user, o), nil)
 	})
-	if err != nil {
-		return fmt.Errorf("mtime index: %w", err)
-	}
-	if err := wb.Set(keyModIndexed(), nil); err != nil {
-		return err
-	}
-	if err := c.flushBatch(wb); err != nil {
-		return fmt.Errorf("mtime index: %w", err)
-	}
-	if n > 0 {
-		c.log.Info("indexed modification times", "rows", n)
-	}
-	return nil
 }
 
 // modIndexMove writes, in wb, the mtime entry of row o, which moveRows

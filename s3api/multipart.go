@@ -896,7 +896,7 @@ func (m *multipart) complete(w http.ResponseWriter, r *http.Request, bucket, key
 		}
 		rest[sumHeader] = sumValue
 	}
-	pr := &partsReader{paths: paths}
+	pr := gateway.FilesReader(paths)
 	defer pr.Close()
 	var assembled io.Reader = pr
 	if full != nil {
@@ -973,45 +973,6 @@ func writeConditions(h http.Header, key string) (func(cur *catalog.Object) error
 		}
 		return nil
 	}, nil
-}
-
-// partsReader reads the files of paths one after the other, opening each
-// only when it is reached.
-type partsReader struct {
-	paths []string
-	f     *os.File
-}
-
-func (p *partsReader) Read(b []byte) (int, error) {
-	for {
-		if p.f == nil {
-			if len(p.paths) == 0 {
-				return 0, io.EOF
-			}
-			f, err := os.Open(p.paths[0])
-			if err != nil {
-				return 0, err
-			}
-			p.f, p.paths = f, p.paths[1:]
-		}
-		n, err := p.f.Read(b)
-		if err == io.EOF {
-			p.f.Close()
-			p.f = nil
-			if n > 0 {
-				return n, nil
-			}
-			continue
-		}
-		return n, err
-	}
-}
-
-func (p *partsReader) Close() error {
-	if p.f != nil {
-		return p.f.Close()
-	}
-	return nil
 }
 
 // removeParts deletes the parts of a completed upload, keeping its record.

@@ -429,7 +429,7 @@ func (s *Server) assemble(w http.ResponseWriter, r *request, t string) error {
 	if total >= 0 && size != total {
 		return fail(http.StatusBadRequest, "upload %s: the chunks hold %d bytes; OC-Total-Length says %d", rec.ID, size, total)
 	}
-	pr := &chunksReader{paths: paths}
+	pr := gateway.FilesReader(paths)
 	defer pr.Close()
 	var body io.Reader = pr
 	if len(hs) > 0 {
@@ -516,45 +516,6 @@ func writeConditions(h http.Header) func(cur *catalog.Object) error {
 		}
 		return nil
 	}
-}
-
-// chunksReader reads the files of paths one after the other, opening
-// each only when it is reached.
-type chunksReader struct {
-	paths []string
-	f     *os.File
-}
-
-func (p *chunksReader) Read(b []byte) (int, error) {
-	for {
-		if p.f == nil {
-			if len(p.paths) == 0 {
-				return 0, io.EOF
-			}
-			f, err := os.Open(p.paths[0])
-			if err != nil {
-				return 0, err
-			}
-			p.f, p.paths = f, p.paths[1:]
-		}
-		n, err := p.f.Read(b)
-		if err == io.EOF {
-			p.f.Close()
-			p.f = nil
-			if n > 0 {
-				return n, nil
-			}
-			continue
-		}
-		return n, err
-	}
-}
-
-func (p *chunksReader) Close() error {
-	if p.f != nil {
-		return p.f.Close()
-	}
-	return nil
 }
 
 // ---- expiry ----

@@ -66,19 +66,25 @@ func (s *Server) item(ctx context.Context, user, id string, version bool) (catal
 	return it, o, err
 }
 
+// listRoot answers a PROPFIND of prefix/USER/: the collection and, at
+// depth 1, its fixed child collections.
+func (s *Server) listRoot(w http.ResponseWriter, r *request, prefix string, children ...string) {
+	rs := []response{{href: s.href(prefix, r.user) + "/", props: []prop{collection(), text("d", "displayname", r.user)}}}
+	if depth(r.Request) == 1 {
+		for _, n := range children {
+			rs = append(rs, response{href: s.href(prefix, r.user, n) + "/", props: []prop{collection(), text("d", "displayname", n)}})
+		}
+	}
+	writeMultistatus(w, rs)
+}
+
 // trashbin serves /remote.php/dav/trashbin/USER/…
 func (s *Server) trashbin(w http.ResponseWriter, r *request) error {
 	ctx := r.Context()
 	segs := r.segs
 	switch {
 	case len(segs) == 0 && r.Method == "PROPFIND":
-		rs := []response{{href: s.href(TrashbinPrefix, r.user) + "/", props: []prop{collection(), text("d", "displayname", r.user)}}}
-		if depth(r.Request) == 1 {
-			for _, n := range []string{"trash", "restore"} {
-				rs = append(rs, response{href: s.href(TrashbinPrefix, r.user, n) + "/", props: []prop{collection(), text("d", "displayname", n)}})
-			}
-		}
-		writeMultistatus(w, rs)
+		s.listRoot(w, r, TrashbinPrefix, "trash", "restore")
 		return nil
 	case len(segs) == 1 && segs[0] == "restore" && r.Method == "PROPFIND":
 		writeMultistatus(w, []response{{href: s.href(TrashbinPrefix, r.user, "restore") + "/", props: []prop{collection()}}})
@@ -195,13 +201,7 @@ func (s *Server) versions(w http.ResponseWriter, r *request) error {
 	segs := r.segs
 	switch {
 	case len(segs) == 0 && r.Method == "PROPFIND":
-		rs := []response{{href: s.href(VersionsPrefix, r.user) + "/", props: []prop{collection(), text("d", "displayname", r.user)}}}
-		if depth(r.Request) == 1 {
-			for _, n := range []string{"versions", "restore"} {
-				rs = append(rs, response{href: s.href(VersionsPrefix, r.user, n) + "/", props: []prop{collection(), text("d", "displayname", n)}})
-			}
-		}
-		writeMultistatus(w, rs)
+		s.listRoot(w, r, VersionsPrefix, "versions", "restore")
 		return nil
 	case len(segs) == 1 && (segs[0] == "versions" || segs[0] == "restore") && r.Method == "PROPFIND":
 		writeMultistatus(w, []response{{href: s.href(VersionsPrefix, r.user, segs[0]) + "/", props: []prop{collection()}}})
