@@ -63,7 +63,7 @@ const (
 // of near duplicates (see enrich.NearDistance, which is the same).
 const NearDistance = 6
 
-var derivedPrefixes = []string{pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxThumbsWaiting, pfxFacesNew, pfxPeopleStats, pfxFacesKind}
+var derivedPrefixes = []string{pfxIxTag, pfxIxTagMax, pfxIxRating, pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxThumbsWaiting, pfxFacesNew, pfxPeopleStats, pfxFacesKind}
 
 // Day is the local date a record files under ("2006-01-02"), or "".
 func (m Media) Day() string {
@@ -153,6 +153,7 @@ func indexRows(user, bucket, key string, m Media) map[string][]byte {
 				rows[pfxFacesNew+user+ref] = nil
 			}
 		}
+		tagRows(rows, user, ref, m)
 		if m.FacesState == FacesWaiting {
 			rows[pfxFacesWaiting+user+ref] = nil
 		}
@@ -218,7 +219,13 @@ func index(txn *badger.Txn, user, bucket, key string, m Media, modNs int64) erro
 	if bucket == TrashBucket {
 		return nil
 	}
-	for _, mx := range []struct{ pfx, name string }{{pfxIxDayMax, m.Day()}, {pfxIxCamMax, m.Camera()}} {
+	newest := []struct{ pfx, name string }{{pfxIxDayMax, m.Day()}, {pfxIxCamMax, m.Camera()}}
+	if m.Kind == "photo" || m.Kind == "video" {
+		for _, t := range m.Tags {
+			newest = append(newest, struct{ pfx, name string }{pfxIxTagMax, CleanTag(t)})
+		}
+	}
+	for _, mx := range newest {
 		if mx.name == "" {
 			continue
 		}

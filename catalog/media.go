@@ -17,7 +17,7 @@ type Media struct {
 	TakenLocal  string   `json:"taken_local,omitempty"`
 	Offset      string   `json:"offset,omitempty"`
 	TakenUTC    string   `json:"taken_utc,omitempty"`
-	DateSource  string   `json:"date_source,omitempty"` // exif, filename, takeout-json, mtime, upload
+	DateSource  string   `json:"date_source,omitempty"` // exif, xmp, filename, takeout-json, mtime, upload
 	Make        string   `json:"make,omitempty"`
 	Model       string   `json:"model,omitempty"`
 	Lens        string   `json:"lens,omitempty"`
@@ -40,9 +40,27 @@ type Media struct {
 	// PreviewOriginal: the photo's original is its preview, which is not
 	// stored (enrich.PreviewIsOriginal says when).
 	PreviewOriginal bool `json:"preview_original,omitempty"`
+	// Tags are the keywords other tools wrote in XMP (dc:subject, and the
+	// leaf of each lr:hierarchicalSubject path), as written, each once
+	// (indexed: /by-tag).
+	Tags []string `json:"tags,omitempty"`
+	// Rating is XMP's xmp:Rating: -1 rejected, 0 unrated, 1 to 5 stars;
+	// nil when the file has none.
+	Rating *int `json:"rating,omitempty"`
+	// Regions are the named face regions XMP gives (MWG, Microsoft People).
+	Regions []NamedRegion `json:"regions,omitempty"`
 	// Video is what a video's container and streams say beyond its size
 	// and duration (nil for photos).
 	Video *VideoInfo `json:"video,omitempty"`
+}
+
+// NamedRegion is an area of the photo another tool named (a face tagged
+// in Lightroom, digiKam, Windows Photo Gallery). Box is x, y, width,
+// height of the area's top-left corner and size, relative to the image as
+// displayed (0..1, like Face.Box).
+type NamedRegion struct {
+	Name string     `json:"name"`
+	Box  [4]float64 `json:"box"`
 }
 
 // FacesWaiting is the FacesState of a photo enriched without face models.

@@ -18,7 +18,7 @@ import (
 
 // RootNames returns the virtual roots, in the order they are listed.
 func RootNames() []string {
-	return []string{"by-date", "by-camera", "by-person", "duplicates", "albums", "trash"}
+	return []string{"by-date", "by-camera", "by-person", "by-tag", "duplicates", "albums", "trash"}
 }
 
 // ErrNotFound is returned for a virtual path that does not exist.
@@ -114,6 +114,8 @@ func (t *Tree) List(ctx context.Context, user, p string, fn func(Entry) error) e
 		return t.listCamera(ctx, user, segs[1:], fn)
 	case "by-person":
 		return t.listPeople(ctx, user, segs[1:], fn)
+	case "by-tag":
+		return t.listTags(ctx, user, segs[1:], fn)
 	case "duplicates":
 		return t.listDuplicates(ctx, user, segs[1:], fn)
 	case "albums":
@@ -267,6 +269,38 @@ func (t *Tree) listCamera(ctx context.Context, user string, segs []string, fn fu
 		n := 0
 		err := t.files(ctx, func(f func(catalog.Object) error) error {
 			return t.cat.ByCamera(ctx, user, segs[0], func(o catalog.Object) error { n++; return f(o) })
+		}, fn)
+		if err == nil && n == 0 {
+			return ErrNotFound
+		}
+		return err
+	}
+	return ErrNotFound
+}
+
+// listTags lists by-tag (a folder per keyword other tools wrote in XMP)
+// and by-tag/<tag> (its photos and videos), read-only.
+func (t *Tree) listTags(ctx context.Context, user string, segs []string, fn func(Entry) error) error {
+	switch len(segs) {
+	case 0:
+		tags, err := t.cat.Tags(ctx, user)
+		if err != nil {
+			return err
+		}
+		newest, err := t.cat.NewestTagged(ctx, user)
+		if err != nil {
+			return err
+		}
+		for _, tag := range tags {
+			if err := fn(t.dir(tag, newest[tag])); err != nil {
+				return err
+			}
+		}
+		return nil
+	case 1:
+		n := 0
+		err := t.files(ctx, func(f func(catalog.Object) error) error {
+			return t.cat.ByTag(ctx, user, segs[0], func(o catalog.Object) error { n++; return f(o) })
 		}, fn)
 		if err == nil && n == 0 {
 			return ErrNotFound

@@ -394,6 +394,7 @@ func groupPeople(ctx context.Context, st *store, people *enrich.People, changed 
 				lg.Info("placed new faces with people", "user", u.Name, "faces", placed, "took", time.Since(start).Round(time.Millisecond))
 			}
 			if !full {
+				nameFromRegions(ctx, lg, people, u.Name)
 				continue
 			}
 			start = time.Now()
@@ -403,7 +404,15 @@ func groupPeople(ctx context.Context, st *store, people *enrich.People, changed 
 				continue
 			}
 			lg.Info("grouped faces into people", "user", u.Name, "people", n, "took", time.Since(start).Round(time.Millisecond))
+			nameFromRegions(ctx, lg, people, u.Name)
 		}
+	}
+}
+
+// nameFromRegions names the faces XMP regions name (enrich.People.NameFromRegions).
+func nameFromRegions(ctx context.Context, lg *slog.Logger, people *enrich.People, user string) {
+	if _, err := people.NameFromRegions(ctx, user); err != nil {
+		lg.Error("name faces from XMP regions", "user", user, "err", err)
 	}
 }
 
