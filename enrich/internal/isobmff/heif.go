@@ -398,7 +398,7 @@ func (h *heifMeta) readIloc() error {
 			return errf("%v: item %d: %d extents do not fit", h.iloc, id, n)
 		}
 		var loc *location
-		if (id == h.primary || id == h.exif) && h.locs[id] == nil {
+		if (id == h.primary || id == h.exif || (h.xmp != 0 && id == h.xmp)) && h.locs[id] == nil {
 			loc = &location{method: method, dataRef: dataRef, base: base, extents: make([]extent, 0, n)}
 			h.locs[id] = loc
 		}
