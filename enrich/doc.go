@@ -15,7 +15,12 @@
 // raws' embedded previews), MP4/MOV containers (creation time, duration,
 // size, ISO 6709 location). Dates follow the order documented on Metadata;
 // takeout.go reads Google Takeout sidecars and re-queues a photo when its
-// sidecar arrives after it.
+// sidecar arrives after it. xmpmeta.go does the same for XMP (embedded,
+// found by probe.go and the container readers; or in IMG_1.jpg.xmp /
+// IMG_1.xmp sidecars, parsed by internal/xmp): dates after EXIF's,
+// rating, keywords, named face regions, GPS when EXIF has none; and
+// regions.go (People.NameFromRegions) names the persons of the faces those
+// regions cover.
 //
 // Thumbnails (thumbs.go) decode each photo once: JPEGs by DCT scaling at
 // 1/2, 1/4 or 1/8 (internal/jpegdec, a fork of image/jpeg) so that the
