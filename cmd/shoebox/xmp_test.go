@@ -195,3 +195,51 @@ func fmtRating(r *int) string {
 	}
 	return strconv.Itoa(*r)
 }
+
+// TestXMPRegionsNamePeople: with the face models installed, photos whose
+// XMP names the face in them (an MWG region written by exiftool, and a
+// Microsoft People region) land in /by-person under that name once
+// grouping has run: the region names the person Shoebox found there.
+func TestXMPRegionsNamePeople(t *testing.T) {
+	exiftool := needTool(t, "exiftool")
+	s := newServer(t)
+	if out, err := runCLI(t, "", "models", "install", "--data", s.data); err != nil {
+		if os.Getenv("CI") != "true" {
+			t.Skipf("the npm registry is not reachable here: %v\n%s", err, out)
+		}
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	s.start()
+	t.Cleanup(s.stop)
+	dir := t.TempDir()
+	const faces = "../../../shared/testdata/faces/images"
+	names := []string{"jimin.jpg", "jimin2.jpg", "jimin3.jpg", "bona.jpg", "bona2.jpg", "bona3.jpg"}
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), mustRead(t, filepath.Join(faces, n)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Regions over the whole picture: the one face's centre is inside.
+	exiftoolWrite(t, exiftool, "-XMP-mwg-rs:RegionInfo={RegionList=[{Area={W=1,H=1,X=0.5,Y=0.5,Unit=normalized},Name=Park Jimin,Type=Face}]}",
+		filepath.Join(dir, "jimin2.jpg"))
+	exiftoolWrite(t, exiftool, "-XMP-MP:RegionInfoMP={Regions=[{Rectangle=0|, 0|, 1|, 1,PersonDisplayName=Kang Bona}]}",
+		filepath.Join(dir, "bona3.jpg"))
+	s.mkcol("/dav/faces")
+	for _, n := range names {
+		s.put("/dav/faces/"+n, string(mustRead(t, filepath.Join(dir, n))))
+	}
+	s.waitQueue(t, 5*time.Minute)
+	if r := s.media(t, "faces/bona3.jpg").Media.Regions; len(r) != 1 || r[0].Name != "Kang Bona" {
+		t.Fatalf("bona3.jpg regions %+v; want Kang Bona's", r)
+	}
+	for person, photo := range map[string]string{"Park Jimin": "jimin2.jpg", "Kang Bona": "bona3.jpg"} {
+		waitUntil(t, 3*time.Minute, photo+" in /by-person/"+person, func() bool {
+			resp, _ := s.do("PROPFIND", "/dav/by-person/"+escapePath(person)+"/", nil, "Depth", "1")
+			if resp.StatusCode != 207 {
+				return false
+			}
+			return slices.Contains(s.names(t, "/dav/by-person/"+escapePath(person)+"/"), photo)
+		})
+		t.Logf("/by-person/%s: %q", person, s.names(t, "/dav/by-person/"+escapePath(person)+"/"))
+	}
+}
