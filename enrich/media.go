@@ -121,7 +121,7 @@ func (x Metadata) Extract(ctx context.Context, in *Input, m *catalog.Media) erro
 	var xd *xmp.Data
 	if m.Kind != "other" {
 		xd = x.xmpOf(ctx, in, p)
-		applyXMP(m, xd)
+		applyXMP(m, xd, p != nil && p.format == FormatHEIF)
 	}
 	x.date(ctx, in, p, xd, m)
 	if perr != nil {

@@ -55,8 +55,13 @@ func (x Metadata) xmpOf(ctx context.Context, in *Input, p *probed) *xmp.Data {
 }
 
 // applyXMP records the rating, keywords and named regions XMP gives, and
-// its GPS position when the file's own metadata had none.
-func applyXMP(m *catalog.Media, d *xmp.Data) {
+// its GPS position when the file's own metadata had none. Regions are
+// drawn on the image as stored (the MWG guidance; digiKam, Lightroom), so
+// an EXIF orientation turns them like the pixels, unless the dimensions
+// they say they apply to are the displayed ones (a writer that drew them
+// on the turned image). HEIF's orientation is its irot, not EXIF's: its
+// regions are taken as they are.
+func applyXMP(m *catalog.Media, d *xmp.Data, heif bool) {
 	if d == nil {
 		return
 	}
@@ -78,13 +83,45 @@ func applyXMP(m *catalog.Media, d *xmp.Data) {
 	}
 	m.Regions = nil
 	for _, r := range d.Regions {
-		box := [4]float64{clamp01(r.X), clamp01(r.Y), r.W, r.H}
+		x, y, w, h := r.X, r.Y, r.W, r.H
+		turned := d.RegionsW == m.Width && d.RegionsH == m.Height && m.Width != m.Height
+		if !heif && m.Orientation > 1 && !turned {
+			x, y, w, h = orientBox(m.Orientation, x, y, w, h)
+		}
+		box := [4]float64{clamp01(x), clamp01(y), w, h}
 		box[2], box[3] = math.Min(box[2], 1-box[0]), math.Min(box[3], 1-box[1])
 		for i := range box {
 			box[i] = round(box[i], 5)
 		}
 		m.Regions = append(m.Regions, catalog.NamedRegion{Name: strings.TrimSpace(r.Name), Box: box})
 	}
+}
+
+// orientBox maps a box (x, y, w, h, relative) on the stored image to the
+// image shown under EXIF orientation o.
+func orientBox(o int, x, y, w, h float64) (float64, float64, float64, float64) {
+	pt := func(u, v float64) (float64, float64) {
+		switch o {
+		case 2:
+			return 1 - u, v
+		case 3:
+			return 1 - u, 1 - v
+		case 4:
+			return u, 1 - v
+		case 5:
+			return v, u
+		case 6:
+			return 1 - v, u
+		case 7:
+			return 1 - v, 1 - u
+		case 8:
+			return v, 1 - u
+		}
+		return u, v
+	}
+	x1, y1 := pt(x, y)
+	x2, y2 := pt(x+w, y+h)
+	return math.Min(x1, x2), math.Min(y1, y2), math.Abs(x2 - x1), math.Abs(y2 - y1)
 }
 
 func containsFold(list []string, s string) bool {

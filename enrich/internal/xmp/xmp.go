@@ -72,6 +72,9 @@ type Data struct {
 	Keywords []string
 	// Regions are the named face regions (MWG, else Microsoft People).
 	Regions []Region
+	// RegionsW, RegionsH are MWG's AppliedToDimensions (pixels), 0 when
+	// not given: the image size the regions were drawn on.
+	RegionsW, RegionsH int
 }
 
 // Region is a named area of the image, in coordinates normalized to the
@@ -122,7 +125,7 @@ func (d *Data) Merge(o *Data) *Data {
 		out.Keywords = o.Keywords
 	}
 	if len(out.Regions) == 0 {
-		out.Regions = o.Regions
+		out.Regions, out.RegionsW, out.RegionsH = o.Regions, o.RegionsW, o.RegionsH
 	}
 	return &out
 }
@@ -446,6 +449,10 @@ func (d *Data) fill(desc *node) {
 	}
 	if len(d.Regions) == 0 {
 		d.Regions = mwgRegions(f)
+		if dims := f.get(nsMWGRS, "Regions").get(nsMWGRS, "AppliedToDimensions"); dims != nil && len(d.Regions) > 0 {
+			d.RegionsW, _ = strconv.Atoi(strings.TrimSpace(dims.str(nsStDim, "w")))
+			d.RegionsH, _ = strconv.Atoi(strings.TrimSpace(dims.str(nsStDim, "h")))
+		}
 	}
 	if len(d.Regions) == 0 {
 		d.Regions = msRegions(f)
