@@ -70,8 +70,10 @@ func ReadVideo(r io.ReaderAt, size int64) (*Video, error) {
 		switch b.typ {
 		case "uuid":
 			if uuidXMP == nil && b.size() > 16 && b.size() <= 16+MaxXMP {
-				if p, err := f.payload(b, 0, 16+MaxXMP); err == nil && string(p[:16]) == xmpUUID {
-					uuidXMP = p[16:]
+				if h, err := f.head(b, 16); err == nil && string(h) == xmpUUID {
+					if p, err := f.payload(b, 16, MaxXMP); err == nil {
+						uuidXMP = p
+					}
 				}
 			}
 		case "moov":

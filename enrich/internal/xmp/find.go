@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"io"
+	"strings"
 )
 
 // JPEG APP1 segment signatures: the main packet, and the parts of an
@@ -120,7 +121,7 @@ func Sidecars(key string) []string {
 // IsSidecar says whether a name is an XMP sidecar's.
 func IsSidecar(key string) bool {
 	n := len(key)
-	return n > 4 && (key[n-4:] == ".xmp" || key[n-4:] == ".XMP" || key[n-4:] == ".Xmp")
+	return n > 4 && strings.EqualFold(key[n-4:], ".xmp")
 }
 
 // SidecarOf returns what a sidecar may belong to: file, "IMG_1.jpg" for

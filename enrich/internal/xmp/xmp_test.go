@@ -2,6 +2,7 @@ package xmp
 
 import (
 	"bytes"
+	"compress/zlib"
 	"errors"
 	"math"
 	"strings"
@@ -231,6 +232,22 @@ func TestExtendedAndITXt(t *testing.T) {
 	}
 	if _, ok := FromITXt([]byte("Comment\x00\x00\x00\x00\x00<x/>")); ok {
 		t.Error("FromITXt took another keyword")
+	}
+	// A compressed packet that inflates past MaxPacket (a zlib bomb: 10 MB
+	// of zeros in about 10 KB) is refused, having inflated MaxPacket+1.
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(make([]byte, 10<<20))
+	zw.Close()
+	if _, ok := FromITXt(append([]byte(PNGKeyword+"\x00\x01\x00\x00\x00"), z.Bytes()...)); ok {
+		t.Errorf("FromITXt took a packet inflating to 10 MB (%d bytes compressed)", z.Len())
+	}
+	var small bytes.Buffer
+	zw = zlib.NewWriter(&small)
+	zw.Write([]byte("<x/>"))
+	zw.Close()
+	if p, ok := FromITXt(append([]byte(PNGKeyword+"\x00\x01\x00en\x00\x00"), small.Bytes()...)); !ok || string(p) != "<x/>" {
+		t.Errorf("FromITXt of a compressed packet = %q %v", p, ok)
 	}
 }
 
