@@ -41,6 +41,7 @@
 //	ixt|<user>|<tag>|<bucket>|<key>        → empty                 (derived: by XMP keyword, tags.go)
 //	ixtm|<user>|<tag>                → newest mtime, 8 bytes BE     (derived)
 //	ixr|<user>|<rating>|<bucket>|<key>     → empty                 (derived: by XMP rating, "-1".."5")
+//	rgn|<user>|<bucket>|<key>        → empty: a photo with named XMP regions and faces (derived)
 //	meta|derived                     → DerivedVersion, uvarint: what enrichment records (tags.go)
 //	pface|<user>|<pid>|<bucket>|<key> → empty: a person's photos    (derived)
 //	fwait|<user>|<bucket>|<key>      → empty: waiting for face models (derived)

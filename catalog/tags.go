@@ -17,10 +17,12 @@ import (
 //	ixt|U|TAG|B|KEY    a file with the keyword TAG (Media.Tags)
 //	ixtm|U|TAG         newest modification time seen with the tag (8 bytes)
 //	ixr|U|RATING|B|KEY a file's rating ("-1" rejected, "0" .. "5")
+//	rgn|U|B|KEY        a photo with both named XMP regions and faces
 const (
 	pfxIxTag    = "ixt|"
 	pfxIxTagMax = "ixtm|"
 	pfxIxRating = "ixr|"
+	pfxRegions  = "rgn|"
 )
 
 // DerivedVersion is the version of what enrichment stores in media
@@ -66,6 +68,36 @@ func tagRows(rows map[string][]byte, user, ref string, m Media) {
 	if m.Rating != nil {
 		rows[pfxIxRating+user+sep+strconv.Itoa(*m.Rating)+ref] = nil
 	}
+	if len(m.Regions) > 0 && len(m.Faces) > 0 {
+		rows[pfxRegions+user+ref] = nil
+	}
+}
+
+// RegionFaces calls fn with each of the user's photos that has both named
+// XMP regions and faces (indexed: rgn rows), reading only those.
+func (c *Catalog) RegionFaces(ctx context.Context, user string, fn func(bucket, key string, m Media) error) error {
+	pfx := []byte(pfxRegions + user + sep)
+	return c.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			b, k, ok := strings.Cut(string(it.Item().Key()[len(pfx):]), sep)
+			if !ok {
+				continue
+			}
+			var m Media
+			if err := getJSON(txn, keyMedia(user, b, k), &m); err != nil {
+				continue // a row a crash left behind: reindex drops it
+			}
+			if err := fn(b, k, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Tags returns the user's tags, in order.

@@ -24,17 +24,15 @@ const regionMinIoU = 0.3
 // keeps it there). A person the user or an earlier region already named
 // keeps its name, and the name is never given to a second person. Run it
 // after a grouping pass or a placement; it returns how many faces it
-// named. It reads every photo with faces.
+// named. It reads only the photos with both regions and faces (indexed).
 func (p *People) NameFromRegions(ctx context.Context, user string) (int, error) {
 	type photo struct {
 		bucket, key string
 		m           catalog.Media
 	}
 	var photos []photo
-	err := p.cat.UserFaces(ctx, user, func(bucket, key string, m catalog.Media) error {
-		if len(m.Regions) > 0 {
-			photos = append(photos, photo{bucket, key, m})
-		}
+	err := p.cat.RegionFaces(ctx, user, func(bucket, key string, m catalog.Media) error {
+		photos = append(photos, photo{bucket, key, m})
 		return nil
 	})
 	if err != nil || len(photos) == 0 {
