@@ -19,16 +19,15 @@ import (
 // content, reads its metadata (EXIF in JPEG, PNG, WebP, HEIF and the
 // TIFF-based raws; the MP4/MOV container of videos; XMP embedded or in a
 // sidecar: rating, keywords, named face regions, GPS when EXIF has none),
-// dates it, and, when
-// Thumbs is set, makes its thumbnails and perceptual hash.
+// dates it, and, when Thumbs is set, makes its thumbnails and perceptual
+// hash.
 //
 // The date comes from, in order: EXIF DateTimeOriginal (with
 // OffsetTimeOriginal and SubSecTimeOriginal), XMP (exif:DateTimeOriginal,
 // photoshop:DateCreated, xmp:CreateDate, with their offsets; a sidecar's
 // over the embedded packet's), a video's creation time, a phone-style file
-// name, a Google Takeout JSON
-// sidecar, EXIF's modification DateTime, the modification time the client
-// sent, the upload time.
+// name, a Google Takeout JSON sidecar, EXIF's modification DateTime, the
+// modification time the client sent, the upload time.
 //
 // A file whose metadata could be read but whose pixels could not (a
 // truncated JPEG) keeps its metadata; the job fails with the decoding
