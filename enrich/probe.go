@@ -164,17 +164,25 @@ func (p *probed) jpeg(r io.ReaderAt, size int64) error {
 				}
 				break
 			}
-			if n <= 2+int64(len(xmp.JPEGSignature)) {
+			// The signature first: only XMP segments are read whole
+			// (an extended packet only while it can still be kept).
+			sig := make([]byte, min(n-2, int64(len(xmp.JPEGExtendedSignature))))
+			if _, err := r.ReadAt(sig, off+4); err != nil {
+				break
+			}
+			std := p.xmp == nil && bytes.HasPrefix(sig, []byte(xmp.JPEGSignature))
+			extended := !ext.Full() && bytes.Equal(sig, []byte(xmp.JPEGExtendedSignature))
+			if !std && !extended {
 				break
 			}
 			seg := make([]byte, n-2)
 			if _, err := r.ReadAt(seg, off+4); err != nil {
 				break
 			}
-			if rest, ok := bytes.CutPrefix(seg, []byte(xmp.JPEGSignature)); ok && p.xmp == nil {
-				p.xmp = rest
-			} else if rest, ok := bytes.CutPrefix(seg, []byte(xmp.JPEGExtendedSignature)); ok {
-				ext.Add(rest)
+			if std {
+				p.xmp = seg[len(xmp.JPEGSignature):]
+			} else {
+				ext.Add(seg[len(xmp.JPEGExtendedSignature):])
 			}
 		case m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC:
 			if _, err := r.ReadAt(b[:5], off+4); err != nil {

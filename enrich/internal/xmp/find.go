@@ -47,6 +47,10 @@ func (e *Extended) Add(p []byte) {
 	e.have[off] = len(data)
 }
 
+// Full says no further part can be kept: the packet is whole, or was
+// refused (over MaxPacket, or malformed).
+func (e *Extended) Full() bool { return e.bad || e.Bytes() != nil }
+
 // Bytes returns the whole extended packet, or nil until every byte of it
 // has arrived.
 func (e *Extended) Bytes() []byte {
