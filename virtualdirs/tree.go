@@ -279,35 +279,59 @@ func (t *Tree) listCamera(ctx context.Context, user string, segs []string, fn fu
 }
 
 // listTags lists by-tag (a folder per keyword other tools wrote in XMP)
-// and by-tag/<tag> (its photos and videos), read-only.
+// and by-tag/<tag> (its photos and videos), read-only. Keywords that
+// differ only in case ("beach", "Beach") are one folder, named as the
+// first in byte order spells it: Windows and macOS clients cannot hold
+// two folders whose names differ only in case.
 func (t *Tree) listTags(ctx context.Context, user string, segs []string, fn func(Entry) error) error {
-	switch len(segs) {
-	case 0:
-		tags, err := t.cat.Tags(ctx, user)
-		if err != nil {
-			return err
-		}
+	if len(segs) > 1 {
+		return ErrNotFound
+	}
+	tags, err := t.cat.Tags(ctx, user)
+	if err != nil {
+		return err
+	}
+	if len(segs) == 0 {
 		newest, err := t.cat.NewestTagged(ctx, user)
 		if err != nil {
 			return err
 		}
+		var ents []Entry
+		at := map[string]int{} // folded name -> index in ents
 		for _, tag := range tags {
-			if err := fn(t.dir(tag, newest[tag])); err != nil {
+			k := strings.ToLower(tag)
+			if i, ok := at[k]; ok {
+				if ns := newest[tag]; ns > ents[i].ModTime.UnixNano() {
+					ents[i].ModTime = time.Unix(0, ns)
+				}
+				continue
+			}
+			at[k] = len(ents)
+			ents = append(ents, t.dir(tag, newest[tag]))
+		}
+		for _, e := range ents {
+			if err := fn(e); err != nil {
 				return err
 			}
 		}
 		return nil
-	case 1:
-		n := 0
-		err := t.files(ctx, func(f func(catalog.Object) error) error {
-			return t.cat.ByTag(ctx, user, segs[0], func(o catalog.Object) error { n++; return f(o) })
-		}, fn)
-		if err == nil && n == 0 {
-			return ErrNotFound
-		}
-		return err
 	}
-	return ErrNotFound
+	n := 0
+	err = t.files(ctx, func(f func(catalog.Object) error) error {
+		for _, tag := range tags {
+			if !strings.EqualFold(tag, segs[0]) {
+				continue
+			}
+			if err := t.cat.ByTag(ctx, user, tag, func(o catalog.Object) error { n++; return f(o) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, fn)
+	if err == nil && n == 0 {
+		return ErrNotFound
+	}
+	return err
 }
 
 // files lists originals under their own names, telling clashing names
