@@ -500,8 +500,11 @@ func (t *Tree) listPeople(ctx context.Context, user string, segs []string, fn fu
 			if err != nil {
 				return err
 			}
-			if n == 0 {
+			if n == 0 && ps[l].CreatedNs == 0 {
 				continue // a named person with no photo now
+			}
+			if n == 0 {
+				n = ps[l].CreatedNs // made by the user, empty so far
 			}
 			if err := fn(t.dir(l, n)); err != nil {
 				return err
