@@ -238,6 +238,21 @@ func (p *People) Merge(ctx context.Context, user, from, into string) error {
 				return err
 			}
 		}
+		// What the user said of either holds for both: a face put into
+		// one stays, and a photo taken out of one leaves the other too.
+		dst.Rejected = slices.DeleteFunc(dst.Rejected, func(s string) bool { return slices.Contains(dst.Included, s) })
+		for _, sha := range dst.Rejected {
+			var copies []catalog.Object
+			err := p.cat.FilesWithContent(ctx, user, sha, func(o catalog.Object) error { copies = append(copies, o); return nil })
+			if err != nil {
+				return err
+			}
+			for _, o := range copies {
+				if err := p.cat.ReassignFaces(ctx, user, o.Bucket, o.Key, into, ""); err != nil && !errors.Is(err, catalog.ErrNotFound) {
+					return err
+				}
+			}
+		}
 		if err := p.cat.PutPerson(ctx, user, &dst); err != nil {
 			return err
 		}
