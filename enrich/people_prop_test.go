@@ -30,7 +30,7 @@ type propLib struct {
 	people  *enrich.People
 	rng     *rand.Rand
 	centres [][]float64
-	photos  []string                   // keys, in the order added
+	photos  []string                  // keys, in the order added
 	faces   map[string][]catalog.Face // by content
 	sha     map[string]string         // key → content
 }
