@@ -145,10 +145,11 @@ func (h *Handler) vput(w http.ResponseWriter, r *http.Request, user string, res 
 		return http.StatusBadRequest, err
 	}
 	sum := hex.EncodeToString(hs.Sum(nil))
-	if _, err := h.gw.Catalog().FindBySHA(r.Context(), user, sum); err != nil {
+	o, err := h.gw.Catalog().FindBySHA(r.Context(), user, sum)
+	if err != nil {
 		return readOnly(w, "an album holds photos of your library, and these bytes are not one of them (upload the photo to a bucket first)")
 	}
-	if err := h.gw.Catalog().AlbumAdd(r.Context(), user, name, sum); err != nil {
+	if err := h.gw.Catalog().AddFileToAlbum(r.Context(), user, name, o); err != nil {
 		return statusFor(err), err
 	}
 	w.WriteHeader(http.StatusCreated)
@@ -242,7 +243,7 @@ func (h *Handler) vcopyMove(w http.ResponseWriter, r *http.Request, user string,
 		if so.SHA256 == "" {
 			return readOnly(w, "only files of your library can go into an album")
 		}
-		if err := cat.AlbumAdd(ctx, user, dName, so.SHA256); err != nil {
+		if err := cat.AddFileToAlbum(ctx, user, dName, so); err != nil {
 			return statusFor(err), err
 		}
 		if move && sAlbum && sName != dName {
