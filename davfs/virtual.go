@@ -121,7 +121,9 @@ func (h *Handler) vget(w http.ResponseWriter, r *http.Request, user string, res 
 	if orig.ContentType != "" {
 		w.Header().Set("Content-Type", orig.ContentType)
 	}
-	http.ServeContent(w, r, path.Base(res.path), orig.ModTime(), f)
+	// Last-Modified is the entry's time, as PROPFIND gives it (the
+	// capture time: see virtualdirs).
+	http.ServeContent(w, r, path.Base(res.path), e.ModTime, f)
 	return 0, nil
 }
 
