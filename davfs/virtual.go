@@ -132,7 +132,8 @@ func readOnly(w http.ResponseWriter, what string) (int, error) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusForbidden)
 	fmt.Fprintf(w, "403 Forbidden: %s here. %s\n", what, "The virtual folders (by-date, by-camera, by-person, duplicates) show your library; "+
-		"change it in your buckets. Albums take MKCOL, COPY/MOVE of photos into them, DELETE, and MOVE to rename.")
+		"change it in your buckets. Albums take MKCOL, COPY/MOVE of photos into them, DELETE, and MOVE to rename; "+
+		"person folders take MKCOL (a new person), MOVE to rename or merge, COPY/MOVE of photos into them, and DELETE.")
 	return 0, nil
 }
 
@@ -267,7 +268,7 @@ func (h *Handler) vcopyMove(w http.ResponseWriter, r *http.Request, user string,
 			return readOnly(w, err.Error())
 		}
 		return status, err
-	case src.bucket != "by-person" && dst.bucket == "by-person" && !so.IsDir():
+	case src.bucket != "by-person" && src.bucket != "trash" && dst.bucket == "by-person" && !so.IsDir():
 		// A photo put into a person folder from elsewhere: its face is
 		// that person's (nothing is copied or moved).
 		status, err := h.intoPerson(ctx, user, dst, so)
