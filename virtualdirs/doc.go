@@ -8,9 +8,9 @@
 //
 // Files in virtual folders are the originals (Entry.Object names the
 // bucket and key), shown under their own names, with the photo's capture
-// time as Entry.ModTime (the object's own time when it has none); names that clash within a
-// folder are told apart by a short hash of bucket and key
-// (IMG_0001~3fa2c1d0.jpg), whatever order the files came in. Duplicate
+// time as Entry.ModTime (the object's own time when it has none); names
+// that clash within a folder are told apart by a short hash of bucket and
+// key (IMG_0001~3fa2c1d0.jpg), whatever order the files came in. Duplicate
 // groups are named after their best copy (most pixels, then most bytes,
 // then the shortest name): "2016-08-20 beach_original.jpg (5 copies)".
 //
