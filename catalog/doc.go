@@ -26,7 +26,7 @@
 //	apw|<user>|<id>                  → AppPassword JSON             (primary)
 //	jnl|<segment 8B>|<offset 8B>     → empty: a small file's row committed with its log record (journalmarks.go)
 //	alb|<user>|<album>               → creation time, 8 bytes BE    (primary)
-//	albm|<user>|<album>|<sha256>     → empty: a member, by content  (primary)
+//	albm|<user>|<album>|<sha256>     → file id of the file added, 8 bytes BE, or empty (old rows): a member (primary)
 //	trash|<user>|<id>                → TrashItem JSON               (primary)
 //	blob|<user>|<bucket>|<key>       → Blob JSON: s3store's path→blob map (primary)
 //	blobmv|<name>                    → BlobMove JSON: a rename in progress (primary)

@@ -61,11 +61,13 @@
 // belongs to, and the user's corrections. Every change goes through it and
 // is serialized per user: full grouping passes (People.Group), placement
 // of new faces (People.PlaceNewFaces) and the edits front ends make
-// (Rename, Merge, Reassign, Reject, Hide). Group runs after enrichment
+// (Rename, Merge, Reassign, Reject, Hide, Create, Assign: people_edit.go;
+// a photo is corrected in every copy of its content, and the face the
+// user meant is recorded by content and index). Group runs after enrichment
 // settles: average linkage on descriptors centred on the library's mean,
 // a conservative threshold, persons found again by their centroids so
 // ids, names and the user's corrections (merge, reassign, "not this
-// person") survive every pass and a reindex; it computes without the lock
+// person", persons made by hand) survive every pass and a reindex; it computes without the lock
 // and applies only if nothing changed meanwhile. Between full passes
 // PlaceNewFaces places each new face (indexed, catalog.NewFaces) with the
 // person whose centroid is nearest, and says when enough faces went

@@ -223,6 +223,12 @@ func (p *People) Merge(ctx context.Context, user, from, into string) error {
 		for _, sha := range src.Included {
 			dst.Included = appendOnce(dst.Included, sha)
 		}
+		for sha, i := range src.IncludedFace {
+			if dst.IncludedFace == nil {
+				dst.IncludedFace = map[string]int{}
+			}
+			dst.IncludedFace[sha] = i
+		}
 		var photos []catalog.Object
 		if err := p.cat.PersonPhotos(ctx, user, from, func(o catalog.Object) error { photos = append(photos, o); return nil }); err != nil {
 			return err
@@ -230,6 +236,21 @@ func (p *People) Merge(ctx context.Context, user, from, into string) error {
 		for _, o := range photos {
 			if err := p.cat.ReassignFaces(ctx, user, o.Bucket, o.Key, from, into); err != nil {
 				return err
+			}
+		}
+		// What the user said of either holds for both: a face put into
+		// one stays, and a photo taken out of one leaves the other too.
+		dst.Rejected = slices.DeleteFunc(dst.Rejected, func(s string) bool { return slices.Contains(dst.Included, s) })
+		for _, sha := range dst.Rejected {
+			var copies []catalog.Object
+			err := p.cat.FilesWithContent(ctx, user, sha, func(o catalog.Object) error { copies = append(copies, o); return nil })
+			if err != nil {
+				return err
+			}
+			for _, o := range copies {
+				if err := p.cat.ReassignFaces(ctx, user, o.Bucket, o.Key, into, ""); err != nil && !errors.Is(err, catalog.ErrNotFound) {
+					return err
+				}
 			}
 		}
 		if err := p.cat.PutPerson(ctx, user, &dst); err != nil {
@@ -240,41 +261,22 @@ func (p *People) Merge(ctx context.Context, user, from, into string) error {
 }
 
 // Reassign says the photo bucket/key is of person to, not of person from:
-// its face that was from's becomes to's, and every later pass keeps it so.
+// its face that was from's becomes to's in every copy of the photo (every
+// file with the same content), and every later pass and placement keeps
+// it so (to.Included and IncludedFace, from.Rejected).
 func (p *People) Reassign(ctx context.Context, user, bucket, key, from, to string) error {
 	if from == to {
 		return nil
 	}
 	return p.edit(ctx, user, func() error {
-		sha, err := p.photoSHA(ctx, user, bucket, key)
-		if err != nil {
-			return err
-		}
-		src, err := p.person(ctx, user, from)
-		if err != nil {
-			return err
-		}
-		dst, err := p.person(ctx, user, to)
-		if err != nil {
-			return err
-		}
-		src.Rejected = appendOnce(src.Rejected, sha)
-		src.Included = slices.DeleteFunc(src.Included, func(s string) bool { return s == sha })
-		dst.Included = appendOnce(dst.Included, sha)
-		dst.Rejected = slices.DeleteFunc(dst.Rejected, func(s string) bool { return s == sha })
-		if err := p.cat.PutPerson(ctx, user, &src); err != nil {
-			return err
-		}
-		if err := p.cat.PutPerson(ctx, user, &dst); err != nil {
-			return err
-		}
-		return p.cat.ReassignFaces(ctx, user, bucket, key, from, to)
+		return p.assign(ctx, user, bucket, key, from, to)
 	})
 }
 
 // Reject says the photo bucket/key is not of person id ("not this
-// person"): its face leaves the person, and no later pass or placement
-// puts it back. The photo stays in the library.
+// person"): its face leaves the person in every copy of the photo (every
+// file with the same content), and no later pass or placement puts it
+// back. The photos stay in the library.
 func (p *People) Reject(ctx context.Context, user, id, bucket, key string) error {
 	return p.edit(ctx, user, func() error {
 		sha, err := p.photoSHA(ctx, user, bucket, key)
@@ -285,12 +287,13 @@ func (p *People) Reject(ctx context.Context, user, id, bucket, key string) error
 		if err != nil {
 			return err
 		}
-		ps.Rejected = appendOnce(ps.Rejected, sha)
-		ps.Included = slices.DeleteFunc(ps.Included, func(s string) bool { return s == sha })
+		exclude(&ps, sha)
 		if err := p.cat.PutPerson(ctx, user, &ps); err != nil {
 			return err
 		}
-		return p.cat.ReassignFaces(ctx, user, bucket, key, id, "")
+		return p.eachCopy(ctx, user, bucket, key, sha, func(b, k string) error {
+			return p.cat.ReassignFaces(ctx, user, b, k, id, "")
+		})
 	})
 }
 
@@ -476,28 +479,8 @@ func computeGrouping(ctx context.Context, cat *catalog.Catalog, user string, opt
 			}
 		}
 	}
-	// Photos the user put into a person: the face nearest to it joins.
-	for pi := range people {
-		p := &people[pi]
-		for _, sha := range p.Included {
-			best, bestSim := -1, -2.0
-			for fi, r := range refs {
-				if r.sha != sha || assign[[2]string{r.bucket, r.key}][r.idx] == pi {
-					continue
-				}
-				for _, c := range p.Centroids {
-					if sim := cosine(vecs[fi], c); sim > bestSim {
-						best, bestSim = fi, sim
-					}
-				}
-			}
-			if best >= 0 {
-				r := refs[best]
-				assign[[2]string{r.bucket, r.key}][r.idx] = pi
-				found[pi] = true
-			}
-		}
-	}
+	// Photos the user put into a person: that face joins, in every copy.
+	applyIncluded(people, refs, vecs, assign, found)
 	out := &grouping{people: people, keep: make([]bool, len(people)), counts: make([]int, len(people)),
 		assign: assign, current: current, unchecked: unchecked,
 		stats: catalog.PeopleStats{Faces: len(refs), At: time.Now().UTC()}}
@@ -509,7 +492,7 @@ func computeGrouping(ctx context.Context, cat *catalog.Catalog, user string, opt
 		}
 	}
 	for pi, p := range people {
-		out.keep[pi] = found[pi] || p.Name != "" || p.Hidden || len(p.Rejected)+len(p.Included) > 0
+		out.keep[pi] = found[pi] || p.Name != "" || p.CreatedNs > 0 || p.Hidden || len(p.Rejected)+len(p.Included) > 0
 	}
 	for _, v := range libMean {
 		out.stats.Mean = append(out.stats.Mean, float32(v))
@@ -634,6 +617,7 @@ func (p *People) PlaceNewFaces(ctx context.Context, user string) (placed int, fu
 			added[best]++
 			placed++
 		}
+		placeIncluded(people, m, ps)
 		files++
 		return cat.SetFacePersons(ctx, user, bucket, key, ps)
 	})

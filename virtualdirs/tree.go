@@ -50,6 +50,9 @@ type Options struct {
 	// MinPhotos is the fewest photos an unnamed person needs to get a
 	// folder (named persons always have one); 0 means no minimum.
 	MinPhotos int
+	// Location is the time zone capture times without an offset (the
+	// camera's clock only) are read in; nil means time.Local.
+	Location *time.Location
 }
 
 // Tree computes the virtual folders of a catalog.
@@ -209,7 +212,7 @@ func (t *Tree) listDate(ctx context.Context, user string, segs []string, fn func
 		if !strings.HasPrefix(segs[2], segs[1]+"-") || !strings.HasPrefix(segs[1], segs[0]+"-") || len(segs[2]) != 10 {
 			return ErrNotFound
 		}
-		return t.files(ctx, func(f func(catalog.Object) error) error { return t.cat.OnDay(ctx, user, segs[2], f) }, fn)
+		return t.files(ctx, user, func(f func(catalog.Object) error) error { return t.cat.OnDay(ctx, user, segs[2], f) }, fn)
 	default:
 		return ErrNotFound
 	}
@@ -267,7 +270,7 @@ func (t *Tree) listCamera(ctx context.Context, user string, segs []string, fn fu
 		return nil
 	case 1:
 		n := 0
-		err := t.files(ctx, func(f func(catalog.Object) error) error {
+		err := t.files(ctx, user, func(f func(catalog.Object) error) error {
 			return t.cat.ByCamera(ctx, user, segs[0], func(o catalog.Object) error { n++; return f(o) })
 		}, fn)
 		if err == nil && n == 0 {
@@ -335,8 +338,11 @@ func (t *Tree) listTags(ctx context.Context, user string, segs []string, fn func
 }
 
 // files lists originals under their own names, telling clashing names
-// apart by a short id of the object (stable whatever the order).
-func (t *Tree) files(ctx context.Context, each func(func(catalog.Object) error) error, fn func(Entry) error) error {
+// apart by a short id of the object (stable whatever the order). An
+// entry's ModTime is the photo's capture time (catalog.Media.CaptureTime),
+// so file managers sort by it; the object's modification time for files
+// without one.
+func (t *Tree) files(ctx context.Context, user string, each func(func(catalog.Object) error) error, fn func(Entry) error) error {
 	var objs []catalog.Object
 	count := map[string]int{}
 	err := each(func(o catalog.Object) error {
@@ -347,6 +353,14 @@ func (t *Tree) files(ctx context.Context, each func(func(catalog.Object) error) 
 	if err != nil {
 		return err
 	}
+	loc := t.opt.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	taken, err := t.cat.CaptureTimes(ctx, user, objs, loc)
+	if err != nil {
+		return err
+	}
 	ents := make([]Entry, len(objs))
 	for i, o := range objs {
 		o.HasProps = false // the original's dead properties stay with it
@@ -354,7 +368,11 @@ func (t *Tree) files(ctx context.Context, each func(func(catalog.Object) error) 
 		if count[name] > 1 {
 			name = Disambiguate(name, o.Bucket, o.Key)
 		}
-		ents[i] = Entry{Name: name, ModTime: o.ModTime(), Object: o}
+		mod := o.ModTime()
+		if taken[i] != 0 {
+			mod = time.Unix(0, taken[i])
+		}
+		ents[i] = Entry{Name: name, ModTime: mod, Object: o}
 	}
 	slices.SortFunc(ents, func(a, b Entry) int { return cmp.Compare(a.Name, b.Name) })
 	for _, e := range ents {
@@ -459,7 +477,7 @@ func (t *Tree) listDuplicates(ctx context.Context, user string, segs []string, f
 			continue
 		}
 		if g.name == segs[0] {
-			return t.files(ctx, func(f func(catalog.Object) error) error {
+			return t.files(ctx, user, func(f func(catalog.Object) error) error {
 				for _, o := range g.members {
 					if err := f(o); err != nil {
 						return err
@@ -497,7 +515,7 @@ func (t *Tree) listAlbums(ctx context.Context, user string, segs []string, fn fu
 		if _, ok := albums[segs[0]]; !ok {
 			return ErrNotFound
 		}
-		return t.files(ctx, func(f func(catalog.Object) error) error { return t.cat.AlbumMembers(ctx, user, segs[0], f) }, fn)
+		return t.files(ctx, user, func(f func(catalog.Object) error) error { return t.cat.AlbumMembers(ctx, user, segs[0], f) }, fn)
 	}
 	return ErrNotFound
 }
@@ -558,8 +576,11 @@ func (t *Tree) listPeople(ctx context.Context, user string, segs []string, fn fu
 			if err != nil {
 				return err
 			}
-			if n == 0 {
+			if n == 0 && ps[l].CreatedNs == 0 {
 				continue // a named person with no photo now
+			}
+			if n == 0 {
+				n = ps[l].CreatedNs // made by the user, empty so far
 			}
 			if err := fn(t.dir(l, n)); err != nil {
 				return err
@@ -581,7 +602,7 @@ func (t *Tree) listPeople(ctx context.Context, user string, segs []string, fn fu
 				}
 			}
 		}
-		return t.files(ctx, func(f func(catalog.Object) error) error { return t.cat.PersonPhotos(ctx, user, p.ID, f) }, fn)
+		return t.files(ctx, user, func(f func(catalog.Object) error) error { return t.cat.PersonPhotos(ctx, user, p.ID, f) }, fn)
 	}
 	return ErrNotFound
 }

@@ -88,7 +88,7 @@ func apiError(w http.ResponseWriter, status int, msg string) {
 }
 
 // apiHandler serves /api/v1/objects/{bucket}/{key...} (and its
-// /thumbnail) and /api/v1/status.
+// /thumbnail), /api/v1/status and /api/v1/trash.
 func apiHandler(gw *gateway.Gateway, thumbs *enrich.ThumbStore) http.Handler {
 	cat := gw.Catalog()
 	mux := http.NewServeMux()
@@ -148,6 +148,7 @@ func apiHandler(gw *gateway.Gateway, thumbs *enrich.ThumbStore) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, st)
 	})
+	apiTrash(mux, gw)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "no such API: "+strings.TrimPrefix(r.URL.Path, "/api"))
 	})

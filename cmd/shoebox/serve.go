@@ -110,6 +110,10 @@ func serve(ctx context.Context, args []string) error {
 		debug.SetMemoryLimit(serveMemoryLimit + 48<<20)
 	}
 	var facesChanged atomic.Bool
+	// One look at start-up: faces enriched while no server ran (`shoebox
+	// reindex`, a crash before a pass) are grouped once the queue settles,
+	// not at the next upload.
+	facesChanged.Store(true)
 	observe := func(result, kind string, took time.Duration) {
 		em.observe(result, kind, took)
 		if result == "done" && kind == "photo" {
