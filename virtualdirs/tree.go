@@ -320,7 +320,7 @@ func (t *Tree) listTags(ctx context.Context, user string, segs []string, fn func
 		return nil
 	}
 	n := 0
-	err = t.files(ctx, func(f func(catalog.Object) error) error {
+	err = t.files(ctx, user, func(f func(catalog.Object) error) error {
 		for _, tag := range tags {
 			if !strings.EqualFold(tag, segs[0]) {
 				continue
