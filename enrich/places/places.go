@@ -20,7 +20,7 @@ import (
 //go:generate go run ./gen -npm /tmp/shoebox-places-npm -out places.bin
 
 //go:embed places.bin
-var embedded []byte
+var embedded string
 
 // Place is where a point is: its country (ISO 3166-1 alpha-2 code and
 // English name; empty out at sea beyond the data's waters), the region
@@ -78,7 +78,7 @@ type ring struct {
 const magic = "SHOEBOX-PLACES-1\n"
 
 // Load decodes the embedded data (about 100 ms, some 10 MB of memory).
-func Load() (*Index, error) { return Decode(embedded) }
+func Load() (*Index, error) { return Decode([]byte(embedded)) }
 
 // Decode decodes data as gen writes it (gzip of the sections below).
 func Decode(data []byte) (*Index, error) {

@@ -101,6 +101,12 @@ func TestBordersAndSea(t *testing.T) {
 	if off, zone, ok := ix.Offset(40, -40, "2020-01-01T12:00:00"); ok {
 		t.Errorf("mid-Atlantic: offset %q (%s); want none from a nautical zone", off, zone)
 	}
+	// The poles and the date line: a place, found in bounded time.
+	for _, pt := range [][2]float64{{90, 0}, {89.9, 120}, {-90, 0}, {-77.85, 166.67}, {-16.5, 179.99}, {-16.5, -179.99}, {65.6, -168.1}} {
+		if p, ok := ix.Lookup(pt[0], pt[1]); !ok || p.City == "" {
+			t.Errorf("Lookup(%v) = %+v, %v; want the nearest city", pt, p, ok)
+		}
+	}
 	for _, bad := range [][2]float64{{91, 0}, {0, 181}, {-90.5, 0}} {
 		if _, ok := ix.Lookup(bad[0], bad[1]); ok {
 			t.Errorf("Lookup(%v) accepted", bad)
@@ -142,7 +148,7 @@ func TestDecodeRefusesGarbage(t *testing.T) {
 	if _, err := Decode([]byte("not gzip")); err == nil {
 		t.Error("Decode(garbage) = nil error")
 	}
-	if _, err := Decode(embedded[:len(embedded)/2]); err == nil {
+	if _, err := Decode([]byte(embedded[:len(embedded)/2])); err == nil {
 		t.Error("Decode(half the data) = nil error")
 	}
 }
