@@ -333,8 +333,9 @@ const reachKm = 30
 // across the Rhine), the one with the most people for the cube of its
 // distance (at least 1 km) wins; the nearest one when none is that close. A photo at the Golden Gate files under San Francisco, 7 km
 // off, not Sausalito (pop. 7,000) at 4 km; one in a village's street
-// under the village. Cities are found ring by ring on the 1° grid, each
-// screened by an equirectangular distance first.
+// under the village. Cities are found ring by ring on the 1° grid (empty
+// cells and cells out of reach skipped), each screened by an
+// equirectangular distance first.
 func (ix *Index) nearest(lat, lon float64, cc int) (int, float64) {
 	nearest, nearestD2 := -1, math.Inf(1) // km²
 	pick, pickScore := -1, 0.0            // among the country's cities
@@ -347,11 +348,16 @@ func (ix *Index) nearest(lat, lon float64, cc int) (int, float64) {
 	// scaled by the point's cos(latitude)), in which a cell of ring k is
 	// at least k-1 degrees of latitude or of scaled longitude away.
 	kmLon := kmPerDeg * cosLat
-	limit2 := func() float64 { return math.Max(nearestD2, reachKm*reachKm) }
+	// limit2 is how far (squared) cities are still of interest: the
+	// nearest so far, and at least the reach.
+	limit2 := float64(reachKm * reachKm)
+	if limit2 < nearestD2 {
+		limit2 = math.Inf(1)
+	}
 	for k := 0; k <= 180; k++ {
 		if k >= 2 {
 			bound := float64(k-1) * math.Min(kmPerDeg, kmLon)
-			if bound*bound > limit2() {
+			if bound*bound > limit2 {
 				break
 			}
 		}
@@ -361,8 +367,8 @@ func (ix *Index) nearest(lat, lon float64, cc int) (int, float64) {
 				continue
 			}
 			// the cell row's latitude gap to the point
-			gy := math.Max(0, math.Max(float64(la-90)-lat, lat-float64(la-89))) * kmPerDeg
-			if gy*gy > limit2() {
+			gy := gap(float64(la-90), lat) * kmPerDeg
+			if gy*gy > limit2 {
 				continue
 			}
 			step := 1
@@ -371,11 +377,14 @@ func (ix *Index) nearest(lat, lon float64, cc int) (int, float64) {
 			}
 			for dlo := -k; dlo <= k; dlo += step {
 				lo := lo0 + dlo
-				gx := math.Max(0, math.Max(float64(lo-180)-lon, lon-float64(lo-179))) * kmLon
-				if gx*gx+gy*gy > limit2() {
+				c := la*360 + (lo%360+360)%360
+				if ix.cellStart[c] == ix.cellStart[c+1] {
 					continue
 				}
-				c := la*360 + (lo%360+360)%360
+				gx := gap(float64(lo-180), lon) * kmLon
+				if gx*gx+gy*gy > limit2 {
+					continue
+				}
 				for i := ix.cellStart[c]; i < ix.cellStart[c+1]; i++ {
 					dy := (float64(ix.lat[i])/1e5 - lat) * kmPerDeg
 					dl := float64(ix.lon[i])/1e5 - lon
@@ -388,9 +397,12 @@ func (ix *Index) nearest(lat, lon float64, cc int) (int, float64) {
 					d2 := dx*dx + dy*dy
 					if d2 < nearestD2 {
 						nearest, nearestD2 = int(i), d2
+						limit2 = max(d2, reachKm*reachKm)
 					}
 					if d2 <= reachKm*reachKm {
-						s := float64(max(ix.pop[i], 1000)) / math.Pow(math.Max(d2, 1), 1.5)
+						// pop/d³, compared squared: pop²/(d²)³
+						pop, dd := float64(max(ix.pop[i], 1000)), math.Max(d2, 1)
+						s := pop * pop / (dd * dd * dd)
 						if cc < 0 || int(ix.cityCC[i]) == cc {
 							if s > pickScore {
 								pick, pickScore = int(i), s
@@ -413,6 +425,17 @@ func (ix *Index) nearest(lat, lon float64, cc int) (int, float64) {
 		return -1, 0
 	}
 	return pick, haversine(lat, lon, float64(ix.lat[pick])/1e5, float64(ix.lon[pick])/1e5, cosLat)
+}
+
+// gap is how far v is from the 1° interval [lo, lo+1], in degrees (0 inside).
+func gap(lo, v float64) float64 {
+	switch {
+	case v < lo:
+		return lo - v
+	case v > lo+1:
+		return v - lo - 1
+	}
+	return 0
 }
 
 // haversine is the great-circle distance in km (cosLat1 = cos(lat1)).
