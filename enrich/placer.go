@@ -28,8 +28,9 @@ func (x Places) Extract(ctx context.Context, in *Input, m *catalog.Media) error 
 	return nil
 }
 
-// SetPlace sets a record's Place from its Lat/Lon (nil without them) and
-// reports whether the record changed. An offset it derived before is
+// SetPlace sets the Place of a photo or video from its Lat/Lon (nil
+// without them, or for other files: a Takeout sidecar has a position
+// too) and reports whether the record changed. An offset it derived before is
 // undone first, then, where the record has no offset:
 //
 //   - a local time without offset (EXIF without OffsetTimeOriginal, a
@@ -59,7 +60,7 @@ func SetPlace(ix *places.Index, m *catalog.Media) bool {
 	}
 	m.OffsetSource = ""
 	m.Place = nil
-	if ix != nil && m.Lat != nil && m.Lon != nil {
+	if ix != nil && m.Lat != nil && m.Lon != nil && (m.Kind == "photo" || m.Kind == "video") {
 		if p, ok := ix.Lookup(*m.Lat, *m.Lon); ok && p.City != "" {
 			m.Place = &catalog.Place{CountryCode: p.CountryCode, Country: p.Country, Region: p.Region,
 				City: p.City, DistanceKm: p.DistanceKm, Zone: ix.Zone(*m.Lat, *m.Lon)}

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"shoebox/catalog"
+	"shoebox/enrich"
 )
 
 // TestPlaces uploads the shared media with GPS and photos geotagged at
@@ -45,7 +51,8 @@ func TestPlaces(t *testing.T) {
 	if got := s.names(t, "/dav/"); !slices.Contains(got, "by-place/") {
 		t.Errorf("/dav/ = %q; want by-place/ in it", got)
 	}
-	countries := s.names(t, "/dav/by-place/")
+	countries0 := s.names(t, "/dav/by-place/")
+	countries := countries0
 	for _, c := range []string{"At sea/", "France/", "Germany/", "Japan/", "United Kingdom/", "United States/"} {
 		if !slices.Contains(countries, c) {
 			t.Errorf("/by-place/ = %q; want %s in it", countries, c)
@@ -117,5 +124,33 @@ func TestPlaces(t *testing.T) {
 	}
 	if m, _ := s.apiRaw(t, "p/forest.jpg")["media"].(map[string]any); m["place"] != nil {
 		t.Errorf("forest.jpg (no GPS): media.place = %v; want none", m["place"])
+	}
+
+	// A library from before places: records without them, derived
+	// offsets undone, no place rows, another data version. The next start
+	// places them again, without reading the files.
+	s.stop()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cat, err := catalog.Open(filepath.Join(s.data, "catalog"), catalog.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	n, err := cat.FillPlaces(ctx, "before-places", func(m *catalog.Media) bool { return enrich.SetPlace(nil, m) })
+	countries, _ = cat.Countries(ctx, "admin")
+	cat.Close()
+	if err != nil || n != 8 || len(countries) != 0 {
+		t.Fatalf("stripping places: %d records, %v, countries left %q; want 8, none left", n, err, countries)
+	}
+	s.start()
+	waitUntil(t, time.Minute, "the places to come back", func() bool {
+		return slices.Equal(s.names(t, "/dav/by-place/France/Strasbourg/"), []string{"strasbourg.jpg"})
+	})
+	if got := s.names(t, "/dav/by-place/"); !slices.Equal(got, countries0) {
+		t.Errorf("/by-place/ after the start = %q; want %q as before", got, countries0)
+	}
+	m, _ := s.apiRaw(t, "p/clip.mp4")["media"].(map[string]any)
+	if m["offset"] != "+02:00" || m["taken_local"] != "2020-08-15T12:20:30" || m["offset_source"] != "place-utc" {
+		t.Errorf("clip.mp4 placed again: offset %v, taken_local %v, offset_source %v", m["offset"], m["taken_local"], m["offset_source"])
 	}
 }
