@@ -327,19 +327,26 @@ const earthKm = 6371.0088
 // reachKm is how far from a point cities compete to name it (Index.nearest).
 const reachKm = 30
 
+// sameKm is how far a city of the point's own country is preferred to a
+// nearer one abroad (Index.nearest).
+const sameKm = 300
+
 // nearest returns the city to file a point under and its distance in km.
 // Among the cities within reachKm (those of the point's country cc when
 // there are any, so that a photo in Strasbourg is not filed under Kehl
 // across the Rhine), the one with the most people for the cube of its
-// distance (at least 1 km) wins; the nearest one when none is that close. A photo at the Golden Gate files under San Francisco, 7 km
-// off, not Sausalito (pop. 7,000) at 4 km; one in a village's street
-// under the village. Cities are found ring by ring on the 1° grid (empty
+// distance (at least 1 km) wins. When none is that close, the nearest
+// city of the point's country within sameKm, else the nearest city (at
+// sea, or in a country without one near). A photo at the Golden Gate
+// files under San Francisco, 7 km off, not Sausalito (pop. 7,000) at
+// 4 km; one in a village's street under the village. Cities are found ring by ring on the 1° grid (empty
 // cells and cells out of reach skipped), each screened by an
 // equirectangular distance first.
 func (ix *Index) nearest(lat, lon float64, cc int) (int, float64) {
 	nearest, nearestD2 := -1, math.Inf(1) // km²
 	pick, pickScore := -1, 0.0            // among the country's cities
 	other, otherScore := -1, 0.0          // among the others
+	same, sameD2 := -1, math.Inf(1)       // the country's nearest
 	la0 := min(max(int(math.Floor(lat))+90, 0), 179)
 	lo0 := int(math.Floor(lon)) + 180
 	cosLat := math.Cos(lat * math.Pi / 180)
@@ -349,10 +356,14 @@ func (ix *Index) nearest(lat, lon float64, cc int) (int, float64) {
 	// at least k-1 degrees of latitude or of scaled longitude away.
 	kmLon := kmPerDeg * cosLat
 	// limit2 is how far (squared) cities are still of interest: the
-	// nearest so far, and at least the reach.
-	limit2 := float64(reachKm * reachKm)
-	if limit2 < nearestD2 {
-		limit2 = math.Inf(1)
+	// nearest so far, at least the reach, and the country's nearest so
+	// far up to sameKm.
+	limit2 := math.Inf(1)
+	setLimit := func() {
+		limit2 = max(nearestD2, reachKm*reachKm)
+		if cc >= 0 {
+			limit2 = max(limit2, min(sameD2, sameKm*sameKm))
+		}
 	}
 	for k := 0; k <= 180; k++ {
 		if k >= 2 {
@@ -397,7 +408,11 @@ func (ix *Index) nearest(lat, lon float64, cc int) (int, float64) {
 					d2 := dx*dx + dy*dy
 					if d2 < nearestD2 {
 						nearest, nearestD2 = int(i), d2
-						limit2 = max(d2, reachKm*reachKm)
+						setLimit()
+					}
+					if cc >= 0 && int(ix.cityCC[i]) == cc && d2 < sameD2 {
+						same, sameD2 = int(i), d2
+						setLimit()
 					}
 					if d2 <= reachKm*reachKm {
 						// pop/d³, compared squared: pop²/(d²)³
@@ -414,6 +429,9 @@ func (ix *Index) nearest(lat, lon float64, cc int) (int, float64) {
 				}
 			}
 		}
+	}
+	if pick < 0 && sameD2 <= sameKm*sameKm {
+		pick = same
 	}
 	if pick < 0 {
 		pick = other

@@ -84,6 +84,7 @@ func TestBordersAndSea(t *testing.T) {
 		{"Baarle-Hertog town hall (a Belgian enclave)", 51.4387, 4.9259, "BE", ""},
 		{"Baarle-Nassau, 500 m north of the enclave", 51.4475, 4.9300, "NL", "Baarle-Nassau"},
 		{"Geneva airport's Swiss side", 46.2370, 6.1090, "CH", ""},
+		{"Little Diomede (US), 40 km from Russia's coast", 65.7500, -168.9200, "US", "Nome"},
 		{"a boat in the Baie des Anges, off Nice", 43.6700, 7.2600, "FR", ""},
 		{"a ferry in the Øresund, Danish waters", 55.7000, 12.7000, "DK", ""},
 		{"a ferry in the Øresund, Swedish waters", 55.7000, 12.9000, "SE", ""},
