@@ -1,9 +1,13 @@
 package places
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -152,4 +156,35 @@ func TestDecodeRefusesGarbage(t *testing.T) {
 	if _, err := Decode([]byte(embedded[:len(embedded)/2])); err == nil {
 		t.Error("Decode(half the data) = nil error")
 	}
+}
+
+// FuzzDecode: any bytes, gzipped or not, decode to an error or to an
+// index whose lookups do not panic.
+func FuzzDecode(f *testing.F) {
+	zr, err := gzip.NewReader(strings.NewReader(embedded))
+	if err != nil {
+		f.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, n := range []int{0, 17, 100, 5000, len(raw) / 3, len(raw) - 10} {
+		f.Add(raw[:n])
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		zw.Write(b)
+		zw.Close()
+		for _, data := range [][]byte{b, z.Bytes()} {
+			ix, err := Decode(data)
+			if err != nil {
+				continue
+			}
+			ix.Lookup(48.85, 2.29)
+			ix.Lookup(-89, 179.9)
+			ix.Zone(35.6, 139.7)
+		}
+	})
 }
