@@ -37,16 +37,14 @@ import (
 // disjoint chunks, so 7 exact prefix scans, each read to its end, find
 // every candidate.
 const (
-	pfxIxDay      = "ixd|"
-	pfxIxDayMax   = "ixdm|"
-	pfxIxCam      = "ixc|"
-	pfxIxCamMax   = "ixcm|"
-	pfxIxPlace    = "ixl|"
-	pfxIxPlaceMax = "ixlm|"
-	pfxIxSHA      = "ixs|"
-	pfxIxPHash    = "ixp|"
-	pfxDupOf      = "dupm|"
-	pfxDupGroup   = "dupg|"
+	pfxIxDay    = "ixd|"
+	pfxIxDayMax = "ixdm|"
+	pfxIxCam    = "ixc|"
+	pfxIxCamMax = "ixcm|"
+	pfxIxSHA    = "ixs|"
+	pfxIxPHash  = "ixp|"
+	pfxDupOf    = "dupm|"
+	pfxDupGroup = "dupg|"
 	// pface|U|PID|B|KEY: the photos a person is in (derived from the
 	// faces' Person in media records).
 	pfxPersonFace = "pface|"

@@ -13,31 +13,23 @@ import (
 // Media is what enrichment learned about a file: derived data, rebuilt
 // from the file itself. Field names are those of the JSON API.
 type Media struct {
-	Kind       string   `json:"kind"` // photo, video or other
-	TakenLocal string   `json:"taken_local,omitempty"`
-	Offset     string   `json:"offset,omitempty"`
-	TakenUTC   string   `json:"taken_utc,omitempty"`
-	DateSource string   `json:"date_source,omitempty"` // exif, filename, takeout-json, mtime, upload
-	Make       string   `json:"make,omitempty"`
-	Model      string   `json:"model,omitempty"`
-	Lens       string   `json:"lens,omitempty"`
-	Lat        *float64 `json:"lat,omitempty"`
-	Lon        *float64 `json:"lon,omitempty"`
-	Alt        *float64 `json:"alt,omitempty"`
-	// Place is where Lat/Lon is (enrich/places, offline); nil without
-	// GPS.
-	Place *Place `json:"place,omitempty"`
-	// OffsetSource says Offset was derived from the place's time zone:
-	// OffsetFromPlaceLocal (TakenLocal was known, TakenUTC derived) or
-	// OffsetFromPlaceUTC (TakenUTC was known, TakenLocal derived); ""
-	// when the file gave it, or there is none.
-	OffsetSource string  `json:"offset_source,omitempty"`
-	Width        int     `json:"width,omitempty"`
-	Height       int     `json:"height,omitempty"`
-	Orientation  int     `json:"orientation,omitempty"`
-	DurationS    float64 `json:"duration_s,omitempty"`
-	PHash        string  `json:"phash,omitempty"`
-	SHA256       string  `json:"sha256,omitempty"`
+	Kind        string   `json:"kind"` // photo, video or other
+	TakenLocal  string   `json:"taken_local,omitempty"`
+	Offset      string   `json:"offset,omitempty"`
+	TakenUTC    string   `json:"taken_utc,omitempty"`
+	DateSource  string   `json:"date_source,omitempty"` // exif, filename, takeout-json, mtime, upload
+	Make        string   `json:"make,omitempty"`
+	Model       string   `json:"model,omitempty"`
+	Lens        string   `json:"lens,omitempty"`
+	Lat         *float64 `json:"lat,omitempty"`
+	Lon         *float64 `json:"lon,omitempty"`
+	Alt         *float64 `json:"alt,omitempty"`
+	Width       int      `json:"width,omitempty"`
+	Height      int      `json:"height,omitempty"`
+	Orientation int      `json:"orientation,omitempty"`
+	DurationS   float64  `json:"duration_s,omitempty"`
+	PHash       string   `json:"phash,omitempty"`
+	SHA256      string   `json:"sha256,omitempty"`
 	// Faces found in the photo; FacesState says why there are none yet
 	// ("waiting-for-models" until `shoebox models install`).
 	Faces      []Face `json:"faces,omitempty"`
@@ -51,6 +43,14 @@ type Media struct {
 	// Video is what a video's container and streams say beyond its size
 	// and duration (nil for photos).
 	Video *VideoInfo `json:"video,omitempty"`
+	// Place is where Lat/Lon is (enrich/places, offline); nil without
+	// GPS.
+	Place *Place `json:"place,omitempty"`
+	// OffsetSource says Offset was derived from the place's time zone:
+	// OffsetFromPlaceLocal (TakenLocal was known, TakenUTC derived) or
+	// OffsetFromPlaceUTC (TakenUTC was known, TakenLocal derived); ""
+	// when the file gave it, or there is none.
+	OffsetSource string `json:"offset_source,omitempty"`
 }
 
 // Place is a photo's place: its country (ISO 3166-1 alpha-2 code and

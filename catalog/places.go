@@ -10,6 +10,15 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
+// The place index (index.go has the others):
+//
+//	ixl|U|COUNTRY|CITY|B|KEY  a file, by its folders (Media.PlaceFolders)
+//	ixlm|U|COUNTRY|CITY       newest modification time seen for the place
+const (
+	pfxIxPlace    = "ixl|"
+	pfxIxPlaceMax = "ixlm|"
+)
+
 // AtSea is the country folder of places outside every country's borders
 // and coastal waters (their city folder is the nearest city's).
 const AtSea = "At sea"
