@@ -34,6 +34,9 @@
 //	ixdm|<user>|<YYYY-MM-DD>         → newest mtime, 8 bytes BE     (derived)
 //	ixc|<user>|<camera>|<bucket>|<key>      → empty                 (derived: by camera)
 //	ixcm|<user>|<camera>             → newest mtime, 8 bytes BE     (derived)
+//	ixl|<user>|<country>|<city>|<bucket>|<key> → empty              (derived: by place; places.go)
+//	ixlm|<user>|<country>|<city>     → newest mtime, 8 bytes BE     (derived)
+//	meta|places                      → places data version the records were placed with (derived marker)
 //	ixs|<user>|<sha256>|<bucket>|<key>      → empty                 (derived: exact duplicates)
 //	ixp|<user>|<i>:<chunk>|<bucket>|<key>   → phash, 8 bytes BE     (derived: near duplicates)
 //	dupm|<user>|<bucket>|<key>       → duplicate group id           (derived)
@@ -101,6 +104,14 @@
 // entry), deleted with the file or its folder, never for folders or the
 // trash, and built once at Open for older catalogs (meta|mtix). It serves
 // WebDAV SEARCH: a page of n files reads about n rows.
+//
+// Places (places.go): a record's Place (set by enrichment from its
+// position) files it under ixl|U|COUNTRY|CITY (the folder names of
+// Media.PlaceFolders: English country name, or AtSea), kept like the
+// camera index. FillPlaces places again every record with a position when
+// the places data changes (meta|places holds the version they were placed
+// with), reading media records, not files, and rewriting each changed one
+// with its index rows.
 //
 // An access key row holds the owner and the S3 secret sealed (encrypted) by
 // gateway/auth with a key kept outside the catalog, so the catalog alone

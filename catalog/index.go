@@ -25,6 +25,8 @@ import (
 //	ixdm|U|YYYY-MM-DD         newest modification time seen that day (8 bytes)
 //	ixc|U|CAMERA|B|KEY        by camera
 //	ixcm|U|CAMERA             newest modification time seen for the camera
+//	ixl|U|COUNTRY|CITY|B|KEY  by place (folder names: Media.PlaceFolders)
+//	ixlm|U|COUNTRY|CITY       newest modification time seen for the place
 //	ixs|U|SHA256|B|KEY        exact duplicates
 //	ixp|U|I:CHUNK|B|KEY       perceptual hash split into 7 chunks (value: the hash)
 //	dupm|U|B|KEY              the duplicate group of a file (value: group id)
@@ -63,7 +65,7 @@ const (
 // of near duplicates (see enrich.NearDistance, which is the same).
 const NearDistance = 6
 
-var derivedPrefixes = []string{pfxIxTag, pfxIxTagMax, pfxIxRating, pfxRegions, pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxThumbsWaiting, pfxFacesNew, pfxPeopleStats, pfxFacesKind}
+var derivedPrefixes = []string{pfxIxTag, pfxIxTagMax, pfxIxRating, pfxRegions, pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxPlace, pfxIxPlaceMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxThumbsWaiting, pfxFacesNew, pfxPeopleStats, pfxFacesKind}
 
 // Day is the local date a record files under ("2006-01-02"), or "".
 func (m Media) Day() string {
@@ -136,6 +138,9 @@ func indexRows(user, bucket, key string, m Media) map[string][]byte {
 	}
 	if c := m.Camera(); c != "" {
 		rows[pfxIxCam+user+sep+c+ref] = nil
+	}
+	if country, city := m.PlaceFolders(); country != "" {
+		rows[pfxIxPlace+user+sep+country+sep+city+ref] = nil
 	}
 	if m.Kind == "photo" || m.Kind == "video" {
 		if m.SHA256 != "" {
@@ -219,7 +224,12 @@ func index(txn *badger.Txn, user, bucket, key string, m Media, modNs int64) erro
 	if bucket == TrashBucket {
 		return nil
 	}
-	newest := []struct{ pfx, name string }{{pfxIxDayMax, m.Day()}, {pfxIxCamMax, m.Camera()}}
+	country, city := m.PlaceFolders()
+	place := ""
+	if country != "" {
+		place = country + sep + city
+	}
+	newest := []struct{ pfx, name string }{{pfxIxDayMax, m.Day()}, {pfxIxCamMax, m.Camera()}, {pfxIxPlaceMax, place}}
 	if m.Kind == "photo" || m.Kind == "video" {
 		for _, t := range m.Tags {
 			newest = append(newest, struct{ pfx, name string }{pfxIxTagMax, CleanTag(t)})

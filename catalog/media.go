@@ -52,6 +52,14 @@ type Media struct {
 	// Video is what a video's container and streams say beyond its size
 	// and duration (nil for photos).
 	Video *VideoInfo `json:"video,omitempty"`
+	// Place is where Lat/Lon is (enrich/places, offline); nil without
+	// GPS.
+	Place *Place `json:"place,omitempty"`
+	// OffsetSource says Offset was derived from the place's time zone:
+	// OffsetFromPlaceLocal (TakenLocal was known, TakenUTC derived) or
+	// OffsetFromPlaceUTC (TakenUTC was known, TakenLocal derived); ""
+	// when the file gave it, or there is none.
+	OffsetSource string `json:"offset_source,omitempty"`
 }
 
 // NamedRegion is an area of the photo another tool named (a face tagged
@@ -62,6 +70,25 @@ type NamedRegion struct {
 	Name string     `json:"name"`
 	Box  [4]float64 `json:"box"`
 }
+
+// Place is a photo's place: its country (ISO 3166-1 alpha-2 code and
+// English name; empty at sea beyond the data's coastal waters), a region
+// where the data has one, the nearest city or town (reported even at sea,
+// with its distance) and the IANA time zone.
+type Place struct {
+	CountryCode string  `json:"country_code,omitempty"`
+	Country     string  `json:"country,omitempty"`
+	Region      string  `json:"region,omitempty"`
+	City        string  `json:"city,omitempty"`
+	DistanceKm  float64 `json:"distance_km"`
+	Zone        string  `json:"zone,omitempty"`
+}
+
+// The values of Media.OffsetSource.
+const (
+	OffsetFromPlaceLocal = "place-local"
+	OffsetFromPlaceUTC   = "place-utc"
+)
 
 // FacesWaiting is the FacesState of a photo enriched without face models.
 const FacesWaiting = "waiting-for-models"

@@ -22,6 +22,12 @@
 // regions.go (People.NameFromRegions) names the persons of the faces those
 // regions cover.
 //
+// Places (placer.go) runs after Metadata: a record with a position gets
+// its Place from package places (country, region, nearest city, time
+// zone, offline), and a missing UTC offset is derived from the zone
+// (SetPlace says when; Media.OffsetSource records it, so that new places
+// data can redo it).
+//
 // Thumbnails (thumbs.go) decode each photo once: JPEGs by DCT scaling at
 // 1/2, 1/4 or 1/8 (internal/jpegdec, a fork of image/jpeg) so that the
 // decode is just large enough for the 1440 px preview; HEIC through

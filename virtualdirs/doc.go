@@ -1,7 +1,8 @@
 // Package virtualdirs computes the virtual folder trees from catalog
 // indexes: /by-date/YYYY/YYYY-MM/YYYY-MM-DD (the camera's local date),
-// /by-camera/<camera>, /by-tag/<keyword> (the keywords other tools wrote
-// in XMP), /duplicates/<group>, /albums/<album>, /trash and
+// /by-camera/<camera>, /by-place/<country>/<city> (catalog.Media.PlaceFolders),
+// /by-tag/<keyword> (the keywords other tools wrote in XMP),
+// /duplicates/<group>, /albums/<album>, /trash and
 // /by-person/<person> (faces grouped by enrich.People). Tree.List
 // lists one folder, Tree.Stat finds one entry; both cost what the listed
 // folder holds (see the index rows in catalog/index.go), never a scan of

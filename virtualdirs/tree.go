@@ -18,7 +18,7 @@ import (
 
 // RootNames returns the virtual roots, in the order they are listed.
 func RootNames() []string {
-	return []string{"by-date", "by-camera", "by-person", "by-tag", "duplicates", "albums", "trash"}
+	return []string{"by-date", "by-camera", "by-place", "by-person", "by-tag", "duplicates", "albums", "trash"}
 }
 
 // ErrNotFound is returned for a virtual path that does not exist.
@@ -115,6 +115,8 @@ func (t *Tree) List(ctx context.Context, user, p string, fn func(Entry) error) e
 		return t.listDate(ctx, user, segs[1:], fn)
 	case "by-camera":
 		return t.listCamera(ctx, user, segs[1:], fn)
+	case "by-place":
+		return t.listPlace(ctx, user, segs[1:], fn)
 	case "by-person":
 		return t.listPeople(ctx, user, segs[1:], fn)
 	case "by-tag":

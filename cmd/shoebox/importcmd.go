@@ -239,7 +239,8 @@ func reindexCmd(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "reindexing %d files\n", n)
 	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg,
-		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: loadFaceModels(cfg, lg), WantFaces: true, FaceDetector: faceDetector(cfg)}}})
+		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: loadFaceModels(cfg, lg), WantFaces: true, FaceDetector: faceDetector(cfg)},
+			enrich.Places{Index: loadPlaces(lg)}}})
 	pctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { pool.Run(pctx); close(done) }()

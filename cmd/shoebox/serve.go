@@ -121,8 +121,10 @@ func serve(ctx context.Context, args []string) error {
 		}
 	}
 	ffmpeg := enrich.NewFFmpeg(cfg.FFmpeg, lg)
+	placesIx := loadPlaces(lg)
 	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg, Observe: observe, Busy: m.busy,
-		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: faceModels, WantFaces: true, FaceDetector: faceDetector(cfg), FFmpeg: ffmpeg}}})
+		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: faceModels, WantFaces: true, FaceDetector: faceDetector(cfg), FFmpeg: ffmpeg},
+			enrich.Places{Index: placesIx}}})
 
 	// One limiter for every front end: failures over WebDAV, the API and S3
 	// add up per address and per user (gateway/auth.Limiter).
@@ -260,6 +262,8 @@ func serve(ctx context.Context, args []string) error {
 	go func() { pool.Run(poolCtx); close(poolDone) }()
 	go st.gw.RunTrashPurger(poolCtx, time.Hour)
 	go st.space.Run(poolCtx, time.Second)
+	// Photos enriched before places (or with older places data) are placed.
+	go fillPlaces(poolCtx, st, placesIx, lg)
 	// Videos enriched without ffmpeg get their thumbnails once it is there.
 	go ffmpeg.Watch(poolCtx, time.Minute, st.cat.RequeueWaitingThumbnails, func() { pool.Committed(poolCtx, gateway.Event{Op: gateway.OpPut}) })
 	if faceModels != nil {
