@@ -32,8 +32,13 @@ type PeopleOptions struct {
 	// Threshold is the largest average cosine distance, between centred
 	// descriptors, at which two groups merge; 0 means DefaultPeopleThreshold.
 	Threshold float64
-	// MinFaces is the smallest group that becomes a person; 0 means 2.
+	// MinFaces is the fewest different photos (by content: copies count
+	// once) a group needs to become a person; 0 means 2.
 	MinFaces int
+	// MinScore, MinFaceSize (pixels across, on the preview) and MaxYaw
+	// (faceGeometry) say which faces are grouped at all (see usable); 0
+	// means the default for Kind, a negative value turns the filter off.
+	MinScore, MinFaceSize, MaxYaw float64
 	// Kind is the kind of descriptor grouped (FaceKindOf); "" is FaceKind.
 	Kind string
 	// RegroupAfter and RegroupEvery say when People.PlaceNewFaces calls for a
@@ -123,19 +128,44 @@ const groupTries = 3
 
 // NewPeople returns the owner of cat's people state, grouping with opt.
 func NewPeople(cat *catalog.Catalog, opt PeopleOptions) *People {
-	if opt.Threshold <= 0 {
-		opt.Threshold = DefaultPeopleThreshold
-	}
+	return &People{cat: cat, opt: opt.resolve(), users: map[string]*userPeople{}}
+}
+
+// resolve fills in the defaults (for opt.Kind).
+func (opt PeopleOptions) resolve() PeopleOptions {
 	if opt.Kind == "" {
 		opt.Kind = FaceKind
 	}
+	d := peopleDefaults(opt.Kind)
+	if opt.Threshold <= 0 {
+		opt.Threshold = d.Threshold
+	}
 	if opt.MinFaces <= 0 {
-		opt.MinFaces = 2
+		opt.MinFaces = d.MinFaces
+	}
+	if opt.MinScore == 0 {
+		opt.MinScore = d.MinScore
+	}
+	if opt.MinFaceSize == 0 {
+		opt.MinFaceSize = d.MinFaceSize
+	}
+	if opt.MaxYaw == 0 {
+		opt.MaxYaw = d.MaxYaw
 	}
 	if opt.RegroupEvery <= 0 {
 		opt.RegroupEvery = 24 * time.Hour
 	}
-	return &People{cat: cat, opt: opt, users: map[string]*userPeople{}}
+	return opt
+}
+
+// peopleDefaults are the grouping parameters for a kind of descriptor,
+// chosen on the tuning half of the evaluation sets only (see
+// TestFaceEval): the held-out figures are in the README.
+func peopleDefaults(kind string) PeopleOptions {
+	if kind == FaceKindOf(faces.DetectorSSD) {
+		return PeopleOptions{Threshold: 0.25, MinFaces: 2, MinScore: -1, MinFaceSize: -1, MaxYaw: -1}
+	}
+	return PeopleOptions{Threshold: 0.25, MinFaces: 2, MinScore: -1, MinFaceSize: -1, MaxYaw: -1}
 }
 
 func (p *People) user(name string) *userPeople {
@@ -370,6 +400,7 @@ type grouping struct {
 func computeGrouping(ctx context.Context, cat *catalog.Catalog, user string, opt PeopleOptions) (*grouping, error) {
 	var refs []faceRef
 	var descs [][]float64
+	var samples []faceSample
 	current := map[[2]string][]string{}
 	unchecked := map[[2]string]bool{}
 	err := cat.UserFaces(ctx, user, func(bucket, key string, m catalog.Media) error {
@@ -388,6 +419,11 @@ func computeGrouping(ctx context.Context, cat *catalog.Catalog, user string, opt
 			}
 			refs = append(refs, faceRef{bucket, key, m.SHA256, i})
 			descs = append(descs, d)
+			photo := m.SHA256
+			if photo == "" {
+				photo = bucket + "/" + key
+			}
+			samples = append(samples, faceSample{faceKey{photo, i}, opt.usable(f, m)})
 		}
 		current[[2]string{bucket, key}] = ps
 		return nil
@@ -397,9 +433,16 @@ func computeGrouping(ctx context.Context, cat *catalog.Catalog, user string, opt
 	}
 	libMean, vecs := centre(descs)
 	cut := 1 - opt.Threshold
-	groups := clusterFaces(vecs, cut)
+	groups := groupVectors(vecs, samples, opt)
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	// Copies of one photo (same content) are grouped once, through their
+	// first face in groups; every copy's face gets the person.
+	copies := map[faceKey][]int{}
+	for i, s := range samples {
+		k := s.faceKey
+		copies[k] = append(copies[k], i)
 	}
 
 	people, err := cat.People(ctx, user)
@@ -420,9 +463,6 @@ func computeGrouping(ctx context.Context, cat *catalog.Catalog, user string, opt
 		assign[k] = a
 	}
 	for _, g := range groups {
-		if len(g) < opt.MinFaces {
-			continue
-		}
 		// The centroid is the mean of the group's unit vectors, not
 		// normalized: a face's average similarity to the group is its dot
 		// product with it (PlaceNewFaces relies on that).
@@ -470,20 +510,27 @@ func computeGrouping(ctx context.Context, cat *catalog.Catalog, user string, opt
 		used[pi][pc] = true
 		found[pi] = true
 		for _, i := range g {
-			r := refs[i]
-			if !slices.Contains(people[pi].Rejected, r.sha) {
-				assign[[2]string{r.bucket, r.key}][r.idx] = pi
+			for _, c := range copies[samples[i].faceKey] {
+				r := refs[c]
+				if !slices.Contains(people[pi].Rejected, r.sha) {
+					assign[[2]string{r.bucket, r.key}][r.idx] = pi
+				}
 			}
 		}
 	}
-	// Photos the user put into a person: the face nearest to it joins.
+	// Photos the user put into a person: the face nearest to it joins
+	// (the face already the person's, if one is), on every copy.
 	for pi := range people {
 		p := &people[pi]
 		for _, sha := range p.Included {
 			best, bestSim := -1, -2.0
 			for fi, r := range refs {
-				if r.sha != sha || assign[[2]string{r.bucket, r.key}][r.idx] == pi {
+				if r.sha != sha {
 					continue
+				}
+				if assign[[2]string{r.bucket, r.key}][r.idx] == pi {
+					best, bestSim = fi, 2
+					break
 				}
 				for _, c := range p.Centroids {
 					if sim := cosine(vecs[fi], c); sim > bestSim {
@@ -491,22 +538,33 @@ func computeGrouping(ctx context.Context, cat *catalog.Catalog, user string, opt
 					}
 				}
 			}
-			if best >= 0 {
-				r := refs[best]
-				assign[[2]string{r.bucket, r.key}][r.idx] = pi
-				found[pi] = true
+			if best < 0 {
+				continue
 			}
+			for _, c := range copies[samples[best].faceKey] {
+				r := refs[c]
+				assign[[2]string{r.bucket, r.key}][r.idx] = pi
+			}
+			found[pi] = true
 		}
 	}
 	out := &grouping{people: people, keep: make([]bool, len(people)), counts: make([]int, len(people)),
 		assign: assign, current: current, unchecked: unchecked,
 		stats: catalog.PeopleStats{Faces: len(refs), At: time.Now().UTC()}}
-	for _, ps := range assign {
-		for _, pi := range ps {
-			if pi >= 0 {
-				out.counts[pi]++
-			}
+	// A person's size counts each photo's content once (one photo, one
+	// vote): copies of a photo are one face.
+	counted := map[int]map[faceKey]bool{}
+	for i, r := range refs {
+		pi := assign[[2]string{r.bucket, r.key}][r.idx]
+		k := samples[i].faceKey
+		if pi < 0 || counted[pi][k] {
+			continue
 		}
+		if counted[pi] == nil {
+			counted[pi] = map[faceKey]bool{}
+		}
+		counted[pi][k] = true
+		out.counts[pi]++
 	}
 	for pi, p := range people {
 		out.keep[pi] = found[pi] || p.Name != "" || p.Hidden || len(p.Rejected)+len(p.Included) > 0

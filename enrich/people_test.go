@@ -98,7 +98,7 @@ func (l *faceLib) add(prefix string, files ...string) {
 // not (fp), and each person's photos.
 func pairwise(cat *catalog.Catalog) (tp, fp int, desc []string) {
 	ctx := context.Background()
-	id := func(n string) string { return strings.TrimRight(strings.TrimSuffix(n, ".jpg"), "0123456789") }
+	id := func(n string) string { return strings.TrimRight(strings.TrimSuffix(n, filepath.Ext(n)), "0123456789") }
 	people, _ := cat.People(ctx, "u")
 	for _, p := range people {
 		var names []string
@@ -123,30 +123,15 @@ func pairwise(cat *catalog.Catalog) (tp, fp int, desc []string) {
 	return tp, fp, desc
 }
 
-// TestGroupPeople enriches the shared face photos with faces and groups
-// them, printing pairwise precision, recall and F1 against the identities
-// in the file names for a few thresholds.
-func TestGroupPeople(t *testing.T) {
-	l := newFaceLib(t)
-	cat, ctx := l.cat, context.Background()
-	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
-	l.add("", files...)
-	for _, th := range []float64{0.6, 0.7, 0.8, 0.85, 0.9, enrich.DefaultPeopleThreshold} {
-		if _, err := enrich.NewPeople(cat, enrich.PeopleOptions{Threshold: th}).Group(ctx, "u"); err != nil {
-			t.Fatal(err)
-		}
-		tp, fp, desc := pairwise(cat)
-		prec := float64(tp) / float64(max(1, tp+fp))
-		rec := float64(tp) / 16
-		f1 := 0.0
-		if prec+rec > 0 {
-			f1 = 2 * prec * rec / (prec + rec)
-		}
-		t.Logf("threshold %.2f: precision %.2f recall %.2f F1 %.2f %v", th, prec, rec, f1, desc)
-		if th == enrich.DefaultPeopleThreshold && (tp+fp == 0 || prec < 0.5) {
-			t.Errorf("default threshold: precision %.2f; want at least 0.5", prec)
-		}
+// extraPhotos are the single-person photos of faces-extra (adults the
+// descriptors tell apart: the grouping makes persons of them).
+func extraPhotos(t *testing.T) []string {
+	files, _ := filepath.Glob("../../shared/testdata/faces-extra/*.*")
+	files = slices.DeleteFunc(files, func(f string) bool { return strings.HasSuffix(f, ".md") })
+	if len(files) != 30 {
+		t.Fatalf("%d photos in faces-extra; want 30", len(files))
 	}
+	return files
 }
 
 // TestPlaceNewFaces: between full passes, a new photo's face joins the
@@ -159,8 +144,8 @@ func TestPlaceNewFaces(t *testing.T) {
 	if _, full, err := owner.PlaceNewFaces(ctx, "u"); err != nil || !full {
 		t.Fatalf("before any full pass: full %v, %v; want a full pass due", full, err)
 	}
-	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
-	l.add("", files...)
+	dir := "../../shared/testdata/faces-extra"
+	l.add("", extraPhotos(t)...)
 	if _, err := owner.Group(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +171,7 @@ func TestPlaceNewFaces(t *testing.T) {
 		}
 		return nil
 	})
-	l.add("again/", filepath.Join("../../shared/testdata/faces/images", first))
+	l.add("again/", filepath.Join(dir, first))
 	if n := newCount(); n != 1 {
 		t.Fatalf("%d new photos after one arrived; want 1", n)
 	}
@@ -208,7 +193,7 @@ func TestPlaceNewFaces(t *testing.T) {
 	if err := owner.Reject(ctx, "u", p.ID, "f", "again/"+first); err != nil {
 		t.Fatal(err)
 	}
-	l.add("third/", filepath.Join("../../shared/testdata/faces/images", first))
+	l.add("third/", filepath.Join(dir, first))
 	if _, _, err := owner.PlaceNewFaces(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
@@ -229,8 +214,7 @@ func TestPlaceNewFaces(t *testing.T) {
 func TestGroupPeopleKeepsPersonsWhenDescriptorsChange(t *testing.T) {
 	l := newFaceLib(t)
 	cat, ctx := l.cat, context.Background()
-	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
-	l.add("", files...)
+	l.add("", extraPhotos(t)...)
 	if _, err := enrich.NewPeople(cat, enrich.PeopleOptions{}).Group(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +257,7 @@ func TestGroupPeopleKeepsPersonsWhenDescriptorsChange(t *testing.T) {
 
 // TestGroupPeopleSSD: with the SSD detector, faces are stored as their own
 // kind of descriptor (ssd512a), more faces are found (the group photo's),
-// and grouping them keeps precision up.
+// and grouping them makes persons (TestFaceEval measures how well).
 func TestGroupPeopleSSD(t *testing.T) {
 	l := newFaceLib(t)
 	if l.models.SSD == nil {
@@ -281,23 +265,20 @@ func TestGroupPeopleSSD(t *testing.T) {
 	}
 	l.detector = faces.DetectorSSD
 	cat, ctx := l.cat, context.Background()
-	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
-	l.add("", files...)
+	l.add("", append(extraPhotos(t), "../../shared/testdata/faces/images/pristin.jpg")...)
 	m, err := cat.MediaOf(ctx, "u", "f", "pristin.jpg")
 	if err != nil || len(m.Faces) < 2 || m.Faces[0].Detector != "ssd512a" {
 		t.Fatalf("group photo with SSD: %d faces (%v); want several ssd512a faces", len(m.Faces), err)
 	}
 	t.Logf("SSD: %d faces in the group photo", len(m.Faces))
-	for _, th := range []float64{0.75, 0.78, 0.8, 0.85, enrich.DefaultPeopleThreshold} {
-		opt := enrich.PeopleOptions{Kind: enrich.FaceKindOf(faces.DetectorSSD), Threshold: th}
-		if _, err := enrich.NewPeople(cat, opt).Group(ctx, "u"); err != nil {
-			t.Fatal(err)
-		}
-		tp, fp, desc := pairwise(cat)
-		prec := float64(tp) / float64(max(1, tp+fp))
-		t.Logf("SSD at %.2f: %d persons; pairwise precision %.2f, recall %.2f", th, len(desc), prec, float64(tp)/16)
-		if th == enrich.DefaultPeopleThreshold && tp+fp > 0 && prec < 0.5 {
-			t.Errorf("SSD grouping precision %.2f; want at least 0.5", prec)
-		}
+	opt := enrich.PeopleOptions{Kind: enrich.FaceKindOf(faces.DetectorSSD)}
+	n, err := enrich.NewPeople(cat, opt).Group(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, fp, desc := pairwise(cat)
+	t.Logf("SSD: %d persons %v", n, desc)
+	if n < 3 || tp == 0 {
+		t.Errorf("SSD: %d persons, %d right and %d wrong pairs; want at least 3 persons", n, tp, fp)
 	}
 }
