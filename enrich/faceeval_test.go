@@ -57,8 +57,8 @@ const (
 
 type evalPhoto struct {
 	set, file, identity string // identity "" for a group photo
-	tuning                  bool
-	media                   map[string]catalog.Media // by detector
+	tuning              bool
+	media               map[string]catalog.Media // by detector
 }
 
 // evalPhotos lists both data sets.
