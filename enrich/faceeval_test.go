@@ -52,7 +52,7 @@ const (
 	evalExtraDir = "../../shared/testdata/faces-extra"
 	// evalCacheVersion names the detection pipeline in the descriptor
 	// cache's keys: change it when detectFaces changes.
-	evalCacheVersion = "1"
+	evalCacheVersion = "2"
 )
 
 type evalPhoto struct {
