@@ -3,6 +3,8 @@ package enrich_test
 import (
 	"bytes"
 	"context"
+	"image"
+	_ "image/png"
 	"io"
 	"log/slog"
 	"os"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/disintegration/imaging"
 
 	"shoebox/catalog"
 	"shoebox/enrich"
@@ -98,7 +102,10 @@ func (l *faceLib) add(prefix string, files ...string) {
 // not (fp), and each person's photos.
 func pairwise(cat *catalog.Catalog) (tp, fp int, desc []string) {
 	ctx := context.Background()
-	id := func(n string) string { return strings.TrimRight(strings.TrimSuffix(n, filepath.Ext(n)), "0123456789") }
+	id := func(n string) string {
+		n = filepath.Base(n)
+		return strings.TrimRight(strings.TrimSuffix(n, filepath.Ext(n)), "0123456789")
+	}
 	people, _ := cat.People(ctx, "u")
 	for _, p := range people {
 		var names []string
@@ -280,5 +287,71 @@ func TestGroupPeopleSSD(t *testing.T) {
 	t.Logf("SSD: %d persons %v", n, desc)
 	if n < 3 || tp == 0 {
 		t.Errorf("SSD: %d persons, %d right and %d wrong pairs; want at least 3 persons", n, tp, fp)
+	}
+}
+
+// TestTightCropsGrouped: 150×150 portraits cropped to the face (made here
+// from photos of faces-extra) have their face found (the padded retry)
+// and join the person of their identity.
+func TestTightCropsGrouped(t *testing.T) {
+	l := newFaceLib(t)
+	cat, ctx := l.cat, context.Background()
+	photos := extraPhotos(t)
+	l.add("", photos...)
+	dir := t.TempDir()
+	var crops []string
+	for _, f := range photos {
+		if !strings.HasSuffix(f, "1.jpg") && !strings.HasSuffix(f, "2.jpg") {
+			continue
+		}
+		r, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, _, err := image.Decode(r)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		found, err := l.models.Detect(img)
+		if err != nil || len(found) == 0 {
+			t.Fatalf("%s: %v, %d faces", f, err, len(found))
+		}
+		b := found[0].Box
+		side := max(b.W, b.H)
+		cx, cy := b.X+b.W/2, b.Y+b.H/2
+		box := image.Rect(int(cx-side/2), int(cy-side/2), int(cx+side/2), int(cy+side/2)).Intersect(img.Bounds())
+		crop := imaging.Resize(imaging.Crop(img, box), 150, 150, imaging.Lanczos)
+		name := filepath.Join(dir, filepath.Base(f))
+		if err := imaging.Save(crop, name, imaging.JPEGQuality(90)); err != nil {
+			t.Fatal(err)
+		}
+		crops = append(crops, name)
+	}
+	l.add("crops/", crops...)
+	if _, err := enrich.NewPeople(cat, enrich.PeopleOptions{}).Group(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	withFace, grouped := 0, 0
+	for _, c := range crops {
+		m, err := cat.MediaOf(ctx, "u", "f", "crops/"+filepath.Base(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Faces) > 0 {
+			withFace++
+			if m.Faces[0].Person != "" {
+				grouped++
+			}
+		}
+	}
+	tp, fp, desc := pairwise(cat)
+	prec := float64(tp) / float64(max(1, tp+fp))
+	t.Logf("%d crops: %d with a face, %d in a person; pairwise precision %.2f (%d right, %d wrong pairs) %v", len(crops), withFace, grouped, prec, tp, fp, desc)
+	if withFace < len(crops)-1 {
+		t.Errorf("faces found in %d of %d tight crops; want all but one at most", withFace, len(crops))
+	}
+	if grouped < len(crops)/2 || prec < 0.9 {
+		t.Errorf("%d of %d crops in a person, precision %.2f; want at least half, precision 0.9", grouped, len(crops), prec)
 	}
 }
