@@ -215,6 +215,16 @@ func (c *Catalog) GetPerson(ctx context.Context, user, id string) (Person, error
 	return p, err
 }
 
+// FilesWithContent calls fn with the user's files whose content has the
+// given SHA-256 (exact copies, through the ixs index rows of enriched
+// files), in key order.
+func (c *Catalog) FilesWithContent(ctx context.Context, user, sha string, fn func(Object) error) error {
+	if sha == "" {
+		return nil
+	}
+	return c.refs(ctx, user, pfxIxSHA+user+sep+sha+sep, fn)
+}
+
 // ReassignFaces gives the faces of one file that belong to person from to
 // person to ("" for nobody).
 func (c *Catalog) ReassignFaces(ctx context.Context, user, bucket, key, from, to string) error {

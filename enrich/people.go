@@ -518,19 +518,14 @@ func computeGrouping(ctx context.Context, cat *catalog.Catalog, user string, opt
 			}
 		}
 	}
-	// Photos the user put into a person: the face nearest to it joins
-	// (the face already the person's, if one is), on every copy.
+	// Photos the user put into a person: the face nearest to it joins.
 	for pi := range people {
 		p := &people[pi]
 		for _, sha := range p.Included {
 			best, bestSim := -1, -2.0
 			for fi, r := range refs {
-				if r.sha != sha {
+				if r.sha != sha || assign[[2]string{r.bucket, r.key}][r.idx] == pi {
 					continue
-				}
-				if assign[[2]string{r.bucket, r.key}][r.idx] == pi {
-					best, bestSim = fi, 2
-					break
 				}
 				for _, c := range p.Centroids {
 					if sim := cosine(vecs[fi], c); sim > bestSim {
@@ -538,14 +533,11 @@ func computeGrouping(ctx context.Context, cat *catalog.Catalog, user string, opt
 					}
 				}
 			}
-			if best < 0 {
-				continue
-			}
-			for _, c := range copies[samples[best].faceKey] {
-				r := refs[c]
+			if best >= 0 {
+				r := refs[best]
 				assign[[2]string{r.bucket, r.key}][r.idx] = pi
+				found[pi] = true
 			}
-			found[pi] = true
 		}
 	}
 	out := &grouping{people: people, keep: make([]bool, len(people)), counts: make([]int, len(people)),
@@ -619,7 +611,11 @@ func (g *grouping) apply(ctx context.Context, cat *catalog.Catalog, user string)
 // grouping has not looked at yet (catalog.NewFaces, indexed) joins the
 // person whose faces it is closest to on average, if that is within the
 // threshold and the user did not reject the photo from that person;
-// otherwise it waits, unplaced, for the next full pass. A new face is
+// otherwise it waits, unplaced, for the next full pass. A face the
+// quality filters leave out (PeopleOptions.usable) stays unassigned. A
+// copy of a photo already in the library takes the persons of its twin's
+// faces and is not counted in their Faces again (one photo, one vote;
+// the next full pass counts exactly). A new face is
 // compared with the persons' centroids, not with every face: the average
 // cosine similarity of a unit vector to a group is its dot product with
 // the mean of the group's unit vectors, which is what a centroid is.
@@ -653,12 +649,34 @@ func (p *People) PlaceNewFaces(ctx context.Context, user string) (placed int, fu
 			u.version++
 		}
 	}()
+	batch := map[string][]string{} // persons of the faces of copies placed in this pass, by SHA-256
 	err = cat.NewFaces(ctx, user, func(bucket, key string, m catalog.Media) error {
 		ps := make([]string, len(m.Faces))
+		// A copy of a photo already in the library (same content) takes
+		// its twins' persons and adds no face to them (one photo, one
+		// vote); twins are the other files with the content, or a copy
+		// placed earlier in this pass.
+		twin := batch[m.SHA256]
+		if twin == nil {
+			var err error
+			if twin, err = twinPersons(ctx, cat, user, bucket, key, m); err != nil {
+				return err
+			}
+		}
 		for i, f := range m.Faces {
 			ps[i] = f.Person
 			if f.Person != "" || f.Checked || f.Detector != opt.Kind || len(f.Descriptor) != 128 {
 				continue
+			}
+			if twin != nil && twin[i] != "" {
+				if k := slices.IndexFunc(people, func(p catalog.Person) bool { return p.ID == twin[i] }); k >= 0 && !slices.Contains(people[k].Rejected, m.SHA256) {
+					ps[i] = twin[i]
+					placed++
+					continue
+				}
+			}
+			if !opt.usable(f, m) {
+				continue // left out of grouping: a full pass would not place it either
 			}
 			arrived++
 			v := make([]float64, 128)
@@ -692,6 +710,9 @@ func (p *People) PlaceNewFaces(ctx context.Context, user string) (placed int, fu
 			added[best]++
 			placed++
 		}
+		if m.SHA256 != "" && batch[m.SHA256] == nil {
+			batch[m.SHA256] = ps
+		}
 		files++
 		return cat.SetFacePersons(ctx, user, bucket, key, ps)
 	})
@@ -717,6 +738,41 @@ func (p *People) PlaceNewFaces(ctx context.Context, user string) (placed int, fu
 	}
 	full = st.Unplaced >= after || (st.Unplaced > 0 && time.Since(st.At) > opt.RegroupEvery)
 	return placed, full, nil
+}
+
+// twinPersons returns, for each face of file bucket/key, the person its
+// face has in another file with the same content (nil if there is none
+// with persons).
+func twinPersons(ctx context.Context, cat *catalog.Catalog, user, bucket, key string, m catalog.Media) ([]string, error) {
+	var twins []catalog.Object
+	err := cat.FilesWithContent(ctx, user, m.SHA256, func(o catalog.Object) error {
+		if o.Bucket != bucket || o.Key != key {
+			twins = append(twins, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("copies of %s/%s: %w", bucket, key, err)
+	}
+	var out []string
+	for _, o := range twins {
+		tm, err := cat.MediaOf(ctx, user, o.Bucket, o.Key)
+		if err != nil || len(tm.Faces) != len(m.Faces) {
+			continue
+		}
+		for i, f := range tm.Faces {
+			if f.Person == "" {
+				continue
+			}
+			if out == nil {
+				out = make([]string, len(m.Faces))
+			}
+			if out[i] == "" {
+				out[i] = f.Person
+			}
+		}
+	}
+	return out, nil
 }
 
 // majority returns the person (index in people) most of the group's faces

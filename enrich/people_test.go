@@ -142,8 +142,9 @@ func extraPhotos(t *testing.T) []string {
 }
 
 // TestPlaceNewFaces: between full passes, a new photo's face joins the
-// person it is closest to through the persons' centroids, without a full
-// regrouping, and the photo is no longer new.
+// person it is closest to through the persons' centroids (a copy of a
+// photo: its twin's person, counted once), without a full regrouping, and
+// the photo is no longer new.
 func TestPlaceNewFaces(t *testing.T) {
 	l := newFaceLib(t)
 	cat, ctx := l.cat, context.Background()
@@ -193,8 +194,9 @@ func TestPlaceNewFaces(t *testing.T) {
 	if n := newCount(); n != 0 {
 		t.Errorf("%d photos still new after placing; want 0", n)
 	}
-	if got, _ := cat.GetPerson(ctx, "u", p.ID); got.Faces != p.Faces+1 {
-		t.Errorf("person has %d faces; want %d", got.Faces, p.Faces+1)
+	// One photo, one vote: the copy is in the person, not counted again.
+	if got, _ := cat.GetPerson(ctx, "u", p.ID); got.Faces != p.Faces {
+		t.Errorf("person has %d faces after a copy of its photo arrived; want still %d", got.Faces, p.Faces)
 	}
 	// Rejected from that person, the photo's twin does not join it.
 	if err := owner.Reject(ctx, "u", p.ID, "f", "again/"+first); err != nil {
@@ -353,5 +355,44 @@ func TestTightCropsGrouped(t *testing.T) {
 	}
 	if grouped < len(crops)/2 || prec < 0.9 {
 		t.Errorf("%d of %d crops in a person, precision %.2f; want at least half, precision 0.9", grouped, len(crops), prec)
+	}
+}
+
+// TestCopiesCountOnce: exact copies of a photo are one vote. Three copies
+// of the one photo of an identity do not make a person (MinFaces 2
+// photos), and a person's Faces counts a photo's content once while its
+// folder lists every copy.
+func TestCopiesCountOnce(t *testing.T) {
+	l := newFaceLib(t)
+	cat, ctx := l.cat, context.Background()
+	dir := "../../shared/testdata/faces-extra"
+	l.add("", extraPhotos(t)...)
+	l.add("copy1/", filepath.Join(dir, "elon_musk1.jpg"), filepath.Join(dir, "barack_obama1.jpg"))
+	l.add("copy2/", filepath.Join(dir, "elon_musk1.jpg"), filepath.Join(dir, "barack_obama1.jpg"))
+	if _, err := enrich.NewPeople(cat, enrich.PeopleOptions{}).Group(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"elon_musk1.jpg", "copy1/elon_musk1.jpg", "copy2/elon_musk1.jpg"} {
+		m, err := cat.MediaOf(ctx, "u", "f", k)
+		if err != nil || len(m.Faces) == 0 {
+			t.Fatalf("%s: %v, no face", k, err)
+		}
+		if m.Faces[0].Person != "" {
+			t.Errorf("%s is in person %s: three copies of one photo made a person", k, m.Faces[0].Person)
+		}
+	}
+	m, _ := cat.MediaOf(ctx, "u", "f", "barack_obama1.jpg")
+	if len(m.Faces) == 0 || m.Faces[0].Person == "" {
+		t.Fatalf("barack_obama1.jpg in no person")
+	}
+	p, _ := cat.GetPerson(ctx, "u", m.Faces[0].Person)
+	var keys []string
+	cat.PersonPhotos(ctx, "u", p.ID, func(o catalog.Object) error { keys = append(keys, o.Key); return nil })
+	distinct := map[string]bool{}
+	for _, k := range keys {
+		distinct[filepath.Base(k)] = true
+	}
+	if p.Faces != len(distinct) || len(keys) != len(distinct)+2 || !slices.Contains(keys, "copy2/barack_obama1.jpg") {
+		t.Errorf("person of barack_obama1.jpg: Faces %d, photos %v; want every copy listed and each content counted once", p.Faces, keys)
 	}
 }
