@@ -220,7 +220,7 @@ func evalGroup(lib []*evalPhoto, detector string, opt PeopleOptions) map[string]
 			labels = append(labels, l)
 		}
 	}
-	_, vecs := centre(descs)
+	_, vecs := centre(descs, samples)
 	person := make([]int, len(vecs))
 	for i := range person {
 		person[i] = -1

@@ -431,7 +431,7 @@ func computeGrouping(ctx context.Context, cat *catalog.Catalog, user string, opt
 	if err != nil {
 		return nil, fmt.Errorf("read faces of %s: %w", user, err)
 	}
-	libMean, vecs := centre(descs)
+	libMean, vecs := centre(descs, samples)
 	cut := 1 - opt.Threshold
 	groups := groupVectors(vecs, samples, opt)
 	if err := ctx.Err(); err != nil {
@@ -776,7 +776,9 @@ func twinPersons(ctx context.Context, cat *catalog.Catalog, user, bucket, key st
 }
 
 // majority returns the person (index in people) most of the group's faces
-// belong to now, with the unused centroid of theirs nearest to dir, or -1.
+// belong to now, with the unused centroid of theirs nearest to dir (a new
+// one if all are used: a person whose faces split into several groups
+// keeps them all), or -1.
 func majority(g []int, refs []faceRef, current map[[2]string][]string, people []catalog.Person, used map[int]map[int]bool, dir []float64) (int, int) {
 	votes := map[string]int{}
 	for _, i := range g {
@@ -798,13 +800,14 @@ func majority(g []int, refs []faceRef, current map[[2]string][]string, people []
 				best, bestSim = ci, sim
 			}
 		}
-		if best < 0 && len(people[i].Centroids) == 0 {
-			people[i].Centroids = [][]float32{make([]float32, 128)}
-			best = 0
+		if best < 0 {
+			// Every centroid of the person is taken (its faces fell into
+			// more groups this pass than it has centroids): the group is
+			// still the person's, with a centroid of its own.
+			people[i].Centroids = append(people[i].Centroids, make([]float32, 128))
+			best = len(people[i].Centroids) - 1
 		}
-		if best >= 0 {
-			return i, best
-		}
+		return i, best
 	}
 	return -1, -1
 }
@@ -823,16 +826,31 @@ func cosine(unit []float64, c []float32) float64 {
 }
 
 // centre subtracts the mean descriptor and normalizes each to unit length;
-// it returns the mean too.
-func centre(descs [][]float64) ([]float64, [][]float64) {
+// it returns the mean too. The mean is over distinct faces: of the faces
+// with one faceKey (copies of a photo, samples[i] describing descs[i]),
+// only the first counts, so copies do not pull the mean towards
+// themselves (nil samples: every face counts).
+func centre(descs [][]float64, samples []faceSample) ([]float64, [][]float64) {
 	if len(descs) == 0 {
 		return nil, nil
 	}
 	mean := make([]float64, len(descs[0]))
-	for _, d := range descs {
-		for j, v := range d {
-			mean[j] += v / float64(len(descs))
+	seen := map[faceKey]bool{}
+	n := 0
+	for i, d := range descs {
+		if samples != nil {
+			if seen[samples[i].faceKey] {
+				continue
+			}
+			seen[samples[i].faceKey] = true
 		}
+		n++
+		for j, v := range d {
+			mean[j] += v
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(n)
 	}
 	out := make([][]float64, len(descs))
 	for i, d := range descs {
