@@ -16,7 +16,7 @@ func (l *synthLib) addRegions(ctx context.Context, c int, key string, box [4]flo
 	l.t.Helper()
 	d := make([]float32, 128)
 	for j := range d {
-		d[j] = float32(l.centres[c][j] + 0.5*l.rng.NormFloat64())
+		d[j] = float32(l.centres[c][j] + 0.3*l.rng.NormFloat64())
 	}
 	o, err := l.gw.Put(ctx, gateway.PutInput{User: "u", Bucket: "f", Key: key, Body: strings.NewReader("photo " + key), MakeParents: true})
 	if err != nil {
