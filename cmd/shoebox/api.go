@@ -149,6 +149,7 @@ func apiHandler(gw *gateway.Gateway, thumbs *enrich.ThumbStore) http.Handler {
 		writeJSON(w, http.StatusOK, st)
 	})
 	apiTrash(mux, gw)
+	mux.HandleFunc("GET /api/v1/search", serveSearch(cat))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "no such API: "+strings.TrimPrefix(r.URL.Path, "/api"))
 	})
