@@ -287,6 +287,9 @@ func fsck(ctx context.Context, args []string) error {
 	defer st.Close()
 	// The upstream's blobs first: the gateway then reconciles against the map.
 	if up, ok := st.be.(*s3store.Store); ok {
+		if err := adoptAfterRestore(ctx, cfg.Data, up, lg); err != nil {
+			return err
+		}
 		rep, err := up.Reconcile(ctx)
 		if err != nil {
 			return err
