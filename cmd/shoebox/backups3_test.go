@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,5 +159,153 @@ func TestBackupToUpstream(t *testing.T) {
 	}
 	if !strings.Contains(out, "restoring s3://"+up.Bucket+"/sb/backups/"+backupPrefix) {
 		t.Errorf("restore said %q; want it to name the scheduled backup it chose", out)
+	}
+}
+
+// TestBackupDuringPersonRenames: a person's folder is renamed again and
+// again through WebDAV while backups are taken from the live server. Each
+// backup, restored and served, shows the person under exactly one of the
+// names it had — one acknowledged before the backup started or one asked
+// for while it ran (a rename is in or out, never torn) — holding the same
+// photos, with no second folder for them.
+func TestBackupDuringPersonRenames(t *testing.T) {
+	cache, _ := os.UserCacheDir()
+	models := filepath.Join(cache, "shoebox", "face-api-1.7.15")
+	if out, err := runCLI(t, "", "models", "install", "--models", models); err != nil {
+		if os.Getenv("CI") != "true" {
+			t.Skipf("face models unavailable: %v\n%s", err, out)
+		}
+		t.Fatalf("models install: %v\n%s", err, out)
+	}
+	s := startServer(t, "--models", models)
+	s.mkcol("/dav/faces")
+	// The whole face set: grouping centres descriptors on the library's
+	// mean, which a handful of photos of one person does not give.
+	imgs, err := filepath.Glob("../../../shared/testdata/faces/images/*.jpg")
+	if err != nil || len(imgs) == 0 {
+		t.Fatalf("face photos: %v", err)
+	}
+	for _, f := range imgs {
+		s.put("/dav/faces/"+filepath.Base(f), string(mustRead(t, f)))
+	}
+	s.waitQueue(t, 5*time.Minute)
+	photosOf := func(s *server, folder string) []string {
+		return slices.DeleteFunc(s.names(t, "/dav/by-person/"+escapePath(folder)+"/"), func(n string) bool { return n == ".folder.jpg" })
+	}
+	// Grouping and placing passes run once enrichment settles (every 3 s
+	// at most): wait until none has run for 5 s, so the persons' photos
+	// no longer change.
+	passes := func() int {
+		l := s.logs()
+		return strings.Count(l, "grouped faces into people") + strings.Count(l, "placed new faces with people")
+	}
+	last, since := passes(), time.Now()
+	waitUntil(t, 3*time.Minute, "the grouping passes to settle", func() bool {
+		if n := passes(); n != last {
+			last, since = n, time.Now()
+		}
+		return last > 0 && time.Since(since) > 5*time.Second
+	})
+	var first string
+	var photos []string
+	waitUntil(t, 3*time.Minute, "a person folder with two photos or more", func() bool {
+		for _, f := range s.names(t, "/dav/by-person/") {
+			f = strings.TrimSuffix(f, "/")
+			if p := photosOf(s, f); len(p) >= 2 {
+				first, photos = f, p
+				return true
+			}
+		}
+		return false
+	})
+
+	// The renamer: names[i] is the folder's name after i acknowledged
+	// renames; asked counts the renames sent.
+	var mu sync.Mutex
+	names := []string{first}
+	asked := 0
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			mu.Lock()
+			cur := names[len(names)-1]
+			asked++
+			mu.Unlock()
+			next := fmt.Sprintf("Name %03d", i)
+			resp, body := s.do("MOVE", "/dav/by-person/"+escapePath(cur)+"/", nil, "Destination", s.url("/dav/by-person/"+escapePath(next)+"/"))
+			if resp.StatusCode != 201 {
+				t.Errorf("rename %s to %s: %d %s", cur, next, resp.StatusCode, body)
+				return
+			}
+			mu.Lock()
+			names = append(names, next)
+			mu.Unlock()
+		}
+	}()
+	type taken struct {
+		file   string
+		lo, hi int // names[lo:hi+1] may be in it
+	}
+	var backups []taken
+	for b := range 2 {
+		waitUntil(t, 2*time.Minute, "renames under way", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(names) > 3*(b+1)
+		})
+		mu.Lock()
+		lo := len(names) - 1
+		mu.Unlock()
+		file := filepath.Join(t.TempDir(), "b.sbk")
+		if out, err := runCLI(t, "", "backup", "--to", file, "--data", s.data); err != nil {
+			t.Fatalf("backup: %v\n%s", err, out)
+		}
+		mu.Lock()
+		hi := asked
+		mu.Unlock()
+		backups = append(backups, taken{file, lo, hi})
+	}
+	close(stop)
+	<-done
+	s.stop()
+	mu.Lock()
+	all := slices.Clone(names)
+	mu.Unlock()
+
+	for i, b := range backups {
+		s2 := newServer(t, "--models", models)
+		s2.data = filepath.Join(t.TempDir(), "restored")
+		if out, err := runCLI(t, "", "restore", b.file, "--data", s2.data); err != nil {
+			t.Fatalf("restore: %v\n%s", err, out)
+		}
+		copyTree(t, filepath.Join(s.data, "objects"), filepath.Join(s2.data, "objects"))
+		copyTree(t, filepath.Join(s.data, "derived"), filepath.Join(s2.data, "derived"))
+		s2.start()
+		folders := s2.names(t, "/dav/by-person/")
+		var found []string
+		for _, f := range folders {
+			f = strings.TrimSuffix(f, "/")
+			if j := slices.Index(all, f); j >= 0 {
+				found = append(found, f)
+				if j < b.lo || j > b.hi {
+					t.Errorf("backup %d: the person is %q, rename %d; want one of renames %d to %d (in or out of the backup)", i, f, j, b.lo, b.hi)
+				}
+				if got := photosOf(s2, f); !slices.Equal(got, photos) {
+					t.Errorf("backup %d: %q holds %q; want %q", i, f, got, photos)
+				}
+			}
+		}
+		t.Logf("backup %d, taken while renames %d to %d were under way: restored as %q", i, b.lo, b.hi, found)
+		if len(found) != 1 {
+			t.Errorf("backup %d: person folders %q; want the person under exactly one of its names", i, folders)
+		}
+		s2.stop()
 	}
 }
