@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -307,5 +308,42 @@ func TestBackupDuringPersonRenames(t *testing.T) {
 			t.Errorf("backup %d: person folders %q; want the person under exactly one of its names", i, folders)
 		}
 		s2.stop()
+	}
+}
+
+// TestBackupToSetting: backup_to is checked at start: upstream needs an
+// upstream bucket, an s3:// URL needs a bucket, and a folder beside a
+// different backup_dir is ambiguous; each refusal names the setting.
+func TestBackupToSetting(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // in the error; "" for none
+	}{
+		{[]string{"--backup-to", "upstream"}, "backup-to=upstream: the originals are on local disk"},
+		{[]string{"--backup-to", "upstream", "--upstream-bucket", "b"}, ""},
+		{[]string{"--backup-to", "s3://"}, "want s3://BUCKET/KEY"},
+		{[]string{"--backup-to", "s3://bucket/backups/"}, ""},
+		{[]string{"--backup-to", "/mnt/a", "--backup-dir", "/mnt/b"}, "both say where scheduled backups go"},
+		{[]string{"--backup-to", "/mnt/a", "--backup-dir", "/mnt/a"}, ""},
+	} {
+		_, err := parseConfig(flag.NewFlagSet("t", flag.ContinueOnError), append([]string{"--data", t.TempDir()}, tc.args...), cmdSpec{uses: gAll})
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%q: %v; want it accepted", tc.args, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%q: %v; want an error saying %q", tc.args, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		url, bucket, key string
+		folder           bool
+	}{{"s3://b", "b", "", true}, {"s3://b/", "b", "", true}, {"s3://b/x/", "b", "x/", true}, {"s3://b/x/y.sbk", "b", "x/y.sbk", false}} {
+		loc, ok, err := parseS3URL(tc.url)
+		if !ok || err != nil || loc.bucket != tc.bucket || loc.key != tc.key || loc.isFolder() != tc.folder {
+			t.Errorf("parseS3URL(%q) = %+v, %v, %v; want bucket %q key %q folder %v", tc.url, loc, ok, err, tc.bucket, tc.key, tc.folder)
+		}
+	}
+	if _, ok, _ := parseS3URL("/srv/backups"); ok {
+		t.Errorf("a folder parsed as an s3:// URL")
 	}
 }
