@@ -485,7 +485,7 @@ const (
 // ctx ends into backup_to (a folder, an s3:// prefix, or the upstream
 // bucket) or backup_dir, keeping the newest cfg.BackupKeep.
 func runScheduledBackups(ctx context.Context, cfg Config, st *store, m *backupMetrics, lg *slog.Logger) {
-	sink, err := newBackupSink(ctx, cfg)
+	sink, err := newBackupSink(ctx, cfg, lg)
 	if err != nil {
 		lg.Error("scheduled backups are off", "err", err)
 		return

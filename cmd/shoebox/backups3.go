@@ -240,7 +240,7 @@ type backupSink interface {
 
 // newBackupSink is where cfg's scheduled backups go: backup_to (upstream,
 // an s3:// URL or a folder), else backup_dir.
-func newBackupSink(ctx context.Context, cfg Config) (backupSink, error) {
+func newBackupSink(ctx context.Context, cfg Config, lg *slog.Logger) (backupSink, error) {
 	to := cfg.BackupTo
 	if to == "" {
 		to = cfg.BackupDir
@@ -250,7 +250,7 @@ func newBackupSink(ctx context.Context, cfg Config) (backupSink, error) {
 		if err != nil {
 			return nil, err
 		}
-		return s3Sink{o}, nil
+		return newS3Sink(ctx, o, lg), nil
 	}
 	loc, isS3, err := parseS3URL(to)
 	if err != nil {
@@ -265,7 +265,7 @@ func newBackupSink(ctx context.Context, cfg Config) (backupSink, error) {
 		if err != nil {
 			return nil, err
 		}
-		return s3Sink{o}, nil
+		return newS3Sink(ctx, o, lg), nil
 	}
 	if err := os.MkdirAll(to, 0o750); err != nil {
 		return nil, fmt.Errorf("backup folder: %w", err)
@@ -323,6 +323,17 @@ func (d dirSink) remove(ctx context.Context, name string) error {
 // s3Sink keeps backups under an S3 prefix: each one a streamed upload
 // that appears whole or not at all.
 type s3Sink struct{ o *s3store.Objects }
+
+// newS3Sink keeps backups in o; uploads of backups cut short by a crash
+// more than a day ago (no backup takes that long) are aborted.
+func newS3Sink(ctx context.Context, o *s3store.Objects, lg *slog.Logger) s3Sink {
+	if n, err := o.AbortStale(ctx, backupPrefix, time.Now().Add(-24*time.Hour)); err != nil {
+		lg.Warn("abort the uploads of backups cut short", "backup_to", o.String(), "err", err)
+	} else if n > 0 {
+		lg.Info("aborted the uploads of backups cut short", "backup_to", o.String(), "uploads", n)
+	}
+	return s3Sink{o}
+}
 
 func (s s3Sink) String() string { return s.o.String() }
 

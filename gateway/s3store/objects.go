@@ -116,4 +116,11 @@ func (o *Objects) Delete(ctx context.Context, name string) error {
 	return nil
 }
 
+// AbortStale aborts the unfinished multipart uploads of names starting
+// with pfx that began before before (uploads a crash or a kill cut short,
+// which S3 keeps, and bills, until aborted); it returns how many.
+func (o *Objects) AbortStale(ctx context.Context, pfx string, before time.Time) (int, error) {
+	return o.s.abortUploads(ctx, o.s.prefix+pfx, before)
+}
+
 func (o *Objects) url(name string) string { return "s3://" + o.s.bucket + "/" + o.s.prefix + name }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -70,6 +71,18 @@ func TestObjects(t *testing.T) {
 	ups, err := up.Client(nil).ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &up.Bucket, Prefix: &pfx})
 	if err != nil || len(ups.Uploads) != 0 {
 		t.Errorf("multipart uploads left: %v, %v; want none", ups, err)
+	}
+	// An upload a crash left: AbortStale removes it, once old enough.
+	cl := up.Client(nil)
+	key := pfx + "cut"
+	if _, err := cl.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &up.Bucket, Key: &key}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := o.AbortStale(ctx, "", time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Errorf("AbortStale of uploads older than an hour: %d, %v; want 0 (it is new)", n, err)
+	}
+	if n, err := o.AbortStale(ctx, "", time.Now().Add(time.Minute)); err != nil || n != 1 {
+		t.Errorf("AbortStale: %d, %v; want 1", n, err)
 	}
 	infos, err := o.List(ctx, "")
 	if err != nil || len(infos) != 2 || infos[0].Name != "big" || infos[1].Name != "small" || infos[0].Size != int64(len(big)) {
