@@ -188,11 +188,16 @@ func adoptAfterRestore(ctx context.Context, data string, up *s3store.Store, lg *
 		return fmt.Errorf("after the restore: %w", err)
 	}
 	var mark struct {
-		First time.Time `json:"backup_created"`
-		Last  time.Time `json:"last_created"`
+		First   time.Time `json:"backup_created"`
+		Last    time.Time `json:"last_created"`
+		Adopted bool      `json:"adopted"`
 	}
+	var all map[string]any
 	if err := json.Unmarshal(b, &mark); err != nil {
 		return fmt.Errorf("after the restore: %s: %w", restoredMarker(data), err)
+	}
+	if mark.Adopted { // by an fsck before this start: replaying twice would move files again
+		return nil
 	}
 	since := mark.Last
 	if since.IsZero() {
@@ -204,7 +209,12 @@ func adoptAfterRestore(ctx context.Context, data string, up *s3store.Store, lg *
 	}
 	lg.Info("after the restore: files written upstream since the backup are back in the catalog",
 		"backup_taken", since, "files", len(rep.Adopted), "renames_replayed", rep.Renames)
-	return nil
+	if err := json.Unmarshal(b, &all); err != nil {
+		return fmt.Errorf("after the restore: %s: %w", restoredMarker(data), err)
+	}
+	all["adopted"] = true
+	b, _ = json.Marshal(all)
+	return writeFileAtomic(restoredMarker(data), b, 0o600)
 }
 
 // ---- where scheduled backups go ----

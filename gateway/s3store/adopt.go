@@ -43,7 +43,8 @@ type AdoptReport struct {
 //     is applied to the map (its destination cleared first, as Rename did).
 //
 // Files deleted after the backup have no blob: ReconcileAtStart then drops
-// their rows. Blobs left out stay unreferenced, for Reconcile. It costs a
+// their rows. Adopt is meant to run once per restore: a second run would
+// replay the renames again on what the first brought back. Blobs left out stay unreferenced, for Reconcile. It costs a
 // LIST of the blobs, a HEAD per unreferenced blob and a GET per journal
 // entry since the backup.
 func (s *Store) Adopt(ctx context.Context, since time.Time) (AdoptReport, error) {
@@ -68,6 +69,9 @@ func (s *Store) Adopt(ctx context.Context, since time.Time) (AdoptReport, error)
 	}
 	var events []event
 	from := since.Add(-s.grace)
+	if epoch := time.Unix(0, 0); from.Before(epoch) { // no time known: every blob
+		from = epoch
+	}
 	pfx := s.prefix + "blobs/"
 	pg := s3.NewListObjectsV2Paginator(s.s3, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &pfx})
 	for pg.HasMorePages() {
