@@ -49,8 +49,10 @@ Usage:
   shoebox models install [--registry URL] download the face models (pinned, integrity-checked)
   shoebox export [--user U] [--to DIR] [--beside]
                                           albums, people and face regions as XMP sidecars and JSON
-  shoebox backup --to FILE|- [--since V] [--no-secret]   back up the catalog (and secret.key), server running or not
-  shoebox restore [--force] FILE|- [INCREMENT ...]      restore a backup into an empty data directory
+  shoebox backup --to FILE|-|s3://B/K [--since V] [--no-secret]
+                                          back up the catalog (and secret.key), server running or not
+  shoebox restore [--force] FILE|-|s3://B/K [INCREMENT ...]
+                                          restore a backup into an empty data directory
 
   shoebox version                         the version and the commit it was built from
 
