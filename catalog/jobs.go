@@ -191,8 +191,43 @@ func (c *Catalog) CompleteJob(ctx context.Context, j Job, m Media) error {
 		if err := index(txn, j.User, j.Bucket, j.Key, m, o.ModNs); err != nil {
 			return err
 		}
+		o.Bucket, o.Key = j.Bucket, j.Key
+		if err := xmpAlbums(txn, j.User, o, m); err != nil {
+			return err
+		}
 		return txn.Delete(keyJob(j.User, j.Bucket, j.Key))
 	})
+}
+
+// xmpAlbums adds a file to the albums its XMP names (Media.XMPAlbums),
+// making the missing ones; a photo whose content is in an album already
+// stays as it is.
+func xmpAlbums(txn *badger.Txn, user string, o Object, m Media) error {
+	if len(m.XMPAlbums) == 0 || o.SHA256 == "" || o.Bucket == TrashBucket || (m.Kind != "photo" && m.Kind != "video") {
+		return nil
+	}
+	for _, name := range m.XMPAlbums {
+		if name = CleanTag(name); name == "" {
+			continue
+		}
+		ak := []byte(pfxAlbum + user + sep + name)
+		if _, err := txn.Get(ak); errors.Is(err, badger.ErrKeyNotFound) {
+			if err := txn.Set(ak, u64(time.Now().UnixNano())); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		mk := []byte(pfxAlbumMember + user + sep + name + sep + o.SHA256)
+		if _, err := txn.Get(mk); errors.Is(err, badger.ErrKeyNotFound) {
+			if err := txn.Set(mk, u64(int64(FileIDOf(user, o)))); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // FailJob records a failed try: the job is retried after a backoff, or

@@ -55,6 +55,11 @@ type Media struct {
 	// Place is where Lat/Lon is (enrich/places, offline); nil without
 	// GPS.
 	Place *Place `json:"place,omitempty"`
+	// XMPAlbums are albums the file's XMP puts it in (a sidecar `shoebox
+	// export` wrote: lr:hierarchicalSubject "Albums|<name>"): CompleteJob
+	// adds the file to each, making the album if needed, unless it is in
+	// it already — how a new library gets its albums back.
+	XMPAlbums []string `json:"xmp_albums,omitempty"`
 	// OffsetSource says Offset was derived from the place's time zone:
 	// OffsetFromPlaceLocal (TakenLocal was known, TakenUTC derived) or
 	// OffsetFromPlaceUTC (TakenUTC was known, TakenLocal derived); ""

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,6 +82,7 @@ func applyXMP(m *catalog.Media, d *xmp.Data, heif bool) {
 			m.Tags = append(m.Tags, t)
 		}
 	}
+	m.XMPAlbums = slices.Clone(d.Albums)
 	m.Regions = nil
 	for _, r := range d.Regions {
 		x, y, w, h := r.X, r.Y, r.W, r.H

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -118,6 +119,33 @@ func TestExportAlbums(t *testing.T) {
 	}
 	if items := s.names(t, "/dav/trash/"); len(items) != 0 {
 		t.Errorf("the exports put %q in the trash; want nothing there", items)
+	}
+
+	// The loop closes: a new library given the same originals and the
+	// exported sidecars (in either order) has the albums again.
+	s2 := startServer(t)
+	s2.mkcol("/dav/photos")
+	s2.mkcol("/dav/photos/2019")
+	s2.put("/dav/photos/2019/IMG_0001.JPG.xmp", string(mustRead(t, filepath.Join(dir, "admin/photos/2019/IMG_0001.JPG.xmp"))))
+	s2.put("/dav/photos/2019/IMG_0001.JPG", string(mustRead(t, filepath.Join(sharedMedia, "canon_eos.jpg"))))
+	s2.put("/dav/photos/2019/turned.jpg", string(mustRead(t, filepath.Join(sharedMedia, "rotated_orientation6.jpg"))))
+	s2.put("/dav/photos/2019/turned.jpg.xmp", string(mustRead(t, filepath.Join(dir, "admin/photos/2019/turned.jpg.xmp"))))
+	s2.waitQueue(t, 3*time.Minute)
+	if got := s2.names(t, "/dav/albums/"); !slices.Equal(got, []string{album + "/", "Paris/"}) {
+		t.Errorf("albums of the new library: %q; want %q and Paris", got, album)
+	}
+	if got := s2.names(t, "/dav/albums/Paris/"); !slices.Equal(got, []string{"IMG_0001.JPG"}) {
+		t.Errorf("/albums/Paris of the new library: %q", got)
+	}
+	inAlbum := s2.names(t, "/dav/albums/"+escapePath(album)+"/")
+	for i := range inAlbum {
+		inAlbum[i] = path.Base(inAlbum[i]) // the server escapes the album's name its own way
+	}
+	if !slices.Equal(inAlbum, []string{"IMG_0001.JPG", "turned.jpg"}) {
+		t.Errorf("%s of the new library: %q", album, inAlbum)
+	}
+	if got := s2.names(t, "/dav/by-tag/"); slices.Contains(got, "Paris/") {
+		t.Errorf("/by-tag of the new library %q: an album's name is not a keyword", got)
 	}
 }
 

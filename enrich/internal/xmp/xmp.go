@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"shoebox/catalog/export"
 )
 
 // Limits on what a packet can make the parser do.
@@ -70,6 +73,10 @@ type Data struct {
 	// path not already there (compared without case), in order, without
 	// empty ones.
 	Keywords []string
+	// Albums are the albums named by lr:hierarchicalSubject paths
+	// "Albums|<name>", the scheme `shoebox export` writes
+	// (catalog/export.KeywordAlbums); their names are not Keywords.
+	Albums []string
 	// Regions are the named face regions (MWG, else Microsoft People).
 	Regions []Region
 	// RegionsW, RegionsH are MWG's AppliedToDimensions (pixels), 0 when
@@ -443,9 +450,20 @@ func (d *Data) fill(desc *node) {
 	for _, k := range f.list(nsDC, "subject") {
 		add(k)
 	}
+	albums := map[string]bool{}
 	for _, h := range f.list(nsLR, "hierarchicalSubject") {
 		parts := strings.Split(h, "|")
+		if len(parts) == 2 && parts[0] == export.KeywordAlbums {
+			if a := strings.TrimSpace(parts[1]); a != "" && !albums[a] && len(d.Albums) < MaxItems {
+				albums[a] = true
+				d.Albums = append(d.Albums, a)
+			}
+			continue
+		}
 		add(parts[len(parts)-1])
+	}
+	if len(albums) > 0 { // dc:subject repeats the albums' names for other tools
+		d.Keywords = slices.DeleteFunc(d.Keywords, func(k string) bool { return albums[k] })
 	}
 	if len(d.Regions) == 0 {
 		d.Regions = mwgRegions(f)
