@@ -26,6 +26,7 @@ import (
 	"shoebox/davfs"
 	"shoebox/davfs/ncupload"
 	"shoebox/davfs/nextcloud"
+	"shoebox/davfs/web"
 	"shoebox/enrich"
 	"shoebox/gateway"
 	"shoebox/gateway/auth"
@@ -131,9 +132,11 @@ func serve(ctx context.Context, args []string) error {
 	// The one owner of people state: grouping passes and the edits made in
 	// /by-person all go through it (enrich.People).
 	people := enrich.NewPeople(st.cat, peopleOptions(cfg))
+	cover := personCover(st.gw, st.thumbs)
+	tree := virtualdirs.New(st.cat, virtualdirs.Options{Cover: cover, MinPhotos: cfg.PeopleMinPhotos})
 	dav := davfs.NewHandler(st.gw, davfs.Config{
 		Prefix: "/dav", ExternalPrefix: cfg.ExternalPrefix, MaxUpload: cfg.MaxUpload,
-		InfinityLimit: cfg.InfinityLimit, Logger: lg, Virtual: virtualdirs.New(st.cat, virtualdirs.Options{Cover: personCover(st.gw, st.thumbs), MinPhotos: cfg.PeopleMinPhotos}),
+		InfinityLimit: cfg.InfinityLimit, Logger: lg, Virtual: tree,
 		People: people, Free: st.space.Free,
 	})
 	mux := http.NewServeMux()
@@ -179,7 +182,11 @@ func serve(ctx context.Context, args []string) error {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/api/", m.wrap("api", authn.Basic("Shoebox", "api", apiHandler(st.gw, st.thumbs))))
+	// The web gallery at / and its JSON API at /api/v1/ (davfs/web).
+	gallery := web.New(web.Config{Gateway: st.gw, Thumbs: st.thumbs, Auth: authn, Limiter: logins,
+		Virtual: tree, People: people, Cover: cover, MaxUpload: cfg.MaxUpload, Logger: lg})
+	mux.Handle("/api/", m.wrap("api", gallery))
+	mux.Handle("/app/", gallery)
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == "OPTIONS" { // Windows and Office probe the server root before /dav/
 			w.Header().Set("DAV", "1, 2")
@@ -187,7 +194,7 @@ func serve(ctx context.Context, args []string) error {
 			w.Header().Set("Allow", "OPTIONS, GET, HEAD")
 			return
 		}
-		http.Redirect(w, r, "/dav/", http.StatusFound)
+		gallery.ServeHTTP(w, r)
 	})
 
 	// WebDAV paths go straight to the WebDAV handler: ServeMux would clean
