@@ -117,6 +117,9 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 
 // file returns the file bucket/key of the request's user (never a folder).
 func (h *Handler) file(ctx context.Context, bucket, key string) (catalog.Object, error) {
+	if bucket == catalog.TrashBucket { // reached through /api/v1/trash only
+		return catalog.Object{}, fmt.Errorf("no file %s/%s: %w", bucket, key, gateway.ErrNotFound)
+	}
 	o, err := h.gw.Stat(ctx, auth.User(ctx), bucket, key)
 	if err == nil && (o.IsDir() || o.Key == "") {
 		err = gateway.ErrIsDir
@@ -229,6 +232,10 @@ func (h *Handler) serveThumbnail(w http.ResponseWriter, r *http.Request, user st
 func (h *Handler) getFile(w http.ResponseWriter, r *http.Request) {
 	ctx, user := r.Context(), auth.User(r.Context())
 	bucket, key := r.PathValue("bucket"), r.PathValue("key")
+	if _, err := h.file(ctx, bucket, key); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	f, o, err := h.gw.Open(ctx, user, bucket, key)
 	if err != nil {
 		apiError(w, statusFor(err), "no file "+bucket+"/"+key)
@@ -257,7 +264,7 @@ func (h *Handler) getFile(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) putObject(w http.ResponseWriter, r *http.Request) {
 	ctx, user := r.Context(), auth.User(r.Context())
 	bucket, key := r.PathValue("bucket"), r.PathValue("key")
-	if _, err := h.cat.GetBucket(ctx, user, bucket); err != nil {
+	if _, err := h.cat.GetBucket(ctx, user, bucket); err != nil || bucket == catalog.TrashBucket {
 		apiError(w, http.StatusNotFound, "no bucket "+bucket)
 		return
 	}
