@@ -350,7 +350,7 @@ function reindexTiles() {
 async function albumsView() {
   const m = main();
   const input = el("input", { id: "album-name", placeholder: "New album name", required: true });
-  const form = el("form", { id: "new-album", class: "inline" }, input, el("button", { type: "submit", text: "Create album" }));
+  const form = el("form", { id: "new-album", class: "inline" }, input, el("button", { type: "submit", id: "album-create", text: "Create album" }));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     try { await api("POST", "api/v1/albums", { name: input.value }); flash("Album created."); route(); } catch (err) { fail(err); }
