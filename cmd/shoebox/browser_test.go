@@ -379,3 +379,66 @@ func TestGalleryBrowser(t *testing.T) {
 	}
 	b.check("sign out")
 }
+
+// signIn signs the browser in as admin and waits for the timeline.
+func (b *browser) signIn() {
+	b.t.Helper()
+	b.do("sign in", chromedp.Navigate(b.s.url("/")), chromedp.WaitVisible(chromedp.ID("signin")),
+		chromedp.SendKeys(chromedp.ID("user"), "admin"), chromedp.SendKeys(chromedp.ID("password"), adminPW),
+		chromedp.Click(chromedp.ID("signin-button")), chromedp.WaitVisible(chromedp.ID("signout")))
+}
+
+// TestGalleryPeopleBrowser: with the face models installed, the people
+// view shows the persons /by-person has; renaming one in the app (to a
+// name that is markup) renames its folder over WebDAV, and the name shows
+// as text.
+func TestGalleryPeopleBrowser(t *testing.T) {
+	needTool(t, "chromium")
+	s := newServer(t)
+	if out, err := runCLI(t, "", "models", "install", "--data", s.data); err != nil {
+		if os.Getenv("CI") != "true" {
+			t.Skipf("the npm registry is not reachable here: %v\n%s", err, out)
+		}
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	s.start()
+	t.Cleanup(s.stop)
+	s.mkcol("/dav/faces")
+	dir := filepath.Join("..", "..", "..", "shared", "testdata", "faces", "images")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.put("/dav/faces/"+url.PathEscape(e.Name()), string(b))
+	}
+	s.waitQueue(t, 5*time.Minute)
+	var ppl struct {
+		People []struct{ ID, Label string }
+	}
+	waitUntil(t, 5*time.Minute, "a person", func() bool {
+		_, body := s.do("GET", "/api/v1/people", nil)
+		decodeJSON(t, body, &ppl)
+		return len(ppl.People) > 0
+	})
+	b := newBrowser(t, s)
+	b.signIn()
+	b.hash("#/people")
+	b.wait("the person cards", `document.querySelectorAll("#people .card.person img").length > 0 && [...document.querySelectorAll("#people .card.person img")].every(i => i.complete && i.naturalWidth > 0)`)
+	b.screenshot("people")
+	p := ppl.People[0]
+	b.hash("#/people/" + url.PathEscape(p.ID))
+	b.wait("the person's photos", `document.querySelectorAll(".grid .tile").length > 0 && document.getElementById("person-name") !== null`)
+	const name = `<img src=x onerror=alert(3)> Bona`
+	b.do("rename", chromedp.SendKeys(chromedp.ID("person-name"), name), chromedp.Click(chromedp.CSS(`#rename-person button[type="submit"]`)))
+	b.wait("the people view again", fmt.Sprintf(`[...document.querySelectorAll("#people .card .label")].some(l => l.textContent === %s)`, jsString(name)))
+	b.screenshot("people-renamed")
+	if folders := s.names(t, "/dav/by-person/"); !slices.Contains(folders, name+"/") {
+		t.Errorf("/dav/by-person/ = %v; want %q", folders, name)
+	}
+	b.check("people")
+}
