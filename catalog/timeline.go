@@ -1,8 +1,10 @@
 package catalog
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -80,4 +82,70 @@ func (c *Catalog) DayFiles(ctx context.Context, user, day string, fn func(Object
 		}
 		return nil
 	})
+}
+
+// TimelineEntry is one file of the timeline with its media record.
+type TimelineEntry struct {
+	Object Object
+	Media  Media
+}
+
+// TimelineCursor is a place in the timeline's order: day descending; in
+// a day, TakenLocal descending, then bucket and key ascending.
+type TimelineCursor struct {
+	Day, Taken, Bucket, Key string
+}
+
+// CursorOf is the place of an entry.
+func CursorOf(e TimelineEntry) TimelineCursor {
+	return TimelineCursor{Day: e.Media.Day(), Taken: e.Media.TakenLocal, Bucket: e.Object.Bucket, Key: e.Object.Key}
+}
+
+// timelineOrder compares two places of one day.
+func timelineOrder(a, b TimelineCursor) int {
+	return cmp.Or(-cmp.Compare(a.Taken, b.Taken), cmp.Compare(a.Bucket, b.Bucket), cmp.Compare(a.Key, b.Key))
+}
+
+var errTimelineFull = errors.New("page full")
+
+// Timeline returns up to limit of user's photos and videos in timeline
+// order: those after the place after (nil: from the newest), or, when
+// after is nil and from is set, from the newest day not after from (see
+// DaysDescending). more reports whether any follow. It reads the days it
+// returns, each in one snapshot, and one seek more: a page costs what it
+// shows, not the library.
+func (c *Catalog) Timeline(ctx context.Context, user string, after *TimelineCursor, from string, limit int) (page []TimelineEntry, more bool, err error) {
+	start := from
+	if after != nil {
+		start = after.Day
+	}
+	err = c.DaysDescending(ctx, user, start, func(day string) error {
+		if len(page) == limit {
+			more = true // another day follows a full page
+			return errTimelineFull
+		}
+		var es []TimelineEntry
+		if err := c.DayFiles(ctx, user, day, func(o Object, m Media) error {
+			es = append(es, TimelineEntry{o, m})
+			return nil
+		}); err != nil {
+			return err
+		}
+		slices.SortFunc(es, func(a, b TimelineEntry) int { return timelineOrder(CursorOf(a), CursorOf(b)) })
+		for _, e := range es {
+			if after != nil && day == after.Day && timelineOrder(CursorOf(e), *after) <= 0 {
+				continue
+			}
+			if len(page) == limit {
+				more = true
+				return errTimelineFull
+			}
+			page = append(page, e)
+		}
+		return nil
+	})
+	if errors.Is(err, errTimelineFull) {
+		err = nil
+	}
+	return page, more, err
 }

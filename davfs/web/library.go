@@ -35,7 +35,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 // itemsOf lists the files of a virtual folder as items, with their media.
 func (h *Handler) itemsOf(r *http.Request, vpath string) ([]Item, error) {
 	ctx, user := r.Context(), auth.User(r.Context())
-	names, err := h.personNames(r)
+	names, err := h.personNames(ctx, user)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -96,12 +97,13 @@ func parseCursor(s string) (cursor, error) {
 		err = json.Unmarshal(b, &c)
 	}
 	if err != nil || len(c.Day) != 10 {
-		return c, errors.New("bad cursor")
+		return c, errBadCursor
 	}
 	return c, nil
 }
 
-// order compares two items of one day in timeline order.
+// order compares two items of one day in timeline order (as
+// catalog.Timeline sorts).
 func order(a, b Item) int {
 	return cmp.Or(-cmp.Compare(a.Date, b.Date), cmp.Compare(a.Bucket, b.Bucket), cmp.Compare(a.Key, b.Key))
 }
@@ -118,70 +120,42 @@ const (
 	maxLimit     = 1000
 )
 
-var errPageFull = errors.New("page full")
+var errBadCursor = errors.New("bad cursor")
 
-// TimelinePage reads one page of user's photos and videos newest first:
-// after the cursor after (a Page's Next; "" for the first page), or, when
-// from is set, starting with the newest day not after from (a year,
-// month or day: the scrubber's jump). It reads the days it returns, one
-// snapshot each, never the whole library.
-func (h *Handler) TimelinePage(r *http.Request, after, from string, limit int) (Page, error) {
-	ctx, user := r.Context(), auth.User(r.Context())
-	var cur *cursor
-	start := from
+// TimelinePage reads one page of user's photos and videos newest first
+// (catalog.Timeline): after the cursor after (a Page's Next; "" for the
+// first page), or, when from is set, starting with the newest day not
+// after from (a year, month or day: the scrubber's jump).
+func (h *Handler) TimelinePage(ctx context.Context, user, after, from string, limit int) (Page, error) {
+	var cur *catalog.TimelineCursor
 	if after != "" {
 		c, err := parseCursor(after)
 		if err != nil {
 			return Page{}, err
 		}
-		cur, start = &c, c.Day
+		cur = &catalog.TimelineCursor{Day: c.Day, Taken: c.Date, Bucket: c.Bucket, Key: c.Key}
 	}
-	names, err := h.personNames(r)
+	names, err := h.personNames(ctx, user)
 	if err != nil {
 		return Page{}, err
 	}
-	page := Page{Items: []Item{}}
-	full := false
-	err = h.cat.DaysDescending(ctx, user, start, func(day string) error {
-		if full {
-			// One more day exists: the page has a next.
-			return errPageFull
-		}
-		var items []Item
-		if err := h.cat.DayFiles(ctx, user, day, func(o catalog.Object, m catalog.Media) error {
-			items = append(items, itemOf(o, m, names))
-			return nil
-		}); err != nil {
-			return err
-		}
-		slices.SortFunc(items, order)
-		for _, it := range items {
-			if cur != nil && day == cur.Day && order(it, Item{Date: cur.Date, Bucket: cur.Bucket, Key: cur.Key}) <= 0 {
-				continue
-			}
-			if len(page.Items) == limit {
-				full = true
-				return errPageFull
-			}
-			page.Items = append(page.Items, it)
-		}
-		if len(page.Items) == limit {
-			full = true
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errPageFull) {
-		return page, err
+	es, more, err := h.cat.Timeline(ctx, user, cur, from, limit)
+	if err != nil {
+		return Page{}, err
 	}
-	if errors.Is(err, errPageFull) && len(page.Items) > 0 {
-		last := page.Items[len(page.Items)-1]
-		page.Next = cursor{Day: last.Day, Date: last.Date, Bucket: last.Bucket, Key: last.Key}.String()
+	page := Page{Items: make([]Item, 0, len(es))}
+	for _, e := range es {
+		page.Items = append(page.Items, itemOf(e.Object, e.Media, names))
+	}
+	if more && len(es) > 0 {
+		c := catalog.CursorOf(es[len(es)-1])
+		page.Next = cursor{Day: c.Day, Date: c.Taken, Bucket: c.Bucket, Key: c.Key}.String()
 	}
 	return page, nil
 }
 
-func (h *Handler) personNames(r *http.Request) (map[string]string, error) {
-	ps, err := h.cat.People(r.Context(), auth.User(r.Context()))
+func (h *Handler) personNames(ctx context.Context, user string) (map[string]string, error) {
+	ps, err := h.cat.People(ctx, user)
 	if err != nil {
 		return nil, err
 	}
@@ -211,9 +185,9 @@ func (h *Handler) timeline(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "from must be YYYY, YYYY-MM or YYYY-MM-DD")
 		return
 	}
-	page, err := h.TimelinePage(r, q.Get("cursor"), from, limit)
+	page, err := h.TimelinePage(r.Context(), auth.User(r.Context()), q.Get("cursor"), from, limit)
 	if err != nil {
-		if err.Error() == "bad cursor" {
+		if errors.Is(err, errBadCursor) {
 			apiError(w, http.StatusBadRequest, "bad cursor: give back the next of a page")
 			return
 		}
