@@ -394,4 +394,26 @@ func TestGalleryTimelinePaging(t *testing.T) {
 	want(t, resp, body, 304)
 	resp, body = s.do("GET", "/api/v1/timeline?cursor=garbage", nil)
 	want(t, resp, body, 400)
+
+	// The original, with Range (video seeking), and as a download.
+	resp, body = s.do("GET", "/api/v1/files/photos/canon_eos.jpg", nil, "Range", "bytes=2-5")
+	want(t, resp, body, 206)
+	if orig := s.get("/dav/photos/canon_eos.jpg"); body != orig[2:6] {
+		t.Errorf("Range 2-5 = %q; want %q", body, orig[2:6])
+	}
+	resp, body = s.do("GET", "/api/v1/files/photos/canon_eos.jpg?download=1", nil)
+	want(t, resp, body, 200)
+	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") {
+		t.Errorf("download Content-Disposition = %q", cd)
+	}
+	// An upload does not replace a file unless asked.
+	resp, body = s.do("PUT", "/api/v1/objects/photos/new/deep/x.png", strings.NewReader(string(pngBytes(t, 5, 5))))
+	want(t, resp, body, 201)
+	resp, body = s.do("PUT", "/api/v1/objects/photos/new/deep/x.png", strings.NewReader("other"))
+	want(t, resp, body, 409)
+	resp, body = s.do("PUT", "/api/v1/objects/photos/new/deep/x.png?overwrite=1", strings.NewReader("other"))
+	want(t, resp, body, 201)
+	if got := s.get("/dav/photos/new/deep/x.png"); got != "other" {
+		t.Errorf("after overwrite: %q", got)
+	}
 }

@@ -42,7 +42,7 @@ const serveMemoryLimit = 40 << 20
 func serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg, err := parseConfig(fs, args, cmdSpec{usage: "shoebox serve [flags]",
-		about: "Starts the server: WebDAV, the JSON API and the Nextcloud apps' protocol on --dav-addr, S3 on --s3-addr. The first start creates the data directory and a user admin (its password printed once, or SHOEBOX_ADMIN_PASSWORD).", uses: gAll})
+		about: "Starts the server: WebDAV, the web gallery (at /), the JSON API and the Nextcloud apps' protocol on --dav-addr, S3 on --s3-addr. The first start creates the data directory and a user admin (its password printed once, or SHOEBOX_ADMIN_PASSWORD).", uses: gAll})
 	if err != nil {
 		return err
 	}
