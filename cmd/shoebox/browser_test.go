@@ -440,5 +440,11 @@ func TestGalleryPeopleBrowser(t *testing.T) {
 	if folders := s.names(t, "/dav/by-person/"); !slices.Contains(folders, name+"/") {
 		t.Errorf("/dav/by-person/ = %v; want %q", folders, name)
 	}
+	// The viewer boxes the person's face, named as text.
+	b.hash("#/people/" + url.PathEscape(p.ID))
+	b.wait("the person's photos", `document.querySelectorAll(".grid .tile").length > 0`)
+	b.do("open a photo", chromedp.Click(chromedp.CSS(".grid .tile")))
+	b.wait("the face box", fmt.Sprintf(`[...document.querySelectorAll("#frame .facebox")].some(f => f.dataset.person === %s && f.textContent === %s)`, jsString(name), jsString(name)))
+	b.screenshot("viewer-faces")
 	b.check("people")
 }

@@ -271,7 +271,7 @@ function openViewer(i) {
   v.dataset.key = it.key;
   const media = it.kind === "video"
     ? el("video", { src: fileURL(it.bucket, it.key), controls: true, preload: "metadata", poster: it.thumbnail ? objURL(it.bucket, it.key) + "/thumbnail?size=preview" : null })
-    : el("img", { id: "preview", src: objURL(it.bucket, it.key) + "/thumbnail?size=preview", alt: it.name });
+    : el("div", { class: "frame", id: "frame" }, el("img", { id: "preview", src: objURL(it.bucket, it.key) + "/thumbnail?size=preview", alt: it.name }));
   const details = el("dl", { id: "details", class: "details" });
   const actions = el("div", { class: "actions" },
     el("a", { class: "button", id: "download", href: fileURL(it.bucket, it.key) + "?download=1", download: it.name, text: "Download original" }),
@@ -318,6 +318,19 @@ async function fillDetails(dl, it) {
   if (m.place) row(dl, "Place", typeof m.place === "string" ? m.place : [m.place.name, m.place.admin, m.place.country].filter(Boolean).join(", "), "place");
   if (m.lat !== undefined && m.lon !== undefined) row(dl, "Location", m.lat.toFixed(5) + ", " + m.lon.toFixed(5), "location");
   const people = [...new Set((m.faces || []).map((f) => f.person_name).filter(Boolean))];
+  // Face boxes over the preview (relative to the displayed image).
+  const frame = document.getElementById("frame");
+  if (frame) {
+    for (const f of m.faces || []) {
+      const [x, y, w, h] = f.box || [];
+      if (!(w > 0 && h > 0)) continue;
+      frame.append(el("div", { class: "facebox", style: null, "data-person": f.person_name || "" },
+        f.person_name ? el("span", { text: f.person_name }) : null));
+      const b = frame.lastChild;
+      b.style.left = (x * 100) + "%"; b.style.top = (y * 100) + "%";
+      b.style.width = (w * 100) + "%"; b.style.height = (h * 100) + "%";
+    }
+  }
   row(dl, "People", people.join(", "), "people");
   row(dl, "Albums", (o.albums || []).join(", "), "albums");
   row(dl, "Path", o.bucket + "/" + o.key, "path");
