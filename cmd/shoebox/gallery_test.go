@@ -406,6 +406,23 @@ func TestGalleryTimelinePaging(t *testing.T) {
 	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") {
 		t.Errorf("download Content-Disposition = %q", cd)
 	}
+	// The plain listing of /dav/ folders: parent, sizes, dates,
+	// thumbnails (through the API), no script.
+	resp, body = s.do("GET", "/dav/photos/", nil)
+	want(t, resp, body, 200)
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+		t.Errorf("listing CSP = %q", csp)
+	}
+	for _, w := range []string{`href="/dav/">../</a>`, `href="/dav/photos/canon_eos.jpg">canon_eos.jpg</a>`, "/api/v1/objects/photos/canon_eos.jpg/thumbnail?size=small&amp;v="} {
+		if !strings.Contains(body, w) {
+			t.Errorf("listing of /dav/photos/ lacks %s:\n%.2000s", w, body)
+		}
+	}
+	if i := strings.Index(body, "/api/v1/objects/photos/canon_eos.jpg/thumbnail"); i >= 0 {
+		u := strings.ReplaceAll(body[i:i+strings.Index(body[i:], `"`)], "&amp;", "&")
+		resp, b := s.do("GET", u, nil)
+		want(t, resp, b, 200)
+	}
 	// An upload does not replace a file unless asked.
 	resp, body = s.do("PUT", "/api/v1/objects/photos/new/deep/x.png", strings.NewReader(string(pngBytes(t, 5, 5))))
 	want(t, resp, body, 201)
