@@ -145,6 +145,10 @@ func Open(dir string, opt Options) (*Catalog, error) {
 		c.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
 	}
+	if err := c.checkDerived(context.Background()); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
+	}
 	return c, nil
 }
 

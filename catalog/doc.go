@@ -26,7 +26,7 @@
 //	apw|<user>|<id>                  → AppPassword JSON             (primary)
 //	jnl|<segment 8B>|<offset 8B>     → empty: a small file's row committed with its log record (journalmarks.go)
 //	alb|<user>|<album>               → creation time, 8 bytes BE    (primary)
-//	albm|<user>|<album>|<sha256>     → empty: a member, by content  (primary)
+//	albm|<user>|<album>|<sha256>     → file id of the file added, 8 bytes BE, or empty (old rows): a member (primary)
 //	trash|<user>|<id>                → TrashItem JSON               (primary)
 //	blob|<user>|<bucket>|<key>       → Blob JSON: s3store's path→blob map (primary)
 //	blobmv|<name>                    → BlobMove JSON: a rename in progress (primary)
@@ -34,10 +34,18 @@
 //	ixdm|<user>|<YYYY-MM-DD>         → newest mtime, 8 bytes BE     (derived)
 //	ixc|<user>|<camera>|<bucket>|<key>      → empty                 (derived: by camera)
 //	ixcm|<user>|<camera>             → newest mtime, 8 bytes BE     (derived)
+//	ixl|<user>|<country>|<city>|<bucket>|<key> → empty              (derived: by place; places.go)
+//	ixlm|<user>|<country>|<city>     → newest mtime, 8 bytes BE     (derived)
+//	meta|places                      → places data version the records were placed with (derived marker)
 //	ixs|<user>|<sha256>|<bucket>|<key>      → empty                 (derived: exact duplicates)
 //	ixp|<user>|<i>:<chunk>|<bucket>|<key>   → phash, 8 bytes BE     (derived: near duplicates)
 //	dupm|<user>|<bucket>|<key>       → duplicate group id           (derived)
 //	dupg|<user>|<gid>|<bucket>|<key> → empty                        (derived)
+//	ixt|<user>|<tag>|<bucket>|<key>        → empty                 (derived: by XMP keyword, tags.go)
+//	ixtm|<user>|<tag>                → newest mtime, 8 bytes BE     (derived)
+//	ixr|<user>|<rating>|<bucket>|<key>     → empty                 (derived: by XMP rating, "-1".."5")
+//	rgn|<user>|<bucket>|<key>        → empty: a photo with named XMP regions and faces (derived)
+//	meta|derived                     → DerivedVersion, uvarint: what enrichment records (tags.go)
 //	pface|<user>|<pid>|<bucket>|<key> → empty: a person's photos    (derived)
 //	fwait|<user>|<bucket>|<key>      → empty: waiting for face models (derived)
 //	twait|<user>|<bucket>|<key>      → empty: a video waiting for ffmpeg (derived)
@@ -103,6 +111,14 @@
 // entry), deleted with the file or its folder, never for folders or the
 // trash, and built once at Open for older catalogs (meta|mtix). It serves
 // WebDAV SEARCH: a page of n files reads about n rows.
+//
+// Places (places.go): a record's Place (set by enrichment from its
+// position) files it under ixl|U|COUNTRY|CITY (the folder names of
+// Media.PlaceFolders: English country name, or AtSea), kept like the
+// camera index. FillPlaces places again every record with a position when
+// the places data changes (meta|places holds the version they were placed
+// with), reading media records, not files, and rewriting each changed one
+// with its index rows.
 //
 // An access key row holds the owner and the S3 secret sealed (encrypted) by
 // gateway/auth with a key kept outside the catalog, so the catalog alone

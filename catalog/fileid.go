@@ -137,32 +137,39 @@ func dropFileID(txn *badger.Txn, user string, id uint64, bucket, key string) err
 func (c *Catalog) FileByID(ctx context.Context, user string, id uint64) (Object, error) {
 	var o Object
 	err := c.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(keyFileID(user, id))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		v, err := item.ValueCopy(nil)
-		if err != nil {
-			return err
-		}
-		bucket, key, ok := strings.Cut(string(v), sep)
-		if !ok {
-			return fmt.Errorf("file id index %d: bad value %q", id, v)
-		}
-		if err := getJSON(txn, keyObject(user, bucket, key), &o); err != nil {
-			return err
-		}
-		o.Bucket, o.Key = bucket, key
-		if FileIDOf(user, o) != id {
-			return ErrNotFound // a stale entry
-		}
-		return nil
+		var err error
+		o, err = fileByID(txn, user, id)
+		return err
 	})
 	if err != nil {
 		return Object{}, fmt.Errorf("file id %d of %s: %w", id, user, err)
+	}
+	return o, nil
+}
+
+func fileByID(txn *badger.Txn, user string, id uint64) (Object, error) {
+	var o Object
+	item, err := txn.Get(keyFileID(user, id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return o, ErrNotFound
+	}
+	if err != nil {
+		return o, err
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return o, err
+	}
+	bucket, key, ok := strings.Cut(string(v), sep)
+	if !ok {
+		return o, fmt.Errorf("file id index %d: bad value %q", id, v)
+	}
+	if err := getJSON(txn, keyObject(user, bucket, key), &o); err != nil {
+		return o, err
+	}
+	o.Bucket, o.Key = bucket, key
+	if FileIDOf(user, o) != id {
+		return Object{}, ErrNotFound // a stale entry
 	}
 	return o, nil
 }

@@ -25,6 +25,8 @@ import (
 //	ixdm|U|YYYY-MM-DD         newest modification time seen that day (8 bytes)
 //	ixc|U|CAMERA|B|KEY        by camera
 //	ixcm|U|CAMERA             newest modification time seen for the camera
+//	ixl|U|COUNTRY|CITY|B|KEY  by place (folder names: Media.PlaceFolders)
+//	ixlm|U|COUNTRY|CITY       newest modification time seen for the place
 //	ixs|U|SHA256|B|KEY        exact duplicates
 //	ixp|U|I:CHUNK|B|KEY       perceptual hash split into 7 chunks (value: the hash)
 //	dupm|U|B|KEY              the duplicate group of a file (value: group id)
@@ -63,7 +65,7 @@ const (
 // of near duplicates (see enrich.NearDistance, which is the same).
 const NearDistance = 6
 
-var derivedPrefixes = []string{pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxThumbsWaiting, pfxFacesNew, pfxPeopleStats, pfxFacesKind}
+var derivedPrefixes = []string{pfxIxTag, pfxIxTagMax, pfxIxRating, pfxRegions, pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxPlace, pfxIxPlaceMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxThumbsWaiting, pfxFacesNew, pfxPeopleStats, pfxFacesKind}
 
 // Day is the local date a record files under ("2006-01-02"), or "".
 func (m Media) Day() string {
@@ -137,6 +139,9 @@ func indexRows(user, bucket, key string, m Media) map[string][]byte {
 	if c := m.Camera(); c != "" {
 		rows[pfxIxCam+user+sep+c+ref] = nil
 	}
+	if country, city := m.PlaceFolders(); country != "" {
+		rows[pfxIxPlace+user+sep+country+sep+city+ref] = nil
+	}
 	if m.Kind == "photo" || m.Kind == "video" {
 		if m.SHA256 != "" {
 			rows[pfxIxSHA+user+sep+m.SHA256+ref] = nil
@@ -153,6 +158,7 @@ func indexRows(user, bucket, key string, m Media) map[string][]byte {
 				rows[pfxFacesNew+user+ref] = nil
 			}
 		}
+		tagRows(rows, user, ref, m)
 		if m.FacesState == FacesWaiting {
 			rows[pfxFacesWaiting+user+ref] = nil
 		}
@@ -218,7 +224,18 @@ func index(txn *badger.Txn, user, bucket, key string, m Media, modNs int64) erro
 	if bucket == TrashBucket {
 		return nil
 	}
-	for _, mx := range []struct{ pfx, name string }{{pfxIxDayMax, m.Day()}, {pfxIxCamMax, m.Camera()}} {
+	country, city := m.PlaceFolders()
+	place := ""
+	if country != "" {
+		place = country + sep + city
+	}
+	newest := []struct{ pfx, name string }{{pfxIxDayMax, m.Day()}, {pfxIxCamMax, m.Camera()}, {pfxIxPlaceMax, place}}
+	if m.Kind == "photo" || m.Kind == "video" {
+		for _, t := range m.Tags {
+			newest = append(newest, struct{ pfx, name string }{pfxIxTagMax, CleanTag(t)})
+		}
+	}
+	for _, mx := range newest {
 		if mx.name == "" {
 			continue
 		}
@@ -611,11 +628,17 @@ func (c *Catalog) addIndex(ctx context.Context, user, bucket, srcPfx, dstPfx str
 }
 
 // Albums are primary data (never dropped by reindex): an album is a name
-// and a set of photos referred to by content, so a reference survives the
-// file's moves and renames:
+// and a set of photos referred to by content and by the file that was
+// added, so a reference survives the file's moves and renames:
 //
 //	alb|U|NAME          the album (value: creation time, 8 bytes)
-//	albm|U|NAME|SHA256  a member
+//	albm|U|NAME|SHA256  a member (value: the file id of the file added,
+//	                    8 bytes; empty in rows from before, or when only
+//	                    the content was given)
+//
+// An album lists the file that was added, under its own name, as long as
+// it has that content (it follows the file's moves, by its id); after
+// that, or for a row without a file, the first file with the content.
 const (
 	pfxAlbum       = "alb|"
 	pfxAlbumMember = "albm|"
@@ -692,16 +715,23 @@ func (c *Catalog) RenameAlbum(ctx context.Context, user, from, to string) error 
 		}
 		pfx := []byte(pfxAlbumMember + user + sep + from + sep)
 		var shas []string
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+		var vals [][]byte
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx, PrefetchValues: true})
 		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				it.Close()
+				return err
+			}
 			shas = append(shas, string(it.Item().Key()[len(pfx):]))
+			vals = append(vals, v)
 		}
 		it.Close()
-		for _, s := range shas {
+		for i, s := range shas {
 			if err := txn.Delete(append(pfx, s...)); err != nil {
 				return err
 			}
-			if err := txn.Set([]byte(pfxAlbumMember+user+sep+to+sep+s), nil); err != nil {
+			if err := txn.Set([]byte(pfxAlbumMember+user+sep+to+sep+s), vals[i]); err != nil {
 				return err
 			}
 		}
@@ -712,13 +742,28 @@ func (c *Catalog) RenameAlbum(ctx context.Context, user, from, to string) error 
 	})
 }
 
-// AlbumAdd adds the photo with the given content to an album.
+// AlbumAdd adds the photo with the given content to an album (listed as
+// the first file with that content; AddFileToAlbum names the file).
 func (c *Catalog) AlbumAdd(ctx context.Context, user, name, sha string) error {
+	return c.albumAdd(ctx, user, name, sha, nil)
+}
+
+// AddFileToAlbum adds the photo of file o (a row read from the catalog,
+// with its SHA-256) to an album: the album lists o, under its own name,
+// wherever it is moved, while it has that content.
+func (c *Catalog) AddFileToAlbum(ctx context.Context, user, name string, o Object) error {
+	if o.SHA256 == "" {
+		return fmt.Errorf("%s/%s: not a file of the library: %w", o.Bucket, o.Key, ErrNotFound)
+	}
+	return c.albumAdd(ctx, user, name, o.SHA256, u64(int64(FileIDOf(user, o))))
+}
+
+func (c *Catalog) albumAdd(ctx context.Context, user, name, sha string, ref []byte) error {
 	return c.update(ctx, func(txn *badger.Txn) error {
 		if _, err := txn.Get([]byte(pfxAlbum + user + sep + name)); err != nil {
 			return fmt.Errorf("album %q: %w", name, notFound(err))
 		}
-		return txn.Set([]byte(pfxAlbumMember+user+sep+name+sep+sha), nil)
+		return txn.Set([]byte(pfxAlbumMember+user+sep+name+sep+sha), ref)
 	})
 }
 
@@ -729,16 +774,26 @@ func (c *Catalog) AlbumRemove(ctx context.Context, user, name, sha string) error
 	})
 }
 
-// AlbumMembers calls fn with one file row per photo of the album (the
-// first file with that content); photos no longer in the library are
-// skipped.
+// AlbumMembers calls fn with one file row per photo of the album: the
+// file that was added if it still has that content, else the first file
+// with that content; photos no longer in the library are skipped.
 func (c *Catalog) AlbumMembers(ctx context.Context, user, name string, fn func(Object) error) error {
 	pfx := []byte(pfxAlbumMember + user + sep + name + sep)
 	return c.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx, PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			if o, ok := firstBySHA(txn, user, string(it.Item().Key()[len(pfx):])); ok {
+			sha := string(it.Item().Key()[len(pfx):])
+			var o Object
+			ok := false
+			if v, err := it.Item().ValueCopy(nil); err == nil && len(v) == 8 {
+				o, err = fileByID(txn, user, binary.BigEndian.Uint64(v))
+				ok = err == nil && o.SHA256 == sha
+			}
+			if !ok {
+				o, ok = firstBySHA(txn, user, sha)
+			}
+			if ok {
 				if err := fn(o); err != nil {
 					return err
 				}

@@ -17,7 +17,7 @@ type Media struct {
 	TakenLocal  string   `json:"taken_local,omitempty"`
 	Offset      string   `json:"offset,omitempty"`
 	TakenUTC    string   `json:"taken_utc,omitempty"`
-	DateSource  string   `json:"date_source,omitempty"` // exif, filename, takeout-json, mtime, upload
+	DateSource  string   `json:"date_source,omitempty"` // exif, xmp, filename, takeout-json, mtime, upload
 	Make        string   `json:"make,omitempty"`
 	Model       string   `json:"model,omitempty"`
 	Lens        string   `json:"lens,omitempty"`
@@ -40,10 +40,55 @@ type Media struct {
 	// PreviewOriginal: the photo's original is its preview, which is not
 	// stored (enrich.PreviewIsOriginal says when).
 	PreviewOriginal bool `json:"preview_original,omitempty"`
+	// Tags are the keywords other tools wrote in XMP (dc:subject, and the
+	// leaf of each lr:hierarchicalSubject path), as written, each once
+	// (indexed: /by-tag).
+	Tags []string `json:"tags,omitempty"`
+	// Rating is XMP's xmp:Rating: -1 rejected, 0 unrated, 1 to 5 stars;
+	// nil when the file has none.
+	Rating *int `json:"rating,omitempty"`
+	// Regions are the named face regions XMP gives (MWG, Microsoft People).
+	Regions []NamedRegion `json:"regions,omitempty"`
 	// Video is what a video's container and streams say beyond its size
 	// and duration (nil for photos).
 	Video *VideoInfo `json:"video,omitempty"`
+	// Place is where Lat/Lon is (enrich/places, offline); nil without
+	// GPS.
+	Place *Place `json:"place,omitempty"`
+	// OffsetSource says Offset was derived from the place's time zone:
+	// OffsetFromPlaceLocal (TakenLocal was known, TakenUTC derived) or
+	// OffsetFromPlaceUTC (TakenUTC was known, TakenLocal derived); ""
+	// when the file gave it, or there is none.
+	OffsetSource string `json:"offset_source,omitempty"`
 }
+
+// NamedRegion is an area of the photo another tool named (a face tagged
+// in Lightroom, digiKam, Windows Photo Gallery). Box is x, y, width,
+// height of the area's top-left corner and size, relative to the image as
+// displayed (0..1, like Face.Box).
+type NamedRegion struct {
+	Name string     `json:"name"`
+	Box  [4]float64 `json:"box"`
+}
+
+// Place is a photo's place: its country (ISO 3166-1 alpha-2 code and
+// English name; empty at sea beyond the data's coastal waters), a region
+// where the data has one, the nearest city or town (reported even at sea,
+// with its distance) and the IANA time zone.
+type Place struct {
+	CountryCode string  `json:"country_code,omitempty"`
+	Country     string  `json:"country,omitempty"`
+	Region      string  `json:"region,omitempty"`
+	City        string  `json:"city,omitempty"`
+	DistanceKm  float64 `json:"distance_km"`
+	Zone        string  `json:"zone,omitempty"`
+}
+
+// The values of Media.OffsetSource.
+const (
+	OffsetFromPlaceLocal = "place-local"
+	OffsetFromPlaceUTC   = "place-utc"
+)
 
 // FacesWaiting is the FacesState of a photo enriched without face models.
 const FacesWaiting = "waiting-for-models"

@@ -18,7 +18,7 @@ import (
 // is derived (Face.Person in media records, indexed as pface rows).
 //
 // The methods that write people state (PutPerson, DeletePerson,
-// SetFacePersons, ReassignFaces, PutPeopleStats) are for its one owner,
+// SetFacePersons, SetFacePerson, ReassignFaces, PutPeopleStats) are for its one owner,
 // enrich.People, which serializes every change; anything else reads.
 //
 //	person|U|PID   Person JSON
@@ -27,6 +27,10 @@ const (
 	pfxPerson    = "person|"
 	pfxPersonSeq = "pseq|"
 )
+
+// ErrAmbiguousFace is returned when a photo is put into a person and it
+// cannot be told which of its faces is meant (enrich.People.Assign).
+var ErrAmbiguousFace = errors.New("the photo has several faces and none of them is clearly this person's: move it from the folder of the person its face is in now")
 
 // Person is a group of faces, with the corrections the user made through
 // /by-person, which every later grouping pass respects.
@@ -42,6 +46,18 @@ type Person struct {
 	// or are, of this person.
 	Rejected []string `json:"rejected,omitempty"`
 	Included []string `json:"included,omitempty"`
+	// IncludedFace says which face of an Included photo (by SHA-256) the
+	// user put into the person: its index in Media.Faces, which is the
+	// same in every copy of that content (the same bytes give the same
+	// faces). A photo of Included without an entry here gives the person
+	// its face nearest to the person's centroids. Every copy of the
+	// content has that face in the person after every pass and placement.
+	IncludedFace map[string]int `json:"included_face,omitempty"`
+	// CreatedNs is when the user made the person (MKCOL /by-person/<name>/,
+	// the API), 0 for persons the grouping found. A person the user made
+	// is a seed: no pass forgets it, and its folder is listed even while
+	// it holds no photo.
+	CreatedNs int64 `json:"created,omitempty"`
 	// Hidden: the user deleted the folder; the grouping is kept out of sight.
 	Hidden bool `json:"hidden,omitempty"`
 }
@@ -213,6 +229,36 @@ func (c *Catalog) GetPerson(ctx context.Context, user, id string) (Person, error
 	err := c.db.View(func(txn *badger.Txn) error { return getJSON(txn, []byte(pfxPerson+user+sep+id), &p) })
 	p.ID = id
 	return p, err
+}
+
+// FilesWithContent calls fn with the user's files whose content has the
+// given SHA-256 (exact copies, through the ixs index rows of enriched
+// files), in key order.
+func (c *Catalog) FilesWithContent(ctx context.Context, user, sha string, fn func(Object) error) error {
+	if sha == "" {
+		return nil
+	}
+	return c.refs(ctx, user, pfxIxSHA+user+sep+sha+sep, fn)
+}
+
+// SetFacePerson gives face i of one file to person ("" nobody); no-op
+// when the file has no such face. The face is marked Checked.
+func (c *Catalog) SetFacePerson(ctx context.Context, user, bucket, key string, i int, person string) error {
+	return c.update(ctx, func(txn *badger.Txn) error {
+		var m Media
+		if err := getJSON(txn, keyMedia(user, bucket, key), &m); err != nil {
+			return fmt.Errorf("%s/%s: %w", bucket, key, err)
+		}
+		if i < 0 || i >= len(m.Faces) || (m.Faces[i].Person == person && m.Faces[i].Checked) {
+			return nil
+		}
+		var o Object
+		if err := getJSON(txn, keyObject(user, bucket, key), &o); err != nil {
+			return fmt.Errorf("%s/%s: %w", bucket, key, err)
+		}
+		m.Faces[i].Person, m.Faces[i].Checked = person, true
+		return index(txn, user, bucket, key, m, o.ModNs)
+	})
 }
 
 // ReassignFaces gives the faces of one file that belong to person from to

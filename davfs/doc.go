@@ -30,9 +30,13 @@
 // The virtual folders of package virtualdirs are shown beside the buckets
 // (virtual.go): reads answer with the originals; albums, the trash and
 // /duplicates take the writes listed in virtual.go; the edits of person
-// folders (rename, merge, reassign, "not this person", forget) are handed
-// to Config.People, the owner of people state, which serializes them with
+// folders (rename, merge, reassign, "not this person", forget, a person
+// made by MKCOL, a photo put into a person) are handed to Config.People, the owner of people state, which serializes them with
 // the grouping; everything else there answers 403 with a reason. Depth: infinity is refused on them.
+// Entries of /trash carry their original location and deletion time as
+// live properties (trashprops.go: sb: and nc:trashbin-*); files in the
+// other virtual folders carry the capture time virtualdirs gives them as
+// getlastmodified and Last-Modified.
 //
 // Paths with "..", "." or empty segments, or NUL, are answered 400 before
 // anything is touched. Errors from FS are *fs.PathError so x/net maps them.

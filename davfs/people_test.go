@@ -49,6 +49,14 @@ func (r *recorder) Hide(ctx context.Context, user, id string) error {
 	return r.do("hide %s %s", user, id)
 }
 
+func (r *recorder) Create(ctx context.Context, user, name string) (string, error) {
+	return "p000009", r.do("create %s %q", user, name)
+}
+
+func (r *recorder) Assign(ctx context.Context, user, bucket, key, to string) error {
+	return r.do("assign %s %s/%s to %s", user, bucket, key, to)
+}
+
 var _ davfs.People = (*recorder)(nil)
 
 // personLibrary makes a catalog where user u has two persons, "Person 1"
@@ -116,6 +124,9 @@ func TestPersonEditsGoToPeople(t *testing.T) {
 		{"reassign", "MOVE", "/dav/by-person/Person%201/a.jpg", "/dav/by-person/Person%202/a.jpg", nil, "reassign u f/a.jpg from p000001 to p000002", 201},
 		{"not this person", "DELETE", "/dav/by-person/Person%202/d.jpg", "", nil, "reject u f/d.jpg from p000002", 204},
 		{"forget", "DELETE", "/dav/by-person/Person%202/", "", nil, "hide u p000002", 204},
+		{"create", "MKCOL", "/dav/by-person/Bob/", "", nil, `create u "Bob"`, 201},
+		{"assign from a bucket", "COPY", "/dav/f/c.jpg", "/dav/by-person/Person%201/c.jpg", nil, "assign u f/c.jpg to p000001", 201},
+		{"assign ambiguous", "MOVE", "/dav/f/c.jpg", "/dav/by-person/Person%201/c.jpg", fmt.Errorf("f/c.jpg: %w", catalog.ErrAmbiguousFace), "assign u f/c.jpg to p000001", 409},
 		{"person gone meanwhile", "MOVE", "/dav/by-person/Person%201/", "/dav/by-person/Person%202/", fmt.Errorf("person p000001: %w", catalog.ErrNotFound), "merge u p000001 into p000002", 404},
 	}
 	for _, tt := range tests {

@@ -241,6 +241,8 @@ type propWriter struct {
 	buf   bytes.Buffer
 	// statCache holds the folder stats computed for this answer (ocprops.go).
 	statCache map[string]folderStats
+	// trash holds the trash items read for this answer (trashprops.go).
+	trash map[string]catalog.TrashItem
 }
 
 type propVal struct {
@@ -283,7 +285,7 @@ func (p *propWriter) live(res resource, o catalog.Object) []propVal {
 		}
 	}
 	add("lockdiscovery", ld.String())
-	return vals
+	return append(vals, p.trashProps(res, o)...)
 }
 
 func (p *propWriter) dead(res resource, o catalog.Object) ([]catalog.Prop, error) {
@@ -395,6 +397,8 @@ func writeElem(b *bytes.Buffer, n xml.Name, lang, value string) {
 		open, close = n.Local+` xmlns="`+nsOC+`" xmlns:oc="`+nsOC+`"`, n.Local
 	case nsNC:
 		open, close = n.Local+` xmlns="`+nsNC+`"`, n.Local
+	case nsSB:
+		open, close = "sb:"+n.Local+` xmlns:sb="`+nsSB+`"`, "sb:"+n.Local
 	default:
 		open, close = n.Local+` xmlns="`+xmlEscape(n.Space)+`"`, n.Local
 	}

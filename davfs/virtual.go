@@ -31,8 +31,10 @@ import (
 //	MOVE   /albums/A /albums/B   renames the album
 //	DELETE /albums/A             removes the album, never its photos
 //	MOVE   /by-person/P /by-person/N   names person P N, or merges P into N
-//	MOVE   /by-person/P/F /by-person/Q/F  says F's face is Q, not P
-//	DELETE /by-person/P/F        says F is not P (the photo stays)
+//	MOVE   /by-person/P/F /by-person/Q/F  says F's face is Q, not P (every copy of F)
+//	MKCOL  /by-person/N          makes a person named N, empty until a photo goes in
+//	COPY or MOVE F /by-person/N/F  says F shows N (F from a bucket or another virtual folder)
+//	DELETE /by-person/P/F        says F is not P (every copy of F; the photos stay)
 //	DELETE /by-person/P          forgets the grouping (never photos)
 //	MOVE   /trash/F DEST         restores F (a file or a folder) to DEST
 //	DELETE /trash/F              deletes F for good
@@ -119,7 +121,9 @@ func (h *Handler) vget(w http.ResponseWriter, r *http.Request, user string, res 
 	if orig.ContentType != "" {
 		w.Header().Set("Content-Type", orig.ContentType)
 	}
-	http.ServeContent(w, r, path.Base(res.path), orig.ModTime(), f)
+	// Last-Modified is the entry's time, as PROPFIND gives it (the
+	// capture time: see virtualdirs).
+	http.ServeContent(w, r, path.Base(res.path), e.ModTime, f)
 	return 0, nil
 }
 
@@ -128,7 +132,8 @@ func readOnly(w http.ResponseWriter, what string) (int, error) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusForbidden)
 	fmt.Fprintf(w, "403 Forbidden: %s here. %s\n", what, "The virtual folders (by-date, by-camera, by-person, duplicates) show your library; "+
-		"change it in your buckets. Albums take MKCOL, COPY/MOVE of photos into them, DELETE, and MOVE to rename.")
+		"change it in your buckets. Albums take MKCOL, COPY/MOVE of photos into them, DELETE, and MOVE to rename; "+
+		"person folders take MKCOL (a new person), MOVE to rename or merge, COPY/MOVE of photos into them, and DELETE.")
 	return 0, nil
 }
 
@@ -143,10 +148,11 @@ func (h *Handler) vput(w http.ResponseWriter, r *http.Request, user string, res 
 		return http.StatusBadRequest, err
 	}
 	sum := hex.EncodeToString(hs.Sum(nil))
-	if _, err := h.gw.Catalog().FindBySHA(r.Context(), user, sum); err != nil {
+	o, err := h.gw.Catalog().FindBySHA(r.Context(), user, sum)
+	if err != nil {
 		return readOnly(w, "an album holds photos of your library, and these bytes are not one of them (upload the photo to a bucket first)")
 	}
-	if err := h.gw.Catalog().AlbumAdd(r.Context(), user, name, sum); err != nil {
+	if err := h.gw.Catalog().AddFileToAlbum(r.Context(), user, name, o); err != nil {
 		return statusFor(err), err
 	}
 	w.WriteHeader(http.StatusCreated)
@@ -161,6 +167,9 @@ func (h *Handler) maxUpload() int64 {
 }
 
 func (h *Handler) vmkcol(w http.ResponseWriter, r *http.Request, user string, res resource) (int, error) {
+	if res.bucket == "by-person" && res.key != "" && !strings.Contains(res.key, "/") {
+		return h.mkPerson(w, r, user, res.key)
+	}
 	name, file, ok := res.album()
 	if !ok || file != "" {
 		return readOnly(w, "folders cannot be made")
@@ -237,7 +246,7 @@ func (h *Handler) vcopyMove(w http.ResponseWriter, r *http.Request, user string,
 		if so.SHA256 == "" {
 			return readOnly(w, "only files of your library can go into an album")
 		}
-		if err := cat.AlbumAdd(ctx, user, dName, so.SHA256); err != nil {
+		if err := cat.AddFileToAlbum(ctx, user, dName, so); err != nil {
 			return statusFor(err), err
 		}
 		if move && sAlbum && sName != dName {
@@ -259,6 +268,18 @@ func (h *Handler) vcopyMove(w http.ResponseWriter, r *http.Request, user string,
 			return readOnly(w, err.Error())
 		}
 		return status, err
+	case src.bucket != "by-person" && src.bucket != "trash" && dst.bucket == "by-person" && !so.IsDir():
+		// A photo put into a person folder from elsewhere: its face is
+		// that person's (nothing is copied or moved).
+		status, err := h.intoPerson(ctx, user, dst, so)
+		if status == http.StatusForbidden {
+			return readOnly(w, err.Error())
+		}
+		if err != nil {
+			return status, err
+		}
+		w.WriteHeader(http.StatusCreated)
+		return 0, nil
 	case move && src.bucket == "trash" && src.key != "" && !dst.virtual:
 		// Out of the trash: restored to the destination.
 		key := dst.key
@@ -304,6 +325,61 @@ type People interface {
 	Reject(ctx context.Context, user, id, bucket, key string) error
 	// Hide forgets person id's folder (never photos).
 	Hide(ctx context.Context, user, id string) error
+	// Create makes a person named name with no photo yet and returns its
+	// id; a name taken is an error wrapping catalog.ErrExists.
+	Create(ctx context.Context, user, name string) (string, error)
+	// Assign says the photo bucket/key shows person to (which face: see
+	// enrich.People.Assign); an error wrapping catalog.ErrAmbiguousFace
+	// when it cannot be told.
+	Assign(ctx context.Context, user, bucket, key, to string) error
+}
+
+// mkPerson makes a person folder: a person named name, empty until a
+// photo is moved into it (a split of a mixed person starts so).
+func (h *Handler) mkPerson(w http.ResponseWriter, r *http.Request, user, name string) (int, error) {
+	if h.cfg.People == nil {
+		return readOnly(w, errPeopleReadOnly.Error())
+	}
+	if err := gateway.CheckKey(name); err != nil || name == virtualdirs.CoverName {
+		return http.StatusBadRequest, fmt.Errorf("person name %q: %w", name, err)
+	}
+	if _, err := h.cfg.Virtual.Person(r.Context(), user, name); err == nil {
+		return http.StatusMethodNotAllowed, fmt.Errorf("person folder %q exists", name)
+	}
+	if _, err := h.cfg.People.Create(r.Context(), user, name); err != nil {
+		if errors.Is(err, catalog.ErrExists) {
+			return http.StatusMethodNotAllowed, err
+		}
+		return statusFor(err), err
+	}
+	w.WriteHeader(http.StatusCreated)
+	return 0, nil
+}
+
+// intoPerson: a photo copied or moved into a person folder from outside
+// /by-person shows that person.
+func (h *Handler) intoPerson(ctx context.Context, user string, dst resource, so catalog.Object) (int, error) {
+	dp, dFile, _ := strings.Cut(dst.key, "/")
+	if dp == "" || dFile == "" || strings.Contains(dFile, "/") {
+		return http.StatusForbidden, errors.New("photos go into a person folder, not deeper")
+	}
+	if h.cfg.People == nil {
+		return http.StatusForbidden, errPeopleReadOnly
+	}
+	if so.SHA256 == "" || so.Bucket == "" {
+		return http.StatusForbidden, errors.New("only photos of your library can go into a person folder")
+	}
+	to, err := h.cfg.Virtual.Person(ctx, user, dp)
+	if err != nil {
+		return http.StatusConflict, fmt.Errorf("no person folder %q", dp)
+	}
+	if err := h.cfg.People.Assign(ctx, user, so.Bucket, so.Key, to.ID); err != nil {
+		if errors.Is(err, catalog.ErrAmbiguousFace) {
+			return http.StatusConflict, err
+		}
+		return statusFor(err), err
+	}
+	return 0, nil
 }
 
 var errPeopleReadOnly = errors.New("person folders cannot be changed on this server")

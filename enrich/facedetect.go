@@ -11,7 +11,8 @@ import (
 
 // detectFaces finds the faces of a photo on its preview (at most
 // PreviewSize on the long side, orientation applied) and records them
-// relative to the displayed image.
+// relative to the displayed image. A box found on the padded retry may
+// reach outside the image (coordinates below 0 or above 1).
 func detectFaces(models *faces.Models, detector string, prev image.Image, m *catalog.Media) error {
 	b := prev.Bounds()
 	w, h := float64(b.Dx()), float64(b.Dy())
@@ -19,8 +20,10 @@ func detectFaces(models *faces.Models, detector string, prev image.Image, m *cat
 		return nil
 	}
 	// Aligned descriptors (dlib's similarity-warped chip): they separate
-	// people better than face-api's axis-aligned crop (see people.go).
-	found, err := models.DetectRGB(faces.ToRGB(prev), faces.Options{Detector: detector, Align: true})
+	// people better than face-api's axis-aligned crop (see people.go). A
+	// photo where no face is found is tried again with a border (a face
+	// that fills the frame: faces.Options.PadRetry).
+	found, err := models.DetectRGB(faces.ToRGB(prev), faces.Options{Detector: detector, Align: true, PadRetry: faces.DefaultPadRetry})
 	if err != nil {
 		return fmt.Errorf("face detection: %w", err)
 	}

@@ -12,18 +12,22 @@ import (
 	"shoebox/catalog"
 	"shoebox/enrich/faces"
 	"shoebox/enrich/internal/exif"
+	"shoebox/enrich/internal/xmp"
 )
 
 // Metadata is the main extractor: it tells the kind of file from its
 // content, reads its metadata (EXIF in JPEG, PNG, WebP, HEIF and the
-// TIFF-based raws; the MP4/MOV container of videos), dates it, and, when
-// Thumbs is set, makes its thumbnails and perceptual hash.
+// TIFF-based raws; the MP4/MOV container of videos; XMP embedded or in a
+// sidecar: rating, keywords, named face regions, GPS when EXIF has none),
+// dates it, and, when Thumbs is set, makes its thumbnails and perceptual
+// hash.
 //
-// The date comes from, in order: the embedded capture date (EXIF
-// DateTimeOriginal with OffsetTimeOriginal and SubSecTimeOriginal, or a
-// video's creation time), a phone-style file name, a Google Takeout JSON
-// sidecar, EXIF's modification DateTime, the modification time the client
-// sent, the upload time.
+// The date comes from, in order: EXIF DateTimeOriginal (with
+// OffsetTimeOriginal and SubSecTimeOriginal), XMP (exif:DateTimeOriginal,
+// photoshop:DateCreated, xmp:CreateDate, with their offsets; a sidecar's
+// over the embedded packet's), a video's creation time, a phone-style file
+// name, a Google Takeout JSON sidecar, EXIF's modification DateTime, the
+// modification time the client sent, the upload time.
 //
 // A file whose metadata could be read but whose pixels could not (a
 // truncated JPEG) keeps its metadata; the job fails with the decoding
@@ -96,6 +100,9 @@ func (x Metadata) Extract(ctx context.Context, in *Input, m *catalog.Media) erro
 	if m.Kind == "other" && strings.HasSuffix(strings.ToLower(o.Key), ".json") {
 		x.sidecarArrived(ctx, in)
 	}
+	if m.Kind == "other" && xmp.IsSidecar(o.Key) {
+		x.xmpSidecarArrived(ctx, in)
+	}
 	var p *probed
 	var perr error
 	if m.Kind != "other" {
@@ -110,7 +117,12 @@ func (x Metadata) Extract(ctx context.Context, in *Input, m *catalog.Media) erro
 		}
 	}
 	x.fill(m, p)
-	x.date(ctx, in, p, m)
+	var xd *xmp.Data
+	if m.Kind != "other" {
+		xd = x.xmpOf(ctx, in, p)
+		applyXMP(m, xd, p != nil && p.format == FormatHEIF)
+	}
+	x.date(ctx, in, p, xd, m)
 	if perr != nil {
 		if errors.Is(perr, errUnknownFormat) {
 			return permanent{fmt.Errorf("%s: named like a photo or video, but %w", o.Key, perr)}
@@ -184,12 +196,15 @@ func round(f float64, digits int) float64 {
 }
 
 // date sets the taken time and its source.
-func (x Metadata) date(ctx context.Context, in *Input, p *probed, m *catalog.Media) {
+func (x Metadata) date(ctx context.Context, in *Input, p *probed, xd *xmp.Data, m *catalog.Media) {
 	var e *exif.Data
 	if p != nil {
 		e = p.exif
 	}
 	if e != nil && setExifDate(m, e.DateTime, e.SubSec, e.Offset) {
+		return
+	}
+	if setXMPDate(m, xd) {
 		return
 	}
 	if p != nil && p.video != nil && setVideoDate(m, p.video.CreationDate, p.video.Created) {

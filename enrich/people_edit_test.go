@@ -56,7 +56,7 @@ func (l *synthLib) add(ctx context.Context, c int, key string) error {
 	l.mu.Lock()
 	d := make([]float32, 128)
 	for j := range d {
-		d[j] = float32(l.centres[c][j] + 0.5*l.rng.NormFloat64())
+		d[j] = float32(l.centres[c][j] + 0.3*l.rng.NormFloat64())
 	}
 	l.mu.Unlock()
 	o, err := l.gw.Put(ctx, gateway.PutInput{User: "u", Bucket: "f", Key: key, Body: strings.NewReader("photo " + key), MakeParents: true})

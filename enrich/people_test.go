@@ -3,6 +3,8 @@ package enrich_test
 import (
 	"bytes"
 	"context"
+	"image"
+	_ "image/png"
 	"io"
 	"log/slog"
 	"os"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/disintegration/imaging"
 
 	"shoebox/catalog"
 	"shoebox/enrich"
@@ -98,7 +102,10 @@ func (l *faceLib) add(prefix string, files ...string) {
 // not (fp), and each person's photos.
 func pairwise(cat *catalog.Catalog) (tp, fp int, desc []string) {
 	ctx := context.Background()
-	id := func(n string) string { return strings.TrimRight(strings.TrimSuffix(n, ".jpg"), "0123456789") }
+	id := func(n string) string {
+		n = filepath.Base(n)
+		return strings.TrimRight(strings.TrimSuffix(n, filepath.Ext(n)), "0123456789")
+	}
 	people, _ := cat.People(ctx, "u")
 	for _, p := range people {
 		var names []string
@@ -123,35 +130,21 @@ func pairwise(cat *catalog.Catalog) (tp, fp int, desc []string) {
 	return tp, fp, desc
 }
 
-// TestGroupPeople enriches the shared face photos with faces and groups
-// them, printing pairwise precision, recall and F1 against the identities
-// in the file names for a few thresholds.
-func TestGroupPeople(t *testing.T) {
-	l := newFaceLib(t)
-	cat, ctx := l.cat, context.Background()
-	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
-	l.add("", files...)
-	for _, th := range []float64{0.6, 0.7, 0.8, 0.85, 0.9, enrich.DefaultPeopleThreshold} {
-		if _, err := enrich.NewPeople(cat, enrich.PeopleOptions{Threshold: th}).Group(ctx, "u"); err != nil {
-			t.Fatal(err)
-		}
-		tp, fp, desc := pairwise(cat)
-		prec := float64(tp) / float64(max(1, tp+fp))
-		rec := float64(tp) / 16
-		f1 := 0.0
-		if prec+rec > 0 {
-			f1 = 2 * prec * rec / (prec + rec)
-		}
-		t.Logf("threshold %.2f: precision %.2f recall %.2f F1 %.2f %v", th, prec, rec, f1, desc)
-		if th == enrich.DefaultPeopleThreshold && (tp+fp == 0 || prec < 0.5) {
-			t.Errorf("default threshold: precision %.2f; want at least 0.5", prec)
-		}
+// extraPhotos are the single-person photos of faces-extra (adults the
+// descriptors tell apart: the grouping makes persons of them).
+func extraPhotos(t *testing.T) []string {
+	files, _ := filepath.Glob("../../shared/testdata/faces-extra/*.*")
+	files = slices.DeleteFunc(files, func(f string) bool { return strings.HasSuffix(f, ".md") })
+	if len(files) != 30 {
+		t.Fatalf("%d photos in faces-extra; want 30", len(files))
 	}
+	return files
 }
 
 // TestPlaceNewFaces: between full passes, a new photo's face joins the
-// person it is closest to through the persons' centroids, without a full
-// regrouping, and the photo is no longer new.
+// person it is closest to through the persons' centroids (a copy of a
+// photo: its twin's person, counted once), without a full regrouping, and
+// the photo is no longer new.
 func TestPlaceNewFaces(t *testing.T) {
 	l := newFaceLib(t)
 	cat, ctx := l.cat, context.Background()
@@ -159,8 +152,8 @@ func TestPlaceNewFaces(t *testing.T) {
 	if _, full, err := owner.PlaceNewFaces(ctx, "u"); err != nil || !full {
 		t.Fatalf("before any full pass: full %v, %v; want a full pass due", full, err)
 	}
-	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
-	l.add("", files...)
+	dir := "../../shared/testdata/faces-extra"
+	l.add("", extraPhotos(t)...)
 	if _, err := owner.Group(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +179,7 @@ func TestPlaceNewFaces(t *testing.T) {
 		}
 		return nil
 	})
-	l.add("again/", filepath.Join("../../shared/testdata/faces/images", first))
+	l.add("again/", filepath.Join(dir, first))
 	if n := newCount(); n != 1 {
 		t.Fatalf("%d new photos after one arrived; want 1", n)
 	}
@@ -201,14 +194,15 @@ func TestPlaceNewFaces(t *testing.T) {
 	if n := newCount(); n != 0 {
 		t.Errorf("%d photos still new after placing; want 0", n)
 	}
-	if got, _ := cat.GetPerson(ctx, "u", p.ID); got.Faces != p.Faces+1 {
-		t.Errorf("person has %d faces; want %d", got.Faces, p.Faces+1)
+	// One photo, one vote: the copy is in the person, not counted again.
+	if got, _ := cat.GetPerson(ctx, "u", p.ID); got.Faces != p.Faces {
+		t.Errorf("person has %d faces after a copy of its photo arrived; want still %d", got.Faces, p.Faces)
 	}
 	// Rejected from that person, the photo's twin does not join it.
 	if err := owner.Reject(ctx, "u", p.ID, "f", "again/"+first); err != nil {
 		t.Fatal(err)
 	}
-	l.add("third/", filepath.Join("../../shared/testdata/faces/images", first))
+	l.add("third/", filepath.Join(dir, first))
 	if _, _, err := owner.PlaceNewFaces(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
@@ -229,8 +223,7 @@ func TestPlaceNewFaces(t *testing.T) {
 func TestGroupPeopleKeepsPersonsWhenDescriptorsChange(t *testing.T) {
 	l := newFaceLib(t)
 	cat, ctx := l.cat, context.Background()
-	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
-	l.add("", files...)
+	l.add("", extraPhotos(t)...)
 	if _, err := enrich.NewPeople(cat, enrich.PeopleOptions{}).Group(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +266,7 @@ func TestGroupPeopleKeepsPersonsWhenDescriptorsChange(t *testing.T) {
 
 // TestGroupPeopleSSD: with the SSD detector, faces are stored as their own
 // kind of descriptor (ssd512a), more faces are found (the group photo's),
-// and grouping them keeps precision up.
+// and grouping them makes persons (TestFaceEval measures how well).
 func TestGroupPeopleSSD(t *testing.T) {
 	l := newFaceLib(t)
 	if l.models.SSD == nil {
@@ -281,23 +274,125 @@ func TestGroupPeopleSSD(t *testing.T) {
 	}
 	l.detector = faces.DetectorSSD
 	cat, ctx := l.cat, context.Background()
-	files, _ := filepath.Glob("../../shared/testdata/faces/images/*.jpg")
-	l.add("", files...)
+	l.add("", append(extraPhotos(t), "../../shared/testdata/faces/images/pristin.jpg")...)
 	m, err := cat.MediaOf(ctx, "u", "f", "pristin.jpg")
 	if err != nil || len(m.Faces) < 2 || m.Faces[0].Detector != "ssd512a" {
 		t.Fatalf("group photo with SSD: %d faces (%v); want several ssd512a faces", len(m.Faces), err)
 	}
 	t.Logf("SSD: %d faces in the group photo", len(m.Faces))
-	for _, th := range []float64{0.75, 0.78, 0.8, 0.85, enrich.DefaultPeopleThreshold} {
-		opt := enrich.PeopleOptions{Kind: enrich.FaceKindOf(faces.DetectorSSD), Threshold: th}
-		if _, err := enrich.NewPeople(cat, opt).Group(ctx, "u"); err != nil {
+	opt := enrich.PeopleOptions{Kind: enrich.FaceKindOf(faces.DetectorSSD)}
+	n, err := enrich.NewPeople(cat, opt).Group(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, fp, desc := pairwise(cat)
+	t.Logf("SSD: %d persons %v", n, desc)
+	if n < 3 || tp == 0 {
+		t.Errorf("SSD: %d persons, %d right and %d wrong pairs; want at least 3 persons", n, tp, fp)
+	}
+}
+
+// TestTightCropsGrouped: 150×150 portraits cropped to the face (made here
+// from photos of faces-extra) have their face found (the padded retry)
+// and join the person of their identity.
+func TestTightCropsGrouped(t *testing.T) {
+	l := newFaceLib(t)
+	cat, ctx := l.cat, context.Background()
+	photos := extraPhotos(t)
+	l.add("", photos...)
+	dir := t.TempDir()
+	var crops []string
+	for _, f := range photos {
+		if !strings.HasSuffix(f, "1.jpg") && !strings.HasSuffix(f, "2.jpg") {
+			continue
+		}
+		r, err := os.Open(f)
+		if err != nil {
 			t.Fatal(err)
 		}
-		tp, fp, desc := pairwise(cat)
-		prec := float64(tp) / float64(max(1, tp+fp))
-		t.Logf("SSD at %.2f: %d persons; pairwise precision %.2f, recall %.2f", th, len(desc), prec, float64(tp)/16)
-		if th == enrich.DefaultPeopleThreshold && tp+fp > 0 && prec < 0.5 {
-			t.Errorf("SSD grouping precision %.2f; want at least 0.5", prec)
+		img, _, err := image.Decode(r)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
 		}
+		found, err := l.models.Detect(img)
+		if err != nil || len(found) == 0 {
+			t.Fatalf("%s: %v, %d faces", f, err, len(found))
+		}
+		b := found[0].Box
+		side := max(b.W, b.H)
+		cx, cy := b.X+b.W/2, b.Y+b.H/2
+		box := image.Rect(int(cx-side/2), int(cy-side/2), int(cx+side/2), int(cy+side/2)).Intersect(img.Bounds())
+		crop := imaging.Resize(imaging.Crop(img, box), 150, 150, imaging.Lanczos)
+		name := filepath.Join(dir, filepath.Base(f))
+		if err := imaging.Save(crop, name, imaging.JPEGQuality(90)); err != nil {
+			t.Fatal(err)
+		}
+		crops = append(crops, name)
+	}
+	l.add("crops/", crops...)
+	if _, err := enrich.NewPeople(cat, enrich.PeopleOptions{}).Group(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	withFace, grouped := 0, 0
+	for _, c := range crops {
+		m, err := cat.MediaOf(ctx, "u", "f", "crops/"+filepath.Base(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Faces) > 0 {
+			withFace++
+			if m.Faces[0].Person != "" {
+				grouped++
+			}
+		}
+	}
+	tp, fp, desc := pairwise(cat)
+	prec := float64(tp) / float64(max(1, tp+fp))
+	t.Logf("%d crops: %d with a face, %d in a person; pairwise precision %.2f (%d right, %d wrong pairs) %v", len(crops), withFace, grouped, prec, tp, fp, desc)
+	if withFace < len(crops)-1 {
+		t.Errorf("faces found in %d of %d tight crops; want all but one at most", withFace, len(crops))
+	}
+	if grouped < len(crops)/2 || prec < 0.9 {
+		t.Errorf("%d of %d crops in a person, precision %.2f; want at least half, precision 0.9", grouped, len(crops), prec)
+	}
+}
+
+// TestCopiesCountOnce: exact copies of a photo are one vote. Three copies
+// of the one photo of an identity do not make a person (MinFaces 2
+// photos), and a person's Faces counts a photo's content once while its
+// folder lists every copy.
+func TestCopiesCountOnce(t *testing.T) {
+	l := newFaceLib(t)
+	cat, ctx := l.cat, context.Background()
+	dir := "../../shared/testdata/faces-extra"
+	l.add("", extraPhotos(t)...)
+	l.add("copy1/", filepath.Join(dir, "elon_musk1.jpg"), filepath.Join(dir, "barack_obama1.jpg"))
+	l.add("copy2/", filepath.Join(dir, "elon_musk1.jpg"), filepath.Join(dir, "barack_obama1.jpg"))
+	if _, err := enrich.NewPeople(cat, enrich.PeopleOptions{}).Group(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"elon_musk1.jpg", "copy1/elon_musk1.jpg", "copy2/elon_musk1.jpg"} {
+		m, err := cat.MediaOf(ctx, "u", "f", k)
+		if err != nil || len(m.Faces) == 0 {
+			t.Fatalf("%s: %v, no face", k, err)
+		}
+		if m.Faces[0].Person != "" {
+			t.Errorf("%s is in person %s: three copies of one photo made a person", k, m.Faces[0].Person)
+		}
+	}
+	m, _ := cat.MediaOf(ctx, "u", "f", "barack_obama1.jpg")
+	if len(m.Faces) == 0 || m.Faces[0].Person == "" {
+		t.Fatalf("barack_obama1.jpg in no person")
+	}
+	p, _ := cat.GetPerson(ctx, "u", m.Faces[0].Person)
+	var keys []string
+	cat.PersonPhotos(ctx, "u", p.ID, func(o catalog.Object) error { keys = append(keys, o.Key); return nil })
+	distinct := map[string]bool{}
+	for _, k := range keys {
+		distinct[filepath.Base(k)] = true
+	}
+	if p.Faces != len(distinct) || len(keys) != len(distinct)+2 || !slices.Contains(keys, "copy2/barack_obama1.jpg") {
+		t.Errorf("person of barack_obama1.jpg: Faces %d, photos %v; want every copy listed and each content counted once", p.Faces, keys)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"shoebox/enrich/internal/exif"
 	"shoebox/enrich/internal/isobmff"
+	"shoebox/enrich/internal/xmp"
 )
 
 // Format is a file format told from its first bytes, never its name.
@@ -64,6 +65,9 @@ type probed struct {
 	exif     *exif.Data
 	video    *isobmff.Video
 	heif     *isobmff.Image
+	// xmp is the embedded XMP packet (nil: none), xmpExt a JPEG's
+	// extended XMP when it was whole.
+	xmp, xmpExt []byte
 	// What the decoders' costs depend on (limits.go): PNG's IHDR and tRNS,
 	// WebP's coding.
 	pngDepth, pngColor      int
@@ -93,6 +97,7 @@ func probe(r io.ReaderAt, size int64) (*probed, error) {
 		p.exif, err = exif.Read(r, 0, size)
 		if p.exif != nil {
 			p.width, p.height = p.exif.Width, p.exif.Height
+			p.xmp = p.exif.XMP
 		}
 	case FormatHEIF:
 		var im *isobmff.Image
@@ -101,6 +106,7 @@ func probe(r io.ReaderAt, size int64) (*probed, error) {
 			p.width, p.height = im.Width, im.Height
 			// irot is anticlockwise; rotation here is clockwise.
 			p.rotation = (360 - im.Rotation) % 360
+			p.xmp = im.XMP
 			if len(im.Exif) > 0 {
 				p.exif, _ = exif.ReadBytes(im.Exif)
 			}
@@ -108,6 +114,7 @@ func probe(r io.ReaderAt, size int64) (*probed, error) {
 	case FormatVideo:
 		if p.video, err = isobmff.ReadVideo(r, size); err == nil {
 			p.width, p.height = p.video.Width, p.video.Height
+			p.xmp = p.video.XMP
 		}
 	default:
 		return p, errUnknownFormat
@@ -122,6 +129,8 @@ var errUnknownFormat = errors.New("not a known photo or video format")
 func (p *probed) jpeg(r io.ReaderAt, size int64) error {
 	off := int64(2)
 	var b [10]byte
+	var ext xmp.Extended
+	defer func() { p.xmpExt = ext.Bytes() }()
 	for i := 0; i < 512; i++ {
 		if _, err := r.ReadAt(b[:4], off); err != nil {
 			return fmt.Errorf("JPEG ends before its first scan: %w", err)
@@ -148,9 +157,32 @@ func (p *probed) jpeg(r io.ReaderAt, size int64) error {
 			return fmt.Errorf("JPEG segment at %d has length %d", off, n)
 		}
 		switch {
-		case m == 0xE1 && p.exif == nil && n > 16:
+		case m == 0xE1:
 			if _, err := r.ReadAt(b[:6], off+4); err == nil && string(b[:6]) == "Exif\x00\x00" {
-				p.exif, _ = exif.Read(r, off+10, min(n-8, size-off-10))
+				if p.exif == nil && n > 16 {
+					p.exif, _ = exif.Read(r, off+10, min(n-8, size-off-10))
+				}
+				break
+			}
+			// The signature first: only XMP segments are read whole
+			// (an extended packet only while it can still be kept).
+			sig := make([]byte, min(n-2, int64(len(xmp.JPEGExtendedSignature))))
+			if _, err := r.ReadAt(sig, off+4); err != nil {
+				break
+			}
+			std := p.xmp == nil && bytes.HasPrefix(sig, []byte(xmp.JPEGSignature))
+			extended := !ext.Full() && bytes.Equal(sig, []byte(xmp.JPEGExtendedSignature))
+			if !std && !extended {
+				break
+			}
+			seg := make([]byte, n-2)
+			if _, err := r.ReadAt(seg, off+4); err != nil {
+				break
+			}
+			if std {
+				p.xmp = seg[len(xmp.JPEGSignature):]
+			} else {
+				ext.Add(seg[len(xmp.JPEGExtendedSignature):])
 			}
 		case m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC:
 			if _, err := r.ReadAt(b[:5], off+4); err != nil {
@@ -188,6 +220,13 @@ func (p *probed) png(r io.ReaderAt, size int64) error {
 			p.pngTRNS = true
 		case "eXIf", "exIf":
 			p.exif, _ = exif.Read(r, off+8, min(n, size-off-8))
+		case "iTXt":
+			if p.xmp == nil && n <= xmp.MaxPacket+64 && off+8+n <= size {
+				b := make([]byte, n)
+				if _, err := r.ReadAt(b, off+8); err == nil {
+					p.xmp, _ = xmp.FromITXt(b)
+				}
+			}
 		case "IEND":
 			return nil
 		}
@@ -224,6 +263,13 @@ func (p *probed) webp(r io.ReaderAt, size int64) error {
 			if _, err := r.ReadAt(b[:5], body); err == nil && p.width == 0 && b[0] == 0x2F {
 				v := binary.LittleEndian.Uint32(b[1:5])
 				p.width, p.height = int(v&0x3FFF)+1, int(v>>14&0x3FFF)+1
+			}
+		case "XMP ":
+			if p.xmp == nil && n <= xmp.MaxPacket && body+n <= size {
+				b := make([]byte, n)
+				if _, err := r.ReadAt(b, body); err == nil {
+					p.xmp = b
+				}
 			}
 		case "EXIF":
 			// Some writers keep the JPEG "Exif\0\0" prefix.

@@ -18,7 +18,7 @@ import (
 
 // RootNames returns the virtual roots, in the order they are listed.
 func RootNames() []string {
-	return []string{"by-date", "by-camera", "by-person", "duplicates", "albums", "trash"}
+	return []string{"by-date", "by-camera", "by-place", "by-person", "by-tag", "duplicates", "albums", "trash"}
 }
 
 // ErrNotFound is returned for a virtual path that does not exist.
@@ -50,6 +50,9 @@ type Options struct {
 	// MinPhotos is the fewest photos an unnamed person needs to get a
 	// folder (named persons always have one); 0 means no minimum.
 	MinPhotos int
+	// Location is the time zone capture times without an offset (the
+	// camera's clock only) are read in; nil means time.Local.
+	Location *time.Location
 }
 
 // Tree computes the virtual folders of a catalog.
@@ -112,8 +115,12 @@ func (t *Tree) List(ctx context.Context, user, p string, fn func(Entry) error) e
 		return t.listDate(ctx, user, segs[1:], fn)
 	case "by-camera":
 		return t.listCamera(ctx, user, segs[1:], fn)
+	case "by-place":
+		return t.listPlace(ctx, user, segs[1:], fn)
 	case "by-person":
 		return t.listPeople(ctx, user, segs[1:], fn)
+	case "by-tag":
+		return t.listTags(ctx, user, segs[1:], fn)
 	case "duplicates":
 		return t.listDuplicates(ctx, user, segs[1:], fn)
 	case "albums":
@@ -207,7 +214,7 @@ func (t *Tree) listDate(ctx context.Context, user string, segs []string, fn func
 		if !strings.HasPrefix(segs[2], segs[1]+"-") || !strings.HasPrefix(segs[1], segs[0]+"-") || len(segs[2]) != 10 {
 			return ErrNotFound
 		}
-		return t.files(ctx, func(f func(catalog.Object) error) error { return t.cat.OnDay(ctx, user, segs[2], f) }, fn)
+		return t.files(ctx, user, func(f func(catalog.Object) error) error { return t.cat.OnDay(ctx, user, segs[2], f) }, fn)
 	default:
 		return ErrNotFound
 	}
@@ -265,7 +272,7 @@ func (t *Tree) listCamera(ctx context.Context, user string, segs []string, fn fu
 		return nil
 	case 1:
 		n := 0
-		err := t.files(ctx, func(f func(catalog.Object) error) error {
+		err := t.files(ctx, user, func(f func(catalog.Object) error) error {
 			return t.cat.ByCamera(ctx, user, segs[0], func(o catalog.Object) error { n++; return f(o) })
 		}, fn)
 		if err == nil && n == 0 {
@@ -276,9 +283,68 @@ func (t *Tree) listCamera(ctx context.Context, user string, segs []string, fn fu
 	return ErrNotFound
 }
 
+// listTags lists by-tag (a folder per keyword other tools wrote in XMP)
+// and by-tag/<tag> (its photos and videos), read-only. Keywords that
+// differ only in case ("beach", "Beach") are one folder, named as the
+// first in byte order spells it: Windows and macOS clients cannot hold
+// two folders whose names differ only in case.
+func (t *Tree) listTags(ctx context.Context, user string, segs []string, fn func(Entry) error) error {
+	if len(segs) > 1 {
+		return ErrNotFound
+	}
+	tags, err := t.cat.Tags(ctx, user)
+	if err != nil {
+		return err
+	}
+	if len(segs) == 0 {
+		newest, err := t.cat.NewestTagged(ctx, user)
+		if err != nil {
+			return err
+		}
+		var ents []Entry
+		at := map[string]int{} // folded name -> index in ents
+		for _, tag := range tags {
+			k := strings.ToLower(tag)
+			if i, ok := at[k]; ok {
+				if ns := newest[tag]; ns > ents[i].ModTime.UnixNano() {
+					ents[i].ModTime = time.Unix(0, ns)
+				}
+				continue
+			}
+			at[k] = len(ents)
+			ents = append(ents, t.dir(tag, newest[tag]))
+		}
+		for _, e := range ents {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	n := 0
+	err = t.files(ctx, user, func(f func(catalog.Object) error) error {
+		for _, tag := range tags {
+			if !strings.EqualFold(tag, segs[0]) {
+				continue
+			}
+			if err := t.cat.ByTag(ctx, user, tag, func(o catalog.Object) error { n++; return f(o) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, fn)
+	if err == nil && n == 0 {
+		return ErrNotFound
+	}
+	return err
+}
+
 // files lists originals under their own names, telling clashing names
-// apart by a short id of the object (stable whatever the order).
-func (t *Tree) files(ctx context.Context, each func(func(catalog.Object) error) error, fn func(Entry) error) error {
+// apart by a short id of the object (stable whatever the order). An
+// entry's ModTime is the photo's capture time (catalog.Media.CaptureTime),
+// so file managers sort by it; the object's modification time for files
+// without one.
+func (t *Tree) files(ctx context.Context, user string, each func(func(catalog.Object) error) error, fn func(Entry) error) error {
 	var objs []catalog.Object
 	count := map[string]int{}
 	err := each(func(o catalog.Object) error {
@@ -289,6 +355,14 @@ func (t *Tree) files(ctx context.Context, each func(func(catalog.Object) error) 
 	if err != nil {
 		return err
 	}
+	loc := t.opt.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	taken, err := t.cat.CaptureTimes(ctx, user, objs, loc)
+	if err != nil {
+		return err
+	}
 	ents := make([]Entry, len(objs))
 	for i, o := range objs {
 		o.HasProps = false // the original's dead properties stay with it
@@ -296,7 +370,11 @@ func (t *Tree) files(ctx context.Context, each func(func(catalog.Object) error) 
 		if count[name] > 1 {
 			name = Disambiguate(name, o.Bucket, o.Key)
 		}
-		ents[i] = Entry{Name: name, ModTime: o.ModTime(), Object: o}
+		mod := o.ModTime()
+		if taken[i] != 0 {
+			mod = time.Unix(0, taken[i])
+		}
+		ents[i] = Entry{Name: name, ModTime: mod, Object: o}
 	}
 	slices.SortFunc(ents, func(a, b Entry) int { return cmp.Compare(a.Name, b.Name) })
 	for _, e := range ents {
@@ -401,7 +479,7 @@ func (t *Tree) listDuplicates(ctx context.Context, user string, segs []string, f
 			continue
 		}
 		if g.name == segs[0] {
-			return t.files(ctx, func(f func(catalog.Object) error) error {
+			return t.files(ctx, user, func(f func(catalog.Object) error) error {
 				for _, o := range g.members {
 					if err := f(o); err != nil {
 						return err
@@ -439,7 +517,7 @@ func (t *Tree) listAlbums(ctx context.Context, user string, segs []string, fn fu
 		if _, ok := albums[segs[0]]; !ok {
 			return ErrNotFound
 		}
-		return t.files(ctx, func(f func(catalog.Object) error) error { return t.cat.AlbumMembers(ctx, user, segs[0], f) }, fn)
+		return t.files(ctx, user, func(f func(catalog.Object) error) error { return t.cat.AlbumMembers(ctx, user, segs[0], f) }, fn)
 	}
 	return ErrNotFound
 }
@@ -500,8 +578,11 @@ func (t *Tree) listPeople(ctx context.Context, user string, segs []string, fn fu
 			if err != nil {
 				return err
 			}
-			if n == 0 {
+			if n == 0 && ps[l].CreatedNs == 0 {
 				continue // a named person with no photo now
+			}
+			if n == 0 {
+				n = ps[l].CreatedNs // made by the user, empty so far
 			}
 			if err := fn(t.dir(l, n)); err != nil {
 				return err
@@ -523,7 +604,7 @@ func (t *Tree) listPeople(ctx context.Context, user string, segs []string, fn fu
 				}
 			}
 		}
-		return t.files(ctx, func(f func(catalog.Object) error) error { return t.cat.PersonPhotos(ctx, user, p.ID, f) }, fn)
+		return t.files(ctx, user, func(f func(catalog.Object) error) error { return t.cat.PersonPhotos(ctx, user, p.ID, f) }, fn)
 	}
 	return ErrNotFound
 }

@@ -183,7 +183,7 @@ func (c *Config) options() []option {
 		{name: "workers", group: gEnrich, env: "SHOEBOX_WORKERS", usage: "enrichment workers (0: one per CPU)", int: &c.Workers},
 		{name: "multipart-expire-days", group: gServe, env: "SHOEBOX_MULTIPART_EXPIRE_DAYS", usage: "days an S3 multipart upload may go without a new part before it is removed (0: never)", int: &c.MultipartExpireDays},
 		{name: "face-detector", group: gEnrich, env: "SHOEBOX_FACE_DETECTOR", usage: "tiny (fast) or ssd (finds more faces, about 8 times the time); changing it finds the faces again", str: &c.FaceDetector},
-		{name: "people-threshold", group: gEnrich, env: "SHOEBOX_PEOPLE_THRESHOLD", usage: "how far apart (centred cosine distance, 0-2) faces of one person may be on average; higher merges more (0: the default, 0.82)", f64: &c.PeopleThreshold},
+		{name: "people-threshold", group: gEnrich, env: "SHOEBOX_PEOPLE_THRESHOLD", usage: "how far apart (centred cosine distance, 0-2) faces of one person may be on average; higher merges more (0: the default, 0.25)", f64: &c.PeopleThreshold},
 		{name: "people-min-photos", group: gEnrich, env: "SHOEBOX_PEOPLE_MIN_PHOTOS", usage: "fewest photos an unnamed person needs to get a /by-person folder", int: &c.PeopleMinPhotos},
 		{name: "people-regroup-after", group: gEnrich, env: "SHOEBOX_PEOPLE_REGROUP_AFTER", usage: "new faces that match no person before all faces are grouped again (0: 20, or a tenth of the faces)", int: &c.PeopleRegroupAfter},
 		{name: "trash-days", group: gStore, env: "SHOEBOX_TRASH_DAYS", usage: "days deleted photos and videos stay in /trash (0: no trash, deletes are final)", int: &c.TrashDays},

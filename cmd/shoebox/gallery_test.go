@@ -19,8 +19,9 @@ import (
 // The JSON API's types, as the tests decode them (the API lives in
 // davfs/web).
 type (
-	apiObject = web.Object
-	apiStatus = web.Status
+	apiObject    = web.Object
+	apiStatus    = web.Status
+	apiTrashItem = web.TrashEntry
 )
 
 // putMedia uploads files of ../shared/testdata/media into bucket over

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -189,6 +190,25 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
+// regroupAll groups every user's faces into persons again (after
+// reindex dropped which face is whose): the persons and the user's
+// corrections are primary data and come back as they were.
+func regroupAll(ctx context.Context, st *store, cfg Config, lg *slog.Logger) error {
+	users, err := st.cat.Users(ctx)
+	if err != nil {
+		return fmt.Errorf("regroup people: %w", err)
+	}
+	people := enrich.NewPeople(st.cat, peopleOptions(cfg))
+	for _, u := range users {
+		n, err := people.Group(ctx, u.Name)
+		if err != nil {
+			return fmt.Errorf("regroup people of %s: %w", u.Name, err)
+		}
+		lg.Info("grouped faces into people", "user", u.Name, "people", n)
+	}
+	return nil
+}
+
 // reindexCmd is `shoebox reindex`: it drops the derived data (media
 // records, thumbnails) and enriches every file again, showing progress.
 // The server must be stopped.
@@ -219,7 +239,8 @@ func reindexCmd(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "reindexing %d files\n", n)
 	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg,
-		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: loadFaceModels(cfg, lg), WantFaces: true, FaceDetector: faceDetector(cfg)}}})
+		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: loadFaceModels(cfg, lg), WantFaces: true, FaceDetector: faceDetector(cfg)},
+			enrich.Places{Index: loadPlaces(lg)}}})
 	pctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { pool.Run(pctx); close(done) }()
@@ -238,7 +259,7 @@ func reindexCmd(ctx context.Context, args []string) error {
 		if q.Pending == 0 && q.Running == 0 {
 			bar.Finish()
 			fmt.Printf("reindexed %d files, %d failed (see `GET /api/v1/objects/...` for each error)\n", n, q.Failed)
-			return nil
+			return regroupAll(ctx, st, cfg, lg)
 		}
 		select {
 		case <-ctx.Done():

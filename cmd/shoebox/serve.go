@@ -111,6 +111,10 @@ func serve(ctx context.Context, args []string) error {
 		debug.SetMemoryLimit(serveMemoryLimit + 48<<20)
 	}
 	var facesChanged atomic.Bool
+	// One look at start-up: faces enriched while no server ran (`shoebox
+	// reindex`, a crash before a pass) are grouped once the queue settles,
+	// not at the next upload.
+	facesChanged.Store(true)
 	observe := func(result, kind string, took time.Duration) {
 		em.observe(result, kind, took)
 		if result == "done" && kind == "photo" {
@@ -118,8 +122,10 @@ func serve(ctx context.Context, args []string) error {
 		}
 	}
 	ffmpeg := enrich.NewFFmpeg(cfg.FFmpeg, lg)
+	placesIx := loadPlaces(lg)
 	pool = enrich.NewPool(st.gw, enrich.Options{Workers: cfg.Workers, Logger: lg, Observe: observe, Busy: m.busy,
-		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: faceModels, WantFaces: true, FaceDetector: faceDetector(cfg), FFmpeg: ffmpeg}}})
+		Extractors: []enrich.Extractor{enrich.Metadata{Thumbs: st.thumbs, Faces: faceModels, WantFaces: true, FaceDetector: faceDetector(cfg), FFmpeg: ffmpeg},
+			enrich.Places{Index: placesIx}}})
 
 	// One limiter for every front end: failures over WebDAV, the API and S3
 	// add up per address and per user (gateway/auth.Limiter).
@@ -263,6 +269,8 @@ func serve(ctx context.Context, args []string) error {
 	go func() { pool.Run(poolCtx); close(poolDone) }()
 	go st.gw.RunTrashPurger(poolCtx, time.Hour)
 	go st.space.Run(poolCtx, time.Second)
+	// Photos enriched before places (or with older places data) are placed.
+	go fillPlaces(poolCtx, st, placesIx, lg)
 	// Videos enriched without ffmpeg get their thumbnails once it is there.
 	go ffmpeg.Watch(poolCtx, time.Minute, st.cat.RequeueWaitingThumbnails, func() { pool.Committed(poolCtx, gateway.Event{Op: gateway.OpPut}) })
 	if faceModels != nil {
@@ -401,6 +409,7 @@ func groupPeople(ctx context.Context, st *store, people *enrich.People, changed 
 				lg.Info("placed new faces with people", "user", u.Name, "faces", placed, "took", time.Since(start).Round(time.Millisecond))
 			}
 			if !full {
+				nameFromRegions(ctx, lg, people, u.Name)
 				continue
 			}
 			start = time.Now()
@@ -410,7 +419,15 @@ func groupPeople(ctx context.Context, st *store, people *enrich.People, changed 
 				continue
 			}
 			lg.Info("grouped faces into people", "user", u.Name, "people", n, "took", time.Since(start).Round(time.Millisecond))
+			nameFromRegions(ctx, lg, people, u.Name)
 		}
+	}
+}
+
+// nameFromRegions names the faces XMP regions name (enrich.People.NameFromRegions).
+func nameFromRegions(ctx context.Context, lg *slog.Logger, people *enrich.People, user string) {
+	if _, err := people.NameFromRegions(ctx, user); err != nil {
+		lg.Error("name faces from XMP regions", "user", user, "err", err)
 	}
 }
 

@@ -492,16 +492,21 @@ func (h *Handler) keepDuplicate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"trashed": trashed})
 }
 
-// TrashEntry is one of GET /api/v1/trash.
+// TrashEntry is one of GET /api/v1/trash: what /dav/trash lists, with
+// where it was and when it was deleted (the WebDAV properties
+// sb:original-location and sb:deleted-at), and when it goes for good.
 type TrashEntry struct {
-	ID      string `json:"id"`
-	Bucket  string `json:"bucket"` // where it was
-	Key     string `json:"key"`
-	Name    string `json:"name"`
-	Folder  bool   `json:"folder,omitempty"`
-	Version bool   `json:"version,omitempty"` // content an overwrite replaced
-	Size    int64  `json:"size"`
-	Deleted string `json:"deleted"`
+	ID               string `json:"id"`
+	Name             string `json:"name"`
+	OriginalLocation string `json:"original_location"` // bucket/key
+	DeletedAt        string `json:"deleted_at"`        // RFC 3339, UTC
+	Dir              bool   `json:"dir,omitempty"`
+	// Version: the content an overwrite replaced (deleted_at: when).
+	Version bool  `json:"version,omitempty"`
+	Size    int64 `json:"size"`
+	// Bucket and Key are where it was (Key without a folder's '/').
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
 	// Purge is when it goes for good ("" when the trash is kept forever).
 	Purge     string `json:"purge,omitempty"`
 	Thumbnail string `json:"thumbnail,omitempty"`
@@ -516,8 +521,9 @@ func (h *Handler) trash(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil // purged meanwhile
 		}
-		e := TrashEntry{ID: t.ID, Bucket: t.Bucket, Key: t.Key, Name: path.Base(strings.TrimSuffix(t.Key, "/")),
-			Folder: o.IsDir(), Version: t.Version, Size: o.Size, Deleted: time.Unix(0, t.DeletedNs).UTC().Format(time.RFC3339)}
+		key := strings.TrimSuffix(t.Key, "/")
+		e := TrashEntry{ID: t.ID, Name: path.Base(key), OriginalLocation: t.Bucket + "/" + key, Bucket: t.Bucket, Key: key,
+			Dir: strings.HasSuffix(t.Key, "/"), Version: t.Version, Size: o.Size, DeletedAt: time.Unix(0, t.DeletedNs).UTC().Format(time.RFC3339)}
 		if keep > 0 {
 			e.Purge = time.Unix(0, t.DeletedNs).Add(keep).UTC().Format(time.RFC3339)
 		}
@@ -531,7 +537,7 @@ func (h *Handler) trash(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	slices.SortFunc(out, func(a, b TrashEntry) int { return strings.Compare(b.Deleted, a.Deleted) })
+	slices.SortStableFunc(out, func(a, b TrashEntry) int { return strings.Compare(b.DeletedAt, a.DeletedAt) })
 	writeJSON(w, http.StatusOK, map[string]any{"items": out})
 }
 

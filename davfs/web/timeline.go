@@ -36,6 +36,8 @@ type Item struct {
 	// parent, as the app's page is: "api/v1/objects/..."); it names the
 	// content, so it may be cached for good.
 	Thumbnail string `json:"thumbnail"`
+	// Place is where it was taken ("Tokyo, Japan"), when known.
+	Place string `json:"place,omitempty"`
 	// People names the persons recognised in it.
 	People []string `json:"people,omitempty"`
 }
@@ -66,6 +68,15 @@ func itemOf(o catalog.Object, m catalog.Media, names map[string]string) Item {
 		Size: o.Size, Width: m.Width, Height: m.Height, DurationS: m.DurationS}
 	if m.ThumbnailState == "" && (m.Kind == "photo" || m.Kind == "video") {
 		it.Thumbnail = thumbURL(o)
+	}
+	if p := m.Place; p != nil {
+		var parts []string
+		for _, v := range []string{p.City, p.Country} {
+			if v != "" {
+				parts = append(parts, v)
+			}
+		}
+		it.Place = strings.Join(parts, ", ")
 	}
 	for _, f := range m.Faces {
 		if n := names[f.Person]; n != "" && !slices.Contains(it.People, n) {

@@ -50,7 +50,10 @@
 //   - faces.go: the API. Load(dir) reads the models (SSD if its files are
 //     present); Models.Detect(img) is face-api's
 //     detectAllFaces(img, TinyFaceDetectorOptions{416}).withFaceLandmarks().withFaceDescriptors();
-//     DetectRGB takes Options (tiny input size, SSD, thresholds, Align). Faces whose
+//     DetectRGB takes Options (tiny input size, SSD, thresholds, Align,
+//     PadRetry: detect again on a copy with a mean-colour border when
+//     nothing is found, boxes and landmarks mapped back; DetectPadded).
+//     Faces whose
 //     landmark or descriptor crop is empty are skipped (face-api would
 //     misalign descriptors there). Distance and MatchThreshold (0.6) compare
 //     descriptors.

@@ -43,7 +43,22 @@ type Options struct {
 	// "a" suffix ("tiny416a"), since the two kinds of descriptor must not
 	// be compared.
 	Align bool
+	// PadRetry: when the detector finds no face, detect again on a copy of
+	// the image with a border of PadRetry times its longer side on every
+	// side, filled with the image's mean colour (DetectPadded). Both
+	// detectors miss faces that fill the frame (a portrait cropped to the
+	// face, an avatar, an ID photo): they were trained on faces with
+	// context around them. 0 means no retry; DefaultPadRetry is a good
+	// value.
+	PadRetry float64
 }
+
+// DefaultPadRetry is the border Options.PadRetry adds: half the longer
+// side on each side, so that a face filling a square frame fills half of
+// the padded copy's width. On 150×150 crops of the shared face photos cut
+// to the face's box (TestPadRetry) the tiny detector finds 10 of 15
+// faces, 13 with a quarter, 15 with a half; SSD 12, 14, 14.
+const DefaultPadRetry = 0.5
 
 // Models holds the loaded nets. Each net serialises its own calls; a Models
 // may be shared by goroutines.
@@ -97,8 +112,77 @@ func (m *Models) Detect(img image.Image) ([]Face, error) {
 	return m.DetectRGB(ToRGB(img), Options{})
 }
 
-// DetectRGB is Detect on already decoded pixels.
+// DetectRGB is Detect on already decoded pixels. With Options.PadRetry,
+// an image where no face is found is tried again padded (DetectPadded).
 func (m *Models) DetectRGB(im *RGB, opt Options) ([]Face, error) {
+	found, err := m.detect(im, opt)
+	if err != nil || len(found) > 0 || opt.PadRetry <= 0 {
+		return found, err
+	}
+	return m.DetectPadded(im, opt, opt.PadRetry)
+}
+
+// DetectPadded detects faces on a copy of im with a border of pad times
+// its longer side on every side, filled with im's mean colour, and maps
+// what it finds back to im's pixels: boxes and landmarks are shifted by
+// the border (a box may reach outside im), as are LandmarkCrop and
+// DescriptorCrop (rectangles of the padded copy, the pixels the nets
+// read: they may reach outside im too). Descriptors are computed on the
+// padded copy: where an aligned chip reaches beyond the photo it sees the
+// mean colour rather than black.
+func (m *Models) DetectPadded(im *RGB, opt Options, pad float64) ([]Face, error) {
+	if im.W <= 0 || im.H <= 0 {
+		return nil, errors.New("faces: empty image")
+	}
+	b := int(math.Round(pad * float64(max(im.W, im.H))))
+	if b <= 0 {
+		return m.detect(im, opt)
+	}
+	found, err := m.detect(padMean(im, b), opt)
+	if err != nil {
+		return nil, err
+	}
+	d := float64(b)
+	for i := range found {
+		f := &found[i]
+		f.Box.X -= d
+		f.Box.Y -= d
+		for j := range f.Landmarks {
+			f.Landmarks[j].X -= d
+			f.Landmarks[j].Y -= d
+		}
+		f.LandmarkCrop.X -= b
+		f.LandmarkCrop.Y -= b
+		f.DescriptorCrop.X -= b
+		f.DescriptorCrop.Y -= b
+	}
+	return found, nil
+}
+
+// padMean returns im with a border of b pixels on every side, of im's
+// mean colour.
+func padMean(im *RGB, b int) *RGB {
+	var sum [3]uint64
+	for i := 0; i < len(im.Pix); i += 3 {
+		sum[0] += uint64(im.Pix[i])
+		sum[1] += uint64(im.Pix[i+1])
+		sum[2] += uint64(im.Pix[i+2])
+	}
+	n := uint64(max(1, im.W*im.H))
+	mean := [3]uint8{uint8(sum[0] / n), uint8(sum[1] / n), uint8(sum[2] / n)}
+	out := &RGB{W: im.W + 2*b, H: im.H + 2*b}
+	out.Pix = make([]uint8, out.W*out.H*3)
+	for i := 0; i < len(out.Pix); i += 3 {
+		out.Pix[i], out.Pix[i+1], out.Pix[i+2] = mean[0], mean[1], mean[2]
+	}
+	for y := 0; y < im.H; y++ {
+		copy(out.Pix[((y+b)*out.W+b)*3:], im.Pix[y*im.W*3:(y+1)*im.W*3])
+	}
+	return out
+}
+
+// detect is DetectRGB without the retry.
+func (m *Models) detect(im *RGB, opt Options) ([]Face, error) {
 	if opt.InputSize == 0 {
 		opt.InputSize = 416
 	}

@@ -198,8 +198,8 @@ async function timeline(from) {
             el("h2", {}, el("span", { text: fmtDay(it.day) }), people), lastDay.grid));
         }
         lastDay.grid.append(tile(it, i));
-        for (const p of it.people || []) {
-          if (!lastDay.names.has(p)) { lastDay.names.add(p); lastDay.people.textContent = " · " + [...lastDay.names].join(", "); }
+        for (const p of [it.place, ...(it.people || [])]) {
+          if (p && !lastDay.names.has(p)) { lastDay.names.add(p); lastDay.people.textContent = " · " + [...lastDay.names].join(", "); }
         }
       }
       next = page.next || "";
@@ -315,7 +315,9 @@ async function fillDetails(dl, it) {
   row(dl, "Lens", m.lens, "lens");
   row(dl, "Size", (m.width ? m.width + " × " + m.height + " · " : "") + fmtSize(o.size), "size");
   if (m.duration_s) row(dl, "Duration", m.duration_s.toFixed(1) + " s", "duration");
-  if (m.place) row(dl, "Place", typeof m.place === "string" ? m.place : [m.place.name, m.place.admin, m.place.country].filter(Boolean).join(", "), "place");
+  if (m.place) row(dl, "Place", [m.place.city, m.place.region, m.place.country].filter(Boolean).join(", "), "place");
+  if (m.tags && m.tags.length) row(dl, "Tags", m.tags.join(", "), "tags");
+  if (m.rating) row(dl, "Rating", m.rating < 0 ? "rejected" : "★".repeat(m.rating), "rating");
   if (m.lat !== undefined && m.lon !== undefined) row(dl, "Location", m.lat.toFixed(5) + ", " + m.lon.toFixed(5), "location");
   const people = [...new Set((m.faces || []).map((f) => f.person_name).filter(Boolean))];
   // Face boxes over the preview (relative to the displayed image).
@@ -504,11 +506,11 @@ async function trashView() {
     if (!j.items.length) list.append(el("p", { id: "trash-empty", text: "The trash is empty." }));
     for (const t of j.items) {
       list.append(el("div", { class: "trashrow", "data-id": t.id, "data-key": t.key },
-        t.thumbnail ? el("img", { src: t.thumbnail, alt: "", loading: "lazy" }) : el("span", { class: "nothumb", text: t.folder ? "folder" : "" }),
+        t.thumbnail ? el("img", { src: t.thumbnail, alt: "", loading: "lazy" }) : el("span", { class: "nothumb", text: t.dir ? "folder" : "" }),
         el("div", { class: "what" },
           el("div", { class: "label", text: t.name + (t.version ? " (replaced version)" : "") }),
-          el("div", { class: "path", text: "from " + t.bucket + "/" + t.key }),
-          el("div", { text: "deleted " + new Date(t.deleted).toLocaleString() + (t.purge ? " · purged " + new Date(t.purge).toLocaleDateString() : "") + " · " + fmtSize(t.size) })),
+          el("div", { class: "path", text: "from " + t.original_location }),
+          el("div", { text: "deleted " + new Date(t.deleted_at).toLocaleString() + (t.purge ? " · purged " + new Date(t.purge).toLocaleDateString() : "") + " · " + fmtSize(t.size) })),
         el("button", { class: "restore", onclick: async () => {
           try { await api("POST", "api/v1/trash/" + encodeURIComponent(t.id) + "/restore"); flash("Restored " + t.name + "."); route(); } catch (e) { fail(e); }
         }, text: "Restore" }),

@@ -36,6 +36,7 @@ const (
 	tagJPEGOffset      = 0x0201
 	tagJPEGLength      = 0x0202
 	tagExifIFD         = 0x8769
+	tagXMP             = 0x02BC
 	tagGPSIFD          = 0x8825
 
 	tagDateTimeOriginal  = 0x9003
@@ -63,6 +64,8 @@ const (
 	maxIFDs    = 32   // IFDs visited per file
 	maxEntries = 1024 // entries read per IFD
 	maxString  = 1024 // bytes of an ASCII value
+	// MaxXMP is the largest XMP packet (tag 700) kept.
+	MaxXMP = 2 << 20
 )
 
 // Preview is an embedded JPEG image: a thumbnail (IFD1) or a raw file's
@@ -88,6 +91,9 @@ type Data struct {
 	HasGPS        bool
 	Lat, Lon      float64
 	Alt           *float64
+	// XMP is IFD0's XMP packet (tag 700, TIFF and DNG), nil when absent
+	// or larger than MaxXMP.
+	XMP []byte
 	// Previews are the embedded JPEGs, in file order.
 	Previews []Preview
 	// Errs are the problems met, each of which cost only its own field.
@@ -372,6 +378,11 @@ func (x *reader) imageIFD(es []entry, primary bool) {
 			case e.tag == tagDateTime && validDate(s):
 				x.d.Modified = s
 			}
+		case tagXMP:
+			if !primary || x.d.XMP != nil || (e.typ != 1 && e.typ != 7 && e.typ != 2) {
+				continue
+			}
+			x.d.XMP, err = x.value(e, MaxXMP)
 		case tagOrientation:
 			if !primary {
 				continue

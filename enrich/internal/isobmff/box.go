@@ -36,6 +36,9 @@ const (
 	// MaxExif is the largest Exif payload ReadHEIF returns; a larger one is
 	// left out (Image.Exif is nil).
 	MaxExif = 4 << 20
+	// MaxXMP is the largest XMP packet ReadHEIF and ReadVideo return; a
+	// larger one is left out.
+	MaxXMP = 2 << 20
 )
 
 func errf(format string, args ...any) error {

@@ -25,6 +25,10 @@ type Image struct {
 	// its TIFF header ("II*\x00" or "MM\x00*"); nil when there is none, it
 	// is larger than MaxExif, or it is not where the file says.
 	Exif []byte
+	// XMP is the XMP packet of the file (a "mime" item of content type
+	// application/rdf+xml); nil when there is none or it is larger than
+	// MaxXMP.
+	XMP []byte
 	// Brand is the file type box's major brand: "heic", "mif1", "avif"...
 	Brand string
 	// Grid is the output size a grid primary item's data declares (0x0
@@ -91,6 +95,7 @@ type heifMeta struct {
 	primaryType                        string
 	exifItems                          []uint32
 	exif                               uint32 // the Exif item used; 0: none
+	xmp                                uint32 // the first XMP item; 0: none
 	locs                               map[uint32]*location
 }
 
@@ -184,6 +189,14 @@ func (f *file) heif(b box, img *Image) error {
 			return err
 		}
 	}
+	if h.xmp != 0 {
+		switch p, err := h.itemData(h.xmp, MaxXMP); {
+		case err == nil:
+			img.XMP = p
+		case !errors.Is(err, errSkip):
+			return err
+		}
+	}
 	return nil
 }
 
@@ -227,7 +240,7 @@ func (h *heifMeta) readIinf() error {
 		if c.typ != "infe" {
 			return nil
 		}
-		p, err := h.f.head(c, 14)
+		p, err := h.f.head(c, 512)
 		if err != nil {
 			return err
 		}
@@ -251,6 +264,16 @@ func (h *heifMeta) readIinf() error {
 		}
 		if string(typ) == "Exif" && len(h.exifItems) < 16 {
 			h.exifItems = append(h.exifItems, id)
+		}
+		if string(typ) == "mime" && h.xmp == 0 {
+			// item_name, then content_type, each ending in a zero byte.
+			rest := c2.b
+			if i := bytes.IndexByte(rest, 0); i >= 0 {
+				rest = rest[i+1:]
+				if j := bytes.IndexByte(rest, 0); j >= 0 && string(rest[:j]) == "application/rdf+xml" {
+					h.xmp = id
+				}
+			}
 		}
 		return nil
 	})
@@ -375,7 +398,7 @@ func (h *heifMeta) readIloc() error {
 			return errf("%v: item %d: %d extents do not fit", h.iloc, id, n)
 		}
 		var loc *location
-		if (id == h.primary || id == h.exif) && h.locs[id] == nil {
+		if (id == h.primary || id == h.exif || (h.xmp != 0 && id == h.xmp)) && h.locs[id] == nil {
 			loc = &location{method: method, dataRef: dataRef, base: base, extents: make([]extent, 0, n)}
 			h.locs[id] = loc
 		}

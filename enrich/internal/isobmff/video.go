@@ -37,7 +37,14 @@ type Video struct {
 	// (ISO 8601 local time with its offset, "2023-07-21T18:45:10-0700"),
 	// "" when absent.
 	CreationDate string
+	// XMP is the movie's XMP packet: a top-level uuid box of Adobe's XMP
+	// UUID (MP4), else moov/udta/XMP_ (QuickTime); nil when there is none
+	// or it is larger than MaxXMP.
+	XMP []byte
 }
+
+// xmpUUID is the uuid box type of XMP in ISO files (Adobe XMP part 3).
+const xmpUUID = "\xbe\x7a\xcf\xcb\x97\xa9\x42\xe8\x9c\x71\x99\x94\x91\xe3\xaf\xac"
 
 // mp4Epoch is 1904-01-01T00:00:00Z as a Unix time.
 const mp4Epoch = -2082844800
@@ -47,8 +54,9 @@ const maxTracks = 64
 
 // ReadVideo reads the metadata of a movie (MP4, MOV, 3GP, M4V) of size
 // bytes. It finds the movie box wherever it is (at the start of a
-// "faststart" file or after the media data) and reads nothing after it, so
-// a file cut short after its movie box still reads. A malformed movie box
+// "faststart" file or after the media data); of the boxes after it, only
+// the headers are read (for a top-level XMP uuid box), and a file cut
+// short or malformed after its movie box still reads. A malformed movie box
 // is an error, except in its user data (udta, meta): a broken entry there
 // costs only the fields it would have given.
 func ReadVideo(r io.ReaderAt, size int64) (*Video, error) {
@@ -57,16 +65,36 @@ func ReadVideo(r io.ReaderAt, size int64) (*Video, error) {
 		return nil, err
 	}
 	var v *Video
+	var uuidXMP []byte
 	err = f.each(0, size, 0, func(b box) error {
-		if b.typ != "moov" {
-			return nil
+		switch b.typ {
+		case "uuid":
+			if uuidXMP == nil && b.size() > 16 && b.size() <= 16+MaxXMP {
+				if h, err := f.head(b, 16); err == nil && string(h) == xmpUUID {
+					if p, err := f.payload(b, 16, MaxXMP); err == nil {
+						uuidXMP = p
+					}
+				}
+			}
+		case "moov":
+			if v != nil {
+				return nil
+			}
+			var err error
+			if v, err = f.moov(b); err != nil {
+				return err
+			}
 		}
-		var err error
-		if v, err = f.moov(b); err != nil {
-			return err
-		}
-		return errStop
+		return nil
 	})
+	if v != nil {
+		// What follows the movie box (media data, XMP) may be cut short
+		// or malformed: the movie is read all the same.
+		err = nil
+		if uuidXMP != nil {
+			v.XMP = uuidXMP
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +147,7 @@ type movie struct {
 	make, model, date string
 	lat, lon          float64
 	alt               *float64
+	xmp               []byte
 }
 
 func (f *file) moov(b box) (*Video, error) {
@@ -365,6 +394,14 @@ func (m *movie) udta(b box, depth int) error {
 		switch c.typ {
 		case "meta":
 			return m.meta(c, depth+1)
+		case "XMP_":
+			if m.xmp == nil && c.size() <= MaxXMP {
+				p, err := m.f.payload(c, 0, MaxXMP)
+				if err != nil {
+					return err
+				}
+				m.xmp = p
+			}
 		case "loci":
 			if c.size() > maxText {
 				return nil
@@ -593,7 +630,7 @@ func duration(d, scale uint64) time.Duration {
 }
 
 func (m *movie) video() *Video {
-	v := &Video{Make: m.make, Model: m.model, CreationDate: m.date}
+	v := &Video{Make: m.make, Model: m.model, CreationDate: m.date, XMP: m.xmp}
 	if m.created != 0 && m.created < 1<<40 {
 		v.Created = time.Unix(int64(m.created)+mp4Epoch, 0).UTC()
 	}
