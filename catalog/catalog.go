@@ -105,9 +105,10 @@ type Catalog struct {
 	leaseMu   sync.Mutex
 	leaseFrom []byte
 
-	group  committer  // group commit (commit.go)
-	counts countCache // status counts between writes (counts.go)
-	syncer syncer     // durable commits (durable.go)
+	group  committer    // group commit (commit.go)
+	counts countCache   // status counts between writes (counts.go)
+	search searchTuning // search.go
+	syncer syncer       // durable commits (durable.go)
 }
 
 // Open opens (creating if needed) the catalog in dir.
@@ -125,7 +126,7 @@ func Open(dir string, opt Options) (*Catalog, error) {
 		}
 		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
 	}
-	c := &Catalog{db: db, log: lg}
+	c := &Catalog{db: db, log: lg, search: defaultSearchTuning}
 	if opt.SyncWrites && !opt.InMemory {
 		c.syncer = syncer{dir: dir, synced: map[string]bool{}}
 	}
@@ -142,6 +143,10 @@ func Open(dir string, opt Options) (*Catalog, error) {
 		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
 	}
 	if err := c.indexModTimes(context.Background()); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
+	}
+	if err := c.indexSearch(context.Background()); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
 	}

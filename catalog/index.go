@@ -65,7 +65,7 @@ const (
 // of near duplicates (see enrich.NearDistance, which is the same).
 const NearDistance = 6
 
-var derivedPrefixes = []string{pfxIxTag, pfxIxTagMax, pfxIxRating, pfxRegions, pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxPlace, pfxIxPlaceMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxThumbsWaiting, pfxFacesNew, pfxPeopleStats, pfxFacesKind}
+var derivedPrefixes = []string{pfxIxTag, pfxIxTagMax, pfxIxRating, pfxRegions, pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxPlace, pfxIxPlaceMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxThumbsWaiting, pfxFacesNew, pfxPeopleStats, pfxFacesKind, pfxIxWhen, pfxIxWhenOf, pfxIxWord, pfxIxLens, pfxIxGeo}
 
 // Day is the local date a record files under ("2006-01-02"), or "".
 func (m Media) Day() string {
@@ -133,18 +133,19 @@ func indexRows(user, bucket, key string, m Media) map[string][]byte {
 		return rows
 	}
 	ref := sep + bucket + sep + key
+	wk := whenKind(m) // rows a search lists carry it (search.go)
 	if d := m.Day(); d != "" {
 		rows[pfxIxDay+user+sep+d+ref] = nil
 	}
 	if c := m.Camera(); c != "" {
-		rows[pfxIxCam+user+sep+c+ref] = nil
+		rows[pfxIxCam+user+sep+c+ref] = wk
 	}
 	if country, city := m.PlaceFolders(); country != "" {
-		rows[pfxIxPlace+user+sep+country+sep+city+ref] = nil
+		rows[pfxIxPlace+user+sep+country+sep+city+ref] = wk
 	}
 	if m.Kind == "photo" || m.Kind == "video" {
 		if m.SHA256 != "" {
-			rows[pfxIxSHA+user+sep+m.SHA256+ref] = nil
+			rows[pfxIxSHA+user+sep+m.SHA256+ref] = wk
 		}
 		if h, ok := m.PHashValue(); ok {
 			for _, c := range phashChunks(h) {
@@ -153,7 +154,7 @@ func indexRows(user, bucket, key string, m Media) map[string][]byte {
 		}
 		for _, f := range m.Faces {
 			if f.Person != "" {
-				rows[pfxPersonFace+user+sep+f.Person+ref] = nil
+				rows[pfxPersonFace+user+sep+f.Person+ref] = wk
 			} else if !f.Checked {
 				rows[pfxFacesNew+user+ref] = nil
 			}
@@ -166,6 +167,7 @@ func indexRows(user, bucket, key string, m Media) map[string][]byte {
 			rows[pfxThumbsWaiting+user+ref] = nil
 		}
 	}
+	searchRows(rows, user, bucket, key, m)
 	return rows
 }
 

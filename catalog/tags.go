@@ -60,13 +60,14 @@ func CleanTag(t string) string {
 
 // tagRows adds the tag and rating rows of a record to rows.
 func tagRows(rows map[string][]byte, user, ref string, m Media) {
+	wk := whenKind(m) // a search lists these rows (search.go)
 	for _, t := range m.Tags {
 		if t = CleanTag(t); t != "" {
-			rows[pfxIxTag+user+sep+t+ref] = nil
+			rows[pfxIxTag+user+sep+t+ref] = wk
 		}
 	}
 	if m.Rating != nil {
-		rows[pfxIxRating+user+sep+strconv.Itoa(*m.Rating)+ref] = nil
+		rows[pfxIxRating+user+sep+strconv.Itoa(*m.Rating)+ref] = wk
 	}
 	if len(m.Regions) > 0 && len(m.Faces) > 0 {
 		rows[pfxRegions+user+ref] = nil

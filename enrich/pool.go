@@ -265,12 +265,15 @@ func (p *Pool) extract(ctx context.Context, j catalog.Job) (m catalog.Media, err
 			return err
 		},
 	}
+	// A failed extractor fails the job, but the ones after it still run
+	// on what was learnt (a truncated photo with GPS still gets its place).
+	var first error
 	for _, x := range p.opt.Extractors {
-		if err := p.safely(ctx, x, in, &m); err != nil {
-			return m, err
+		if err := p.safely(ctx, x, in, &m); err != nil && first == nil {
+			first = err
 		}
 	}
-	return m, nil
+	return m, first
 }
 
 // safely runs one extractor, turning a panic into its job's error.

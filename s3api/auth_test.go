@@ -974,7 +974,7 @@ func signV2(req *http.Request, keyID, secret, resource string) {
 	if req.Header.Get("Date") == "" {
 		req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	}
-	toSign := v2StringToSign(req, req.Header.Get("Date"), resource)
+	toSign := v2StringToSign(req, req.Header.Get("Date"), resource, v2Botocore)
 	mac := hmac.New(sha1.New, []byte(secret))
 	mac.Write([]byte(toSign))
 	req.Header.Set("Authorization", "AWS "+keyID+":"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
@@ -1042,7 +1042,7 @@ func TestSigV2Header(t *testing.T) {
 	// documentation's rule) is accepted too.
 	amzDate := func(r *http.Request) {
 		r.Header.Set("X-Amz-Date", time.Now().UTC().Format(http.TimeFormat))
-		toSign := v2StringToSign(r, "", "/bkt/a%20key.txt")
+		toSign := v2StringToSign(r, "", "/bkt/a%20key.txt", v2Botocore)
 		mac := hmac.New(sha1.New, []byte(sigSecret))
 		mac.Write([]byte(toSign))
 		r.Header.Set("Authorization", "AWS "+sigKeyID+":"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))

@@ -808,6 +808,16 @@ func (b *backend) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, 
 	if err != nil {
 		return gofakes3.CopyObjectResult{}, b.mapErr(ctx, dstBucket, dstKey, err)
 	}
+	if st := stateFrom(ctx); st != nil {
+		for name := range checksumHashes {
+			if v := out.Meta[textproto.CanonicalMIMEHeaderKey(name)]; v != "" {
+				if st.copySums == nil {
+					st.copySums = map[string]string{}
+				}
+				st.copySums[name] = v
+			}
+		}
+	}
 	return gofakes3.CopyObjectResult{ETag: out.ETag(), LastModified: gofakes3.NewContentTime(now)}, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -59,7 +60,11 @@ import (
 //   - a GET or HEAD that finds no object says x-amz-delete-marker: false
 //     (stateWriter), as S3 does;
 //   - a DeleteObject with If-Match deletes only the object with that ETag
-//     (412 PreconditionFailed otherwise, 404 NoSuchKey if there is none).
+//     (412 PreconditionFailed otherwise, 404 NoSuchKey if there is none);
+//   - a CopyObjectResult carries the copy's checksums and their type
+//     (gofakes3: the ETag and time only);
+//   - GetObjectAttributes and ListObjectVersions say each object's storage
+//     class (gofakes3: STANDARD for all).
 func compat(be *backend, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := requestTarget(r)
@@ -123,6 +128,10 @@ func compat(be *backend, next http.Handler) http.Handler {
 					return
 				}
 			}
+			if key != "" && noSubresource(q) && r.Header.Get("X-Amz-Copy-Source") != "" {
+				serveRewritten(w, r, next, func(body []byte) []byte { return fixCopyResult(r.Context(), body) })
+				return
+			}
 		case http.MethodDelete:
 			if ifMatch := r.Header.Get("If-Match"); key != "" && ifMatch != "" && r.URL.RawQuery == "" {
 				if err := be.checkDeleteMatch(r.Context(), bucket, key, ifMatch); err != nil {
@@ -173,6 +182,9 @@ func compat(be *backend, next http.Handler) http.Handler {
 				body = fixOwner(body, user)
 				if bucket != "" && key == "" {
 					body = fixListCounts(body, q.Get("list-type") == "2")
+				}
+				if bucket != "" && key == "" && q.Has("versions") {
+					body = be.fixVersionClasses(r.Context(), bucket, body, q.Get("encoding-type") == "url")
 				}
 				return body
 			})
@@ -557,14 +569,21 @@ func checkChecksumHeaders(h http.Header) error {
 }
 
 // fixAttributesETag puts a multipart object's ETag in a GetObjectAttributes
-// answer in place of the MD5 of its content.
+// answer in place of the MD5 of its content, and the object's storage
+// class in place of the STANDARD gofakes3 always says.
 func (b *backend) fixAttributesETag(ctx context.Context, bucket, key string, body []byte) []byte {
 	user := auth.User(ctx)
 	if user == "" {
 		return body
 	}
 	o, err := b.gw.Catalog().Stat(ctx, user, bucket, key)
-	if err != nil || o.ETagValue == "" || o.MD5 == "" {
+	if err != nil {
+		return body
+	}
+	if class := storageClassOf(o.Meta); class != standardClass {
+		body = bytes.Replace(body, []byte("<StorageClass>"+standardClass+"</StorageClass>"), []byte("<StorageClass>"+xmlText(class)+"</StorageClass>"), 1)
+	}
+	if o.ETagValue == "" || o.MD5 == "" {
 		return body
 	}
 	body = bytes.Replace(body, []byte("<ETag>"+o.MD5+"</ETag>"), []byte("<ETag>"+xmlText(o.ETagValue)+"</ETag>"), 1)
@@ -588,4 +607,79 @@ func noSubresource(q url.Values) bool {
 		}
 	}
 	return true
+}
+
+// checksumElements are the XML elements of the checksums, by header name,
+// in the order S3 writes them.
+var checksumElements = []struct{ header, element string }{
+	{"x-amz-checksum-crc32", "ChecksumCRC32"}, {"x-amz-checksum-crc32c", "ChecksumCRC32C"},
+	{"x-amz-checksum-crc64nvme", "ChecksumCRC64NVME"}, {"x-amz-checksum-sha1", "ChecksumSHA1"},
+	{"x-amz-checksum-sha256", "ChecksumSHA256"},
+}
+
+// fixCopyResult adds to a CopyObjectResult the checksums of the copy
+// (reqState.copySums), with their type, as S3 answers them: gofakes3's
+// result has only the ETag and the time.
+func fixCopyResult(ctx context.Context, body []byte) []byte {
+	st := stateFrom(ctx)
+	const end = "</CopyObjectResult>"
+	i := bytes.LastIndex(body, []byte(end))
+	if st == nil || len(st.copySums) == 0 || i < 0 {
+		return body
+	}
+	var b strings.Builder
+	typ := "FULL_OBJECT"
+	for _, e := range checksumElements {
+		if v := st.copySums[e.header]; v != "" {
+			if strings.Contains(v, "-") {
+				typ = "COMPOSITE"
+			}
+			b.WriteString("<" + e.element + ">" + xmlText(v) + "</" + e.element + ">")
+		}
+	}
+	out := append([]byte{}, body[:i]...)
+	out = append(out, "<ChecksumType>"+typ+"</ChecksumType>"+b.String()...)
+	return append(out, body[i:]...)
+}
+
+var (
+	versionRe      = regexp.MustCompile(`(?s)<Version>.*?</Version>`)
+	versionKeyRe   = regexp.MustCompile(`<Key>([^<]*)</Key>`)
+	standardInList = []byte("<StorageClass>" + standardClass + "</StorageClass>")
+)
+
+// fixVersionClasses puts each object's storage class in a
+// ListObjectVersions answer, where gofakes3 says STANDARD for all (the
+// class is in the object's row: one catalog read per version listed).
+// urlKeys: the keys are URL-encoded (encoding-type=url).
+func (b *backend) fixVersionClasses(ctx context.Context, bucket string, body []byte, urlKeys bool) []byte {
+	user := auth.User(ctx)
+	if user == "" || !bytes.Contains(body, standardInList) {
+		return body
+	}
+	return versionRe.ReplaceAllFunc(body, func(v []byte) []byte {
+		m := versionKeyRe.FindSubmatch(v)
+		if m == nil {
+			return v
+		}
+		var key string
+		if err := xml.Unmarshal([]byte("<k>"+string(m[1])+"</k>"), &key); err != nil {
+			return v
+		}
+		if urlKeys {
+			k, err := url.QueryUnescape(key)
+			if err != nil {
+				return v
+			}
+			key = k
+		}
+		o, err := b.gw.Catalog().Stat(ctx, user, bucket, key)
+		if err != nil {
+			return v
+		}
+		if class := storageClassOf(o.Meta); class != standardClass {
+			return bytes.Replace(v, standardInList, []byte("<StorageClass>"+xmlText(class)+"</StorageClass>"), 1)
+		}
+		return v
+	})
 }

@@ -22,7 +22,8 @@
 // What this package adds around gofakes3:
 //   - Authentication (auth.go, sigv2.go): AWS Signature V4 in headers and
 //     presigned URLs, and V2 in headers and presigned URLs (GET, HEAD, PUT,
-//     DELETE), checked against
+//     DELETE; the signed sub-resources as botocore or as minio-go sign
+//     them), checked against
 //     per-user access keys; browser-based uploads (postobject.go), whose
 //     form carries a signed policy; the caller's user goes in
 //     the request context and every backend call acts as that user. Buckets
@@ -68,7 +69,8 @@
 //     and nothing stored), kept and answered; aws-chunked checksum
 //     trailers as the AWS SDKs and minio-go frame them (auth.go). A
 //     CopyObject with x-amz-checksum-algorithm gets that checksum of the
-//     content; other copies keep the source's.
+//     content; other copies keep the source's; the CopyObjectResult
+//     carries the copy's checksums and their type (compat.go).
 //   - S3 semantics gofakes3 gets wrong are fixed around it (compat.go):
 //     copy sources decoded as paths, Range headers S3 ignores, ListParts
 //     markers, re-creating one's bucket (409 BucketAlreadyOwnedByYou

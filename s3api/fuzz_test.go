@@ -276,7 +276,7 @@ func refV2StringToSign(r *http.Request, date, resource string) string {
 	q := r.URL.Query()
 	var keys []string
 	for k := range q {
-		if v2SubResources[k] {
+		if v2Botocore[k] {
 			keys = append(keys, k)
 		}
 	}
@@ -316,8 +316,8 @@ func FuzzSigV2StringToSign(f *testing.F) {
 			return
 		}
 		res := r.URL.EscapedPath()
-		got := v2StringToSign(r, r.Header.Get("Date"), res)
-		if again := v2StringToSign(r, r.Header.Get("Date"), res); again != got {
+		got := v2StringToSign(r, r.Header.Get("Date"), res, v2Botocore)
+		if again := v2StringToSign(r, r.Header.Get("Date"), res, v2Botocore); again != got {
 			t.Fatalf("not deterministic: %q, then %q", got, again)
 		}
 		if want := refV2StringToSign(r, r.Header.Get("Date"), res); got != want {

@@ -1155,8 +1155,8 @@ func (m *multipart) listUploads(w http.ResponseWriter, r *http.Request, bucket s
 		idMarker = ""
 	}
 	type item struct {
-		key, id string
-		at      time.Time
+		key, id, class string
+		at             time.Time
 	}
 	ents, err := os.ReadDir(m.dir)
 	if err != nil {
@@ -1171,7 +1171,7 @@ func (m *multipart) listUploads(w http.ResponseWriter, r *http.Request, bucket s
 		if err != nil || up.Done != "" || up.User != user || up.Bucket != bucket || !strings.HasPrefix(up.Key, prefix) {
 			continue
 		}
-		items = append(items, item{up.Key, e.Name(), up.Initiated})
+		items = append(items, item{up.Key, e.Name(), storageClassOf(up.Meta), up.Initiated})
 	}
 	slices.SortFunc(items, func(a, b item) int {
 		if c := strings.Compare(a.key, b.key); c != 0 {
@@ -1233,7 +1233,7 @@ func (m *multipart) listUploads(w http.ResponseWriter, r *http.Request, bucket s
 		}
 		o := owner{user, user}
 		res.Uploads = append(res.Uploads, listedUpload{Key: encode(it.key), UploadID: it.id, Initiator: o, Owner: o,
-			StorageClass: "STANDARD", Initiated: gofakes3.NewContentTime(it.at)})
+			StorageClass: it.class, Initiated: gofakes3.NewContentTime(it.at)})
 		res.NextKeyMarker, res.NextUploadIDMarker = encode(it.key), it.id
 		count++
 	}

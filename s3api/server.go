@@ -125,6 +125,9 @@ type reqState struct {
 	// copyChecksum is the checksum algorithm (lower case) a CopyObject
 	// asks the copy to get (x-amz-checksum-algorithm).
 	copyChecksum string
+	// copySums are the checksums the copy of a CopyObject has (header
+	// name → value), answered in its CopyObjectResult (compat.go).
+	copySums map[string]string
 	// noSuchKey: a GET or HEAD found no object; S3 then says that no
 	// delete marker stands in its place (x-amz-delete-marker: false).
 	noSuchKey bool

@@ -26,17 +26,61 @@ import (
 // Content-MD5 and Content-Type headers, the date, the x-amz-* headers and
 // the resource (/bucket/key and the signed sub-resources).
 
-// v2SubResources are the query parameters SigV2 signs.
-var v2SubResources = map[string]bool{
-	"acl": true, "cors": true, "delete": true, "lifecycle": true, "location": true, "logging": true,
-	"notification": true, "partNumber": true, "policy": true, "requestPayment": true, "tagging": true,
-	"torrent": true, "uploadId": true, "uploads": true, "versionId": true, "versioning": true,
-	"versions": true, "website": true,
-	"response-cache-control": true, "response-content-disposition": true, "response-content-encoding": true,
-	"response-content-language": true, "response-content-type": true, "response-expires": true,
-	"accelerate": true, "restore": true, "storageClass": true, "replication": true, "analytics": true,
-	"metrics": true, "inventory": true, "select": true, "select-type": true, "object-lock": true,
-	"defaultObjectAcl": true,
+// Sub-resources: the query parameters SigV2 signs. The AWS SigV2
+// documentation lists acl, lifecycle, location, logging, notification,
+// partNumber, policy, requestPayment, torrent, uploadId, uploads,
+// versionId, versioning, versions, website, delete, cors, tagging,
+// restore and the response-* overrides; clients sign more, and not the
+// same: botocore (aws-cli v1, boto3, s3transfer) adds accelerate,
+// storageClass, replication, analytics, metrics, inventory, select,
+// select-type, object-lock and defaultObjectAcl, and leaves out
+// encryption, legal-hold and retention, which minio-go (and MinIO, mc,
+// restic) signs, without restore, object-lock and the others botocore
+// adds. A signature is accepted when it matches the canonical resource of
+// either set (v2Profiles): a client-signed query parameter missing from
+// the set checked, or the reverse, would be SignatureDoesNotMatch.
+var (
+	v2Botocore = v2Set("acl", "cors", "delete", "lifecycle", "location", "logging",
+		"notification", "partNumber", "policy", "requestPayment", "tagging",
+		"torrent", "uploadId", "uploads", "versionId", "versioning", "versions", "website",
+		"response-cache-control", "response-content-disposition", "response-content-encoding",
+		"response-content-language", "response-content-type", "response-expires",
+		"accelerate", "restore", "storageClass", "replication", "analytics",
+		"metrics", "inventory", "select", "select-type", "object-lock", "defaultObjectAcl")
+	v2MinioGo = v2Set("acl", "cors", "delete", "encryption", "legal-hold", "lifecycle", "location", "logging",
+		"notification", "partNumber", "policy", "replication", "requestPayment",
+		"response-cache-control", "response-content-disposition", "response-content-encoding",
+		"response-content-language", "response-content-type", "response-expires",
+		"retention", "select", "select-type", "tagging", "torrent", "uploadId", "uploads",
+		"versionId", "versioning", "versions", "website")
+	v2Profiles = []map[string]bool{v2Botocore, v2MinioGo}
+)
+
+func v2Set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// v2SignatureMatchesAny reports whether sig signs r with one of the dates
+// and one of the sub-resource sets (v2Profiles).
+func v2SignatureMatchesAny(r *http.Request, secret, resource, sig string, dates ...string) bool {
+	tried := map[string]bool{}
+	for _, date := range dates {
+		for _, subs := range v2Profiles {
+			toSign := v2StringToSign(r, date, resource, subs)
+			if tried[toSign] {
+				continue
+			}
+			tried[toSign] = true
+			if v2SignatureMatches(secret, toSign, sig) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func hasV2Query(r *http.Request) bool {
@@ -46,8 +90,8 @@ func hasV2Query(r *http.Request) bool {
 
 // v2StringToSign builds the SigV2 string to sign of a request: date is the
 // Date line (the Expires parameter of a presigned URL), resource the
-// path-style path (/bucket/key, escaped).
-func v2StringToSign(r *http.Request, date, resource string) string {
+// path-style path (/bucket/key, escaped), subs the sub-resources signed.
+func v2StringToSign(r *http.Request, date, resource string, subs map[string]bool) string {
 	// x-amz-* headers sorted by name (not by "name:value", which puts
 	// x-amz-meta-a-b before x-amz-meta-a), as botocore, s3cmd and MinIO
 	// sort them.
@@ -72,14 +116,14 @@ func v2StringToSign(r *http.Request, date, resource string) string {
 	b.WriteString(resource)
 	// Sub-resources sorted by name too ("select" before "select-type").
 	q := r.URL.Query()
-	var subs []string
+	var signed []string
 	for k := range q {
-		if v2SubResources[k] {
-			subs = append(subs, k)
+		if subs[k] {
+			signed = append(signed, k)
 		}
 	}
-	sort.Strings(subs)
-	for i, k := range subs {
+	sort.Strings(signed)
+	for i, k := range signed {
 		if i == 0 {
 			b.WriteByte('?')
 		} else {
@@ -118,7 +162,7 @@ func (a *authenticator) serveV2Query(w http.ResponseWriter, r *http.Request) {
 		writeAuthError(w, r, e.Code, e.Message, e.Status)
 		return
 	}
-	if !v2SignatureMatches(secret, v2StringToSign(r, q.Get("Expires"), a.v2Resource(r)), q.Get("Signature")) {
+	if !v2SignatureMatchesAny(r, secret, a.v2Resource(r), q.Get("Signature"), q.Get("Expires")) {
 		a.limit.Failed(login(r, user, keyID))
 		writeAuthError(w, r, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", http.StatusForbidden)
 		return
@@ -205,12 +249,11 @@ func (a *authenticator) serveV2Header(w http.ResponseWriter, r *http.Request) {
 		writeAuthError(w, r, e.Code, e.Message, e.Status)
 		return
 	}
-	res := a.v2Resource(r)
-	matches := v2SignatureMatches(secret, v2StringToSign(r, r.Header.Get("Date"), res), sig)
-	if !matches && dateHeader == "X-Amz-Date" {
-		matches = v2SignatureMatches(secret, v2StringToSign(r, "", res), sig)
+	dates := []string{r.Header.Get("Date")}
+	if dateHeader == "X-Amz-Date" {
+		dates = append(dates, "")
 	}
-	if !matches {
+	if !v2SignatureMatchesAny(r, secret, a.v2Resource(r), sig, dates...) {
 		a.limit.Failed(login(r, user, keyID))
 		writeAuthError(w, r, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", http.StatusForbidden)
 		return

@@ -15,8 +15,10 @@ import (
 //     (AWS leaves x-amz-storage-class out of GET and HEAD of STANDARD
 //     objects); listings say STANDARD;
 //   - any other class is answered by GET and HEAD (x-amz-storage-class),
-//     and in ListObjects(V2), ListParts and ListMultipartUploads (the
-//     class given at CreateMultipartUpload); CopyObject gives its
+//     and in ListObjects(V2), ListObjectVersions and GetObjectAttributes
+//     (compat.go rewrites gofakes3's STANDARD), ListParts and
+//     ListMultipartUploads (the class given at CreateMultipartUpload);
+//     CopyObject gives its
 //     destination the class it asks for, or STANDARD, as AWS does,
 //     whatever the source's.
 //

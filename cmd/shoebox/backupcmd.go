@@ -33,8 +33,8 @@ import (
 // queues again the photos whose thumbnails are missing (the backup holds
 // the catalog, not <data>/derived).
 
-const backupUsage = "usage: shoebox backup --to FILE|- [--since VERSION] [--no-secret]"
-const restoreUsage = "usage: shoebox restore [--force] FILE|- [INCREMENT ...]"
+const backupUsage = "usage: shoebox backup --to FILE|-|s3://BUCKET/KEY [--since VERSION] [--no-secret]"
+const restoreUsage = "usage: shoebox restore [--force] FILE|-|s3://BUCKET/KEY [INCREMENT ...]"
 
 // restoredMarker is the file restore leaves in the data directory.
 func restoredMarker(data string) string { return filepath.Join(data, "restored.json") }
@@ -45,10 +45,10 @@ func backupCmd(ctx context.Context, args []string) error {
 		return restoreCmd(ctx, args[1:])
 	}
 	fset := flag.NewFlagSet("backup", flag.ContinueOnError)
-	to := fset.String("to", "", "where to write the backup: a file (written whole, then renamed into place) or - for standard output")
+	to := fset.String("to", "", "where to write the backup: a file (written whole, then renamed into place), - for standard output, or s3://BUCKET/KEY (streamed; s3://BUCKET/PREFIX/ names it by the time; reached with the upstream-* settings or AWS_* variables)")
 	since := fset.Uint64("since", 0, "incremental: only what changed since this catalog version (printed by the previous backup)")
 	noSecret := fset.Bool("no-secret", false, "leave secret.key out of the backup (S3 keys then need it restored apart)")
-	cfg, err := parseConfig(fset, args[1:], cmdSpec{usage: "shoebox backup --to FILE|- [--since VERSION] [--no-secret] [flags]",
+	cfg, err := parseConfig(fset, args[1:], cmdSpec{usage: "shoebox backup --to FILE|-|s3://BUCKET/KEY [--since VERSION] [--no-secret] [flags]",
 		about: "Backs up the catalog (and secret.key) into one file, the server running or not. The originals are files: back them up with any tool.", uses: gStore})
 	if err != nil {
 		return err
@@ -56,17 +56,40 @@ func backupCmd(ctx context.Context, args []string) error {
 	if *to == "" || fset.NArg() != 0 {
 		return errors.New(backupUsage)
 	}
-	out, err := openOutput(*to)
+	loc, isS3, err := parseS3URL(*to)
 	if err != nil {
-		return err
+		return fmt.Errorf("--to %w", err)
 	}
-	defer out.abort()
-	tr, m, err := backupTo(ctx, cfg, out, *since, !*noSecret)
-	if err != nil {
-		return err
-	}
-	if err := out.commit(); err != nil {
-		return err
+	var tr backup.Trailer
+	var m backup.Manifest
+	if isS3 {
+		if loc.isFolder() {
+			loc.key += backupName(time.Now())
+		}
+		o, err := backupObjects(ctx, cfg, loc.bucket, "")
+		if err != nil {
+			return err
+		}
+		if _, err := putStream(ctx, o, loc.key, func(w io.Writer) (err error) {
+			tr, m, err = backupTo(ctx, cfg, w, *since, !*noSecret)
+			return err
+		}); err != nil {
+			return err
+		}
+		*to = loc.String()
+	} else {
+		out, err := openOutput(*to)
+		if err != nil {
+			return err
+		}
+		defer out.abort()
+		tr, m, err = backupTo(ctx, cfg, out, *since, !*noSecret)
+		if err != nil {
+			return err
+		}
+		if err := out.commit(); err != nil {
+			return err
+		}
 	}
 	kind := "full backup"
 	if m.Since > 0 {
@@ -253,7 +276,7 @@ func restoreCmd(ctx context.Context, args []string) error {
 	fset := flag.NewFlagSet("restore", flag.ContinueOnError)
 	force := fset.Bool("force", false, "restore into a data directory that is not empty: its catalog is moved aside (catalog.replaced-TIME) and replaced, its originals and thumbnails stay")
 	cfg, err := parseConfig(fset, args, cmdSpec{usage: "shoebox restore [--force] FILE|- [INCREMENT ...] [flags]",
-		about: "Restores a backup (a full one, then its increments in order) into the data directory, which it creates; the server must be stopped.", uses: gStore})
+		about: "Restores a backup (a full one, then its increments in order) into the data directory, which it creates; the server must be stopped. s3://BUCKET/PREFIX/ restores the newest backup under it.", uses: gStore})
 	if err != nil {
 		return err
 	}
@@ -298,11 +321,11 @@ func restoreCmd(ctx context.Context, args []string) error {
 			os.RemoveAll(tmp)
 		}
 	}()
-	var first backup.Manifest
+	var first, last backup.Manifest
 	var secret []byte
 	var next uint64
 	for i, name := range files {
-		m, s, tr, err := restoreOne(ctx, tmp, name, lg)
+		m, s, tr, err := restoreOne(ctx, cfg, tmp, name, lg)
 		if err != nil {
 			return err
 		}
@@ -315,6 +338,7 @@ func restoreCmd(ctx context.Context, args []string) error {
 		if i == 0 {
 			first = m
 		}
+		last = m
 		if s != nil {
 			secret = s
 		}
@@ -336,7 +360,7 @@ func restoreCmd(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	mark, _ := json.Marshal(map[string]any{"restored": time.Now().UTC(), "backup_created": first.Created, "backups": files, "next": next})
+	mark, _ := json.Marshal(map[string]any{"restored": time.Now().UTC(), "backup_created": first.Created, "last_created": last.Created, "backups": files, "next": next})
 	if err := writeFileAtomic(restoredMarker(data), mark, 0o600); err != nil {
 		return err
 	}
@@ -353,17 +377,16 @@ func restoreCmd(ctx context.Context, args []string) error {
 	return nil
 }
 
-// restoreOne loads one backup file (- for standard input) into the
-// catalog directory dir and checks it whole.
-func restoreOne(ctx context.Context, dir, name string, lg *slog.Logger) (backup.Manifest, []byte, backup.Trailer, error) {
-	var r io.Reader = os.Stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return backup.Manifest{}, nil, backup.Trailer{}, fmt.Errorf("restore: %w", err)
-		}
-		defer f.Close()
-		r = f
+// restoreOne loads one backup (a file, - for standard input, or an s3://
+// object or prefix) into the catalog directory dir and checks it whole.
+func restoreOne(ctx context.Context, cfg Config, dir, name string, lg *slog.Logger) (backup.Manifest, []byte, backup.Trailer, error) {
+	r, name, err := openBackupSource(ctx, cfg, name)
+	if err != nil {
+		return backup.Manifest{}, nil, backup.Trailer{}, err
+	}
+	defer r.Close()
+	if strings.HasPrefix(name, "s3://") {
+		fmt.Fprintf(os.Stderr, "restoring %s\n", name)
 	}
 	rd, err := backup.Open(r)
 	if err != nil {
@@ -458,20 +481,16 @@ const (
 	backupSuffix = ".sbk"
 )
 
-// runScheduledBackups writes a full backup to cfg.BackupDir every
-// cfg.BackupEvery until ctx ends, keeping the newest cfg.BackupKeep.
+// runScheduledBackups writes a full backup every cfg.BackupEvery until
+// ctx ends into backup_to (a folder, an s3:// prefix, or the upstream
+// bucket) or backup_dir, keeping the newest cfg.BackupKeep.
 func runScheduledBackups(ctx context.Context, cfg Config, st *store, m *backupMetrics, lg *slog.Logger) {
-	lg = lg.With("backup_dir", cfg.BackupDir)
-	if err := os.MkdirAll(cfg.BackupDir, 0o750); err != nil {
-		lg.Error("scheduled backups are off: cannot make their folder", "err", err)
+	sink, err := newBackupSink(ctx, cfg, lg)
+	if err != nil {
+		lg.Error("scheduled backups are off", "err", err)
 		return
 	}
-	// Leftovers of a backup a crash cut short.
-	if tmps, err := filepath.Glob(filepath.Join(cfg.BackupDir, "."+backupPrefix+"*.tmp")); err == nil {
-		for _, p := range tmps {
-			os.Remove(p)
-		}
-	}
+	lg = lg.With("backup_to", sink.String())
 	lg.Info("scheduled backups", "every", cfg.BackupEvery, "keep", cfg.BackupKeep)
 	t := time.NewTicker(cfg.BackupEvery)
 	defer t.Stop()
@@ -482,7 +501,7 @@ func runScheduledBackups(ctx context.Context, cfg Config, st *store, m *backupMe
 		case <-t.C:
 		}
 		start := time.Now()
-		path, tr, err := scheduledBackup(ctx, cfg, st)
+		name, tr, err := scheduledBackup(ctx, cfg, st, sink)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -494,54 +513,28 @@ func runScheduledBackups(ctx context.Context, cfg Config, st *store, m *backupMe
 		m.runs.WithLabelValues("ok").Inc()
 		m.lastSuccess.SetToCurrentTime()
 		m.lastBytes.Set(float64(tr.CatalogBytes))
-		removed, err := pruneBackups(cfg.BackupDir, cfg.BackupKeep)
+		removed, err := pruneBackups(ctx, sink, cfg.BackupKeep)
 		if err != nil {
 			lg.Error("prune old backups", "err", err)
 		}
-		lg.Info("scheduled backup written", "file", path, "catalog_bytes", tr.CatalogBytes, "next", tr.Next,
+		lg.Info("scheduled backup written", "file", name, "catalog_bytes", tr.CatalogBytes, "next", tr.Next,
 			"secret_key_included", !cfg.BackupNoSecret, "pruned", removed, "took", time.Since(start).Round(time.Millisecond))
 	}
 }
 
-// scheduledBackup writes one full backup into cfg.BackupDir.
-func scheduledBackup(ctx context.Context, cfg Config, st *store) (string, backup.Trailer, error) {
+// scheduledBackup writes one full backup into sink and returns its name.
+func scheduledBackup(ctx context.Context, cfg Config, st *store, sink backupSink) (string, backup.Trailer, error) {
 	if err := st.gw.Flush(ctx); err != nil {
 		return "", backup.Trailer{}, fmt.Errorf("flush small files before the backup: %w", err)
 	}
-	path := filepath.Join(cfg.BackupDir, backupPrefix+time.Now().UTC().Format("20060102T150405.000Z")+backupSuffix)
-	out, err := openOutput(path)
+	name := backupName(time.Now())
+	var tr backup.Trailer
+	err := sink.put(ctx, name, func(w io.Writer) (err error) {
+		tr, _, err = writeBackup(ctx, w, st.cat, cfg, 0, !cfg.BackupNoSecret)
+		return err
+	})
 	if err != nil {
-		return "", backup.Trailer{}, err
+		return "", tr, fmt.Errorf("backup %s into %s: %w", name, sink, err)
 	}
-	defer out.abort()
-	tr, _, err := writeBackup(ctx, out, st.cat, cfg, 0, !cfg.BackupNoSecret)
-	if err != nil {
-		return "", tr, fmt.Errorf("backup %s: %w", path, err)
-	}
-	return path, tr, out.commit()
-}
-
-// pruneBackups removes all but the newest keep scheduled backups in dir
-// (their names sort by time); it returns how many it removed.
-func pruneBackups(dir string, keep int) (int, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, fmt.Errorf("list backups in %s: %w", dir, err)
-	}
-	var names []string
-	for _, e := range ents {
-		if n := e.Name(); e.Type().IsRegular() && strings.HasPrefix(n, backupPrefix) && strings.HasSuffix(n, backupSuffix) {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
-	removed := 0
-	for len(names) > keep {
-		if err := os.Remove(filepath.Join(dir, names[0])); err != nil {
-			return removed, fmt.Errorf("remove old backup %s: %w", names[0], err)
-		}
-		removed++
-		names = names[1:]
-	}
-	return removed, nil
+	return name, tr, nil
 }

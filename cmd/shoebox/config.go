@@ -81,6 +81,10 @@ type Config struct {
 	BackupEvery    time.Duration `yaml:"backup_every"`
 	BackupKeep     int           `yaml:"backup_keep"`
 	BackupNoSecret bool          `yaml:"backup_no_secret"`
+	// BackupTo, when set, is where scheduled backups go instead: "upstream"
+	// (<upstream_prefix>backups/ in the upstream bucket), an s3:// URL of a
+	// prefix, or a folder (as BackupDir) (backups3.go).
+	BackupTo string `yaml:"backup_to"`
 
 	// ModelsDir holds the face models; empty means <data>/models/face-api.
 	ModelsDir string `yaml:"models_dir"`
@@ -204,6 +208,7 @@ func (c *Config) options() []option {
 		{name: "upstream-virtual-host", group: gStore, env: "SHOEBOX_UPSTREAM_VIRTUAL_HOST", usage: "address the upstream bucket as BUCKET.endpoint (AWS) instead of endpoint/BUCKET", boolean: &c.UpstreamVirtualHost},
 		{name: "upstream-derived", group: gStore, env: "SHOEBOX_UPSTREAM_DERIVED", usage: "keep thumbnails in the upstream bucket too (default: local disk)", boolean: &c.UpstreamDerived},
 		{name: "backup-dir", group: gServe, env: "SHOEBOX_BACKUP_DIR", usage: "write scheduled backups of the catalog into this folder (empty: none; put it on another disk)", str: &c.BackupDir},
+		{name: "backup-to", group: gServe, env: "SHOEBOX_BACKUP_TO", usage: "write scheduled backups to \"upstream\" (the upstream bucket, under PREFIX/backups/), to s3://BUCKET/PREFIX/, or into a folder (instead of backup-dir)", str: &c.BackupTo},
 		{name: "backup-every", group: gServe, env: "SHOEBOX_BACKUP_EVERY", usage: "how often the scheduled backup runs (0: 24h)", dur: &c.BackupEvery},
 		{name: "backup-keep", group: gServe, env: "SHOEBOX_BACKUP_KEEP", usage: "how many scheduled backups to keep (0: 7)", int: &c.BackupKeep},
 		{name: "backup-no-secret", group: gServe, env: "SHOEBOX_BACKUP_NO_SECRET", usage: "leave secret.key out of scheduled backups", boolean: &c.BackupNoSecret},
@@ -433,6 +438,9 @@ func parseConfig(fs *flag.FlagSet, args []string, spec cmdSpec) (Config, error) 
 	}
 	if cfg.BackupEvery < 0 {
 		return cfg, fmt.Errorf("%s: want 0 (24h) or more", says("backup-every", cfg.BackupEvery))
+	}
+	if err := checkBackupTo(cfg, says); err != nil {
+		return cfg, err
 	}
 	if cfg.FreeSpaceReserve == 0 {
 		cfg.FreeSpaceReserve = DefaultFreeSpaceReserve

@@ -22,6 +22,8 @@ type (
 	apiObject    = web.Object
 	apiStatus    = web.Status
 	apiTrashItem = web.TrashEntry
+	apiSearch    = web.SearchPage
+	apiHit       = web.SearchHit
 )
 
 // putMedia uploads files of ../shared/testdata/media into bucket over

@@ -49,8 +49,10 @@ Usage:
   shoebox models install [--registry URL] download the face models (pinned, integrity-checked)
   shoebox export [--user U] [--to DIR] [--beside]
                                           albums, people and face regions as XMP sidecars and JSON
-  shoebox backup --to FILE|- [--since V] [--no-secret]   back up the catalog (and secret.key), server running or not
-  shoebox restore [--force] FILE|- [INCREMENT ...]      restore a backup into an empty data directory
+  shoebox backup --to FILE|-|s3://B/K [--since V] [--no-secret]
+                                          back up the catalog (and secret.key), server running or not
+  shoebox restore [--force] FILE|-|s3://B/K [INCREMENT ...]
+                                          restore a backup into an empty data directory
 
   shoebox version                         the version and the commit it was built from
 
@@ -287,6 +289,9 @@ func fsck(ctx context.Context, args []string) error {
 	defer st.Close()
 	// The upstream's blobs first: the gateway then reconciles against the map.
 	if up, ok := st.be.(*s3store.Store); ok {
+		if err := adoptAfterRestore(ctx, cfg.Data, up, lg); err != nil {
+			return err
+		}
 		rep, err := up.Reconcile(ctx)
 		if err != nil {
 			return err

@@ -68,6 +68,9 @@ func serve(ctx context.Context, args []string) error {
 	defer st.Close()
 
 	if up, ok := st.be.(*s3store.Store); ok {
+		if err := adoptAfterRestore(ctx, cfg.Data, up, lg); err != nil {
+			return err
+		}
 		rep, err := up.ReconcileAtStart(ctx)
 		if err != nil {
 			return err
@@ -297,7 +300,7 @@ func serve(ctx context.Context, args []string) error {
 	} else if n > 0 {
 		pool.Committed(poolCtx, gateway.Event{Op: gateway.OpPut})
 	}
-	if cfg.BackupDir != "" {
+	if cfg.BackupDir != "" || cfg.BackupTo != "" {
 		go runScheduledBackups(poolCtx, cfg, st, newBackupMetrics(reg), lg)
 	}
 	defer func() { stopPool(); <-poolDone }()

@@ -76,6 +76,7 @@ func (h *Handler) routes() http.Handler {
 	a("DELETE /api/v1/objects/{bucket}/{key...}", h.deleteObject)
 	a("GET /api/v1/files/{bucket}/{key...}", h.getFile)
 	a("GET /api/v1/buckets", h.buckets)
+	a("GET /api/v1/search", h.search)
 	a("GET /api/v1/timeline", h.timeline)
 	a("GET /api/v1/timeline/months", h.months)
 	a("GET /api/v1/albums", h.albums)

@@ -208,23 +208,6 @@ func (h *Handler) timeline(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
-func validDatePrefix(s string) bool {
-	const digits = "0123456789"
-	if len(s) != 4 && len(s) != 7 && len(s) != 10 {
-		return false
-	}
-	for i, c := range s {
-		if i == 4 || i == 7 {
-			if c != '-' {
-				return false
-			}
-		} else if !strings.ContainsRune(digits, c) {
-			return false
-		}
-	}
-	return true
-}
-
 // Month is one of GET /api/v1/timeline/months: a month with photos and
 // how many days of it have some.
 type Month struct {

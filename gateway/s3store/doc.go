@@ -10,6 +10,9 @@
 //	<prefix>blobs/<id>                       the bytes of one file version
 //	<prefix>journal/<unixnano>-<rand>.json   one entry per rename (and rare "link")
 //
+// (The server's scheduled backups may also live under <prefix>backups/,
+// written through Objects; the store never lists nor deletes there.)
+//
 // Locally, in the catalog (catalog/blobs.go), the path→blob map:
 //
 //	blob|<user>|<bucket>|<key>  → {id, size, mtime ns, written ns}
@@ -57,6 +60,16 @@
 //     for exactly its range, Read streams one GET from the current offset
 //     and starts another after a Seek (or once after a broken stream).
 //   - Walk, Stat: from the map.
+//   - Adopt, on the first start after the catalog was restored from a
+//     backup: the blobs uploaded since the backup that no row refers to
+//     are put back at their metadata path (or their "link" entry's), and
+//     the journal's renames since are replayed on the map, in time order,
+//     before Reconcile would delete those blobs as orphans.
+//
+// Objects is a second, small user of the same client: whole named objects
+// under the prefix (Put streams with the same multipart machinery, and the
+// object appears only when the reader ends cleanly), for the catalog's
+// backups.
 //
 // Every request is retried by the SDK's standard retryer (5xx, throttling,
 // network errors; exponential backoff with jitter, Config.MaxAttempts,

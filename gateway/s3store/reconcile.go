@@ -142,24 +142,32 @@ func (s *Store) reconcile(ctx context.Context, grace time.Duration) (ReconcileRe
 }
 
 func (s *Store) abortStaleUploads(ctx context.Context, before time.Time, rep *ReconcileReport) error {
-	pfx := s.prefix + "blobs/"
+	n, err := s.abortUploads(ctx, s.prefix+"blobs/", before)
+	rep.StaleUploads += n
+	return err
+}
+
+// abortUploads aborts the multipart uploads of keys under pfx (the whole
+// key) started before before, and returns how many.
+func (s *Store) abortUploads(ctx context.Context, pfx string, before time.Time) (int, error) {
+	n := 0
 	in := &s3.ListMultipartUploadsInput{Bucket: &s.bucket, Prefix: &pfx}
 	for {
 		out, err := s.s3.ListMultipartUploads(ctx, in)
 		if err != nil {
-			return s.upErr("list multipart uploads", err)
+			return n, s.upErr("list multipart uploads", err)
 		}
 		for _, u := range out.Uploads {
 			if u.Initiated != nil && u.Initiated.After(before) {
 				continue
 			}
 			if _, err := s.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: u.Key, UploadId: u.UploadId}); err != nil && !isNotFound(err) {
-				return s.upErr("abort multipart upload", err)
+				return n, s.upErr("abort multipart upload", err)
 			}
-			rep.StaleUploads++
+			n++
 		}
 		if out.IsTruncated == nil || !*out.IsTruncated {
-			return nil
+			return n, nil
 		}
 		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
 	}

@@ -123,6 +123,21 @@ var _ gateway.Backend = (*Store)(nil)
 // finishes renames a crash interrupted, and returns the store. m is the
 // catalog.
 func New(ctx context.Context, cfg Config, m Map) (*Store, error) {
+	s, err := newStore(cfg, m)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket}); err != nil {
+		return nil, s.upErr("check bucket", err)
+	}
+	if err := s.finishMoves(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newStore makes the client and the buffers; it makes no request.
+func newStore(cfg Config, m Map) (*Store, error) {
 	if cfg.Bucket == "" {
 		return nil, errors.New("s3store: no upstream bucket configured")
 	}
@@ -189,12 +204,6 @@ func New(ctx context.Context, cfg Config, m Map) (*Store, error) {
 		s.classes = append(s.classes, c)
 	}
 	s.pools = make([]sync.Pool, len(s.classes))
-	if _, err := s.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket}); err != nil {
-		return nil, s.upErr("check bucket", err)
-	}
-	if err := s.finishMoves(ctx); err != nil {
-		return nil, err
-	}
 	return s, nil
 }
 
