@@ -180,9 +180,10 @@ func TestBackupDuringPersonRenames(t *testing.T) {
 	}
 	s := startServer(t, "--models", models)
 	s.mkcol("/dav/faces")
-	// The whole face set: grouping centres descriptors on the library's
-	// mean, which a handful of photos of one person does not give.
-	imgs, err := filepath.Glob("../../../shared/testdata/faces/images/*.jpg")
+	// The adults' face set (the one grouping places most faces of):
+	// grouping centres descriptors on the library's mean, which a handful
+	// of photos of one person does not give.
+	imgs, err := filepath.Glob(filepath.Join(facesExtra, "*.jpg"))
 	if err != nil || len(imgs) == 0 {
 		t.Fatalf("face photos: %v", err)
 	}
