@@ -181,7 +181,8 @@ func jsString(s string) string {
 // TestGalleryBrowser drives the web gallery in headless Chromium against
 // the real binary with the shared test media: sign in; the timeline shows
 // every photo under its day, newest first; the viewer shows a photo's
-// details and arrows to the next; an album made in the app is in /albums
+// details and arrows to the next; the search box finds a photo; an album
+// made in the app is in /albums
 // over WebDAV; a duplicate trashed in the duplicates view is restored from
 // the trash view; an upload appears in the timeline; sign-out. Names
 // that are markup (a file, an album) show as text and never run, and no
@@ -319,6 +320,12 @@ func TestGalleryBrowser(t *testing.T) {
 	}
 	b.screenshot("album")
 	b.check("albums")
+
+	// Search from the header box.
+	b.do("search", chromedp.SendKeys(chromedp.ID("search"), "canon\n"))
+	b.wait("the search result", `document.querySelector('#main .grid .tile[data-key="canon_eos.jpg"]') !== null`)
+	b.screenshot("search")
+	b.check("search")
 
 	// People: the view works with whatever faces the models found (none
 	// without models installed).

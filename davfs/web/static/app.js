@@ -123,6 +123,7 @@ function start() {
     el("header", { class: "top" },
       el("a", { class: "brand", href: "#/", text: "Shoebox" }),
       el("nav", {}, views.map(([h, t]) => el("a", { href: h, "data-view": t.toLowerCase(), text: t }))),
+      searchBox(),
       el("span", { class: "who", id: "who", text: S.user }),
       el("button", { id: "signout", onclick: signOut, text: "Sign out" })),
     el("div", { id: "flash", class: "flash", role: "status" }),
@@ -148,6 +149,7 @@ function route() {
     "duplicates": () => duplicatesView(),
     "trash": () => trashView(),
     "upload": () => uploadView(),
+    "search": () => searchView(name),
   }[view];
   main().replaceChildren();
   (run || (() => main().append(el("p", { text: "No such page." }))))();
@@ -358,6 +360,35 @@ function reindexTiles() {
     const i = S.items.findIndex((x) => x.key === t.dataset.key && x.bucket === t.dataset.bucket);
     t.replaceWith(tile(S.items[i], i));
   });
+}
+
+// ---- search ----
+
+function searchBox() {
+  const q = el("input", { id: "search", type: "search", placeholder: "Search", "aria-label": "Search" });
+  const form = el("form", { class: "search", role: "search" }, q);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (q.value.trim()) location.hash = "#/search/" + encodeURIComponent(q.value.trim());
+  });
+  return form;
+}
+
+async function searchView(q) {
+  const m = main();
+  S.ctx = { kind: "search" };
+  S.items = [];
+  const box = document.getElementById("search");
+  if (box) box.value = q;
+  m.replaceChildren(el("h1", { id: "search-title", text: "Search: " + q }));
+  try {
+    const j = await api("GET", "api/v1/search?limit=500&q=" + encodeURIComponent(q));
+    S.items = j.items.map((h) => ({
+      bucket: h.bucket, key: h.key, name: h.key.split("/").pop(), date: h.taken, kind: h.kind,
+      thumbnail: objURL(h.bucket, h.key) + "/thumbnail?size=small",
+    }));
+    m.append(S.items.length ? grid(S.items, 0) : el("p", { id: "no-results", text: "Nothing found." }));
+  } catch (e) { fail(e); }
 }
 
 // ---- albums ----
