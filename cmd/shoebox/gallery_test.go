@@ -294,12 +294,18 @@ func TestGalleryIsolation(t *testing.T) {
 	for p, notWant := range map[string]string{
 		"/api/v1/timeline": "canon_eos", "/api/v1/albums": "Trip", "/api/v1/trash": "forest",
 		"/api/v1/duplicates": "beach", "/api/v1/buckets": "adminonly", "/api/v1/timeline/months": "2019-06",
+		"/api/v1/search?q=canon": "canon_eos",
 	} {
 		resp, body := bob.do("GET", p, "")
 		want(t, resp, body, 200)
 		if strings.Contains(body, notWant) {
 			t.Errorf("bob's %s shows admin's %s: %.300s", p, notWant, body)
 		}
+	}
+	// Another user's album is no album.
+	resp, body = bob.do("GET", "/api/v1/search?album=Trip", "")
+	if resp.StatusCode != 400 || strings.Contains(body, "canon_eos") {
+		t.Errorf("bob searches admin's album: %d %.200s; want 400 (no such album)", resp.StatusCode, body)
 	}
 	resp, body = bob.do("GET", "/api/v1/timeline", "")
 	if !strings.Contains(body, "iphone_tokyo.jpg") {

@@ -13,7 +13,7 @@
 // does. What the app lists (person folders, duplicate groups, albums) is
 // what virtualdirs lists, so the gallery and the folders always show one
 // library. The timeline reads the catalog's by-day index backwards a day
-// at a time (catalog.DaysDescending, DayFiles).
+// at a time (catalog.Timeline); search is catalog.Search (search.go).
 //
 // Security: every route reads the user from the request's context, set
 // by authenticate, and resolves buckets and keys in that user's namespace
