@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -399,28 +400,60 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, user string, res r
 	return 0, nil
 }
 
-// listHTML answers GET on a folder with a plain HTML listing, for browsers.
+// listHTML answers GET on a folder with a plain HTML listing, for browsers:
+// a link to the parent, each entry's size and modification time, and the
+// small thumbnail of photos and videos that have one (from the JSON API,
+// which the browser reaches with the same credentials). Names are
+// escaped, and the page may run no script (Content-Security-Policy).
 func (h *Handler) listHTML(w http.ResponseWriter, r *http.Request, user string, res resource) (int, error) {
 	if _, err := h.stat(r.Context(), user, res); err != nil {
 		return statusFor(err), err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if r.Method == "HEAD" {
 		w.WriteHeader(http.StatusOK)
 		return 0, nil
 	}
 	base := h.base(r)
-	fmt.Fprintf(w, "<!doctype html>\n<meta charset=\"utf-8\"><title>%s</title>\n<h1>%s</h1>\n<ul>\n", xmlEscape(res.path), xmlEscape(res.path))
+	ext := strings.TrimSuffix(base, h.prefix(r)) // the server's root, behind a proxy's prefix
+	fmt.Fprintf(w, "<!doctype html>\n<meta charset=\"utf-8\"><title>%s</title>\n"+
+		"<style>body{font:14px system-ui,sans-serif}td{padding:2px 10px}td.n{text-align:right}img{width:48px;height:48px;object-fit:cover;vertical-align:middle}</style>\n"+
+		"<h1>%s</h1>\n<table>\n", xmlEscape(res.path), xmlEscape(res.path))
+	if !res.isRoot() {
+		parent := path.Dir(strings.TrimSuffix(res.path, "/"))
+		fmt.Fprintf(w, "<tr><td></td><td><a href=\"%s\">../</a></td><td></td><td></td></tr>\n", xmlEscape(hrefFor(base, parent, true)))
+	}
+	cat := h.gw.Catalog()
 	err := h.children(r.Context(), user, res, func(c resource, o catalog.Object) error {
 		dir := isDirObj(c, o)
 		name := c.path[strings.LastIndexByte(c.path, '/')+1:]
+		thumb, size := "", ""
 		if dir {
 			name += "/"
+		} else {
+			size = strconv.FormatInt(o.Size, 10)
+			b, k := o.Bucket, o.Key
+			if b == "" {
+				b = c.bucket
+			}
+			if b != catalog.TrashBucket && len(o.SHA256) >= 16 {
+				if m, err := cat.MediaOf(r.Context(), user, b, k); err == nil && (m.Kind == "photo" || m.Kind == "video") && m.ThumbnailState == "" && m.SHA256 == o.SHA256 {
+					thumb = fmt.Sprintf("<img src=\"%s\" alt=\"\" loading=\"lazy\">", xmlEscape(ext+"/api/v1/objects/"+url.PathEscape(b)+"/"+
+						strings.TrimPrefix(hrefFor("", "/"+k, false), "/")+"/thumbnail?size=small&v="+o.SHA256[:16]))
+				}
+			}
 		}
-		_, err := fmt.Fprintf(w, "<li><a href=\"%s\">%s</a></li>\n", xmlEscape(hrefFor(base, c.path, dir)), xmlEscape(name))
+		mod := ""
+		if o.ModNs != 0 {
+			mod = o.ModTime().UTC().Format("2006-01-02 15:04")
+		}
+		_, err := fmt.Fprintf(w, "<tr><td>%s</td><td><a href=\"%s\">%s</a></td><td class=\"n\">%s</td><td>%s</td></tr>\n",
+			thumb, xmlEscape(hrefFor(base, c.path, dir)), xmlEscape(name), size, mod)
 		return err
 	})
-	fmt.Fprint(w, "</ul>\n")
+	fmt.Fprint(w, "</table>\n")
 	if err != nil {
 		h.log.Warn("listing interrupted", "path", res.path, "err", err)
 	}

@@ -157,6 +157,10 @@ func (g *Gateway) keepVersion(ctx context.Context, user, bucket string, o catalo
 	return nil
 }
 
+// TrashRetention is how long a trashed item is kept before it is purged
+// (0: deletes are final, nothing goes to the trash).
+func (g *Gateway) TrashRetention() time.Duration { return g.retention }
+
 // TrashItem returns a trashed item with the row of its bytes in TrashBucket.
 func (g *Gateway) TrashItem(ctx context.Context, user, id string) (catalog.TrashItem, catalog.Object, error) {
 	item, err := g.cat.GetTrash(ctx, user, id)

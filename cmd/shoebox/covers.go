@@ -10,6 +10,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"shoebox/catalog"
+	"shoebox/davfs/web"
 	"shoebox/enrich"
 	"shoebox/gateway"
 )
@@ -37,7 +38,7 @@ func personCover(gw *gateway.Gateway, thumbs *enrich.ThumbStore) func(context.Co
 		if err != nil || photo.SHA256 == "" {
 			return nil, errors.Join(err, errors.New("no face"))
 		}
-		th, err := openThumbnail(ctx, gw, thumbs, user, photo, "preview")
+		th, err := web.OpenThumbnail(ctx, gw, thumbs, user, photo, "preview")
 		if err != nil {
 			return nil, err
 		}

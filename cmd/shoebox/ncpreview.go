@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"shoebox/catalog"
+	"shoebox/davfs/web"
 	"shoebox/enrich"
 	"shoebox/gateway"
 	"shoebox/gateway/auth"
@@ -76,7 +77,7 @@ func ncPreview(gw *gateway.Gateway, thumbs *enrich.ThumbStore, lg *slog.Logger) 
 		if max(x, y) > smallThumbMax {
 			size = "preview"
 		}
-		th, err := openThumbnail(ctx, gw, thumbs, user, o, size)
+		th, err := web.OpenThumbnail(ctx, gw, thumbs, user, o, size)
 		if err != nil {
 			// Not enriched yet, not a photo, or its thumbnail is missing:
 			// the apps show their icon.

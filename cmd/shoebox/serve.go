@@ -26,6 +26,7 @@ import (
 	"shoebox/davfs"
 	"shoebox/davfs/ncupload"
 	"shoebox/davfs/nextcloud"
+	"shoebox/davfs/web"
 	"shoebox/enrich"
 	"shoebox/gateway"
 	"shoebox/gateway/auth"
@@ -41,7 +42,7 @@ const serveMemoryLimit = 40 << 20
 func serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg, err := parseConfig(fs, args, cmdSpec{usage: "shoebox serve [flags]",
-		about: "Starts the server: WebDAV, the JSON API and the Nextcloud apps' protocol on --dav-addr, S3 on --s3-addr. The first start creates the data directory and a user admin (its password printed once, or SHOEBOX_ADMIN_PASSWORD).", uses: gAll})
+		about: "Starts the server: WebDAV, the web gallery (at /), the JSON API and the Nextcloud apps' protocol on --dav-addr, S3 on --s3-addr. The first start creates the data directory and a user admin (its password printed once, or SHOEBOX_ADMIN_PASSWORD).", uses: gAll})
 	if err != nil {
 		return err
 	}
@@ -140,9 +141,11 @@ func serve(ctx context.Context, args []string) error {
 	// The one owner of people state: grouping passes and the edits made in
 	// /by-person all go through it (enrich.People).
 	people := enrich.NewPeople(st.cat, peopleOptions(cfg))
+	cover := personCover(st.gw, st.thumbs)
+	tree := virtualdirs.New(st.cat, virtualdirs.Options{Cover: cover, MinPhotos: cfg.PeopleMinPhotos})
 	dav := davfs.NewHandler(st.gw, davfs.Config{
 		Prefix: "/dav", ExternalPrefix: cfg.ExternalPrefix, MaxUpload: cfg.MaxUpload,
-		InfinityLimit: cfg.InfinityLimit, Logger: lg, Virtual: virtualdirs.New(st.cat, virtualdirs.Options{Cover: personCover(st.gw, st.thumbs), MinPhotos: cfg.PeopleMinPhotos}),
+		InfinityLimit: cfg.InfinityLimit, Logger: lg, Virtual: tree,
 		People: people, Free: st.space.Free,
 	})
 	mux := http.NewServeMux()
@@ -188,7 +191,11 @@ func serve(ctx context.Context, args []string) error {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/api/", m.wrap("api", authn.Basic("Shoebox", "api", apiHandler(st.gw, st.thumbs))))
+	// The web gallery at / and its JSON API at /api/v1/ (davfs/web).
+	gallery := web.New(web.Config{Gateway: st.gw, Thumbs: st.thumbs, Auth: authn, Limiter: logins,
+		Virtual: tree, People: people, Cover: cover, MaxUpload: cfg.MaxUpload, Logger: lg})
+	mux.Handle("/api/", m.wrap("api", gallery))
+	mux.Handle("/app/", gallery)
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == "OPTIONS" { // Windows and Office probe the server root before /dav/
 			w.Header().Set("DAV", "1, 2")
@@ -196,7 +203,7 @@ func serve(ctx context.Context, args []string) error {
 			w.Header().Set("Allow", "OPTIONS, GET, HEAD")
 			return
 		}
-		http.Redirect(w, r, "/dav/", http.StatusFound)
+		gallery.ServeHTTP(w, r)
 	})
 
 	// WebDAV paths go straight to the WebDAV handler: ServeMux would clean

@@ -1,4 +1,4 @@
-package main
+package web
 
 import (
 	"bytes"
@@ -13,8 +13,8 @@ import (
 	"shoebox/gateway"
 )
 
-// thumbnail is one thumbnail of a file, to read and close.
-type thumbnail struct {
+// Thumbnail is one thumbnail of a file, to read and close.
+type Thumbnail struct {
 	io.ReadSeekCloser
 	Mod  time.Time
 	ETag string
@@ -24,13 +24,13 @@ type nopSeekCloser struct{ *bytes.Reader }
 
 func (nopSeekCloser) Close() error { return nil }
 
-// openThumbnail opens the thumbnail size ("small" or "preview") of the
+// OpenThumbnail opens the thumbnail size ("small" or "preview") of the
 // file o of user: the stored one, or, for the preview of a photo whose
 // original is its preview (enrich.PreviewIsOriginal, so none is stored),
 // the original's bytes, with the original's ETag. The API, the person
 // covers and the Nextcloud previews all read through here. The error
 // satisfies errors.Is(err, fs.ErrNotExist) when there is none.
-func openThumbnail(ctx context.Context, gw *gateway.Gateway, thumbs *enrich.ThumbStore, user string, o catalog.Object, size string) (*thumbnail, error) {
+func OpenThumbnail(ctx context.Context, gw *gateway.Gateway, thumbs *enrich.ThumbStore, user string, o catalog.Object, size string) (*Thumbnail, error) {
 	if size == "preview" && len(o.SHA256) == 64 {
 		m, err := gw.Catalog().MediaOf(ctx, user, o.Bucket, o.Key)
 		if err == nil && m.SHA256 == o.SHA256 && enrich.PreviewIsOriginal(m) {
@@ -42,7 +42,7 @@ func openThumbnail(ctx context.Context, gw *gateway.Gateway, thumbs *enrich.Thum
 				f.Close()
 				return nil, fmt.Errorf("preview of %s/%s: %w", o.Bucket, o.Key, fs.ErrNotExist)
 			}
-			return &thumbnail{ReadSeekCloser: f, Mod: fo.ModTime(), ETag: fo.ETag()}, nil
+			return &Thumbnail{ReadSeekCloser: f, Mod: fo.ModTime(), ETag: fo.ETag()}, nil
 		}
 	}
 	b, mod, err := thumbs.Get(ctx, o.SHA256, size)
@@ -50,5 +50,5 @@ func openThumbnail(ctx context.Context, gw *gateway.Gateway, thumbs *enrich.Thum
 		return nil, err
 	}
 	etag := `"` + o.SHA256[:16] + "-" + size + `"`
-	return &thumbnail{ReadSeekCloser: nopSeekCloser{bytes.NewReader(b)}, Mod: mod, ETag: etag}, nil
+	return &Thumbnail{ReadSeekCloser: nopSeekCloser{bytes.NewReader(b)}, Mod: mod, ETag: etag}, nil
 }

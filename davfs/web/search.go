@@ -1,4 +1,4 @@
-package main
+package web
 
 import (
 	"errors"
@@ -33,16 +33,18 @@ import (
 // The answer is {"items": [{bucket, key, taken, kind}], "next": cursor};
 // "next" is absent after the last page.
 
-type apiHit struct {
+// SearchHit is one item of GET /api/v1/search.
+type SearchHit struct {
 	Bucket string `json:"bucket"`
 	Key    string `json:"key"`
 	Taken  string `json:"taken"`
 	Kind   string `json:"kind"`
 }
 
-type apiSearch struct {
-	Items []apiHit `json:"items"`
-	Next  string   `json:"next,omitempty"`
+// SearchPage is GET /api/v1/search's answer.
+type SearchPage struct {
+	Items []SearchHit `json:"items"`
+	Next  string      `json:"next,omitempty"`
 }
 
 // parseSearch reads a search from the query string.
@@ -110,26 +112,25 @@ func validDatePrefix(s string) bool {
 	return true
 }
 
-func serveSearch(cat *catalog.Catalog) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		q, err := parseSearch(r.URL.Query())
-		if err != nil {
-			apiError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		hits, next, err := cat.Search(r.Context(), auth.User(r.Context()), q)
-		if errors.Is(err, catalog.ErrBadQuery) {
-			apiError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		if err != nil {
-			apiError(w, http.StatusInternalServerError, "search: "+err.Error())
-			return
-		}
-		out := apiSearch{Items: make([]apiHit, 0, len(hits)), Next: next}
-		for _, h := range hits {
-			out.Items = append(out.Items, apiHit{Bucket: h.Bucket, Key: h.Key, Taken: h.When, Kind: h.Kind})
-		}
-		writeJSON(w, http.StatusOK, out)
+// search serves GET /api/v1/search.
+func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
+	q, err := parseSearch(r.URL.Query())
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err.Error())
+		return
 	}
+	hits, next, err := h.cat.Search(r.Context(), auth.User(r.Context()), q)
+	if errors.Is(err, catalog.ErrBadQuery) {
+		apiError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "search: "+err.Error())
+		return
+	}
+	out := SearchPage{Items: make([]SearchHit, 0, len(hits)), Next: next}
+	for _, h := range hits {
+		out.Items = append(out.Items, SearchHit{Bucket: h.Bucket, Key: h.Key, Taken: h.When, Kind: h.Kind})
+	}
+	writeJSON(w, http.StatusOK, out)
 }
