@@ -3,7 +3,7 @@ package catalog
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -18,8 +18,8 @@ import (
 // Search finds a user's photos and videos by what enrichment learned,
 // newest first, from indexes kept with the media rows (indexRows):
 //
-//	ixq|U|WHEN|B|K     KIND + searchEntry JSON: the library in capture order
-//	ixqk|U|B|K         WHEN+KIND + searchEntry JSON: the same entry, by path
+//	ixq|U|WHEN|B|K     KIND + searchEntry: the library in capture order
+//	ixqk|U|B|K         WHEN+KIND + searchEntry: the same entry, by path
 //	ixw|U|WORD|B|K     WHEN+KIND: the words of file names (lower case)
 //	ixo|U|LENS|B|K     WHEN+KIND: by lens
 //	ixg|U|L:CELL|B|K   WHEN+KIND: by position, in cells of two sizes
@@ -53,20 +53,123 @@ const (
 const whenWidth = len("2006-01-02T15:04:05.000")
 
 // searchEntry is what the capture-order index keeps of a file: enough to
-// check the cheap filters without reading its media record.
+// check every filter but duplicates without reading its media record.
+// When and Kind are not encoded: the key and the value's first byte hold
+// them.
 type searchEntry struct {
-	When   string   `json:"w"`
-	Kind   string   `json:"k"`
-	SHA256 string   `json:"s,omitempty"`
-	Camera string   `json:"c,omitempty"`
-	Lens   string   `json:"l,omitempty"`
-	Lat    *float64 `json:"la,omitempty"`
-	Lon    *float64 `json:"lo,omitempty"`
+	When   string
+	Kind   string
+	SHA256 string
+	Camera string
+	Lens   string
+	Lat    *float64
+	Lon    *float64
 	// Country and City are the place's folder names (PlaceFolders), CC
 	// the country's code.
-	Country string `json:"co,omitempty"`
-	CC      string `json:"cc,omitempty"`
-	City    string `json:"ci,omitempty"`
+	Country, CC, City string
+	// Persons, Tags (cleaned) and Rating let the walk check those filters
+	// on the entry it holds instead of with a point read each.
+	Persons []string
+	Tags    []string
+	Rating  *int
+}
+
+// The entry's encoding: six strings (SHA256, Camera, Lens, Country, CC,
+// City), each a uvarint length and its bytes; a flags byte (1: a
+// position follows, two float64 bits big-endian; 2: a rating follows, one
+// byte); Persons and Tags, each a uvarint count and strings. Compact, and
+// decoded ten times faster than JSON: the walk decodes one per entry.
+const (
+	entryHasPos    = 1
+	entryHasRating = 2
+)
+
+func (e *searchEntry) encode() []byte {
+	var b []byte
+	str := func(s string) { b = binary.AppendUvarint(b, uint64(len(s))); b = append(b, s...) }
+	for _, s := range []string{e.SHA256, e.Camera, e.Lens, e.Country, e.CC, e.City} {
+		str(s)
+	}
+	var flags byte
+	if e.Lat != nil && e.Lon != nil {
+		flags |= entryHasPos
+	}
+	if e.Rating != nil {
+		flags |= entryHasRating
+	}
+	b = append(b, flags)
+	if flags&entryHasPos != 0 {
+		b = binary.BigEndian.AppendUint64(b, math.Float64bits(*e.Lat))
+		b = binary.BigEndian.AppendUint64(b, math.Float64bits(*e.Lon))
+	}
+	if flags&entryHasRating != 0 {
+		b = append(b, byte(int8(*e.Rating)))
+	}
+	for _, list := range [][]string{e.Persons, e.Tags} {
+		b = binary.AppendUvarint(b, uint64(len(list)))
+		for _, s := range list {
+			str(s)
+		}
+	}
+	return b
+}
+
+var errEntry = errors.New("malformed search entry")
+
+// decode reads what encode wrote (When and Kind stay as they are).
+func (e *searchEntry) decode(b []byte) error {
+	str := func() (string, bool) {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return "", false
+		}
+		s := string(b[k : k+int(n)])
+		b = b[k+int(n):]
+		return s, true
+	}
+	for _, p := range []*string{&e.SHA256, &e.Camera, &e.Lens, &e.Country, &e.CC, &e.City} {
+		var ok bool
+		if *p, ok = str(); !ok {
+			return errEntry
+		}
+	}
+	if len(b) < 1 {
+		return errEntry
+	}
+	flags := b[0]
+	b = b[1:]
+	if flags&entryHasPos != 0 {
+		if len(b) < 16 {
+			return errEntry
+		}
+		la, lo := math.Float64frombits(binary.BigEndian.Uint64(b)), math.Float64frombits(binary.BigEndian.Uint64(b[8:]))
+		e.Lat, e.Lon = &la, &lo
+		b = b[16:]
+	}
+	if flags&entryHasRating != 0 {
+		if len(b) < 1 {
+			return errEntry
+		}
+		r := int(int8(b[0]))
+		e.Rating = &r
+		b = b[1:]
+	}
+	for _, list := range []*[]string{&e.Persons, &e.Tags} {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)) {
+			return errEntry
+		}
+		b = b[k:]
+		*list = make([]string, 0, n)
+		for range n {
+			s, ok := str()
+			if !ok {
+				return errEntry
+			}
+			*list = append(*list, s)
+		}
+	}
+	return nil
 }
 
 // searchWhen is a record's capture time in index form, "" for files that
@@ -129,7 +232,18 @@ func searchRows(rows map[string][]byte, user, bucket, key string, m Media) {
 	if m.Place != nil {
 		e.CC = m.Place.CountryCode
 	}
-	v, _ := json.Marshal(e)
+	for _, f := range m.Faces {
+		if f.Person != "" && !slices.Contains(e.Persons, f.Person) {
+			e.Persons = append(e.Persons, f.Person)
+		}
+	}
+	for _, t := range m.Tags {
+		if t = CleanTag(t); t != "" {
+			e.Tags = append(e.Tags, t)
+		}
+	}
+	e.Rating = m.Rating
+	v := e.encode()
 	rows[pfxIxWhen+user+sep+when+ref] = append([]byte{wk[whenWidth]}, v...)
 	rows[pfxIxWhenOf+user+ref] = append(slices.Clip(wk), v...)
 	for _, w := range nameWords(key) {
@@ -223,7 +337,7 @@ type searchTuning struct {
 // The defaults balance a list's cost (about 1 µs a row read in order)
 // against the walk's (a few µs an entry, plus a point read per check):
 // for a page of 100 in a library of 100,000 they meet near 5,000 rows.
-var defaultSearchTuning = searchTuning{setCap: 4096, walkBudget: 3000}
+var defaultSearchTuning = searchTuning{setCap: 4096, walkBudget: 10000}
 
 // cand is a file a page considers: its "B|K", its WHEN+KIND, and its
 // capture-order entry once a filter needed it.
@@ -390,7 +504,7 @@ func (p *plan) entry(c *cand) (*searchEntry, error) {
 				return fmt.Errorf("search entry of %s: %d bytes", c.ref, len(v))
 			}
 			c.wk = string(v[:whenWidth+1])
-			return json.Unmarshal(v[whenWidth+1:], &e)
+			return e.decode(v[whenWidth+1:])
 		}); err != nil {
 			return nil, err
 		}
@@ -483,7 +597,8 @@ func (p *plan) walk(ctx context.Context, budget bool) (hits []Hit, done bool, er
 	it := p.txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfx), Reverse: true, PrefetchValues: true, PrefetchSize: 64})
 	for _, f := range p.filters {
 		switch f.(type) {
-		case *geoFilter, albumFilter, *placeFilter, *textFilter:
+		case kindFilter, dupFilter:
+		default: // checked on the entry: decoding it costs less than a point read
 			p.entries = true
 		}
 	}
@@ -518,7 +633,7 @@ func (p *plan) walk(ctx context.Context, budget bool) (hits []Hit, done bool, er
 			c.wk = sk[:whenWidth] + string(v[:1])
 			if p.entries { // decoded only for the filters that need it
 				c.e = new(searchEntry)
-				return json.Unmarshal(v[1:], c.e)
+				return c.e.decode(v[1:])
 			}
 			return nil
 		}); err != nil {
@@ -616,7 +731,8 @@ func (c *Catalog) filters(ctx context.Context, ks *keyScan, user string, q Query
 			if i < 0 {
 				return nil, fmt.Errorf("%w: no person %q", ErrBadQuery, want)
 			}
-			fs = append(fs, prefixFilter{pfxPersonFace + u + people[i].ID + sep})
+			id := people[i].ID
+			fs = append(fs, prefixFilter{pfxPersonFace + u + id + sep, func(e *searchEntry) bool { return slices.Contains(e.Persons, id) }})
 		}
 	}
 	if q.Near != nil {
@@ -627,7 +743,7 @@ func (c *Catalog) filters(ctx context.Context, ks *keyScan, user string, q Query
 		fs = append(fs, f)
 	}
 	if q.Camera != "" {
-		fs = append(fs, prefixFilter{pfxIxCam + u + q.Camera + sep})
+		fs = append(fs, prefixFilter{pfxIxCam + u + q.Camera + sep, func(e *searchEntry) bool { return e.Camera == q.Camera }})
 	}
 	if q.Country != "" || q.City != "" {
 		f, err := placeFilterOf(ctx, ks, user, q.Country, q.City)
@@ -641,13 +757,16 @@ func (c *Catalog) filters(ctx context.Context, ks *keyScan, user string, q Query
 		if err != nil {
 			return nil, err
 		}
-		f := anyPrefixFilter{}
+		want := CleanTag(tag)
+		f := anyPrefixFilter{onEntry: func(e *searchEntry) bool {
+			return slices.ContainsFunc(e.Tags, func(t string) bool { return strings.EqualFold(t, want) })
+		}}
 		for _, t := range tags {
-			if strings.EqualFold(t, CleanTag(tag)) {
-				f = append(f, pfxIxTag+u+t+sep)
+			if strings.EqualFold(t, want) {
+				f.pfxs = append(f.pfxs, pfxIxTag+u+t+sep)
 			}
 		}
-		if len(f) == 0 {
+		if len(f.pfxs) == 0 {
 			return nil, fmt.Errorf("%w: no photo is tagged %q", ErrBadQuery, tag)
 		}
 		fs = append(fs, f)
@@ -657,14 +776,17 @@ func (c *Catalog) filters(ctx context.Context, ks *keyScan, user string, q Query
 	case q.MinRating < 1 || q.MinRating > 5:
 		return nil, fmt.Errorf("%w: rating must be 1 to 5, not %d", ErrBadQuery, q.MinRating)
 	default:
-		f := anyPrefixFilter{}
+		f := anyPrefixFilter{onEntry: func(e *searchEntry) bool { return e.Rating != nil && *e.Rating >= q.MinRating }}
 		for r := q.MinRating; r <= 5; r++ {
-			f = append(f, pfxIxRating+u+strconv.Itoa(r)+sep)
+			f.pfxs = append(f.pfxs, pfxIxRating+u+strconv.Itoa(r)+sep)
 		}
 		fs = append(fs, f)
 	}
 	if q.Lens != "" {
-		fs = append(fs, prefixFilter{pfxIxLens + u + q.Lens + sep})
+		lens := strings.ReplaceAll(strings.TrimSpace(q.Lens), sep, "-")
+		fs = append(fs, prefixFilter{pfxIxLens + u + lens + sep, func(e *searchEntry) bool {
+			return strings.ReplaceAll(strings.TrimSpace(e.Lens), sep, "-") == lens
+		}})
 	}
 	if q.Duplicates {
 		fs = append(fs, dupFilter{pfxDupOf + u})
@@ -695,8 +817,11 @@ func exists(txn *badger.Txn, key string) (bool, error) {
 }
 
 // prefixFilter admits the files with a row pfx+"B|K" (a camera's, a
-// person's, a duplicate's ...).
-type prefixFilter struct{ pfx string }
+// person's, a lens's); onEntry checks the same on a capture-order entry.
+type prefixFilter struct {
+	pfx     string
+	onEntry func(*searchEntry) bool
+}
 
 func (f prefixFilter) list(ks *keyScan, fn func(string, []byte) bool) bool {
 	ks.rows(f.pfx, fn)
@@ -705,14 +830,23 @@ func (f prefixFilter) list(ks *keyScan, fn func(string, []byte) bool) bool {
 
 func (prefixFilter) exact() bool { return true }
 
-func (f prefixFilter) admits(p *plan, c *cand) (bool, error) { return exists(p.txn, f.pfx+c.ref) }
+func (f prefixFilter) admits(p *plan, c *cand) (bool, error) {
+	if c.e != nil {
+		return f.onEntry(c.e), nil
+	}
+	return exists(p.txn, f.pfx+c.ref)
+}
 
 // anyPrefixFilter admits the files with a row under any of its prefixes
-// (the spellings of a tag, the ratings from a minimum).
-type anyPrefixFilter []string
+// (the spellings of a tag, the ratings from a minimum); onEntry checks
+// the same on a capture-order entry.
+type anyPrefixFilter struct {
+	pfxs    []string
+	onEntry func(*searchEntry) bool
+}
 
 func (f anyPrefixFilter) list(ks *keyScan, fn func(string, []byte) bool) bool {
-	for _, pfx := range f {
+	for _, pfx := range f.pfxs {
 		if ks.rows(pfx, fn) {
 			break
 		}
@@ -723,7 +857,10 @@ func (f anyPrefixFilter) list(ks *keyScan, fn func(string, []byte) bool) bool {
 func (anyPrefixFilter) exact() bool { return true }
 
 func (f anyPrefixFilter) admits(p *plan, c *cand) (bool, error) {
-	for _, pfx := range f {
+	if c.e != nil {
+		return f.onEntry(c.e), nil
+	}
+	for _, pfx := range f.pfxs {
 		if ok, err := exists(p.txn, pfx+c.ref); ok || err != nil {
 			return ok, err
 		}
@@ -765,7 +902,7 @@ func placeFilterOf(ctx context.Context, ks *keyScan, user, country, city string)
 			ok := false
 			if item, err := ks.txn.Get(raw); err == nil {
 				item.Value(func(v []byte) error {
-					if len(v) > whenWidth+1 && json.Unmarshal(v[whenWidth+1:], &e) == nil {
+					if len(v) > whenWidth+1 && e.decode(v[whenWidth+1:]) == nil {
 						ok = strings.EqualFold(e.CC, country)
 					}
 					return nil
@@ -1079,7 +1216,7 @@ func (f *textFilter) admits(p *plan, c *cand) (bool, error) {
 
 // keySearchIndexed marks a catalog whose media rows all have their search
 // rows.
-func keySearchIndexed() []byte { return []byte(pfxMeta + "searchix1") }
+func keySearchIndexed() []byte { return []byte(pfxMeta + "searchix2") }
 
 // indexSearch writes the index rows of every media record once, for a
 // catalog made before the search rows existed (and before the other

@@ -393,3 +393,28 @@ func TestSearchWhen(t *testing.T) {
 		t.Errorf("a document has a capture time %q", got)
 	}
 }
+
+func TestSearchEntryEncoding(t *testing.T) {
+	la, lo, r := 48.8584, -2.2945, -1
+	for _, e := range []searchEntry{
+		{},
+		{SHA256: "ab", Camera: "Canon EOS R5", Lens: "EF 24-105", Lat: &la, Lon: &lo, Country: "France", CC: "FR", City: "Paris",
+			Persons: []string{"p1", "p2"}, Tags: []string{"Beach", "Zoë"}, Rating: &r},
+		{Tags: []string{""}},
+	} {
+		b := e.encode()
+		var got searchEntry
+		if err := got.decode(b); err != nil {
+			t.Fatalf("decode %+v: %v", e, err)
+		}
+		if g := got.encode(); string(g) != string(b) || got.City != e.City || len(got.Tags) != len(e.Tags) ||
+			(e.Lat != nil) != (got.Lat != nil) || (e.Rating != nil && *got.Rating != *e.Rating) {
+			t.Errorf("round trip of %+v: %+v", e, got)
+		}
+		for i := range len(b) { // every truncation is refused, never a panic
+			if err := new(searchEntry).decode(b[:i]); err == nil {
+				t.Errorf("decode of %d of %d bytes: no error", i, len(b))
+			}
+		}
+	}
+}
