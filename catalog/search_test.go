@@ -418,3 +418,20 @@ func TestSearchEntryEncoding(t *testing.T) {
 		}
 	}
 }
+
+func TestParseQuery(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Query
+	}{
+		{"lisbon 2019", Query{From: "2019", To: "2019", Text: "lisbon"}},
+		{"Alice beach 2018-06..2019", Query{From: "2018-06", To: "2019", Text: "Alice beach"}},
+		{"paris videos", Query{Kind: "video", Text: "paris"}},
+		{"2019-06-12 photo", Query{From: "2019-06-12", To: "2019-06-12", Kind: "photo"}},
+		{"IMG_2019 20190", Query{Text: "IMG_2019 20190"}},
+	} {
+		if got := ParseQuery(tc.in); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("ParseQuery(%q) = %+v; want %+v", tc.in, got, tc.want)
+		}
+	}
+}

@@ -30,6 +30,9 @@ import (
 //	DELETE /albums/A/F           removes the reference only
 //	MOVE   /albums/A /albums/B   renames the album
 //	DELETE /albums/A             removes the album, never its photos
+//	MKCOL  /search/Q             saves the search Q (catalog.ParseQuery):
+//	                             the folder lists what it finds, always current
+//	DELETE /search/Q             forgets the search, never its photos
 //	MOVE   /by-person/P /by-person/N   names person P N, or merges P into N
 //	MOVE   /by-person/P/F /by-person/Q/F  says F's face is Q, not P (every copy of F)
 //	MKCOL  /by-person/N          makes a person named N, empty until a photo goes in
@@ -133,7 +136,8 @@ func readOnly(w http.ResponseWriter, what string) (int, error) {
 	w.WriteHeader(http.StatusForbidden)
 	fmt.Fprintf(w, "403 Forbidden: %s here. %s\n", what, "The virtual folders (by-date, by-camera, by-person, duplicates) show your library; "+
 		"change it in your buckets. Albums take MKCOL, COPY/MOVE of photos into them, DELETE, and MOVE to rename; "+
-		"person folders take MKCOL (a new person), MOVE to rename or merge, COPY/MOVE of photos into them, and DELETE.")
+		"person folders take MKCOL (a new person), MOVE to rename or merge, COPY/MOVE of photos into them, and DELETE; "+
+		"/search takes MKCOL of a search (its name is the query) and DELETE.")
 	return 0, nil
 }
 
@@ -170,6 +174,20 @@ func (h *Handler) vmkcol(w http.ResponseWriter, r *http.Request, user string, re
 	if res.bucket == "by-person" && res.key != "" && !strings.Contains(res.key, "/") {
 		return h.mkPerson(w, r, user, res.key)
 	}
+	if res.bucket == "search" && res.key != "" && !strings.Contains(res.key, "/") {
+		if err := gateway.CheckKey(res.key); err != nil {
+			return http.StatusBadRequest, err
+		}
+		err := h.gw.Catalog().SaveSearch(r.Context(), user, res.key, time.Now().UnixNano())
+		if errors.Is(err, catalog.ErrExists) {
+			return http.StatusMethodNotAllowed, err
+		}
+		if err != nil {
+			return statusFor(err), err
+		}
+		w.WriteHeader(http.StatusCreated)
+		return 0, nil
+	}
 	name, file, ok := res.album()
 	if !ok || file != "" {
 		return readOnly(w, "folders cannot be made")
@@ -199,6 +217,8 @@ func (h *Handler) vdelete(w http.ResponseWriter, r *http.Request, user string, r
 		err = h.gw.Catalog().DeleteAlbum(ctx, user, name)
 	case isAlbum:
 		err = h.gw.Catalog().AlbumRemove(ctx, user, name, o.SHA256)
+	case res.bucket == "search" && res.key != "" && !strings.Contains(res.key, "/"):
+		err = h.gw.Catalog().DeleteSearch(ctx, user, res.key)
 	case res.bucket == "duplicates" && !o.IsDir():
 		// Deduplication with a file manager: this copy goes (to the trash).
 		err = h.gw.Remove(ctx, user, o.Bucket, o.Key)

@@ -22,7 +22,7 @@ const MaxKeyLen = 1024
 
 // ReservedNames are the virtual roots shown beside a user's buckets; no
 // bucket may take one of these names.
-var ReservedNames = []string{"by-date", "by-person", "by-camera", "by-place", "by-tag", "duplicates", "albums", "trash"}
+var ReservedNames = []string{"by-date", "by-person", "by-camera", "by-place", "by-tag", "duplicates", "albums", "search", "trash"}
 
 // IsReserved reports whether name is a virtual root's name (case-insensitively,
 // since Windows and macOS clients treat names that way).

@@ -18,7 +18,7 @@ import (
 
 // RootNames returns the virtual roots, in the order they are listed.
 func RootNames() []string {
-	return []string{"by-date", "by-camera", "by-place", "by-person", "by-tag", "duplicates", "albums", "trash"}
+	return []string{"by-date", "by-camera", "by-place", "by-person", "by-tag", "duplicates", "albums", "search", "trash"}
 }
 
 // ErrNotFound is returned for a virtual path that does not exist.
@@ -125,6 +125,8 @@ func (t *Tree) List(ctx context.Context, user, p string, fn func(Entry) error) e
 		return t.listDuplicates(ctx, user, segs[1:], fn)
 	case "albums":
 		return t.listAlbums(ctx, user, segs[1:], fn)
+	case "search":
+		return t.listSearches(ctx, user, segs[1:], fn)
 	case "trash":
 		return t.listTrash(ctx, user, segs[1:], fn)
 	}

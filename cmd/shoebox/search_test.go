@@ -121,12 +121,52 @@ func TestSearchAPI(t *testing.T) {
 		}
 	}
 
+	// Saved searches are folders: the name is the query, the files what
+	// it finds, kept current; DELETE forgets the search, not the photos.
+	s.mkcol("/dav/search/beach 2016")
+	s.mkcol("/dav/search/paris videos")
+	if got := s.names(t, "/dav/search/"); !slices.Equal(got, []string{"beach 2016/", "paris videos/"}) {
+		t.Errorf("/search/ = %q", got)
+	}
+	if got := s.names(t, "/dav/search/"+escapePath("beach 2016")+"/"); !slices.Equal(got,
+		[]string{"beach_brighter.jpg", "beach_cropped.jpg", "beach_original (copy).jpg", "beach_original.jpg", "beach_resized.jpg"}) {
+		t.Errorf("/search/beach 2016/ = %q", got)
+	}
+	if got := s.names(t, "/dav/search/"+escapePath("paris videos")+"/"); !slices.Equal(got, []string{"clip.mp4"}) {
+		t.Errorf("/search/paris videos/ = %q", got)
+	}
+	if body := s.get("/dav/search/" + escapePath("paris videos") + "/clip.mp4"); body != string(mustRead(t, filepath.Join(sharedMedia, "clip.mp4"))) {
+		t.Errorf("a file of a saved search is not the original (%d bytes)", len(body))
+	}
+	s.put("/dav/lib/beach_again.jpg", string(mustRead(t, filepath.Join(sharedMedia, "beach_original.jpg"))))
+	s.waitQueue(t, 3*time.Minute)
+	if got := s.names(t, "/dav/search/"+escapePath("beach 2016")+"/"); !slices.Contains(got, "beach_again.jpg") {
+		t.Errorf("/search/beach 2016/ after a new beach photo = %q", got)
+	}
+	if resp, body := s.do("MKCOL", "/dav/search/"+escapePath("beach 2016"), nil); resp.StatusCode != 405 {
+		t.Errorf("MKCOL of a saved search again: %d %s; want 405", resp.StatusCode, body)
+	}
+	if resp, body := s.do("PUT", "/dav/search/"+escapePath("beach 2016")+"/x.jpg", strings.NewReader("x")); resp.StatusCode != 403 {
+		t.Errorf("PUT into a saved search: %d %s; want 403", resp.StatusCode, body)
+	}
+	resp, body := s.do("DELETE", "/dav/search/"+escapePath("beach 2016"), nil)
+	want(t, resp, body, 204)
+	if got := s.names(t, "/dav/search/"); !slices.Equal(got, []string{"paris videos/"}) {
+		t.Errorf("/search/ after DELETE = %q", got)
+	}
+	if got := s.names(t, "/dav/lib/"); !slices.Contains(got, "beach_original.jpg") {
+		t.Errorf("DELETE of a saved search took photos: lib holds %q", got)
+	}
+
 	// Another user sees none of it.
 	if out, err := runCLI(t, "bob-password\n", "user", "add", "bob", "--password-stdin", "--data", s.data); err != nil {
 		t.Fatalf("user add: %v\n%s", err, out)
 	}
 	if got, _ := s.search(t, "bob", "bob-password", ""); len(got) != 0 {
 		t.Errorf("bob finds %q", got)
+	}
+	if resp, body := s.doAs("bob", "bob-password", "PROPFIND", "/dav/search/"+escapePath("paris videos")+"/", nil, "Depth", "1"); resp.StatusCode != 404 {
+		t.Errorf("bob listing admin's saved search: %d %s", resp.StatusCode, body)
 	}
 	if resp, body := s.doAs("bob", "bob-password", "GET", "/api/v1/search?album=Trip", nil); resp.StatusCode != 400 {
 		t.Errorf("bob searching admin's album: %d %s", resp.StatusCode, body)

@@ -274,6 +274,7 @@ func serve(ctx context.Context, args []string) error {
 	go st.space.Run(poolCtx, time.Second)
 	// Photos enriched before places (or with older places data) are placed.
 	go fillPlaces(poolCtx, st, placesIx, lg)
+	warnReservedBuckets(ctx, st.cat, lg)
 	// Videos enriched without ffmpeg get their thumbnails once it is there.
 	go ffmpeg.Watch(poolCtx, time.Minute, st.cat.RequeueWaitingThumbnails, func() { pool.Committed(poolCtx, gateway.Event{Op: gateway.OpPut}) })
 	if faceModels != nil {
@@ -491,4 +492,27 @@ func usedBytes(ctx context.Context, gw *gateway.Gateway, user string) (int64, er
 		}
 	}
 	return n, nil
+}
+
+// warnReservedBuckets names the buckets made before their name became a
+// virtual folder's (by-place, by-tag, search, ...): WebDAV shows the
+// virtual folder there, so the bucket is reached over S3 only until
+// renamed.
+func warnReservedBuckets(ctx context.Context, cat *catalog.Catalog, lg *slog.Logger) {
+	users, err := cat.Users(ctx)
+	if err != nil {
+		return
+	}
+	for _, u := range users {
+		bs, err := cat.Buckets(ctx, u.Name)
+		if err != nil {
+			continue
+		}
+		for _, b := range bs {
+			if gateway.IsReserved(b.Name) {
+				lg.Warn("a bucket has the name of a virtual folder: WebDAV shows the folder, so the bucket is reached over S3 only; copy it to a bucket of another name",
+					"user", u.Name, "bucket", b.Name)
+			}
+		}
+	}
 }

@@ -63,7 +63,7 @@ func parseSearch(v url.Values) (catalog.Query, error) {
 		q.MinRating = n
 	}
 	for _, d := range []struct{ name, val string }{{"from", q.From}, {"to", q.To}} {
-		if d.val != "" && !validDatePrefix(d.val) {
+		if d.val != "" && !catalog.IsDatePrefix(d.val) {
 			return q, errors.New(d.name + " must be a date: 2019, 2019-06 or 2019-06-12, not " + strconv.Quote(d.val))
 		}
 	}
@@ -96,20 +96,6 @@ func parseSearch(v url.Values) (catalog.Query, error) {
 		q.Limit = n
 	}
 	return q, nil
-}
-
-// validDatePrefix accepts YYYY, YYYY-MM and YYYY-MM-DD.
-func validDatePrefix(s string) bool {
-	const layout = "0000-00-00"
-	if len(s) != 4 && len(s) != 7 && len(s) != 10 {
-		return false
-	}
-	for i := range len(s) {
-		if layout[i] == '-' && s[i] != '-' || layout[i] == '0' && (s[i] < '0' || s[i] > '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // search serves GET /api/v1/search.

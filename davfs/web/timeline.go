@@ -192,7 +192,7 @@ func (h *Handler) timeline(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	from := q.Get("from")
-	if from != "" && !validDatePrefix(from) {
+	if from != "" && !catalog.IsDatePrefix(from) {
 		apiError(w, http.StatusBadRequest, "from must be YYYY, YYYY-MM or YYYY-MM-DD")
 		return
 	}
