@@ -194,20 +194,7 @@ func TestBackupDuringPersonRenames(t *testing.T) {
 	photosOf := func(s *server, folder string) []string {
 		return slices.DeleteFunc(s.names(t, "/dav/by-person/"+escapePath(folder)+"/"), func(n string) bool { return n == ".folder.jpg" })
 	}
-	// Grouping and placing passes run once enrichment settles (every 3 s
-	// at most): wait until none has run for 5 s, so the persons' photos
-	// no longer change.
-	passes := func() int {
-		l := s.logs()
-		return strings.Count(l, "grouped faces into people") + strings.Count(l, "placed new faces with people")
-	}
-	last, since := passes(), time.Now()
-	waitUntil(t, 3*time.Minute, "the grouping passes to settle", func() bool {
-		if n := passes(); n != last {
-			last, since = n, time.Now()
-		}
-		return last > 0 && time.Since(since) > 5*time.Second
-	})
+	settleGrouping(t, s)
 	var first string
 	var photos []string
 	waitUntil(t, 3*time.Minute, "a person folder with two photos or more", func() bool {
