@@ -151,6 +151,7 @@ func (x Metadata) fill(m *catalog.Media, p *probed) {
 	if e := p.exif; e != nil {
 		m.Make, m.Model, m.Lens = cleanMake(e.Make), e.Model, e.Lens
 		m.Orientation = e.Orientation
+		m.ContentID = e.ContentID
 		if e.HasGPS {
 			m.Lat, m.Lon, m.Alt = ptr(round(e.Lat, 7)), ptr(round(e.Lon, 7)), e.Alt
 		}
@@ -160,6 +161,7 @@ func (x Metadata) fill(m *catalog.Media, p *probed) {
 	}
 	if v := p.video; v != nil {
 		m.DurationS = round(v.Duration.Seconds(), 3)
+		m.ContentID = v.ContentID
 		if v.Rotation != 0 {
 			m.Video = &catalog.VideoInfo{Rotation: v.Rotation}
 		}
