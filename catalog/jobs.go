@@ -185,8 +185,14 @@ func (c *Catalog) CompleteJob(ctx context.Context, j Job, m Media) error {
 			return nil // deleted meanwhile
 		}
 		var old Media
+		oldp := &old
 		if err := getJSON(txn, keyMedia(j.User, j.Bucket, j.Key), &old); err == nil {
 			keepPersons(&m, &old)
+		} else {
+			oldp = nil
+		}
+		if err := livePair(txn, j.User, j.Bucket, j.Key, &m, oldp); err != nil {
+			return err
 		}
 		if err := index(txn, j.User, j.Bucket, j.Key, m, o.ModNs); err != nil {
 			return err
