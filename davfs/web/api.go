@@ -34,6 +34,11 @@ type Object struct {
 	Media       *catalog.Media `json:"media,omitempty"`
 	Enrichment  *Enrichment    `json:"enrichment,omitempty"`
 	Albums      []string       `json:"albums,omitempty"`
+	// LiveVideo, for the still of a Live Photo, is the path of its motion
+	// half's bytes (GET /api/v1/files/..., Range works); LiveStill, for
+	// the motion half, is its still's object path.
+	LiveVideo string `json:"live_video,omitempty"`
+	LiveStill string `json:"live_still,omitempty"`
 }
 
 // Status is GET /api/v1/status.
@@ -177,6 +182,12 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		out.Media = &m
+		switch m.LiveRole {
+		case catalog.LiveStill:
+			out.LiveVideo = "/" + strings.Replace(objectURL(bucket, m.LivePair), "api/v1/objects/", "api/v1/files/", 1)
+		case catalog.LiveMotion:
+			out.LiveStill = "/" + objectURL(bucket, m.LivePair)
+		}
 	}
 	if o.SHA256 != "" && r.URL.Query().Get("albums") != "" {
 		out.Albums, _ = h.albumsOf(ctx, user, o.SHA256)
