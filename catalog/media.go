@@ -77,6 +77,17 @@ type Media struct {
 	// search): the still stands for the pair.
 	LivePair string `json:"live_pair,omitempty"`
 	LiveRole string `json:"live_role,omitempty"`
+	// MotionPhoto, for an Android motion photo (a JPEG with its MP4
+	// appended, told by XMP), locates the video in the file; nil for
+	// other files.
+	MotionPhoto *MotionPart `json:"motion_photo,omitempty"`
+}
+
+// MotionPart is the video inside a motion photo: Length bytes from Offset,
+// up to the end of the file.
+type MotionPart struct {
+	Offset int64 `json:"offset"`
+	Length int64 `json:"length"`
 }
 
 // The values of Media.LiveRole.

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -181,4 +182,55 @@ func jpegWithExif(t *testing.T, date, offset, cid string) []byte {
 	be.PutUint16(app1[2:], uint16(len(app1)-2))
 	b := j.Bytes()
 	return append(append(append([]byte{}, b[:2]...), app1...), b[2:]...)
+}
+
+// TestMotionPhoto: an Android motion photo made at test time (a JPEG whose
+// XMP names an MP4 appended to it, as Pixel phones write) is one photo;
+// its API names its motion part, served byte-exact, with Range.
+func TestMotionPhoto(t *testing.T) {
+	ffmpeg := needTool(t, "ffmpeg")
+	mp4Path := filepath.Join(t.TempDir(), "motion.mp4")
+	if out, err := exec.Command(ffmpeg, "-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30:duration=1",
+		"-c:v", "libx264", "-pix_fmt", "yuv420p", mp4Path).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	mp4, err := os.ReadFile(mp4Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packet := `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">` +
+		`<rdf:Description xmlns:GCamera="http://ns.google.com/photos/1.0/camera/" xmlns:Container="http://ns.google.com/photos/1.0/container/"` +
+		` xmlns:Item="http://ns.google.com/photos/1.0/container/item/" GCamera:MotionPhoto="1" GCamera:MotionPhotoVersion="1">` +
+		`<Container:Directory><rdf:Seq>` +
+		`<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="image/jpeg" Item:Semantic="Primary" Item:Length="0" Item:Padding="0"/></rdf:li>` +
+		`<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="video/mp4" Item:Semantic="MotionPhoto" Item:Length="` + strconv.Itoa(len(mp4)) + `"/></rdf:li>` +
+		`</rdf:Seq></Container:Directory></rdf:Description></rdf:RDF></x:xmpmeta>`
+	app1 := append([]byte{0xFF, 0xE1, 0, 0}, "http://ns.adobe.com/xap/1.0/\x00"+packet...)
+	binary.BigEndian.PutUint16(app1[2:], uint16(len(app1)-2))
+	j := jpegWithExif(t, "", "", "")
+	file := append(append(append(append([]byte{}, j[:2]...), app1...), j[2:]...), mp4...)
+
+	s := startServer(t)
+	s.mkcol("/dav/m")
+	s.put("/dav/m/PXL_20240501_080000000.MP.jpg", string(file))
+	o := s.waitDone(t, "m/PXL_20240501_080000000.MP.jpg")
+	if o.Media == nil || o.Media.Kind != "photo" || o.Media.MotionPhoto == nil ||
+		o.Media.MotionPhoto.Offset != int64(len(file)-len(mp4)) || o.Media.MotionPhoto.Length != int64(len(mp4)) {
+		t.Fatalf("media %+v; want a photo whose motion part is %d bytes at %d", o.Media, len(mp4), len(file)-len(mp4))
+	}
+	want := "/api/v1/objects/m/PXL_20240501_080000000.MP.jpg/motion"
+	if o.LiveVideo != want {
+		t.Errorf("live_video = %q; want %q", o.LiveVideo, want)
+	}
+	resp, body := s.do("GET", want, nil)
+	if resp.StatusCode != 200 || body != string(mp4) || resp.Header.Get("Content-Type") != "video/mp4" {
+		t.Errorf("GET motion: %d, %s, %d bytes; want 200, video/mp4 and the MP4's %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body), len(mp4))
+	}
+	resp, body = s.do("GET", want, nil, "Range", "bytes=4-11")
+	if resp.StatusCode != 206 || body != string(mp4[4:12]) {
+		t.Errorf("GET motion, bytes 4-11: %d %q; want 206 %q", resp.StatusCode, body, mp4[4:12])
+	}
+	if got := s.names(t, "/dav/by-date/2024/2024-05/2024-05-01/"); !slices.Equal(got, []string{"PXL_20240501_080000000.MP.jpg"}) {
+		t.Errorf("by-date = %q; want the photo", got)
+	}
 }
