@@ -41,6 +41,7 @@
 //	ixp|<user>|<i>:<chunk>|<bucket>|<key>   → phash, 8 bytes BE     (derived: near duplicates)
 //	dupm|<user>|<bucket>|<key>       → duplicate group id           (derived)
 //	ixcid|<user>|<content id>|<bucket>|<key> → empty                (derived: Live Photo halves by Apple content identifier; live.go)
+//	ixcid|<user>|<content id>        → empty: marker that serializes pairings by that identifier (derived)
 //	dupg|<user>|<gid>|<bucket>|<key> → empty                        (derived)
 //	ixt|<user>|<tag>|<bucket>|<key>        → empty                 (derived: by XMP keyword, tags.go)
 //	ixtm|<user>|<tag>                → newest mtime, 8 bytes BE     (derived)

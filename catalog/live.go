@@ -17,6 +17,7 @@ import (
 // pair is found whichever arrives first):
 //
 //	ixcid|U|CID|B|KEY   files by Apple content identifier (Media.ContentID)
+//	ixcid|U|CID         a marker that orders the pairings of one identifier
 //
 // Candidates are the files of the same bucket that share the content
 // identifier, and the files of the same folder with the same base name
@@ -43,6 +44,19 @@ const LiveMaxGap = 5 * time.Second
 func livePair(txn *badger.Txn, user, bucket, key string, m, old *Media) error {
 	m.LivePair, m.LiveRole = "", ""
 	if bucket != TrashBucket && (m.Kind == "photo" || m.Kind == "video") {
+		if m.ContentID != "" {
+			// Read and write the identifier's marker row: two halves
+			// completing at once conflict here (Badger tracks the keys a
+			// transaction reads, not the ranges its iterators cover),
+			// and the one that retries sees the other's ixcid| row.
+			mk := []byte(pfxIxLive + user + sep + m.ContentID)
+			if _, err := txn.Get(mk); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
+			if err := txn.Set(mk, nil); err != nil {
+				return err
+			}
+		}
 		cands, err := liveCandidates(txn, user, bucket, key, m)
 		if err != nil {
 			return err

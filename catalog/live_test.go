@@ -160,3 +160,49 @@ func sameSet(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// TestLivePairsAtOnce: two halves whose jobs complete at the same time
+// pair, by content identifier (other names) and by name.
+func TestLivePairsAtOnce(t *testing.T) {
+	ctx := context.Background()
+	still := Media{Kind: "photo", SHA256: "s", TakenLocal: "2024-05-01T10:00:02"}
+	motion := Media{Kind: "video", SHA256: "m", TakenLocal: "2024-05-01T10:00:00"}
+	for i := range 20 {
+		c := openLive(t)
+		files := map[string]Media{"a/IMG_1.HEIC": still, "a/IMG_1.MOV": motion}
+		if i%2 == 1 {
+			s, m := still, motion
+			s.ContentID, m.ContentID = "ID", "ID"
+			files = map[string]Media{"x/still.heic": s, "y/clip.mov": m}
+		}
+		ns := time.Now().UnixNano()
+		for k, m := range files {
+			if err := c.PutFile(ctx, "u", Object{Bucket: "b", Key: k, Size: 1, SHA256: m.SHA256, UploadNs: ns, ModNs: ns}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		js, err := c.LeaseJobs(ctx, time.Now(), time.Minute, 10)
+		if err != nil || len(js) != 2 {
+			t.Fatalf("LeaseJobs = %d, %v", len(js), err)
+		}
+		start := make(chan struct{})
+		errs := make(chan error, 2)
+		for _, j := range js {
+			go func() {
+				<-start
+				errs <- c.CompleteJob(ctx, j, files[j.Key])
+			}()
+		}
+		close(start)
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		for k := range files {
+			if m, _ := c.MediaOf(ctx, "u", "b", k); m.LivePair == "" {
+				t.Errorf("try %d: %s unpaired", i, k)
+			}
+		}
+	}
+}
