@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"image"
 	"image/color"
@@ -12,10 +13,12 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/minio/minio-go/v7"
 )
 
-// TestLivePhotos: two Live Photos made at test time, uploaded over WebDAV
-// in both orders — one paired by Apple's content identifier (a MOV whose
+// TestLivePhotos: three Live Photos made at test time, uploaded in both
+// orders (over WebDAV; the third's video over S3) — one paired by Apple's content identifier (a MOV whose
 // keys ffmpeg writes, a JPEG whose Apple MakerNote is built here; their
 // names differ), one by folder, base name and capture time (exiftool dates
 // the JPEG) — are one item each in /by-date; the still's API names its
@@ -60,24 +63,35 @@ func TestLivePhotos(t *testing.T) {
 	}
 
 	s := startServer(t)
-	s.mkcol("/dav/p")
-	s.mkcol("/dav/p/a")
-	s.mkcol("/dav/p/b")
+	s.mkcol("/dav/live")
+	s.mkcol("/dav/live/a")
+	s.mkcol("/dav/live/b")
 	// Pair a: the video first; pair b: the still first.
-	s.put("/dav/p/a/motion.mov", string(cidMOV))
-	s.waitDone(t, "p/a/motion.mov")
-	s.put("/dav/p/a/still.jpg", string(cidJPEG))
-	s.waitDone(t, "p/a/still.jpg")
-	s.put("/dav/p/b/IMG_0002.JPG", string(plainJPEG))
-	s.waitDone(t, "p/b/IMG_0002.JPG")
-	s.put("/dav/p/b/IMG_0002.MOV", string(plainMOV))
-	s.waitDone(t, "p/b/IMG_0002.MOV")
+	s.put("/dav/live/a/motion.mov", string(cidMOV))
+	s.waitDone(t, "live/a/motion.mov")
+	s.put("/dav/live/a/still.jpg", string(cidJPEG))
+	s.waitDone(t, "live/a/still.jpg")
+	s.put("/dav/live/b/IMG_0002.JPG", string(plainJPEG))
+	s.waitDone(t, "live/b/IMG_0002.JPG")
+	s.put("/dav/live/b/IMG_0002.MOV", string(plainMOV))
+	s.waitDone(t, "live/b/IMG_0002.MOV")
+
+	// Pair c: the video over S3, then the still over WebDAV.
+	id, secret := s3Keys(t, s)
+	mc := minioClient(t, s, id, secret, false, false)
+	s3MOV := mov("IMG_0003.MOV", "title=c")
+	if _, err := mc.PutObject(context.Background(), "live", "c/IMG_0003.MOV", bytes.NewReader(s3MOV), int64(len(s3MOV)), minio.PutObjectOptions{ContentType: "video/quicktime"}); err != nil {
+		t.Fatalf("S3 PUT: %v", err)
+	}
+	s.waitDone(t, "live/c/IMG_0003.MOV")
+	s.put("/dav/live/c/IMG_0003.JPG", string(jpegWithExif(t, "2024:05:01 10:00:01", "+02:00", "")))
+	s.waitDone(t, "live/c/IMG_0003.JPG")
 
 	day := "/dav/by-date/2024/2024-05/2024-05-01/"
-	if got := s.names(t, day); !slices.Equal(sorted(got), []string{"IMG_0002.JPG", "still.jpg"}) {
-		t.Errorf("%s = %q; want the two stills only", day, got)
+	if got := s.names(t, day); !slices.Equal(sorted(got), []string{"IMG_0002.JPG", "IMG_0003.JPG", "still.jpg"}) {
+		t.Errorf("%s = %q; want the three stills only", day, got)
 	}
-	for still, video := range map[string]string{"p/a/still.jpg": "p/a/motion.mov", "p/b/IMG_0002.JPG": "p/b/IMG_0002.MOV"} {
+	for still, video := range map[string]string{"live/a/still.jpg": "live/a/motion.mov", "live/b/IMG_0002.JPG": "live/b/IMG_0002.MOV", "live/c/IMG_0003.JPG": "live/c/IMG_0003.MOV"} {
 		o := s.apiObject(t, still)
 		if o.LiveVideo != "/api/v1/files/"+video {
 			t.Errorf("%s: live_video = %q; want /api/v1/files/%s (media %+v)", still, o.LiveVideo, video, o.Media)
@@ -87,23 +101,23 @@ func TestLivePhotos(t *testing.T) {
 			t.Errorf("%s: media %+v, live_still %q; want the motion half of %s", video, v.Media, v.LiveStill, still)
 		}
 	}
-	if o := s.apiObject(t, "p/a/still.jpg"); o.Media == nil || o.Media.ContentID != cid {
+	if o := s.apiObject(t, "live/a/still.jpg"); o.Media == nil || o.Media.ContentID != cid {
 		t.Errorf("still.jpg: media %+v; want content identifier %s", o.Media, cid)
 	}
-	if got := s.get("/api/v1/files/p/a/motion.mov"); got != string(cidMOV) {
+	if got := s.get("/api/v1/files/live/a/motion.mov"); got != string(cidMOV) {
 		t.Errorf("the still's live_video: %d bytes; want the MOV's %d", len(got), len(cidMOV))
 	}
 
 	// Deleting the MOV unpairs the still; deleting a still lists its video.
-	resp, body := s.do("DELETE", "/dav/p/b/IMG_0002.MOV", nil)
+	resp, body := s.do("DELETE", "/dav/live/b/IMG_0002.MOV", nil)
 	want(t, resp, body, 204)
-	if o := s.apiObject(t, "p/b/IMG_0002.JPG"); o.LiveVideo != "" || o.Media == nil || o.Media.LivePair != "" {
+	if o := s.apiObject(t, "live/b/IMG_0002.JPG"); o.LiveVideo != "" || o.Media == nil || o.Media.LivePair != "" {
 		t.Errorf("IMG_0002.JPG after its MOV was deleted: live_video %q, media %+v; want unpaired", o.LiveVideo, o.Media)
 	}
-	resp, body = s.do("DELETE", "/dav/p/a/still.jpg", nil)
+	resp, body = s.do("DELETE", "/dav/live/a/still.jpg", nil)
 	want(t, resp, body, 204)
-	if got := s.names(t, day); !slices.Equal(sorted(got), []string{"IMG_0002.JPG", "motion.mov"}) {
-		t.Errorf("%s after the deletes = %q; want IMG_0002.JPG and motion.mov", day, got)
+	if got := s.names(t, day); !slices.Equal(sorted(got), []string{"IMG_0002.JPG", "IMG_0003.JPG", "motion.mov"}) {
+		t.Errorf("%s after the deletes = %q; want IMG_0002.JPG, IMG_0003.JPG and motion.mov", day, got)
 	}
 }
 
