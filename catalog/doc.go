@@ -121,7 +121,8 @@
 // the motion half keeps only its ixcid| (and twait|) rows, so it is left
 // out of every listing the still is in. Deleting a half, or moving it away
 // from its partner, unpairs the partner in the same transaction (Move:
-// movePairs); a moved half is queued again, to pair anew where it lands.
+// movePairs), and a half moved alone (a rename, a restore from the trash)
+// is paired again where it lands.
 //
 // Places (places.go): a record's Place (set by enrichment from its
 // position) files it under ixl|U|COUNTRY|CITY (the folder names of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,7 +31,9 @@ import (
 //
 // A half deleted, moved away from its partner, or re-enriched into
 // another pairing leaves its former partner unpaired (and listed again);
-// a half moved with its partner (a folder move, the trash) stays paired.
+// a half moved with its partner (a folder move, the trash) stays paired,
+// and one moved alone (renamed, restored from the trash) is paired again
+// where it lands, from its record (movePairs).
 const pfxIxLive = "ixcid|"
 
 // LiveMaxGap is the largest difference between the capture times of a
@@ -202,46 +205,48 @@ func reindex(txn *badger.Txn, user, bucket, key string, m Media) error {
 
 // movePairs fixes the pairings of files moved (or copied, when keep) from
 // src in bucket to dst in dstBucket, after Move: a half moved with its
-// partner names the partner's new key; one moved without it is unpaired
-// (and so is the partner, unless it was copied), and queued for enrichment
-// again outside the trash, to pair anew where it is.
+// partner names the partner's new key; one moved without it leaves the
+// partner unpaired (unless it was copied), and every photo or video that
+// lands outside the trash without its partner is paired where it lands
+// (a half restored from the trash finds its partner again).
 func (c *Catalog) movePairs(ctx context.Context, user, bucket, src, dstBucket, dst string, keep bool, rows []mediaRow) error {
 	moved := map[string]bool{}
+	var media []mediaRow
 	for _, r := range rows {
 		moved[r.key] = true
-	}
-	var paired []mediaRow
-	for _, r := range rows {
-		if r.m.LivePair != "" {
-			paired = append(paired, r)
+		if r.m.Kind == "photo" || r.m.Kind == "video" {
+			media = append(media, r)
 		}
 	}
-	return c.inChunks(ctx, paired, func(txn *badger.Txn, r mediaRow) error {
+	if dstBucket == TrashBucket {
+		// Only the pairs matter: the trash has no listings to pair in.
+		media = slices.DeleteFunc(media, func(r mediaRow) bool { return r.m.LivePair == "" })
+	}
+	return c.inChunks(ctx, media, func(txn *badger.Txn, r mediaRow) error {
 		key := dst + strings.TrimPrefix(r.key, src)
 		var m Media
 		if err := getJSON(txn, keyMedia(user, dstBucket, key), &m); err != nil {
 			return nil // gone meanwhile
 		}
-		if moved[m.LivePair] {
+		if m.LivePair != "" && moved[m.LivePair] {
 			m.LivePair = dst + strings.TrimPrefix(m.LivePair, src)
 			return reindex(txn, user, dstBucket, key, m)
 		}
-		partner := m.LivePair
-		m.LivePair, m.LiveRole = "", ""
-		if err := reindex(txn, user, dstBucket, key, m); err != nil {
-			return err
-		}
-		if dstBucket != TrashBucket {
-			var o Object
-			if err := getJSON(txn, keyObject(user, dstBucket, key), &o); err == nil {
-				if err := setJSON(txn, keyJob(user, dstBucket, key), Job{Gen: o.UploadNs}); err != nil {
-					return err
-				}
+		if m.LivePair != "" && !keep {
+			if err := unpair(txn, user, bucket, m.LivePair, r.key); err != nil {
+				return err
 			}
 		}
-		if keep {
+		pair, role := m.LivePair, m.LiveRole
+		m.LivePair, m.LiveRole = "", ""
+		if dstBucket != TrashBucket {
+			if err := livePair(txn, user, dstBucket, key, &m, nil); err != nil {
+				return err
+			}
+		}
+		if m.LivePair == pair && m.LiveRole == role {
 			return nil
 		}
-		return unpair(txn, user, bucket, partner, r.key)
+		return reindex(txn, user, dstBucket, key, m)
 	})
 }

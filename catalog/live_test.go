@@ -85,7 +85,7 @@ func TestLivePairs(t *testing.T) {
 			t.Errorf("listed: %q; want the video", got)
 		}
 	})
-	t.Run("trash one half, then the folder", func(t *testing.T) {
+	t.Run("trash one half, restore it, move the folder", func(t *testing.T) {
 		c := openLive(t)
 		enrichOne(t, c, "d/IMG_1.HEIC", still)
 		enrichOne(t, c, "d/IMG_1.MOV", motion)
@@ -95,9 +95,17 @@ func TestLivePairs(t *testing.T) {
 		if m, _ := c.MediaOf(ctx, "u", "b", "d/IMG_1.HEIC"); m.LivePair != "" {
 			t.Errorf("still after its video was trashed: LivePair = %q; want none", m.LivePair)
 		}
-		enrichOne(t, c, "d/IMG_1.MOV", motion)
+		if got := onDay(t, c, day); !sameSet(got, []string{"d/IMG_1.HEIC"}) {
+			t.Errorf("listed with the video in the trash: %q; want the still", got)
+		}
+		if err := c.Move(ctx, "u", TrashBucket, "t1", "b", "d/IMG_1.MOV", false, nil); err != nil {
+			t.Fatal(err)
+		}
 		if m, _ := c.MediaOf(ctx, "u", "b", "d/IMG_1.HEIC"); m.LivePair != "d/IMG_1.MOV" {
-			t.Fatalf("still after a new video: LivePair = %q", m.LivePair)
+			t.Fatalf("still after its video was restored: LivePair = %q", m.LivePair)
+		}
+		if got := onDay(t, c, day); !sameSet(got, []string{"d/IMG_1.HEIC"}) {
+			t.Errorf("listed after the restore: %q; want the still", got)
 		}
 		if err := c.Move(ctx, "u", "b", "d/", "b", "e/", false, nil); err != nil {
 			t.Fatal(err)
