@@ -543,6 +543,12 @@ func (c *Catalog) Delete(ctx context.Context, user, bucket, key string) error {
 
 // deleteFile is Delete of one file's rows and index entries, in txn.
 func deleteFile(txn *badger.Txn, user, bucket, key string) error {
+	var m Media
+	if err := getJSON(txn, keyMedia(user, bucket, key), &m); err == nil && m.LivePair != "" {
+		if err := unpair(txn, user, bucket, m.LivePair, key); err != nil {
+			return err
+		}
+	}
 	if err := unindex(txn, user, bucket, key); err != nil { // reads the media row: first
 		return err
 	}
@@ -645,7 +651,10 @@ func (c *Catalog) Move(ctx context.Context, user, bucket, src, dstBucket, dst st
 			return err
 		}
 	}
-	return c.addIndex(ctx, user, dstBucket, src, dst, media)
+	if err := c.addIndex(ctx, user, dstBucket, src, dst, media); err != nil {
+		return err
+	}
+	return c.movePairs(ctx, user, bucket, src, dstBucket, dst, keep, media)
 }
 
 func (c *Catalog) moveRows(ctx context.Context, user, bucket, src, dstBucket, dst string, keep bool, mod func(*Object)) error {

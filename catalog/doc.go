@@ -40,6 +40,8 @@
 //	ixs|<user>|<sha256>|<bucket>|<key>      → empty                 (derived: exact duplicates)
 //	ixp|<user>|<i>:<chunk>|<bucket>|<key>   → phash, 8 bytes BE     (derived: near duplicates)
 //	dupm|<user>|<bucket>|<key>       → duplicate group id           (derived)
+//	ixcid|<user>|<content id>|<bucket>|<key> → empty                (derived: Live Photo halves by Apple content identifier; live.go)
+//	ixcid|<user>|<content id>        → empty: marker that serializes pairings by that identifier (derived)
 //	dupg|<user>|<gid>|<bucket>|<key> → empty                        (derived)
 //	ixt|<user>|<tag>|<bucket>|<key>        → empty                 (derived: by XMP keyword, tags.go)
 //	ixtm|<user>|<tag>                → newest mtime, 8 bytes BE     (derived)
@@ -111,6 +113,16 @@
 // entry), deleted with the file or its folder, never for folders or the
 // trash, and built once at Open for older catalogs (meta|mtix). It serves
 // WebDAV SEARCH: a page of n files reads about n rows.
+//
+// Live Photos (live.go): CompleteJob pairs a still and its motion video
+// (same Apple content identifier, through ixcid|, or same folder and base
+// name with capture times within LiveMaxGap) in the transaction that
+// stores the second half's record, writing Media.LivePair/LiveRole in both;
+// the motion half keeps only its ixcid| (and twait|) rows, so it is left
+// out of every listing the still is in. Deleting a half, or moving it away
+// from its partner, unpairs the partner in the same transaction (Move:
+// movePairs), and a half moved alone (a rename, a restore from the trash)
+// is paired again where it lands.
 //
 // Places (places.go): a record's Place (set by enrichment from its
 // position) files it under ixl|U|COUNTRY|CITY (the folder names of

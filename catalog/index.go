@@ -65,7 +65,7 @@ const (
 // of near duplicates (see enrich.NearDistance, which is the same).
 const NearDistance = 6
 
-var derivedPrefixes = []string{pfxIxTag, pfxIxTagMax, pfxIxRating, pfxRegions, pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxPlace, pfxIxPlaceMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxThumbsWaiting, pfxFacesNew, pfxPeopleStats, pfxFacesKind, pfxIxWhen, pfxIxWhenOf, pfxIxWord, pfxIxLens, pfxIxGeo}
+var derivedPrefixes = []string{pfxIxTag, pfxIxTagMax, pfxIxRating, pfxRegions, pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxPlace, pfxIxPlaceMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxThumbsWaiting, pfxFacesNew, pfxPeopleStats, pfxFacesKind, pfxIxWhen, pfxIxWhenOf, pfxIxWord, pfxIxLens, pfxIxGeo, pfxIxLive}
 
 // Day is the local date a record files under ("2006-01-02"), or "".
 func (m Media) Day() string {
@@ -133,6 +133,16 @@ func indexRows(user, bucket, key string, m Media) map[string][]byte {
 		return rows
 	}
 	ref := sep + bucket + sep + key
+	if m.ContentID != "" && (m.Kind == "photo" || m.Kind == "video") {
+		rows[pfxIxLive+user+sep+m.ContentID+ref] = nil
+	}
+	if m.LiveRole == LiveMotion {
+		// The still stands for its Live Photo (live.go).
+		if m.ThumbnailState == ThumbnailWaiting {
+			rows[pfxThumbsWaiting+user+ref] = nil
+		}
+		return rows
+	}
 	wk := whenKind(m) // rows a search lists carry it (search.go)
 	if d := m.Day(); d != "" {
 		rows[pfxIxDay+user+sep+d+ref] = nil
@@ -223,7 +233,7 @@ func index(txn *badger.Txn, user, bucket, key string, m Media, modNs int64) erro
 			return err
 		}
 	}
-	if bucket == TrashBucket {
+	if bucket == TrashBucket || m.LiveRole == LiveMotion {
 		return nil
 	}
 	country, city := m.PlaceFolders()

@@ -185,8 +185,14 @@ func (c *Catalog) CompleteJob(ctx context.Context, j Job, m Media) error {
 			return nil // deleted meanwhile
 		}
 		var old Media
+		oldp := &old
 		if err := getJSON(txn, keyMedia(j.User, j.Bucket, j.Key), &old); err == nil {
 			keepPersons(&m, &old)
+		} else {
+			oldp = nil
+		}
+		if err := livePair(txn, j.User, j.Bucket, j.Key, &m, oldp); err != nil {
+			return err
 		}
 		if err := index(txn, j.User, j.Bucket, j.Key, m, o.ModNs); err != nil {
 			return err
@@ -249,6 +255,14 @@ func (c *Catalog) FailJob(ctx context.Context, j Job, now time.Time, cause error
 		if partial != nil {
 			var o Object
 			if err := getJSON(txn, keyObject(j.User, j.Bucket, j.Key), &o); err == nil {
+				var old Media
+				oldp := &old
+				if err := getJSON(txn, keyMedia(j.User, j.Bucket, j.Key), &old); err != nil {
+					oldp = nil
+				}
+				if err := livePair(txn, j.User, j.Bucket, j.Key, partial, oldp); err != nil {
+					return err
+				}
 				if err := index(txn, j.User, j.Bucket, j.Key, *partial, o.ModNs); err != nil {
 					return err
 				}

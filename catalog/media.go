@@ -65,7 +65,36 @@ type Media struct {
 	// OffsetFromPlaceUTC (TakenUTC was known, TakenLocal derived); ""
 	// when the file gave it, or there is none.
 	OffsetSource string `json:"offset_source,omitempty"`
+	// ContentID is Apple's content identifier (the still's MakerNote,
+	// the MOV's com.apple.quicktime.content.identifier): the two halves
+	// of a Live Photo share it (indexed: pairing, live.go).
+	ContentID string `json:"content_id,omitempty"`
+	// LivePair is the key, in the same bucket, of the other half of the
+	// Live Photo this file is part of, and LiveRole its own part:
+	// LiveStill or LiveMotion. Set by CompleteJob (live.go), which pairs
+	// whichever half arrives second; a motion half has no rows in the
+	// library's listings (by day, place, camera, person, duplicates,
+	// search): the still stands for the pair.
+	LivePair string `json:"live_pair,omitempty"`
+	LiveRole string `json:"live_role,omitempty"`
+	// MotionPhoto, for an Android motion photo (a JPEG with its MP4
+	// appended, told by XMP), locates the video in the file; nil for
+	// other files.
+	MotionPhoto *MotionPart `json:"motion_photo,omitempty"`
 }
+
+// MotionPart is the video inside a motion photo: Length bytes from Offset,
+// up to the end of the file.
+type MotionPart struct {
+	Offset int64 `json:"offset"`
+	Length int64 `json:"length"`
+}
+
+// The values of Media.LiveRole.
+const (
+	LiveStill  = "still"
+	LiveMotion = "motion"
+)
 
 // NamedRegion is an area of the photo another tool named (a face tagged
 // in Lightroom, digiKam, Windows Photo Gallery). Box is x, y, width,

@@ -29,8 +29,9 @@ const (
 // records and their indexes. A catalog whose records were made under an
 // older one has its photos and videos queued again once, at Open (their
 // records stay until they are enriched again): version 1 added XMP
-// (tags, rating, named regions, XMP dates).
-const DerivedVersion = 1
+// (tags, rating, named regions, XMP dates); version 2, Live Photo pairs
+// (content identifiers, live.go).
+const DerivedVersion = 2
 
 func keyDerivedVersion() []byte { return []byte(pfxMeta + "derived") }
 

@@ -22,6 +22,14 @@
 // regions.go (People.NameFromRegions) names the persons of the faces those
 // regions cover.
 //
+// Live Photos and motion photos: Metadata records Apple's content
+// identifier (Media.ContentID: the still's MakerNote, read by
+// internal/exif; the MOV's QuickTime keys, by internal/isobmff), and the
+// catalog pairs the two halves when the second is completed
+// (catalog/live.go); an Android motion photo's XMP (GCamera MicroVideo or
+// MotionPhoto with a Container directory) locates its appended MP4, which
+// is recorded (Media.MotionPhoto) only when an ftyp box starts there.
+//
 // Places (placer.go) runs after Metadata: a record with a position gets
 // its Place from package places (country, region, nearest city, time
 // zone, offline), and a missing UTC offset is derived from the zone

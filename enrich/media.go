@@ -121,6 +121,9 @@ func (x Metadata) Extract(ctx context.Context, in *Input, m *catalog.Media) erro
 	if m.Kind != "other" {
 		xd = x.xmpOf(ctx, in, p)
 		applyXMP(m, xd, p != nil && p.format == FormatHEIF)
+		if m.Kind == "photo" {
+			m.MotionPhoto = motionPart(in, xd)
+		}
 	}
 	x.date(ctx, in, p, xd, m)
 	if perr != nil {
@@ -151,6 +154,7 @@ func (x Metadata) fill(m *catalog.Media, p *probed) {
 	if e := p.exif; e != nil {
 		m.Make, m.Model, m.Lens = cleanMake(e.Make), e.Model, e.Lens
 		m.Orientation = e.Orientation
+		m.ContentID = e.ContentID
 		if e.HasGPS {
 			m.Lat, m.Lon, m.Alt = ptr(round(e.Lat, 7)), ptr(round(e.Lon, 7)), e.Alt
 		}
@@ -160,6 +164,7 @@ func (x Metadata) fill(m *catalog.Media, p *probed) {
 	}
 	if v := p.video; v != nil {
 		m.DurationS = round(v.Duration.Seconds(), 3)
+		m.ContentID = v.ContentID
 		if v.Rotation != 0 {
 			m.Video = &catalog.VideoInfo{Rotation: v.Rotation}
 		}
@@ -357,4 +362,19 @@ func setVideoDate(m *catalog.Media, apple string, created time.Time) bool {
 	setUTC(m, created)
 	m.DateSource = "exif"
 	return true
+}
+
+// motionPart locates the video of a motion photo, when XMP says there is
+// one and an MP4 (an ftyp box) starts where it says.
+func motionPart(in *Input, xd *xmp.Data) *catalog.MotionPart {
+	size := in.Object.Size
+	if xd == nil || xd.MotionFromEnd <= 8 || xd.MotionFromEnd >= size {
+		return nil
+	}
+	off := size - xd.MotionFromEnd
+	var hdr [8]byte
+	if _, err := in.File.ReadAt(hdr[:], off); err != nil || string(hdr[4:]) != "ftyp" {
+		return nil
+	}
+	return &catalog.MotionPart{Offset: off, Length: xd.MotionFromEnd}
 }

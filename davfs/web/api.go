@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"path"
 	"strconv"
@@ -34,6 +35,11 @@ type Object struct {
 	Media       *catalog.Media `json:"media,omitempty"`
 	Enrichment  *Enrichment    `json:"enrichment,omitempty"`
 	Albums      []string       `json:"albums,omitempty"`
+	// LiveVideo, for the still of a Live Photo, is the path of its motion
+	// half's bytes (GET /api/v1/files/..., Range works); LiveStill, for
+	// the motion half, is its still's object path.
+	LiveVideo string `json:"live_video,omitempty"`
+	LiveStill string `json:"live_still,omitempty"`
 }
 
 // Status is GET /api/v1/status.
@@ -146,6 +152,12 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		if k, ok := strings.CutSuffix(key, "/motion"); ok {
+			if o, err := h.file(ctx, bucket, k); err == nil {
+				h.serveMotion(w, r, user, o)
+				return
+			}
+		}
 		apiError(w, http.StatusNotFound, "no file "+bucket+"/"+key)
 		return
 	}
@@ -177,6 +189,15 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		out.Media = &m
+		switch m.LiveRole {
+		case catalog.LiveStill:
+			out.LiveVideo = "/" + strings.Replace(objectURL(bucket, m.LivePair), "api/v1/objects/", "api/v1/files/", 1)
+		case catalog.LiveMotion:
+			out.LiveStill = "/" + objectURL(bucket, m.LivePair)
+		}
+		if m.MotionPhoto != nil {
+			out.LiveVideo = "/" + objectURL(bucket, o.Key) + "/motion"
+		}
 	}
 	if o.SHA256 != "" && r.URL.Query().Get("albums") != "" {
 		out.Albums, _ = h.albumsOf(ctx, user, o.SHA256)
@@ -255,6 +276,32 @@ func (h *Handler) getFile(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Disposition", disp+"; filename*=UTF-8''"+urlPathEscape(path.Base(o.Key)))
 	http.ServeContent(w, r, "", o.ModTime(), f)
+}
+
+// serveMotion answers GET .../motion: the video inside a motion photo
+// (Media.MotionPhoto), as video/mp4, with Range; 404 for other files.
+func (h *Handler) serveMotion(w http.ResponseWriter, r *http.Request, user string, o catalog.Object) {
+	m, err := h.cat.MediaOf(r.Context(), user, o.Bucket, o.Key)
+	if err != nil || m.MotionPhoto == nil || m.SHA256 != o.SHA256 {
+		apiError(w, http.StatusNotFound, "no motion part in "+o.Bucket+"/"+o.Key)
+		return
+	}
+	f, fo, err := h.gw.Open(r.Context(), user, o.Bucket, o.Key)
+	if err != nil {
+		apiError(w, statusFor(err), "no file "+o.Bucket+"/"+o.Key)
+		return
+	}
+	defer f.Close()
+	mp := m.MotionPhoto
+	if fo.Size != o.Size || mp.Offset < 0 || mp.Offset+mp.Length > fo.Size {
+		apiError(w, http.StatusNotFound, "no motion part in "+o.Bucket+"/"+o.Key)
+		return
+	}
+	w.Header().Set("Content-Type", "video/mp4")
+	w.Header().Set("ETag", `"`+o.SHA256+`-motion"`)
+	w.Header().Set("Cache-Control", "private, no-cache")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; media-src 'self'; sandbox")
+	http.ServeContent(w, r, "", fo.ModTime(), io.NewSectionReader(f, mp.Offset, mp.Length))
 }
 
 // putObject serves PUT /api/v1/objects/{bucket}/{key...}: an upload

@@ -1,5 +1,6 @@
 // Package exif reads the few EXIF/TIFF fields a photo library needs (date,
-// offset, camera, lens, GPS, orientation, pixel size, embedded previews)
+// offset, camera, lens, GPS, orientation, pixel size, embedded previews,
+// an Apple MakerNote's Live Photo content identifier)
 // from a TIFF structure: an EXIF block (JPEG APP1, PNG eXIf, WebP EXIF,
 // HEIF Exif item) or a whole TIFF-based file (TIFF, DNG, NEF, ARW, CR2,
 // ORF, RW2).
@@ -12,6 +13,7 @@
 package exif
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -50,6 +52,7 @@ const (
 	tagPixelY            = 0xA003
 	tagLensMake          = 0xA433
 	tagLensModel         = 0xA434
+	tagMakerNote         = 0x927C
 
 	gpsLatRef = 1
 	gpsLat    = 2
@@ -94,6 +97,11 @@ type Data struct {
 	// XMP is IFD0's XMP packet (tag 700, TIFF and DNG), nil when absent
 	// or larger than MaxXMP.
 	XMP []byte
+	// ContentID is an Apple MakerNote's ContentIdentifier (tag 0x0011):
+	// the UUID an iPhone writes in both halves of a Live Photo (the MOV
+	// holds the same in com.apple.quicktime.content.identifier); "" when
+	// absent.
+	ContentID string
 	// Previews are the embedded JPEGs, in file order.
 	Previews []Preview
 	// Errs are the problems met, each of which cost only its own field.
@@ -488,6 +496,11 @@ func (x *reader) exifIFD(es []entry) {
 			py, err = x.int1(e)
 		case tagLensModel:
 			x.d.Lens, err = x.str(e)
+		case tagMakerNote:
+			var b []byte
+			if b, err = x.value(e, maxMakerNote); err == nil {
+				x.d.ContentID = AppleContentID(b)
+			}
 		}
 		if err != nil {
 			x.errf("%v", err)
@@ -575,4 +588,48 @@ func dms(v []float64) (float64, bool) {
 		d += v[2] / 3600
 	}
 	return d, !math.IsNaN(d) && !math.IsInf(d, 0) && d >= 0
+}
+
+// maxMakerNote is the largest MakerNote read (an iPhone's is about 1 KB).
+const maxMakerNote = 64 << 10
+
+// AppleContentID returns the ContentIdentifier (tag 0x0011) of an Apple
+// MakerNote, "" when b is not one or has none. The MakerNote is "Apple
+// iOS\0", a 16-bit version, "MM", then a big-endian IFD whose offsets
+// count from the MakerNote's start.
+func AppleContentID(b []byte) string {
+	const hdr = "Apple iOS\x00"
+	if len(b) < 16 || string(b[:len(hdr)]) != hdr || string(b[12:14]) != "MM" {
+		return ""
+	}
+	bo := binary.BigEndian
+	n := int(bo.Uint16(b[14:]))
+	for i := 0; i < n && i < maxEntries; i++ {
+		at := 16 + 12*i
+		if at+12 > len(b) {
+			return ""
+		}
+		tag, typ, count := bo.Uint16(b[at:]), bo.Uint16(b[at+2:]), bo.Uint32(b[at+4:])
+		if tag != 0x0011 {
+			continue
+		}
+		if typ != 2 || count == 0 || count > maxString {
+			return ""
+		}
+		v := b[at+8 : at+12]
+		if count > 4 {
+			off := bo.Uint32(b[at+8:])
+			if uint64(off)+uint64(count) > uint64(len(b)) {
+				return ""
+			}
+			v = b[off : off+count]
+		} else {
+			v = v[:count]
+		}
+		if i := bytes.IndexByte(v, 0); i >= 0 {
+			v = v[:i]
+		}
+		return strings.TrimSpace(string(v))
+	}
+	return ""
 }

@@ -41,6 +41,10 @@ type Video struct {
 	// UUID (MP4), else moov/udta/XMP_ (QuickTime); nil when there is none
 	// or it is larger than MaxXMP.
 	XMP []byte
+	// ContentID is com.apple.quicktime.content.identifier: the UUID an
+	// iPhone writes in both halves of a Live Photo (the still's MakerNote
+	// holds the same), "" when absent.
+	ContentID string
 }
 
 // xmpUUID is the uuid box type of XMP in ISO files (Adobe XMP part 3).
@@ -111,18 +115,20 @@ const (
 	fieldMake
 	fieldModel
 	fieldDate
+	fieldCID
 	numFields
 )
 
 var metaNames = map[string]struct{ field, rank int }{
-	"com.apple.quicktime.location.ISO6709": {fieldLoc, 1},
-	"\xa9xyz":                              {fieldLoc, 2},
-	"location":                             {fieldLoc, 3},
-	"com.apple.quicktime.make":             {fieldMake, 1},
-	"\xa9mak":                              {fieldMake, 2},
-	"com.apple.quicktime.model":            {fieldModel, 1},
-	"\xa9mod":                              {fieldModel, 2},
-	"com.apple.quicktime.creationdate":     {fieldDate, 1},
+	"com.apple.quicktime.location.ISO6709":   {fieldLoc, 1},
+	"\xa9xyz":                                {fieldLoc, 2},
+	"location":                               {fieldLoc, 3},
+	"com.apple.quicktime.make":               {fieldMake, 1},
+	"\xa9mak":                                {fieldMake, 2},
+	"com.apple.quicktime.model":              {fieldModel, 1},
+	"\xa9mod":                                {fieldModel, 2},
+	"com.apple.quicktime.creationdate":       {fieldDate, 1},
+	"com.apple.quicktime.content.identifier": {fieldCID, 1},
 }
 
 const lociRank = 4 // the 3GPP location box ranks after every string
@@ -145,6 +151,7 @@ type movie struct {
 	tracks            []*track
 	ranks             [numFields]int // of the values held; 0: none
 	make, model, date string
+	cid               string
 	lat, lon          float64
 	alt               *float64
 	xmp               []byte
@@ -461,6 +468,8 @@ func (m *movie) offer(name, value string) {
 		m.model = value
 	case fieldDate:
 		m.date = value
+	case fieldCID:
+		m.cid = value
 	}
 }
 
@@ -630,7 +639,7 @@ func duration(d, scale uint64) time.Duration {
 }
 
 func (m *movie) video() *Video {
-	v := &Video{Make: m.make, Model: m.model, CreationDate: m.date, XMP: m.xmp}
+	v := &Video{Make: m.make, Model: m.model, CreationDate: m.date, XMP: m.xmp, ContentID: m.cid}
 	if m.created != 0 && m.created < 1<<40 {
 		v.Created = time.Unix(int64(m.created)+mp4Epoch, 0).UTC()
 	}

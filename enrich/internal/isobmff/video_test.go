@@ -47,6 +47,9 @@ func checkVideo(t *testing.T, got, want *Video) {
 	if got.CreationDate != want.CreationDate {
 		t.Errorf("CreationDate = %q; want %q", got.CreationDate, want.CreationDate)
 	}
+	if got.ContentID != want.ContentID {
+		t.Errorf("ContentID = %q; want %q", got.ContentID, want.ContentID)
+	}
 }
 
 func TestReadVideoClip(t *testing.T) {
@@ -283,9 +286,10 @@ func TestReadVideoBuilt(t *testing.T) {
 			"com.apple.quicktime.make", "Apple",
 			"com.apple.quicktime.model", "iPhone 14",
 			"com.apple.quicktime.software", "16.5",
-			"com.apple.quicktime.creationdate", "2023-07-21T18:45:10-0700")),
+			"com.apple.quicktime.creationdate", "2023-07-21T18:45:10-0700",
+			"com.apple.quicktime.content.identifier", "3F5A7C1E-2B4D-4E6F-8A9B-0C1D2E3F4A5B")),
 			Video{Created: t2020, Duration: time.Second, Width: 1920, Height: 1080, Lat: ptr(37.8199), Lon: ptr(-122.4783), Alt: ptr(10.123),
-				Make: "Apple", Model: "iPhone 14", CreationDate: "2023-07-21T18:45:10-0700"}},
+				Make: "Apple", Model: "iPhone 14", CreationDate: "2023-07-21T18:45:10-0700", ContentID: "3F5A7C1E-2B4D-4E6F-8A9B-0C1D2E3F4A5B"}},
 		{"Android udta", qtMovie(mvhd(false, c2020, 600, 600), trak(hd), bx("udta", qtStr("\xa9xyz", "+48.8584+002.2945/"), bx("meta", full(0, 0), bx("hdlr", full(0, 0), be32(0), str("mdir"), zeros(13))))),
 			Video{Created: t2020, Duration: time.Second, Width: 1920, Height: 1080, Lat: ptr(48.8584), Lon: ptr(2.2945)}},
 		{"iPhone keys outrank udta", qtMovie(mvhd(false, c2020, 600, 600), trak(hd),

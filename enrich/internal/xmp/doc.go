@@ -1,6 +1,7 @@
 // Package xmp reads the XMP metadata other photo tools write (Lightroom,
 // darktable, digiKam, Photos, phones): capture dates, GPS, rating,
-// keywords and named face regions, from one packet (Parse), and finds
+// keywords, named face regions and where a motion photo's video starts
+// (GCamera), from one packet (Parse), and finds
 // packets in the places they are kept (find.go: JPEG APP1 and extended
 // XMP, PNG iTXt, sidecar names; the TIFF, HEIF and MP4/MOV readers of
 // packages exif and isobmff return theirs).

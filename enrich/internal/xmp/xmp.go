@@ -55,6 +55,9 @@ const (
 	nsMP        = "http://ns.microsoft.com/photo/1.2/"
 	nsMPRI      = "http://ns.microsoft.com/photo/1.2/t/RegionInfo#"
 	nsMPReg     = "http://ns.microsoft.com/photo/1.2/t/Region#"
+	nsGCamera   = "http://ns.google.com/photos/1.0/camera/"
+	nsContainer = "http://ns.google.com/photos/1.0/container/"
+	nsItem      = "http://ns.google.com/photos/1.0/container/item/"
 )
 
 // Data is what a packet says that Shoebox uses. Zero values are absent.
@@ -82,6 +85,13 @@ type Data struct {
 	// RegionsW, RegionsH are MWG's AppliedToDimensions (pixels), 0 when
 	// not given: the image size the regions were drawn on.
 	RegionsW, RegionsH int
+	// MotionFromEnd, for an Android motion photo (a JPEG with an MP4
+	// appended), is where the video starts, in bytes before the end of
+	// the file: GCamera:MicroVideoOffset (with GCamera:MicroVideo), or the
+	// lengths and paddings of the Container:Directory items from the
+	// one of semantic MotionPhoto on (with GCamera:MotionPhoto); 0 when
+	// the file is no motion photo.
+	MotionFromEnd int64
 }
 
 // Region is a named area of the image, in coordinates normalized to the
@@ -133,6 +143,9 @@ func (d *Data) Merge(o *Data) *Data {
 	}
 	if len(out.Regions) == 0 {
 		out.Regions, out.RegionsW, out.RegionsH = o.Regions, o.RegionsW, o.RegionsH
+	}
+	if out.MotionFromEnd == 0 {
+		out.MotionFromEnd = o.MotionFromEnd
 	}
 	return &out
 }
@@ -475,6 +488,47 @@ func (d *Data) fill(desc *node) {
 	if len(d.Regions) == 0 {
 		d.Regions = msRegions(f)
 	}
+	if d.MotionFromEnd == 0 {
+		d.MotionFromEnd = motionFromEnd(f)
+	}
+}
+
+// motionFromEnd reads where a motion photo's video starts, counted from
+// the end of the file (see Data.MotionFromEnd).
+func motionFromEnd(f *field) int64 {
+	num := func(s string) int64 {
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil || n < 0 {
+			return 0
+		}
+		return n
+	}
+	if strings.TrimSpace(f.str(nsGCamera, "MotionPhoto")) == "1" {
+		dir := f.get(nsContainer, "Directory")
+		if dir != nil {
+			var from int64
+			found := false
+			for _, it := range dir.items {
+				item := it.get(nsContainer, "Item")
+				if item == nil {
+					item = it // the item's fields written on the rdf:li itself
+				}
+				if item.str(nsItem, "Semantic") == "MotionPhoto" {
+					found = true
+				}
+				if found {
+					from += num(item.str(nsItem, "Length")) + num(item.str(nsItem, "Padding"))
+				}
+			}
+			if found && from > 0 {
+				return from
+			}
+		}
+	}
+	if strings.TrimSpace(f.str(nsGCamera, "MicroVideo")) == "1" {
+		return num(f.str(nsGCamera, "MicroVideoOffset"))
+	}
+	return 0
 }
 
 // mwgRegions reads mwg-rs:Regions: stArea x, y are the centre of the area.
