@@ -150,6 +150,10 @@ func Open(dir string, opt Options) (*Catalog, error) {
 		c.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
 	}
+	if err := c.backfillDupGroups(context.Background()); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
+	}
 	if err := c.checkDerived(context.Background()); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
@@ -382,7 +386,10 @@ func (c *Catalog) Put(ctx context.Context, user string, o Object) error {
 		if err := setModIndex(txn, user, o); err != nil {
 			return err
 		}
-		return setJSON(txn, keyObject(user, o.Bucket, o.Key), o)
+		if err := setJSON(txn, keyObject(user, o.Bucket, o.Key), o); err != nil {
+			return err
+		}
+		return refreshMember(txn, user, o)
 	})
 }
 

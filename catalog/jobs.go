@@ -59,6 +59,9 @@ func (c *Catalog) putFile(txn *badger.Txn, user string, o Object) error {
 	if err := setJSON(txn, keyObject(user, o.Bucket, o.Key), o); err != nil {
 		return err
 	}
+	if err := refreshMember(txn, user, o); err != nil {
+		return err
+	}
 	if err := txn.Delete(keyJobFailed(user, o.Bucket, o.Key)); err != nil {
 		return err
 	}
