@@ -30,7 +30,8 @@ import (
 //	ixs|U|SHA256|B|KEY        exact duplicates
 //	ixp|U|I:CHUNK|B|KEY       perceptual hash split into 7 chunks (value: the hash)
 //	dupm|U|B|KEY              the duplicate group of a file (value: group id)
-//	dupg|U|GID|B|KEY          a group's members
+//	dupg|U|GID|B|KEY          a group's members (value: what the summary needs, dupgroups.go)
+//	dups|U|GID                a group's summary (dupgroups.go)
 //
 // Near duplicates are found by multi-index hashing: two 64-bit hashes at
 // Hamming distance <= NearDistance (6) agree exactly on at least one of 7
@@ -281,7 +282,7 @@ func index(txn *badger.Txn, user, bucket, key string, m Media, modNs int64) erro
 // the rows that share a chunk value with the file (a 2^-9 share of the
 // library for well-spread hashes), never the library. Only the files
 // whose group changes are written, so a file joining a large group costs
-// two rows, not the group's size.
+// two rows and its group's summary (editGroup), not the group's size.
 func group(txn *badger.Txn, user, bucket, key string, m Media, modNs int64) error {
 	self := bucket + sep + key
 	near := map[string]bool{} // "B|KEY"

@@ -261,7 +261,9 @@ func TestDuplicatesMatchRecomputed(t *testing.T) {
 			})
 			what = "move folder " + dir + " to " + to
 		}
-		got := entries(t, func(s []string, fn func(Entry) error) error { return tr.List(ctx, "u", path.Join(append([]string{"duplicates"}, s...)...), fn) })
+		got := entries(t, func(s []string, fn func(Entry) error) error {
+			return tr.List(ctx, "u", path.Join(append([]string{"duplicates"}, s...)...), fn)
+		})
 		want := entries(t, func(s []string, fn func(Entry) error) error { return tr.listRecomputed(ctx, "u", s, fn) })
 		if !slices.Equal(got, want) {
 			t.Fatalf("step %d (%s): /duplicates = %q; want %q", step, what, got, want)
