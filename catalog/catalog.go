@@ -105,6 +105,10 @@ type Catalog struct {
 	leaseMu   sync.Mutex
 	leaseFrom []byte
 
+	// indexMu serializes the transactions that write index rows
+	// (updateIndex).
+	indexMu sync.Mutex
+
 	group  committer    // group commit (commit.go)
 	counts countCache   // status counts between writes (counts.go)
 	search searchTuning // search.go
@@ -820,6 +824,31 @@ func (c *Catalog) update(ctx context.Context, fn func(*badger.Txn) error) error 
 		}
 		return c.sync()
 	}
+}
+
+// updateIndex is update for the transactions that write media records
+// and their index rows (index, unindex): they run one at a time (indexMu;
+// the sync is outside it), since each copy joining a duplicate group
+// rewrites the group's summary row, and concurrent ones would conflict
+// and be retried until they ran out of attempts.
+func (c *Catalog) updateIndex(ctx context.Context, fn func(*badger.Txn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.indexMu.Lock()
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = c.db.Update(fn)
+		c.counts.changed()
+		if !errors.Is(err, badger.ErrConflict) || attempt >= 10 {
+			break
+		}
+	}
+	c.indexMu.Unlock()
+	if err != nil {
+		return err
+	}
+	return c.sync()
 }
 
 func notFound(err error) error {

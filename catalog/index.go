@@ -645,7 +645,7 @@ func eachMedia(ctx context.Context, txn *badger.Txn, pfx []byte, skip int, fn fu
 func (c *Catalog) inChunks(ctx context.Context, rows []mediaRow, fn func(txn *badger.Txn, r mediaRow) error) error {
 	for len(rows) > 0 {
 		n := min(len(rows), 128)
-		err := c.update(ctx, func(txn *badger.Txn) error {
+		err := c.updateIndex(ctx, func(txn *badger.Txn) error {
 			for _, r := range rows[:n] {
 				if err := fn(txn, r); err != nil {
 					return err

@@ -355,3 +355,51 @@ func BenchmarkDuplicates(b *testing.B) {
 		})
 	}
 }
+
+// TestDuplicatesConcurrent: copies of one picture enriched by many
+// workers at once all end up in one group whose summary counts them all
+// (concurrent updates of the summary row conflict and are retried).
+func TestDuplicatesConcurrent(t *testing.T) {
+	ctx := context.Background()
+	cat := quietCatalog(t, "")
+	defer cat.Close()
+	const workers, each = 8, 25
+	for i := range workers * each {
+		o := catalog.Object{Bucket: "b", Key: fmt.Sprintf("d%d/IMG_%03d.jpg", i%workers, i), Size: int64(100 + i), SHA256: "same", UploadNs: 1, ModNs: int64(1 + i)}
+		if err := cat.PutFile(ctx, "u", o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := w; i < workers*each; i += workers {
+				key := fmt.Sprintf("d%d/IMG_%03d.jpg", i%workers, i)
+				m := catalog.Media{Kind: "photo", TakenLocal: "2020-01-01T00:00:00", Width: 10, Height: 10, PHash: "00000000000000ff", SHA256: "same"}
+				if err := cat.CompleteJob(ctx, catalog.Job{User: "u", Bucket: "b", Key: key, Gen: 1}, m); err != nil {
+					errs <- fmt.Errorf("%s: %w", key, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var failed error
+	for range workers { // all of them, before the catalog closes
+		if err := <-errs; err != nil {
+			failed = err
+		}
+	}
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	tr := New(cat, Options{Location: time.UTC})
+	got := entries(t, func(s []string, fn func(Entry) error) error { return tr.listDuplicates(ctx, "u", s, fn) })
+	want := entries(t, func(s []string, fn func(Entry) error) error { return tr.listRecomputed(ctx, "u", s, fn) })
+	if !slices.Equal(got, want) || len(got) != 1 {
+		t.Fatalf("/duplicates = %q; want %q, one group", got, want)
+	}
+	if wantName := fmt.Sprintf("2020-01-01 IMG_%03d.jpg (%d copies) %d /", workers*each-1, workers*each, workers*each); got[0] != wantName {
+		t.Errorf("/duplicates = %q; want %q", got[0], wantName)
+	}
+}
