@@ -105,6 +105,10 @@ type Catalog struct {
 	leaseMu   sync.Mutex
 	leaseFrom []byte
 
+	// indexMu serializes the transactions that write index rows
+	// (updateIndex).
+	indexMu sync.Mutex
+
 	group  committer    // group commit (commit.go)
 	counts countCache   // status counts between writes (counts.go)
 	search searchTuning // search.go
@@ -147,6 +151,10 @@ func Open(dir string, opt Options) (*Catalog, error) {
 		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
 	}
 	if err := c.indexSearch(context.Background()); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
+	}
+	if err := c.backfillDupGroups(context.Background()); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", dir, err)
 	}
@@ -382,7 +390,10 @@ func (c *Catalog) Put(ctx context.Context, user string, o Object) error {
 		if err := setModIndex(txn, user, o); err != nil {
 			return err
 		}
-		return setJSON(txn, keyObject(user, o.Bucket, o.Key), o)
+		if err := setJSON(txn, keyObject(user, o.Bucket, o.Key), o); err != nil {
+			return err
+		}
+		return refreshMember(txn, user, o)
 	})
 }
 
@@ -822,6 +833,31 @@ func (c *Catalog) update(ctx context.Context, fn func(*badger.Txn) error) error 
 		}
 		return c.sync()
 	}
+}
+
+// updateIndex is update for the transactions that write media records
+// and their index rows (index, unindex): they run one at a time (indexMu;
+// the sync is outside it), since each copy joining a duplicate group
+// rewrites the group's summary row, and concurrent ones would conflict
+// and be retried until they ran out of attempts.
+func (c *Catalog) updateIndex(ctx context.Context, fn func(*badger.Txn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.indexMu.Lock()
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = c.db.Update(fn)
+		c.counts.changed()
+		if !errors.Is(err, badger.ErrConflict) || attempt >= 10 {
+			break
+		}
+	}
+	c.indexMu.Unlock()
+	if err != nil {
+		return err
+	}
+	return c.sync()
 }
 
 func notFound(err error) error {

@@ -42,7 +42,9 @@
 //	dupm|<user>|<bucket>|<key>       → duplicate group id           (derived)
 //	ixcid|<user>|<content id>|<bucket>|<key> → empty                (derived: Live Photo halves by Apple content identifier; live.go)
 //	ixcid|<user>|<content id>        → empty: marker that serializes pairings by that identifier (derived)
-//	dupg|<user>|<gid>|<bucket>|<key> → empty                        (derived)
+//	dupg|<user>|<gid>|<bucket>|<key> → member: pixels, size, mtime (8 bytes BE each), day; empty in old rows (derived)
+//	dups|<user>|<gid>                → group summary: count, newest mtime, best copy and its member value (derived; dupgroups.go)
+//	meta|dupsum                      → empty: every group has its summary and every member its value
 //	ixt|<user>|<tag>|<bucket>|<key>        → empty                 (derived: by XMP keyword, tags.go)
 //	ixtm|<user>|<tag>                → newest mtime, 8 bytes BE     (derived)
 //	ixr|<user>|<rating>|<bucket>|<key>     → empty                 (derived: by XMP rating, "-1".."5")
@@ -64,7 +66,12 @@
 // hashes within NearDistance (6) bits share at least one chunk exactly, so 7
 // prefix scans find every candidate without scanning the library. A file
 // joins the group of its exact and near duplicates, merging groups it
-// bridges. Albums and the trash are primary: albums refer to photos by
+// bridges. Each group keeps a summary (dupgroups.go: member count, newest
+// modification time, best copy and its day), updated in the transaction
+// that changes the group or a member's row (Put and PutFile refresh a
+// member's size and mtime), so /duplicates reads one row per group and
+// opening a group reads its members; a catalog from before is summed up
+// once at Open (meta|dupsum). Albums and the trash are primary: albums refer to photos by
 // content, so a reference survives moves; the trash's files live in the
 // hidden bucket ".trash" (TrashBucket), which has no index rows.
 //

@@ -30,7 +30,8 @@ import (
 //	ixs|U|SHA256|B|KEY        exact duplicates
 //	ixp|U|I:CHUNK|B|KEY       perceptual hash split into 7 chunks (value: the hash)
 //	dupm|U|B|KEY              the duplicate group of a file (value: group id)
-//	dupg|U|GID|B|KEY          a group's members
+//	dupg|U|GID|B|KEY          a group's members (value: what the summary needs, dupgroups.go)
+//	dups|U|GID                a group's summary (dupgroups.go)
 //
 // Near duplicates are found by multi-index hashing: two 64-bit hashes at
 // Hamming distance <= NearDistance (6) agree exactly on at least one of 7
@@ -65,7 +66,7 @@ const (
 // of near duplicates (see enrich.NearDistance, which is the same).
 const NearDistance = 6
 
-var derivedPrefixes = []string{pfxIxTag, pfxIxTagMax, pfxIxRating, pfxRegions, pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxPlace, pfxIxPlaceMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxPersonFace, pfxFacesWaiting, pfxThumbsWaiting, pfxFacesNew, pfxPeopleStats, pfxFacesKind, pfxIxWhen, pfxIxWhenOf, pfxIxWord, pfxIxLens, pfxIxGeo, pfxIxLive}
+var derivedPrefixes = []string{pfxIxTag, pfxIxTagMax, pfxIxRating, pfxRegions, pfxMedia, pfxIxDay, pfxIxDayMax, pfxIxCam, pfxIxCamMax, pfxIxPlace, pfxIxPlaceMax, pfxIxSHA, pfxIxPHash, pfxDupOf, pfxDupGroup, pfxDupSummary, pfxPersonFace, pfxFacesWaiting, pfxThumbsWaiting, pfxFacesNew, pfxPeopleStats, pfxFacesKind, pfxIxWhen, pfxIxWhenOf, pfxIxWord, pfxIxLens, pfxIxGeo, pfxIxLive}
 
 // Day is the local date a record files under ("2006-01-02"), or "".
 func (m Media) Day() string {
@@ -216,7 +217,25 @@ func leaveGroup(txn *badger.Txn, user, bucket, key string) error {
 	if err := txn.Delete(mk); err != nil {
 		return err
 	}
-	return txn.Delete([]byte(pfxDupGroup + user + sep + string(gid) + sep + bucket + sep + key))
+	ref := bucket + sep + key
+	gk := keyDupGroupMember(user, string(gid), ref)
+	old := dupMember{ModNs: 1<<63 - 1} // unknown (no row, or no value): rescan
+	if item, err := txn.Get(gk); err == nil {
+		if err := item.Value(func(v []byte) error {
+			if d, ok := decodeDupMember(v); ok {
+				old = d
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
+	}
+	if err := txn.Delete(gk); err != nil {
+		return err
+	}
+	return editGroup(txn, user, string(gid), []dupEdit{{ref: ref, old: &old}})
 }
 
 // index writes the media record of a file and its index rows inside txn,
@@ -261,7 +280,7 @@ func index(txn *badger.Txn, user, bucket, key string, m Media, modNs int64) erro
 			return err
 		}
 	}
-	return group(txn, user, bucket, key, m)
+	return group(txn, user, bucket, key, m, modNs)
 }
 
 // group puts a file in a duplicate group with its exact and near
@@ -273,8 +292,8 @@ func index(txn *badger.Txn, user, bucket, key string, m Media, modNs int64) erro
 // the rows that share a chunk value with the file (a 2^-9 share of the
 // library for well-spread hashes), never the library. Only the files
 // whose group changes are written, so a file joining a large group costs
-// two rows, not the group's size.
-func group(txn *badger.Txn, user, bucket, key string, m Media) error {
+// two rows and its group's summary (editGroup), not the group's size.
+func group(txn *badger.Txn, user, bucket, key string, m Media, modNs int64) error {
 	self := bucket + sep + key
 	near := map[string]bool{} // "B|KEY"
 	scan := func(pfx string, match func(v []byte) bool) error {
@@ -345,16 +364,25 @@ func group(txn *badger.Txn, user, bucket, key string, m Media) error {
 		s := sha256.Sum256([]byte(user + sep + self))
 		gid = hex.EncodeToString(s[:8])
 	}
-	// Members of other groups move into gid.
+	// Members of other groups move into gid, with their values; their
+	// groups' summaries go.
+	vals := map[string][]byte{}
 	for g := range gids {
 		if g == gid {
 			continue
 		}
 		pfx := []byte(pfxDupGroup + user + sep + g + sep)
 		var refs []string
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx, PrefetchValues: true})
 		for it.Rewind(); it.Valid(); it.Next() {
-			refs = append(refs, string(it.Item().Key()[len(pfx):]))
+			ref := string(it.Item().Key()[len(pfx):])
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				it.Close()
+				return fmt.Errorf("duplicates of %s: reading %q: %w", self, it.Item().Key(), err)
+			}
+			refs = append(refs, ref)
+			vals[ref] = v
 		}
 		it.Close()
 		for _, ref := range refs {
@@ -364,20 +392,49 @@ func group(txn *badger.Txn, user, bucket, key string, m Media) error {
 			near[ref] = true
 			groupOf[ref] = g
 		}
+		if err := txn.Delete(keyDupSummary(user, g)); err != nil {
+			return err
+		}
 	}
 	near[self] = true // index left its old group (unindex)
+	var edits []dupEdit
 	for ref := range near {
 		if groupOf[ref] == gid {
 			continue // already there
 		}
+		var d dupMember
+		ok := false
+		switch {
+		case ref == self:
+			var o Object
+			if err := getJSON(txn, keyObject(user, bucket, key), &o); err != nil && !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("duplicates of %s: %w", self, err)
+			}
+			d, ok = memberData(m, o.Size, modNs), true
+		case vals[ref] != nil:
+			d, ok = decodeDupMember(vals[ref])
+		}
+		if !ok {
+			var err error
+			if d, ok, err = memberOf(txn, user, ref); err != nil {
+				return err
+			}
+		}
 		if err := txn.Set([]byte(pfxDupOf+user+sep+ref), []byte(gid)); err != nil {
 			return err
 		}
-		if err := txn.Set([]byte(pfxDupGroup+user+sep+gid+sep+ref), nil); err != nil {
+		v := d.encode()
+		if !ok {
+			v = nil // its file is gone: counted by no summary
+		}
+		if err := txn.Set(keyDupGroupMember(user, gid, ref), v); err != nil {
 			return err
 		}
+		if ok {
+			edits = append(edits, dupEdit{ref: ref, new: &d})
+		}
 	}
-	return nil
+	return editGroup(txn, user, gid, edits)
 }
 
 // Ref names a file of a user's library.
@@ -598,7 +655,7 @@ func eachMedia(ctx context.Context, txn *badger.Txn, pfx []byte, skip int, fn fu
 func (c *Catalog) inChunks(ctx context.Context, rows []mediaRow, fn func(txn *badger.Txn, r mediaRow) error) error {
 	for len(rows) > 0 {
 		n := min(len(rows), 128)
-		err := c.update(ctx, func(txn *badger.Txn) error {
+		err := c.updateIndex(ctx, func(txn *badger.Txn) error {
 			for _, r := range rows[:n] {
 				if err := fn(txn, r); err != nil {
 					return err

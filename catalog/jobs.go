@@ -59,6 +59,9 @@ func (c *Catalog) putFile(txn *badger.Txn, user string, o Object) error {
 	if err := setJSON(txn, keyObject(user, o.Bucket, o.Key), o); err != nil {
 		return err
 	}
+	if err := refreshMember(txn, user, o); err != nil {
+		return err
+	}
 	if err := txn.Delete(keyJobFailed(user, o.Bucket, o.Key)); err != nil {
 		return err
 	}
@@ -175,7 +178,7 @@ func (j Job) State(now time.Time) string {
 // CompleteJob stores the media record of the job's file version and removes
 // the job, unless the file changed meanwhile (then only the new job stays).
 func (c *Catalog) CompleteJob(ctx context.Context, j Job, m Media) error {
-	return c.update(ctx, func(txn *badger.Txn) error {
+	return c.updateIndex(ctx, func(txn *badger.Txn) error {
 		var cur Job
 		if err := getJSON(txn, keyJob(j.User, j.Bucket, j.Key), &cur); err != nil || cur.Gen != j.Gen {
 			return nil // deleted or overwritten: nothing to record
@@ -239,7 +242,7 @@ func xmpAlbums(txn *badger.Txn, user string, o Object, m Media) error {
 // FailJob records a failed try: the job is retried after a backoff, or
 // marked failed with its error once out of attempts (or when retry is false).
 func (c *Catalog) FailJob(ctx context.Context, j Job, now time.Time, cause error, retry bool, partial *Media) error {
-	return c.update(ctx, func(txn *badger.Txn) error {
+	return c.updateIndex(ctx, func(txn *badger.Txn) error {
 		var cur Job
 		if err := getJSON(txn, keyJob(j.User, j.Bucket, j.Key), &cur); err != nil || cur.Gen != j.Gen {
 			return nil

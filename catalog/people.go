@@ -141,7 +141,7 @@ func (c *Catalog) UserFaces(ctx context.Context, user string, fn func(bucket, ke
 // Checked (no longer new). The index rows follow; nothing happens if the
 // file changed meanwhile.
 func (c *Catalog) SetFacePersons(ctx context.Context, user, bucket, key string, persons []string) error {
-	return c.update(ctx, func(txn *badger.Txn) error {
+	return c.updateIndex(ctx, func(txn *badger.Txn) error {
 		var m Media
 		if err := getJSON(txn, keyMedia(user, bucket, key), &m); err != nil {
 			return nil
@@ -244,7 +244,7 @@ func (c *Catalog) FilesWithContent(ctx context.Context, user, sha string, fn fun
 // SetFacePerson gives face i of one file to person ("" nobody); no-op
 // when the file has no such face. The face is marked Checked.
 func (c *Catalog) SetFacePerson(ctx context.Context, user, bucket, key string, i int, person string) error {
-	return c.update(ctx, func(txn *badger.Txn) error {
+	return c.updateIndex(ctx, func(txn *badger.Txn) error {
 		var m Media
 		if err := getJSON(txn, keyMedia(user, bucket, key), &m); err != nil {
 			return fmt.Errorf("%s/%s: %w", bucket, key, err)
@@ -264,7 +264,7 @@ func (c *Catalog) SetFacePerson(ctx context.Context, user, bucket, key string, i
 // ReassignFaces gives the faces of one file that belong to person from to
 // person to ("" for nobody).
 func (c *Catalog) ReassignFaces(ctx context.Context, user, bucket, key, from, to string) error {
-	return c.update(ctx, func(txn *badger.Txn) error {
+	return c.updateIndex(ctx, func(txn *badger.Txn) error {
 		var m Media
 		if err := getJSON(txn, keyMedia(user, bucket, key), &m); err != nil {
 			return err

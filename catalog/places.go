@@ -148,7 +148,7 @@ func (c *Catalog) FillPlaces(ctx context.Context, version string, place func(m *
 	for len(refs) > 0 {
 		n := min(len(refs), 128)
 		done := 0
-		err := c.update(ctx, func(txn *badger.Txn) error {
+		err := c.updateIndex(ctx, func(txn *badger.Txn) error {
 			done = 0
 			for _, r := range refs[:n] {
 				var m Media

@@ -14,7 +14,10 @@
 // that clash within a folder are told apart by a short hash of bucket and
 // key (IMG_0001~3fa2c1d0.jpg), whatever order the files came in. Duplicate
 // groups are named after their best copy (most pixels, then most bytes,
-// then the shortest name): "2016-08-20 beach_original.jpg (5 copies)".
+// then the shortest name): "2016-08-20 beach_original.jpg (5 copies)",
+// named from the groups' summaries (catalog.DupGroups, one row per
+// group), so listing /duplicates costs the number of groups and opening
+// one the copies it holds.
 //
 // An album lists the file that was added to it (catalog.AlbumMembers). A
 // person the user made (catalog.Person.CreatedNs) has a folder even while

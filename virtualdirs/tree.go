@@ -398,40 +398,22 @@ func Disambiguate(name, bucket, key string) string {
 
 // group is a duplicate group with its folder name.
 type group struct {
-	gid     string
-	name    string
-	members []catalog.Object
-	newest  int64
+	gid    string
+	name   string
+	newest int64
 }
 
+// groups names the user's duplicate groups from their summaries
+// (catalog.DupGroups: one row per group, no member read), in name order.
 func (t *Tree) groups(ctx context.Context, user string) ([]group, error) {
 	var out []group
-	err := t.cat.Groups(ctx, user, func(gid string, refs []catalog.Ref) error {
-		g := group{gid: gid}
-		var rep catalog.Object
-		var repM catalog.Media
-		for _, r := range refs {
-			o, err := t.cat.Stat(ctx, user, r.Bucket, r.Key)
-			if err != nil {
-				continue
-			}
-			o.Bucket, o.Key = r.Bucket, r.Key
-			m, _ := t.cat.MediaOf(ctx, user, r.Bucket, r.Key)
-			g.members = append(g.members, o)
-			g.newest = max(g.newest, o.ModNs)
-			if len(g.members) == 1 || better(o, m, rep, repM) {
-				rep, repM = o, m
-			}
-		}
-		if len(g.members) < 2 {
-			return nil
-		}
-		day := repM.Day()
+	err := t.cat.DupGroups(ctx, user, func(g catalog.DupGroup) error {
+		day := g.BestDay
 		if day == "" {
 			day = "undated"
 		}
-		g.name = fmt.Sprintf("%s %s (%d copies)", day, path.Base(rep.Key), len(g.members))
-		out = append(out, g)
+		name := fmt.Sprintf("%s %s (%d copies)", day, path.Base(g.Best.Key), g.Count)
+		out = append(out, group{gid: g.ID, name: name, newest: g.NewestNs})
 		return nil
 	})
 	if err != nil {
@@ -448,21 +430,6 @@ func (t *Tree) groups(ctx context.Context, user string) ([]group, error) {
 	}
 	slices.SortFunc(out, func(a, b group) int { return cmp.Compare(a.name, b.name) })
 	return out, nil
-}
-
-// better reports whether a is a better representative of its group than b:
-// more pixels, then more bytes, then the shorter name, then the key.
-func better(a catalog.Object, am catalog.Media, b catalog.Object, bm catalog.Media) bool {
-	if pa, pb := am.Width*am.Height, bm.Width*bm.Height; pa != pb {
-		return pa > pb
-	}
-	if a.Size != b.Size {
-		return a.Size > b.Size
-	}
-	if na, nb := len(path.Base(a.Key)), len(path.Base(b.Key)); na != nb {
-		return na < nb
-	}
-	return a.Bucket+"/"+a.Key < b.Bucket+"/"+b.Key
 }
 
 func (t *Tree) listDuplicates(ctx context.Context, user string, segs []string, fn func(Entry) error) error {
@@ -482,12 +449,7 @@ func (t *Tree) listDuplicates(ctx context.Context, user string, segs []string, f
 		}
 		if g.name == segs[0] {
 			return t.files(ctx, user, func(f func(catalog.Object) error) error {
-				for _, o := range g.members {
-					if err := f(o); err != nil {
-						return err
-					}
-				}
-				return nil
+				return t.cat.GroupMembers(ctx, user, g.gid, f)
 			}, fn)
 		}
 	}
