@@ -3,7 +3,7 @@
 // attribute, never through HTML parsing.
 "use strict";
 
-const S = { user: "", csrf: "", items: [], ctx: null, observer: null };
+const S = { user: "", csrf: "", items: [], ctx: null, observer: null, sel: null };
 
 // el builds an element: el("div", {class: "x", onclick: fn}, child, "text").
 function el(tag, attrs, ...kids) {
@@ -135,6 +135,7 @@ window.addEventListener("hashchange", () => { if (S.user) route(); });
 
 function route() {
   closeViewer();
+  S.sel = null;
   if (S.observer) { S.observer.disconnect(); S.observer = null; }
   const h = location.hash || "#/";
   const [, view, arg] = h.match(/^#\/([^/]*)\/?(.*)$/) || [null, "", ""];
@@ -161,25 +162,120 @@ function tile(it, i) {
   const img = it.thumbnail
     ? el("img", { src: it.thumbnail, alt: it.name, loading: "lazy", decoding: "async" })
     : el("span", { class: "nothumb", text: it.name });
-  return el("button", {
+  const t = el("button", {
     class: "tile" + (it.kind === "video" ? " video" : ""), "data-bucket": it.bucket, "data-key": it.key,
-    "data-date": it.date || "", title: it.name, onclick: () => openViewer(i),
-  }, img, it.kind === "video" ? el("span", { class: "badge", text: "▶" }) : null);
+    "data-date": it.date || "", title: it.name, onclick: (e) => tileClick(e, i),
+  }, img, it.kind === "video" ? el("span", { class: "badge", text: "▶" }) : null, el("span", { class: "check", "aria-hidden": "true" }));
+  if (S.sel && S.sel.keys.has(selKey(it))) t.classList.add("selected");
+  return t;
 }
 
 function grid(items, offset) {
   return el("div", { class: "grid" }, items.map((it, j) => tile(it, offset + j)));
 }
 
+// ---- selection ----
+// In select mode (the Select button, or a Ctrl/Shift-click on a photo) a
+// click toggles a photo and a Shift-click selects the range from the
+// last photo clicked; the bar above the grid adds the selection to an
+// album or moves it to the trash.
+
+function selKey(it) { return it.bucket + "\u0000" + it.key; }
+
+function tileClick(e, i) {
+  const it = S.items[i];
+  if (!it) return;
+  if (!S.sel && (e.shiftKey || e.ctrlKey || e.metaKey)) selectMode(true);
+  if (!S.sel) { openViewer(i); return; }
+  e.preventDefault();
+  if (e.shiftKey && S.sel.last !== null && S.items[S.sel.last]) {
+    const [a, b] = S.sel.last < i ? [S.sel.last, i] : [i, S.sel.last];
+    for (let j = a; j <= b; j++) S.sel.keys.add(selKey(S.items[j]));
+  } else if (S.sel.keys.has(selKey(it))) {
+    S.sel.keys.delete(selKey(it));
+  } else {
+    S.sel.keys.add(selKey(it));
+  }
+  S.sel.last = i;
+  paintSelection();
+}
+
+function selectedItems() {
+  return S.sel ? S.items.filter((it) => S.sel.keys.has(selKey(it))) : [];
+}
+
+function paintSelection() {
+  document.querySelectorAll("#main .tile").forEach((t) => {
+    t.classList.toggle("selected", !!S.sel && S.sel.keys.has(t.dataset.bucket + "\u0000" + t.dataset.key));
+  });
+  const bar = document.getElementById("selectbar");
+  if (!bar) return;
+  bar.classList.toggle("on", !!S.sel);
+  const n = selectedItems().length;
+  document.getElementById("sel-count").textContent = S.sel ? n + " selected" : "";
+  for (const id of ["sel-add", "sel-trash"]) document.getElementById(id).disabled = !n;
+}
+
+function selectMode(on) {
+  S.sel = on ? { keys: new Set(), last: null } : null;
+  paintSelection();
+}
+
+// selectBar is the bar of a grid whose photos can be selected.
+function selectBar() {
+  const albumSel = el("select", { id: "sel-album" }, el("option", { value: "", text: "Add to album…" }));
+  const bar = el("div", { id: "selectbar", class: "selectbar inline" },
+    el("button", { id: "select-mode", onclick: () => selectMode(!S.sel), text: "Select" }),
+    el("span", { id: "sel-count", class: "count" }),
+    el("span", { class: "seltools" },
+      albumSel,
+      el("button", { id: "sel-add", onclick: () => addSelection(albumSel.value), text: "Add to album", disabled: true }),
+      el("button", { id: "sel-trash", class: "danger", onclick: trashSelection, text: "Move to trash", disabled: true }),
+      el("button", { id: "sel-cancel", onclick: () => selectMode(false), text: "Cancel" })));
+  api("GET", "api/v1/albums").then((j) => {
+    for (const a of j.albums) albumSel.append(el("option", { value: a.name, text: a.name }));
+  }).catch(fail);
+  return bar;
+}
+
+async function addSelection(name) {
+  const items = selectedItems();
+  if (!name) { flash("Choose an album first.", true); return; }
+  if (!items.length) return;
+  try {
+    await api("POST", "api/v1/albums/" + encodeURIComponent(name) + "/items", { items: items.map((it) => ({ bucket: it.bucket, key: it.key })) });
+    flash("Added " + items.length + " to " + name + ".");
+    selectMode(false);
+  } catch (e) { fail(e); }
+}
+
+async function trashSelection() {
+  const items = selectedItems();
+  if (!items.length) return; // the trash keeps them: restore undoes this
+  let done = 0;
+  for (const it of items) {
+    try {
+      await api("DELETE", objURL(it.bucket, it.key));
+      done++;
+      S.items.splice(S.items.indexOf(it), 1);
+      const t = document.querySelector(`#main .tile[data-key="${CSS.escape(it.key)}"][data-bucket="${CSS.escape(it.bucket)}"]`);
+      if (t) t.remove();
+    } catch (e) { fail(e); break; }
+  }
+  if (done === items.length) flash("Moved " + done + " to the trash.");
+  selectMode(false);
+  reindexTiles();
+}
+
 // ---- timeline ----
 
 async function timeline(from) {
-  S.items = []; S.ctx = { kind: "timeline" };
+  S.items = []; S.ctx = { kind: "timeline" }; S.sel = null;
   const m = main();
   const days = el("div", { id: "days" });
   const sentinel = el("div", { id: "more", class: "more", text: "Loading…" });
   const scrub = el("aside", { id: "scrubber", class: "scrubber" });
-  m.replaceChildren(el("div", { class: "timeline" }, el("div", { class: "stream" }, days, sentinel), scrub));
+  m.replaceChildren(el("div", { class: "timeline" }, el("div", { class: "stream" }, selectBar(), days, sentinel), scrub));
   let next = "", loading = false, done = false;
   let lastDay = null;
   async function more() {
