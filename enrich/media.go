@@ -150,6 +150,7 @@ func (x Metadata) fill(m *catalog.Media, p *probed) {
 	w, h := p.width, p.height
 	if e := p.exif; e != nil {
 		m.Make, m.Model, m.Lens = cleanMake(e.Make), e.Model, e.Lens
+		m.ExposureTime, m.FNumber, m.ISO, m.FocalLength = e.ExposureTime, e.FNumber, e.ISO, e.FocalLength
 		m.Orientation = e.Orientation
 		if e.HasGPS {
 			m.Lat, m.Lon, m.Alt = ptr(round(e.Lat, 7)), ptr(round(e.Lon, 7)), e.Alt

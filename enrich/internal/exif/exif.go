@@ -48,6 +48,10 @@ const (
 	tagSubSecDigitized   = 0x9292
 	tagPixelX            = 0xA002
 	tagPixelY            = 0xA003
+	tagExposureTime      = 0x829A
+	tagFNumber           = 0x829D
+	tagISO               = 0x8827 // PhotographicSensitivity, ISOSpeedRatings before EXIF 2.3
+	tagFocalLength       = 0x920A
 	tagLensMake          = 0xA433
 	tagLensModel         = 0xA434
 
@@ -85,6 +89,10 @@ type Data struct {
 	// editor's), with OffsetTime: a weaker date than DateTime.
 	Modified, ModifiedOffset string
 	Orientation              int // 1..8
+	// The exposure: ExposureTime in seconds, FNumber (f/8: 8), ISO,
+	// FocalLength in mm (as on the lens, not 35 mm equivalent).
+	ExposureTime, FNumber, FocalLength float64
+	ISO                                int
 	// Width and Height are the main image's size as stored (before
 	// orientation): PixelX/YDimension, else the first full-resolution IFD.
 	Width, Height int
@@ -291,6 +299,16 @@ func (x *reader) rats(e entry, max int) ([]float64, error) {
 	return out, nil
 }
 
+// positive reads a one-value rational that must be above zero (0 when
+// it is not).
+func (x *reader) positive(e entry) (float64, error) {
+	r, err := x.rats(e, 1)
+	if err != nil || r[0] <= 0 {
+		return 0, err
+	}
+	return r[0], nil
+}
+
 // entries reads an IFD's entries and the offset of the next IFD.
 func (x *reader) entries(off uint32) ([]entry, uint32, error) {
 	if x.seen[off] || len(x.seen) >= maxIFDs {
@@ -488,6 +506,17 @@ func (x *reader) exifIFD(es []entry) {
 			py, err = x.int1(e)
 		case tagLensModel:
 			x.d.Lens, err = x.str(e)
+		case tagExposureTime:
+			x.d.ExposureTime, err = x.positive(e)
+		case tagFNumber:
+			x.d.FNumber, err = x.positive(e)
+		case tagFocalLength:
+			x.d.FocalLength, err = x.positive(e)
+		case tagISO: // may list several: the first is the one used
+			var v []int64
+			if v, err = x.ints(e, 4); err == nil && v[0] > 0 {
+				x.d.ISO = int(v[0])
+			}
 		}
 		if err != nil {
 			x.errf("%v", err)
