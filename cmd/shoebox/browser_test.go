@@ -327,6 +327,13 @@ func TestGalleryBrowser(t *testing.T) {
 	b.wait("the timeline", `document.querySelectorAll("#days .tile").length > 0`)
 	b.do("open a photo", chromedp.Click(chromedp.CSS(`#days .tile[data-key="canon_eos.jpg"]`)))
 	b.wait("the album list", fmt.Sprintf(`[...document.querySelectorAll("#album-select option")].some(o => o.value === %s)`, jsString(album)))
+	// Its exposure, from EXIF, in the details.
+	b.wait("the details", `document.querySelector("#details[data-loaded]") !== null`)
+	var exposure string
+	b.eval(`(document.querySelector('#details dd[data-field="exposure"]') || {}).textContent || ""`, &exposure)
+	if exposure != "1/250 s · f/8 · ISO 100 · 35 mm" {
+		t.Errorf("exposure of canon_eos.jpg = %q; want 1/250 s · f/8 · ISO 100 · 35 mm", exposure)
+	}
 	b.do("add it to the album", chromedp.SetValue(chromedp.ID("album-select"), album), chromedp.Click(chromedp.ID("album-add")))
 	b.wait("the photo added", `document.getElementById("flash").textContent.startsWith("Added")`)
 	b.do("close the viewer", chromedp.KeyEvent(kb.Escape))
@@ -423,6 +430,28 @@ func TestGalleryBrowser(t *testing.T) {
 	b.wait("the search result", `document.querySelector('#main .grid .tile[data-key="canon_eos.jpg"]') !== null`)
 	b.screenshot("search")
 	b.check("search")
+
+	// Places: countries, then cities, then the city's photos (a search
+	// by country and city); a filter of the search page narrows it.
+	b.hash("#/places")
+	b.wait("the countries", `document.querySelector('#places .card[data-name="Japan"]') !== null`)
+	b.screenshot("places")
+	b.do("open a country", chromedp.Click(chromedp.CSS(`#places .card[data-name="Japan"]`)))
+	b.wait("the cities", `document.querySelector('#places .card[data-name="Tokyo"]') !== null`)
+	b.do("open a city", chromedp.Click(chromedp.CSS(`#places .card[data-name="Tokyo"]`)))
+	b.wait("the city's photos", `document.querySelector('#main .grid .tile[data-key="iphone_tokyo.jpg"]') !== null`)
+	var inTokyo []string
+	b.eval(`[...document.querySelectorAll("#main .grid .tile")].map(t => t.dataset.key)`, &inTokyo)
+	if !slices.Equal(inTokyo, []string{"iphone_tokyo.jpg"}) {
+		t.Errorf("photos of Tokyo = %v; want [iphone_tokyo.jpg]", inTokyo)
+	}
+	b.wait("the filters", `document.getElementById("filter-country") !== null && document.getElementById("filter-country").value === "Japan"`)
+	b.do("only videos", chromedp.SetValue(chromedp.ID("filter-kind"), "video"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("filter-kind").dispatchEvent(new Event("change"))`))
+	b.wait("no videos in Tokyo", `location.hash.includes("kind=video") && location.hash.includes("city=Tokyo") && document.getElementById("no-results") !== null`)
+	b.hash("#/tags")
+	b.wait("the tags view", `document.querySelector("#tags .card, #no-tags") !== null`)
+	b.check("places")
 
 	// People: the view works with whatever faces the models found (none
 	// without models installed).

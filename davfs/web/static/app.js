@@ -66,6 +66,17 @@ function fmtSize(n) {
   return (i ? n.toFixed(1) : n) + " " + u[i];
 }
 
+// fmtExposure: "1/250 s · f/8 · ISO 100 · 35 mm", what is known of it.
+function fmtExposure(m) {
+  const out = [];
+  const t = m.exposure_time;
+  if (t > 0) out.push((t < 0.5 ? "1/" + Math.round(1 / t) : String(Math.round(t * 10) / 10)) + " s");
+  if (m.f_number > 0) out.push("f/" + Math.round(m.f_number * 10) / 10);
+  if (m.iso > 0) out.push("ISO " + m.iso);
+  if (m.focal_length > 0) out.push(Math.round(m.focal_length * 10) / 10 + " mm");
+  return out.join(" · ");
+}
+
 function fmtDay(day) {
   if (!day) return "Undated";
   const d = new Date(day + "T12:00:00");
@@ -114,7 +125,7 @@ async function signOut() {
 // ---- layout and routing ----
 
 const views = [
-  ["#/", "Timeline"], ["#/albums", "Albums"], ["#/people", "People"],
+  ["#/", "Timeline"], ["#/albums", "Albums"], ["#/people", "People"], ["#/places", "Places"], ["#/tags", "Tags"],
   ["#/duplicates", "Duplicates"], ["#/trash", "Trash"], ["#/upload", "Upload"],
 ];
 
@@ -150,7 +161,9 @@ function route() {
     "duplicates": () => duplicatesView(),
     "trash": () => trashView(),
     "upload": () => uploadView(),
-    "search": () => searchView(name),
+    "search": () => searchView(arg),
+    "places": () => placesView(arg),
+    "tags": () => tagsView(),
   }[view];
   main().replaceChildren();
   (run || (() => main().append(el("p", { text: "No such page." }))))();
@@ -411,6 +424,7 @@ async function fillDetails(dl, it) {
   row(dl, "Date from", m.date_source, "date_source");
   row(dl, "Camera", [m.make, m.model].filter(Boolean).join(" "), "camera");
   row(dl, "Lens", m.lens, "lens");
+  row(dl, "Exposure", fmtExposure(m), "exposure");
   row(dl, "Size", (m.width ? m.width + " × " + m.height + " · " : "") + fmtSize(o.size), "size");
   if (m.duration_s) row(dl, "Duration", m.duration_s.toFixed(1) + " s", "duration");
   if (m.place) row(dl, "Place", [m.place.city, m.place.region, m.place.country].filter(Boolean).join(", "), "place");
@@ -459,31 +473,126 @@ function reindexTiles() {
 }
 
 // ---- search ----
+// A search's page is #/search/<query string of GET api/v1/search>: the
+// box's text is q, and the filters the page offers (country, city, tag,
+// rating, kind) are the API's own parameters.
+
+const searchFilters = ["country", "city", "tag", "rating", "kind"];
 
 function searchBox() {
   const q = el("input", { id: "search", type: "search", placeholder: "Search", "aria-label": "Search" });
   const form = el("form", { class: "search", role: "search" }, q);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    if (q.value.trim()) location.hash = "#/search/" + encodeURIComponent(q.value.trim());
+    const p = new URLSearchParams();
+    if (q.value.trim()) p.set("q", q.value.trim());
+    // The filters chosen on the search page stay.
+    for (const f of searchFilters) {
+      const s = document.getElementById("filter-" + f);
+      if (s && s.value) p.set(f, s.value);
+    }
+    if ([...p.keys()].length) location.hash = "#/search/" + p.toString();
   });
   return form;
 }
 
-async function searchView(q) {
+function searchParams(arg) {
+  // An older link (#/search/<text>) is free text.
+  return arg.includes("=") ? new URLSearchParams(arg) : new URLSearchParams({ q: decodeURIComponent(arg) });
+}
+
+function searchTitle(p) {
+  const parts = [];
+  if (p.get("q")) parts.push(p.get("q"));
+  if (p.get("city")) parts.push(p.get("city"));
+  if (p.get("country")) parts.push(p.get("country"));
+  if (p.get("tag")) parts.push("#" + p.get("tag"));
+  if (p.get("rating")) parts.push("★".repeat(Number(p.get("rating"))) + " and up");
+  if (p.get("kind")) parts.push(p.get("kind") + "s");
+  return parts.join(" · ");
+}
+
+async function searchView(arg) {
   const m = main();
+  const p = searchParams(arg);
   S.ctx = { kind: "search" };
   S.items = [];
   const box = document.getElementById("search");
-  if (box) box.value = q;
-  m.replaceChildren(el("h1", { id: "search-title", text: "Search: " + q }));
+  if (box) box.value = p.get("q") || "";
+  const go = () => {
+    const n = new URLSearchParams();
+    if (p.get("q")) n.set("q", p.get("q"));
+    for (const f of searchFilters) {
+      const s = document.getElementById("filter-" + f);
+      if (s && s.value) n.set(f, s.value);
+    }
+    location.hash = "#/search/" + n.toString();
+  };
+  const pick = (f, label, opts) => {
+    const s = el("select", { id: "filter-" + f, "aria-label": label, onchange: go }, el("option", { value: "", text: label }),
+      opts.map(([v, t]) => el("option", { value: v, text: t })));
+    if (p.get(f) && ![...s.options].some((o) => o.value === p.get(f))) s.append(el("option", { value: p.get(f), text: p.get(f) }));
+    s.value = p.get(f) || "";
+    return s;
+  };
+  const filters = el("div", { class: "inline filters", id: "filters" },
+    pick("rating", "Any rating", [1, 2, 3, 4, 5].map((n) => [String(n), "★".repeat(n) + " and up"])),
+    pick("kind", "Photos and videos", [["photo", "Photos"], ["video", "Videos"]]));
+  m.replaceChildren(el("h1", { id: "search-title", text: "Search: " + searchTitle(p) }), filters);
+  // The place and tag filters list what the library has.
+  Promise.all([api("GET", "api/v1/places"), api("GET", "api/v1/tags")]).then(([pl, tg]) => {
+    filters.prepend(pick("country", "Any country", pl.countries.map((c) => [c, c])),
+      pick("tag", "Any tag", tg.tags.map((t) => [t, t])));
+    if (p.get("city")) filters.prepend(pick("city", "Any city", []));
+  }).catch(fail);
   try {
-    const j = await api("GET", "api/v1/search?limit=500&q=" + encodeURIComponent(q));
+    const q = new URLSearchParams(p);
+    q.set("limit", "500");
+    const j = await api("GET", "api/v1/search?" + q.toString());
     S.items = j.items.map((h) => ({
       bucket: h.bucket, key: h.key, name: h.key.split("/").pop(), date: h.taken, kind: h.kind,
       thumbnail: objURL(h.bucket, h.key) + "/thumbnail?size=small",
     }));
     m.append(S.items.length ? grid(S.items, 0) : el("p", { id: "no-results", text: "Nothing found." }));
+  } catch (e) { fail(e); }
+}
+
+// ---- places and tags ----
+// Countries, then a country's cities (as /by-place lists them); a city's
+// photos are a search by country and city.
+
+async function placesView(arg) {
+  const m = main();
+  const country = arg ? decodeURIComponent(arg) : "";
+  const list = el("div", { class: "cards", id: "places" });
+  m.replaceChildren(el("h1", { id: "places-title" }, country ? [el("a", { href: "#/places", text: "Places" }), " › ", country] : "Places"), list);
+  try {
+    if (!country) {
+      const j = await api("GET", "api/v1/places");
+      if (!j.countries.length) list.append(el("p", { text: "No places yet: photos with GPS positions get one." }));
+      for (const c of j.countries) {
+        list.append(el("a", { class: "card place", href: "#/places/" + encodeURIComponent(c), "data-name": c }, el("span", { class: "label", text: c })));
+      }
+      return;
+    }
+    const j = await api("GET", "api/v1/places/" + encodeURIComponent(country));
+    for (const c of j.cities) {
+      list.append(el("a", { class: "card place", href: "#/search/" + new URLSearchParams({ country, city: c }).toString(), "data-name": c },
+        el("span", { class: "label", text: c })));
+    }
+  } catch (e) { fail(e); }
+}
+
+async function tagsView() {
+  const m = main();
+  const list = el("div", { class: "cards", id: "tags" });
+  m.replaceChildren(el("h1", { text: "Tags" }), list);
+  try {
+    const j = await api("GET", "api/v1/tags");
+    if (!j.tags.length) list.append(el("p", { id: "no-tags", text: "No tags yet: keywords other tools wrote (XMP) show here." }));
+    for (const t of j.tags) {
+      list.append(el("a", { class: "card tag", href: "#/search/" + new URLSearchParams({ tag: t }).toString(), "data-name": t }, el("span", { class: "label", text: t })));
+    }
   } catch (e) { fail(e); }
 }
 
