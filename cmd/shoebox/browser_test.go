@@ -381,6 +381,7 @@ func TestGalleryBrowser(t *testing.T) {
 	if !slices.Equal(selected, range3) {
 		t.Errorf("Shift-click selected %v; want %v", selected, range3)
 	}
+	b.do("scroll to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	b.screenshot("selection")
 	b.do("add the selection to the album", chromedp.SetValue(chromedp.ID("sel-album"), album), chromedp.Click(chromedp.ID("sel-add")))
 	b.wait("the selection added", fmt.Sprintf(`document.getElementById("flash").textContent.startsWith("Added %d")`, len(range3)))

@@ -3,7 +3,7 @@
 // attribute, never through HTML parsing.
 "use strict";
 
-const S = { user: "", csrf: "", items: [], ctx: null, observer: null, sel: null };
+const S = { user: "", csrf: "", items: [], ctx: null, observer: null, sel: null, gen: 0 };
 
 // el builds an element: el("div", {class: "x", onclick: fn}, child, "text").
 function el(tag, attrs, ...kids) {
@@ -147,6 +147,7 @@ window.addEventListener("hashchange", () => { if (S.user) route(); });
 function route() {
   closeViewer();
   S.sel = null;
+  S.gen = (S.gen || 0) + 1;
   if (S.observer) { S.observer.disconnect(); S.observer = null; }
   const h = location.hash || "#/";
   const [, view, arg] = h.match(/^#\/([^/]*)\/?(.*)$/) || [null, "", ""];
@@ -198,7 +199,8 @@ function selKey(it) { return it.bucket + "\u0000" + it.key; }
 function tileClick(e, i) {
   const it = S.items[i];
   if (!it) return;
-  if (!S.sel && (e.shiftKey || e.ctrlKey || e.metaKey)) selectMode(true);
+  // Only where the page has a selection bar (the timeline).
+  if (!S.sel && (e.shiftKey || e.ctrlKey || e.metaKey) && document.getElementById("selectbar")) selectMode(true);
   if (!S.sel) { openViewer(i); return; }
   e.preventDefault();
   if (e.shiftKey && S.sel.last !== null && S.items[S.sel.last]) {
@@ -519,18 +521,17 @@ async function searchView(arg) {
   S.items = [];
   const box = document.getElementById("search");
   if (box) box.value = p.get("q") || "";
-  const go = () => {
-    const n = new URLSearchParams();
-    if (p.get("q")) n.set("q", p.get("q"));
-    for (const f of searchFilters) {
-      const s = document.getElementById("filter-" + f);
-      if (s && s.value) n.set(f, s.value);
-    }
+  // A filter changed: the same search with that filter's new value.
+  const go = (f, v) => {
+    const n = new URLSearchParams(p);
+    if (v) n.set(f, v); else n.delete(f);
+    if (f === "country") n.delete("city"); // a city is in its country
     location.hash = "#/search/" + n.toString();
   };
   const pick = (f, label, opts) => {
-    const s = el("select", { id: "filter-" + f, "aria-label": label, onchange: go }, el("option", { value: "", text: label }),
+    const s = el("select", { id: "filter-" + f, "aria-label": label }, el("option", { value: "", text: label }),
       opts.map(([v, t]) => el("option", { value: v, text: t })));
+    s.addEventListener("change", () => go(f, s.value));
     if (p.get(f) && ![...s.options].some((o) => o.value === p.get(f))) s.append(el("option", { value: p.get(f), text: p.get(f) }));
     s.value = p.get(f) || "";
     return s;
@@ -540,7 +541,9 @@ async function searchView(arg) {
     pick("kind", "Photos and videos", [["photo", "Photos"], ["video", "Videos"]]));
   m.replaceChildren(el("h1", { id: "search-title", text: "Search: " + searchTitle(p) }), filters);
   // The place and tag filters list what the library has.
+  const gen = S.gen = (S.gen || 0) + 1; // a newer page drops this one's late answers
   Promise.all([api("GET", "api/v1/places"), api("GET", "api/v1/tags")]).then(([pl, tg]) => {
+    if (S.gen !== gen) return;
     filters.prepend(pick("country", "Any country", pl.countries.map((c) => [c, c])),
       pick("tag", "Any tag", tg.tags.map((t) => [t, t])));
     if (p.get("city")) filters.prepend(pick("city", "Any city", []));
@@ -549,6 +552,7 @@ async function searchView(arg) {
     const q = new URLSearchParams(p);
     q.set("limit", "500");
     const j = await api("GET", "api/v1/search?" + q.toString());
+    if (S.gen !== gen) return;
     S.items = j.items.map((h) => ({
       bucket: h.bucket, key: h.key, name: h.key.split("/").pop(), date: h.taken, kind: h.kind,
       thumbnail: objURL(h.bucket, h.key) + "/thumbnail?size=small",
