@@ -15,7 +15,9 @@
 // library. The timeline and search read one capture-order index: the
 // timeline is catalog.Search with the zero Query (newest first, its
 // cursor), then catalog.Files for the hits' rows and records; search
-// (search.go) is catalog.Search with filters.
+// (search.go) is catalog.Search with filters. Places and tags
+// (places.go) list what /by-place and /by-tag list (catalog.Countries,
+// Cities, Tags); their photos are searches.
 //
 // Security: every route reads the user from the request's context, set
 // by authenticate, and resolves buckets and keys in that user's namespace
