@@ -13,29 +13,31 @@ import (
 // Media is what enrichment learned about a file: derived data, rebuilt
 // from the file itself. Field names are those of the JSON API.
 type Media struct {
-	Kind       string `json:"kind"` // photo, video or other
-	TakenLocal string `json:"taken_local,omitempty"`
-	Offset     string `json:"offset,omitempty"`
-	TakenUTC   string `json:"taken_utc,omitempty"`
-	DateSource string `json:"date_source,omitempty"` // exif, xmp, filename, takeout-json, mtime, upload
-	Make       string `json:"make,omitempty"`
-	Model      string `json:"model,omitempty"`
-	Lens       string `json:"lens,omitempty"`
+	Kind        string   `json:"kind"` // photo, video or other
+	TakenLocal  string   `json:"taken_local,omitempty"`
+	Offset      string   `json:"offset,omitempty"`
+	TakenUTC    string   `json:"taken_utc,omitempty"`
+	DateSource  string   `json:"date_source,omitempty"` // exif, xmp, filename, takeout-json, mtime, upload
+	Make        string   `json:"make,omitempty"`
+	Model       string   `json:"model,omitempty"`
+	Lens        string   `json:"lens,omitempty"`
+
 	// The exposure, from EXIF: ExposureTime in seconds, FNumber (f/8:
 	// 8), ISO, FocalLength in mm as on the lens; zero when unknown.
-	ExposureTime float64  `json:"exposure_time,omitempty"`
-	FNumber      float64  `json:"f_number,omitempty"`
-	ISO          int      `json:"iso,omitempty"`
-	FocalLength  float64  `json:"focal_length,omitempty"`
-	Lat          *float64 `json:"lat,omitempty"`
-	Lon          *float64 `json:"lon,omitempty"`
-	Alt          *float64 `json:"alt,omitempty"`
-	Width        int      `json:"width,omitempty"`
-	Height       int      `json:"height,omitempty"`
-	Orientation  int      `json:"orientation,omitempty"`
-	DurationS    float64  `json:"duration_s,omitempty"`
-	PHash        string   `json:"phash,omitempty"`
-	SHA256       string   `json:"sha256,omitempty"`
+	ExposureTime float64 `json:"exposure_time,omitempty"`
+	FNumber      float64 `json:"f_number,omitempty"`
+	ISO          int     `json:"iso,omitempty"`
+	FocalLength  float64 `json:"focal_length,omitempty"`
+
+	Lat         *float64 `json:"lat,omitempty"`
+	Lon         *float64 `json:"lon,omitempty"`
+	Alt         *float64 `json:"alt,omitempty"`
+	Width       int      `json:"width,omitempty"`
+	Height      int      `json:"height,omitempty"`
+	Orientation int      `json:"orientation,omitempty"`
+	DurationS   float64  `json:"duration_s,omitempty"`
+	PHash       string   `json:"phash,omitempty"`
+	SHA256      string   `json:"sha256,omitempty"`
 	// Faces found in the photo; FacesState says why there are none yet
 	// ("waiting-for-models" until `shoebox models install`).
 	Faces      []Face `json:"faces,omitempty"`
