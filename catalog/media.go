@@ -21,14 +21,6 @@ type Media struct {
 	Make        string   `json:"make,omitempty"`
 	Model       string   `json:"model,omitempty"`
 	Lens        string   `json:"lens,omitempty"`
-
-	// The exposure, from EXIF: ExposureTime in seconds, FNumber (f/8:
-	// 8), ISO, FocalLength in mm as on the lens; zero when unknown.
-	ExposureTime float64 `json:"exposure_time,omitempty"`
-	FNumber      float64 `json:"f_number,omitempty"`
-	ISO          int     `json:"iso,omitempty"`
-	FocalLength  float64 `json:"focal_length,omitempty"`
-
 	Lat         *float64 `json:"lat,omitempty"`
 	Lon         *float64 `json:"lon,omitempty"`
 	Alt         *float64 `json:"alt,omitempty"`
@@ -73,6 +65,12 @@ type Media struct {
 	// OffsetFromPlaceUTC (TakenUTC was known, TakenLocal derived); ""
 	// when the file gave it, or there is none.
 	OffsetSource string `json:"offset_source,omitempty"`
+	// The exposure, from EXIF: ExposureTime in seconds, FNumber (f/8:
+	// 8), ISO, FocalLength in mm as on the lens; zero when unknown.
+	ExposureTime float64 `json:"exposure_time,omitempty"`
+	FNumber      float64 `json:"f_number,omitempty"`
+	ISO          int     `json:"iso,omitempty"`
+	FocalLength  float64 `json:"focal_length,omitempty"`
 }
 
 // NamedRegion is an area of the photo another tool named (a face tagged
