@@ -1,5 +1,5 @@
 // Package exif reads the few EXIF/TIFF fields a photo library needs (date,
-// offset, camera, lens, GPS, orientation, pixel size, embedded previews)
+// offset, camera, lens, exposure, GPS, orientation, pixel size, embedded previews)
 // from a TIFF structure: an EXIF block (JPEG APP1, PNG eXIf, WebP EXIF,
 // HEIF Exif item) or a whole TIFF-based file (TIFF, DNG, NEF, ARW, CR2,
 // ORF, RW2).
