@@ -81,12 +81,10 @@
 // explicitly (WebDAV MKCOL, S3 zero-byte PUT of "name/") are marked
 // Explicit; S3 lists only those as keys.
 //
-// The web gallery's timeline (Timeline, timeline.go) reads the by-day
-// index backwards: DaysDescending seeks once per day with a reverse
-// iterator, DayFiles reads one day (index row, object row, media record)
-// in one snapshot, and a page sorts each day by time taken. A page costs
-// the days it shows; its cursor is the last entry's place, so no key
-// prefix of its own is needed.
+// The web gallery's timeline is a Search with the zero Query (the
+// capture-order index ixq read backwards from the cursor); Files
+// (timeline.go) then reads each hit's object row and media record in one
+// snapshot. No key prefix of its own.
 //
 // # File ids
 //

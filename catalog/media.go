@@ -81,6 +81,12 @@ type Media struct {
 	// appended, told by XMP), locates the video in the file; nil for
 	// other files.
 	MotionPhoto *MotionPart `json:"motion_photo,omitempty"`
+	// The exposure, from EXIF: ExposureTime in seconds, FNumber (f/8:
+	// 8), ISO, FocalLength in mm as on the lens; zero when unknown.
+	ExposureTime float64 `json:"exposure_time,omitempty"`
+	FNumber      float64 `json:"f_number,omitempty"`
+	ISO          int     `json:"iso,omitempty"`
+	FocalLength  float64 `json:"focal_length,omitempty"`
 }
 
 // MotionPart is the video inside a motion photo: Length bytes from Offset,

@@ -10,10 +10,11 @@ import (
 )
 
 // BenchmarkTimeline100k pages through a timeline of 100,000 photos (ten
-// years, about 27 a day, on disk, indexed as enrichment indexes them):
-// "first" is the first screen's page (120 items), "next" each further
-// page of 120 from the previous page's cursor (wrapping round at the
-// end), "jump" a scrubber jump to a month. Server time, without HTTP.
+// years, about 27 a day, on disk, indexed as enrichment indexes them) as
+// the gallery reads it: a Search with the zero Query, then Files for the
+// hits. "first" is the first screen's page (120 items), "next" each
+// further page of 120 from the previous page's cursor (wrapping round at
+// the end), "jump" a scrubber jump to a month. Server time, without HTTP.
 //
 //	go test ./catalog -run '^$' -bench Timeline100k -benchtime 200x
 func BenchmarkTimeline100k(b *testing.B) {
@@ -48,28 +49,36 @@ func BenchmarkTimeline100k(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	page := func(q Query) ([]File, string) {
+		hits, next, err := c.Search(ctx, "u", q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		refs := make([]Ref, len(hits))
+		for i, h := range hits {
+			refs[i] = Ref{h.Bucket, h.Key}
+		}
+		fs, err := c.Files(ctx, "u", refs)
+		if err != nil || len(fs) != len(hits) {
+			b.Fatalf("files of %d hits: %d, %v", len(hits), len(fs), err)
+		}
+		return fs, next
+	}
 	b.Run("first", func(b *testing.B) {
 		for b.Loop() {
-			p, more, err := c.Timeline(ctx, "u", nil, "", limit)
-			if err != nil || len(p) != limit || !more {
-				b.Fatalf("first page: %d items, more %v, %v", len(p), more, err)
+			if p, next := page(Query{Limit: limit}); len(p) != limit || next == "" {
+				b.Fatalf("first page: %d items, next %q", len(p), next)
 			}
 		}
 	})
 	b.Run("next", func(b *testing.B) {
-		var cur *TimelineCursor
-		pages := 0
+		cur := ""
 		for b.Loop() {
-			p, more, err := c.Timeline(ctx, "u", cur, "", limit)
-			if err != nil || len(p) == 0 {
-				b.Fatalf("page %d: %d items, %v", pages, len(p), err)
+			p, next := page(Query{Limit: limit, After: cur})
+			if len(p) == 0 {
+				b.Fatalf("page after %q: no items", cur)
 			}
-			pages++
-			cur = nil
-			if more {
-				cc := CursorOf(p[len(p)-1])
-				cur = &cc
-			}
+			cur = next
 		}
 	})
 	b.Run("jump", func(b *testing.B) {
@@ -77,9 +86,8 @@ func BenchmarkTimeline100k(b *testing.B) {
 		for b.Loop() {
 			month := start.AddDate(0, i%120, 0).Format("2006-01")
 			i += 37
-			p, _, err := c.Timeline(ctx, "u", nil, month, limit)
-			if err != nil || len(p) == 0 {
-				b.Fatalf("from %s: %d items, %v", month, len(p), err)
+			if p, _ := page(Query{Limit: limit, To: month}); len(p) == 0 {
+				b.Fatalf("to %s: no items", month)
 			}
 		}
 	})

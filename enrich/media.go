@@ -153,6 +153,7 @@ func (x Metadata) fill(m *catalog.Media, p *probed) {
 	w, h := p.width, p.height
 	if e := p.exif; e != nil {
 		m.Make, m.Model, m.Lens = cleanMake(e.Make), e.Model, e.Lens
+		m.ExposureTime, m.FNumber, m.ISO, m.FocalLength = e.ExposureTime, e.FNumber, e.ISO, e.FocalLength
 		m.Orientation = e.Orientation
 		m.ContentID = e.ContentID
 		if e.HasGPS {

@@ -18,6 +18,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"shoebox/davfs/web"
 )
 
 // browser drives one headless Chromium tab against a server, and records
@@ -173,6 +175,27 @@ func (b *browser) hash(h string) {
 	b.do("go to "+h, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("location.hash = %q", h)))
 }
 
+// click clicks the first element matching the CSS selector sel with
+// modifier keys held (Shift, Ctrl).
+func (b *browser) click(sel string, mods ...chromedp.Modifier) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 3*time.Minute)
+	defer cancel()
+	// In the middle of the window: not under the sticky header.
+	err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsString(sel)+`).scrollIntoView({block: "center"})`))
+	var nodes []*chromedp.Node
+	if err == nil {
+		nodes, err = chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(sel), chromedp.NodeVisible))
+	}
+	if err == nil {
+		err = chromedp.Do(ctx, chromedp.MouseClickNode(nodes[0], chromedp.ButtonModifiers(mods...)))
+	}
+	if err != nil {
+		b.screenshot("failed-click")
+		b.t.Fatalf("click %s: %v", sel, err)
+	}
+}
+
 func jsString(s string) string {
 	q, _ := json.Marshal(s)
 	return string(q)
@@ -201,7 +224,8 @@ func TestGalleryBrowser(t *testing.T) {
 
 	// What the timeline must show: every photo and video, by day newest
 	// first, and in a day by time taken, newest first (from the media
-	// records).
+	// records); photos taken at the same time by key, descending (the
+	// capture-order index read backwards).
 	type want struct{ day, date, key string }
 	var wants []want
 	for _, n := range append(media, hostile) {
@@ -212,7 +236,7 @@ func TestGalleryBrowser(t *testing.T) {
 		wants = append(wants, want{o.Media.TakenLocal[:10], o.Media.TakenLocal, n})
 	}
 	slices.SortFunc(wants, func(a, c want) int {
-		return cmp.Or(-cmp.Compare(a.day, c.day), -cmp.Compare(a.date, c.date), cmp.Compare(a.key, c.key))
+		return cmp.Or(-cmp.Compare(a.day, c.day), -cmp.Compare(a.date, c.date), -cmp.Compare(a.key, c.key))
 	})
 
 	// Sign in.
@@ -303,6 +327,13 @@ func TestGalleryBrowser(t *testing.T) {
 	b.wait("the timeline", `document.querySelectorAll("#days .tile").length > 0`)
 	b.do("open a photo", chromedp.Click(chromedp.CSS(`#days .tile[data-key="canon_eos.jpg"]`)))
 	b.wait("the album list", fmt.Sprintf(`[...document.querySelectorAll("#album-select option")].some(o => o.value === %s)`, jsString(album)))
+	// Its exposure, from EXIF, in the details.
+	b.wait("the details", `document.querySelector("#details[data-loaded]") !== null`)
+	var exposure string
+	b.eval(`(document.querySelector('#details dd[data-field="exposure"]') || {}).textContent || ""`, &exposure)
+	if exposure != "1/250 s · f/8 · ISO 100 · 35 mm" {
+		t.Errorf("exposure of canon_eos.jpg = %q; want 1/250 s · f/8 · ISO 100 · 35 mm", exposure)
+	}
 	b.do("add it to the album", chromedp.SetValue(chromedp.ID("album-select"), album), chromedp.Click(chromedp.ID("album-add")))
 	b.wait("the photo added", `document.getElementById("flash").textContent.startsWith("Added")`)
 	b.do("close the viewer", chromedp.KeyEvent(kb.Escape))
@@ -321,11 +352,107 @@ func TestGalleryBrowser(t *testing.T) {
 	b.screenshot("album")
 	b.check("albums")
 
+	// Several photos selected in the timeline (Select, a click, then a
+	// Shift-click for the range) go into the album at once; a selection
+	// started with a Ctrl-click goes to the trash (and is restored).
+	var picks []string
+	for _, w := range wants[1:] {
+		if w.key != hostile && w.key != "canon_eos.jpg" && !strings.HasPrefix(w.key, "beach_") {
+			picks = append(picks, w.key)
+		}
+	}
+	tileOf := func(key string) string { return `#days .tile[data-key=` + jsString(key) + `]` }
+	idx := func(key string) int {
+		return slices.IndexFunc(wants, func(w want) bool { return w.key == key })
+	}
+	b.hash("#/")
+	b.wait("the timeline", fmt.Sprintf(`document.querySelectorAll("#days .tile").length === %d`, len(wants)))
+	b.wait("the albums of the selection bar", fmt.Sprintf(`[...document.querySelectorAll("#sel-album option")].some(o => o.value === %s)`, jsString(album)))
+	b.do("select mode", chromedp.Click(chromedp.ID("select-mode")))
+	b.click(tileOf(picks[0]))
+	b.click(tileOf(picks[2]), chromedp.ModifierShift)
+	var range3 []string
+	for _, w := range wants[idx(picks[0]) : idx(picks[2])+1] {
+		range3 = append(range3, w.key)
+	}
+	b.wait("the range selected", fmt.Sprintf(`document.querySelectorAll("#days .tile.selected").length === %d && document.getElementById("sel-count").textContent === "%d selected"`, len(range3), len(range3)))
+	var selected []string
+	b.eval(`[...document.querySelectorAll("#days .tile.selected")].map(t => t.dataset.key)`, &selected)
+	if !slices.Equal(selected, range3) {
+		t.Errorf("Shift-click selected %v; want %v", selected, range3)
+	}
+	b.do("scroll to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	b.screenshot("selection")
+	b.do("add the selection to the album", chromedp.SetValue(chromedp.ID("sel-album"), album), chromedp.Click(chromedp.ID("sel-add")))
+	b.wait("the selection added", fmt.Sprintf(`document.getElementById("flash").textContent.startsWith("Added %d")`, len(range3)))
+	resp, body = s.do("GET", "/api/v1/albums/"+url.PathEscape(album), nil)
+	var albumItems struct{ Items []web.Item }
+	if resp.StatusCode != 200 {
+		t.Errorf("GET album: %d %.300s", resp.StatusCode, body)
+	}
+	decodeJSON(t, body, &albumItems)
+	for _, k := range range3 {
+		if !slices.ContainsFunc(albumItems.Items, func(it web.Item) bool { return it.Key == k }) {
+			t.Errorf("album lacks %s after adding the selection: %.500s", k, body)
+		}
+	}
+	b.do("select by Ctrl-click", chromedp.WaitVisible(chromedp.ID("select-mode")))
+	b.click(tileOf(picks[0]), chromedp.ModifierCtrl)
+	b.click(tileOf(picks[1]), chromedp.ModifierCtrl)
+	b.wait("two selected", `document.getElementById("sel-count").textContent === "2 selected"`)
+	b.do("trash the selection", chromedp.Click(chromedp.ID("sel-trash")))
+	b.wait("the selection gone", fmt.Sprintf(`document.querySelectorAll("#days .tile").length === %d && document.querySelector("#days .tile.selected") === null`, len(wants)-2))
+	for _, k := range picks[:2] {
+		if resp, body := s.do("GET", "/dav/photos/"+url.PathEscape(k), nil); resp.StatusCode != 404 {
+			t.Errorf("trashed %s: GET %d %.100s; want 404", k, resp.StatusCode, body)
+		}
+	}
+	resp, body = s.do("GET", "/api/v1/trash", nil)
+	var trash struct {
+		Items []struct{ ID, Key string }
+	}
+	decodeJSON(t, body, &trash)
+	if len(trash.Items) != 2 {
+		t.Errorf("trash after trashing 2: %.500s", body)
+	}
+	for _, ti := range trash.Items {
+		resp, body := s.do("POST", "/api/v1/trash/"+url.PathEscape(ti.ID)+"/restore", nil)
+		if resp.StatusCode/100 != 2 {
+			t.Errorf("restore %s: %d %.200s", ti.Key, resp.StatusCode, body)
+		}
+	}
+	for _, k := range picks[:2] {
+		s.get("/dav/photos/" + url.PathEscape(k))
+	}
+	b.check("selection")
+
 	// Search from the header box.
 	b.do("search", chromedp.SendKeys(chromedp.ID("search"), "canon\n"))
 	b.wait("the search result", `document.querySelector('#main .grid .tile[data-key="canon_eos.jpg"]') !== null`)
 	b.screenshot("search")
 	b.check("search")
+
+	// Places: countries, then cities, then the city's photos (a search
+	// by country and city); a filter of the search page narrows it.
+	b.hash("#/places")
+	b.wait("the countries", `document.querySelector('#places .card[data-name="Japan"]') !== null`)
+	b.screenshot("places")
+	b.do("open a country", chromedp.Click(chromedp.CSS(`#places .card[data-name="Japan"]`)))
+	b.wait("the cities", `document.querySelector('#places .card[data-name="Tokyo"]') !== null`)
+	b.do("open a city", chromedp.Click(chromedp.CSS(`#places .card[data-name="Tokyo"]`)))
+	b.wait("the city's photos", `document.querySelector('#main .grid .tile[data-key="iphone_tokyo.jpg"]') !== null`)
+	var inTokyo []string
+	b.eval(`[...document.querySelectorAll("#main .grid .tile")].map(t => t.dataset.key)`, &inTokyo)
+	if !slices.Equal(inTokyo, []string{"iphone_tokyo.jpg"}) {
+		t.Errorf("photos of Tokyo = %v; want [iphone_tokyo.jpg]", inTokyo)
+	}
+	b.wait("the filters", `document.getElementById("filter-country") !== null && document.getElementById("filter-country").value === "Japan"`)
+	b.do("only videos", chromedp.SetValue(chromedp.ID("filter-kind"), "video"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("filter-kind").dispatchEvent(new Event("change"))`))
+	b.wait("no videos in Tokyo", `location.hash.includes("kind=video") && location.hash.includes("city=Tokyo") && document.getElementById("no-results") !== null`)
+	b.hash("#/tags")
+	b.wait("the tags view", `document.querySelector("#tags .card, #no-tags") !== null`)
+	b.check("places")
 
 	// People: the view works with whatever faces the models found (none
 	// without models installed).

@@ -279,6 +279,7 @@ func TestGalleryIsolation(t *testing.T) {
 		{"GET", "/api/v1/people/p1/cover", ""},
 		{"PATCH", "/api/v1/people/p1", `{"name":"Eve"}`},
 		{"POST", "/api/v1/people/p1/hide", ""},
+		{"GET", "/api/v1/places/France", ""}, // admin's canon_eos.jpg was taken in Paris
 	} {
 		resp, body := bob.do(tc.method, tc.path, tc.body, csrf...)
 		if resp.StatusCode != 404 && resp.StatusCode != 403 {
@@ -294,7 +295,7 @@ func TestGalleryIsolation(t *testing.T) {
 	for p, notWant := range map[string]string{
 		"/api/v1/timeline": "canon_eos", "/api/v1/albums": "Trip", "/api/v1/trash": "forest",
 		"/api/v1/duplicates": "beach", "/api/v1/buckets": "adminonly", "/api/v1/timeline/months": "2019-06",
-		"/api/v1/search?q=canon": "canon_eos",
+		"/api/v1/search?q=canon": "canon_eos", "/api/v1/places": "France",
 	} {
 		resp, body := bob.do("GET", p, "")
 		want(t, resp, body, 200)

@@ -12,8 +12,12 @@
 // does; persons through the People owner (enrich.People), as /by-person
 // does. What the app lists (person folders, duplicate groups, albums) is
 // what virtualdirs lists, so the gallery and the folders always show one
-// library. The timeline reads the catalog's by-day index backwards a day
-// at a time (catalog.Timeline); search is catalog.Search (search.go).
+// library. The timeline and search read one capture-order index: the
+// timeline is catalog.Search with the zero Query (newest first, its
+// cursor), then catalog.Files for the hits' rows and records; search
+// (search.go) is catalog.Search with filters. Places and tags
+// (places.go) list what /by-place and /by-tag list (catalog.Countries,
+// Cities, Tags); their photos are searches.
 //
 // Security: every route reads the user from the request's context, set
 // by authenticate, and resolves buckets and keys in that user's namespace

@@ -3,9 +3,8 @@ package web
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path"
@@ -86,37 +85,11 @@ func itemOf(o catalog.Object, m catalog.Media, names map[string]string) Item {
 	return it
 }
 
-// cursor is where a timeline page ends: the last item's place in the
-// order (day descending; in a day, time taken descending, then bucket and
-// key). Sent to clients as opaque base64url JSON.
-type cursor struct {
-	Day    string `json:"d"`
-	Date   string `json:"t"`
-	Bucket string `json:"b"`
-	Key    string `json:"k"`
-}
-
-func (c cursor) String() string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func parseCursor(s string) (cursor, error) {
-	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	if err != nil || len(c.Day) != 10 {
-		return c, errBadCursor
-	}
-	return c, nil
-}
-
-// order compares two items of one day in timeline order (as
-// catalog.Timeline sorts).
+// order compares two items in the timeline's order: capture time, newest
+// first, then bucket and key descending (the reverse of the capture-order
+// index, as catalog.Search lists it).
 func order(a, b Item) int {
-	return cmp.Or(-cmp.Compare(a.Date, b.Date), cmp.Compare(a.Bucket, b.Bucket), cmp.Compare(a.Key, b.Key))
+	return -cmp.Or(cmp.Compare(a.Date, b.Date), cmp.Compare(a.Bucket, b.Bucket), cmp.Compare(a.Key, b.Key))
 }
 
 // Page is GET /api/v1/timeline's answer.
@@ -134,33 +107,38 @@ const (
 var errBadCursor = errors.New("bad cursor")
 
 // TimelinePage reads one page of user's photos and videos newest first
-// (catalog.Timeline): after the cursor after (a Page's Next; "" for the
-// first page), or, when from is set, starting with the newest day not
-// after from (a year, month or day: the scrubber's jump).
+// by capture time (catalog.Search with no filter but the date): after
+// the cursor after (a Page's Next; "" for the first page), or, when from
+// is set, starting with the newest photo not after from (a year, month or
+// day: the scrubber's jump). It then reads each hit's row and record
+// (catalog.Files), in one snapshot.
 func (h *Handler) TimelinePage(ctx context.Context, user, after, from string, limit int) (Page, error) {
-	var cur *catalog.TimelineCursor
-	if after != "" {
-		c, err := parseCursor(after)
-		if err != nil {
-			return Page{}, err
-		}
-		cur = &catalog.TimelineCursor{Day: c.Day, Taken: c.Date, Bucket: c.Bucket, Key: c.Key}
+	q := catalog.Query{After: after, Limit: limit}
+	if after == "" {
+		q.To = from
+	}
+	hits, next, err := h.cat.Search(ctx, user, q)
+	if errors.Is(err, catalog.ErrBadQuery) {
+		return Page{}, fmt.Errorf("%w: %w", errBadCursor, err)
+	}
+	if err != nil {
+		return Page{}, fmt.Errorf("timeline of %s: %w", user, err)
 	}
 	names, err := h.personNames(ctx, user)
 	if err != nil {
 		return Page{}, err
 	}
-	es, more, err := h.cat.Timeline(ctx, user, cur, from, limit)
+	refs := make([]catalog.Ref, len(hits))
+	for i, hit := range hits {
+		refs[i] = catalog.Ref{Bucket: hit.Bucket, Key: hit.Key}
+	}
+	fs, err := h.cat.Files(ctx, user, refs)
 	if err != nil {
-		return Page{}, err
+		return Page{}, fmt.Errorf("timeline of %s: %w", user, err)
 	}
-	page := Page{Items: make([]Item, 0, len(es))}
-	for _, e := range es {
-		page.Items = append(page.Items, itemOf(e.Object, e.Media, names))
-	}
-	if more && len(es) > 0 {
-		c := catalog.CursorOf(es[len(es)-1])
-		page.Next = cursor{Day: c.Day, Date: c.Taken, Bucket: c.Bucket, Key: c.Key}.String()
+	page := Page{Items: make([]Item, 0, len(fs)), Next: next}
+	for _, f := range fs {
+		page.Items = append(page.Items, itemOf(f.Object, f.Media, names))
 	}
 	return page, nil
 }

@@ -3,7 +3,7 @@
 // attribute, never through HTML parsing.
 "use strict";
 
-const S = { user: "", csrf: "", items: [], ctx: null, observer: null };
+const S = { user: "", csrf: "", items: [], ctx: null, observer: null, sel: null, gen: 0 };
 
 // el builds an element: el("div", {class: "x", onclick: fn}, child, "text").
 function el(tag, attrs, ...kids) {
@@ -66,6 +66,17 @@ function fmtSize(n) {
   return (i ? n.toFixed(1) : n) + " " + u[i];
 }
 
+// fmtExposure: "1/250 s · f/8 · ISO 100 · 35 mm", what is known of it.
+function fmtExposure(m) {
+  const out = [];
+  const t = m.exposure_time;
+  if (t > 0) out.push((t < 0.5 ? "1/" + Math.round(1 / t) : String(Math.round(t * 10) / 10)) + " s");
+  if (m.f_number > 0) out.push("f/" + Math.round(m.f_number * 10) / 10);
+  if (m.iso > 0) out.push("ISO " + m.iso);
+  if (m.focal_length > 0) out.push(Math.round(m.focal_length * 10) / 10 + " mm");
+  return out.join(" · ");
+}
+
 function fmtDay(day) {
   if (!day) return "Undated";
   const d = new Date(day + "T12:00:00");
@@ -114,7 +125,7 @@ async function signOut() {
 // ---- layout and routing ----
 
 const views = [
-  ["#/", "Timeline"], ["#/albums", "Albums"], ["#/people", "People"],
+  ["#/", "Timeline"], ["#/albums", "Albums"], ["#/people", "People"], ["#/places", "Places"], ["#/tags", "Tags"],
   ["#/duplicates", "Duplicates"], ["#/trash", "Trash"], ["#/upload", "Upload"],
 ];
 
@@ -135,6 +146,8 @@ window.addEventListener("hashchange", () => { if (S.user) route(); });
 
 function route() {
   closeViewer();
+  S.sel = null;
+  S.gen = (S.gen || 0) + 1;
   if (S.observer) { S.observer.disconnect(); S.observer = null; }
   const h = location.hash || "#/";
   const [, view, arg] = h.match(/^#\/([^/]*)\/?(.*)$/) || [null, "", ""];
@@ -149,7 +162,9 @@ function route() {
     "duplicates": () => duplicatesView(),
     "trash": () => trashView(),
     "upload": () => uploadView(),
-    "search": () => searchView(name),
+    "search": () => searchView(arg),
+    "places": () => placesView(arg),
+    "tags": () => tagsView(),
   }[view];
   main().replaceChildren();
   (run || (() => main().append(el("p", { text: "No such page." }))))();
@@ -161,25 +176,121 @@ function tile(it, i) {
   const img = it.thumbnail
     ? el("img", { src: it.thumbnail, alt: it.name, loading: "lazy", decoding: "async" })
     : el("span", { class: "nothumb", text: it.name });
-  return el("button", {
+  const t = el("button", {
     class: "tile" + (it.kind === "video" ? " video" : ""), "data-bucket": it.bucket, "data-key": it.key,
-    "data-date": it.date || "", title: it.name, onclick: () => openViewer(i),
-  }, img, it.kind === "video" ? el("span", { class: "badge", text: "▶" }) : null);
+    "data-date": it.date || "", title: it.name, onclick: (e) => tileClick(e, i),
+  }, img, it.kind === "video" ? el("span", { class: "badge", text: "▶" }) : null, el("span", { class: "check", "aria-hidden": "true" }));
+  if (S.sel && S.sel.keys.has(selKey(it))) t.classList.add("selected");
+  return t;
 }
 
 function grid(items, offset) {
   return el("div", { class: "grid" }, items.map((it, j) => tile(it, offset + j)));
 }
 
+// ---- selection ----
+// In select mode (the Select button, or a Ctrl/Shift-click on a photo) a
+// click toggles a photo and a Shift-click selects the range from the
+// last photo clicked; the bar above the grid adds the selection to an
+// album or moves it to the trash.
+
+function selKey(it) { return it.bucket + "\u0000" + it.key; }
+
+function tileClick(e, i) {
+  const it = S.items[i];
+  if (!it) return;
+  // Only where the page has a selection bar (the timeline).
+  if (!S.sel && (e.shiftKey || e.ctrlKey || e.metaKey) && document.getElementById("selectbar")) selectMode(true);
+  if (!S.sel) { openViewer(i); return; }
+  e.preventDefault();
+  if (e.shiftKey && S.sel.last !== null && S.items[S.sel.last]) {
+    const [a, b] = S.sel.last < i ? [S.sel.last, i] : [i, S.sel.last];
+    for (let j = a; j <= b; j++) S.sel.keys.add(selKey(S.items[j]));
+  } else if (S.sel.keys.has(selKey(it))) {
+    S.sel.keys.delete(selKey(it));
+  } else {
+    S.sel.keys.add(selKey(it));
+  }
+  S.sel.last = i;
+  paintSelection();
+}
+
+function selectedItems() {
+  return S.sel ? S.items.filter((it) => S.sel.keys.has(selKey(it))) : [];
+}
+
+function paintSelection() {
+  document.querySelectorAll("#main .tile").forEach((t) => {
+    t.classList.toggle("selected", !!S.sel && S.sel.keys.has(t.dataset.bucket + "\u0000" + t.dataset.key));
+  });
+  const bar = document.getElementById("selectbar");
+  if (!bar) return;
+  bar.classList.toggle("on", !!S.sel);
+  const n = selectedItems().length;
+  document.getElementById("sel-count").textContent = S.sel ? n + " selected" : "";
+  for (const id of ["sel-add", "sel-trash"]) document.getElementById(id).disabled = !n;
+}
+
+function selectMode(on) {
+  S.sel = on ? { keys: new Set(), last: null } : null;
+  paintSelection();
+}
+
+// selectBar is the bar of a grid whose photos can be selected.
+function selectBar() {
+  const albumSel = el("select", { id: "sel-album" }, el("option", { value: "", text: "Add to album…" }));
+  const bar = el("div", { id: "selectbar", class: "selectbar inline" },
+    el("button", { id: "select-mode", onclick: () => selectMode(!S.sel), text: "Select" }),
+    el("span", { id: "sel-count", class: "count" }),
+    el("span", { class: "seltools" },
+      albumSel,
+      el("button", { id: "sel-add", onclick: () => addSelection(albumSel.value), text: "Add to album", disabled: true }),
+      el("button", { id: "sel-trash", class: "danger", onclick: trashSelection, text: "Move to trash", disabled: true }),
+      el("button", { id: "sel-cancel", onclick: () => selectMode(false), text: "Cancel" })));
+  api("GET", "api/v1/albums").then((j) => {
+    for (const a of j.albums) albumSel.append(el("option", { value: a.name, text: a.name }));
+  }).catch(fail);
+  return bar;
+}
+
+async function addSelection(name) {
+  const items = selectedItems();
+  if (!name) { flash("Choose an album first.", true); return; }
+  if (!items.length) return;
+  try {
+    await api("POST", "api/v1/albums/" + encodeURIComponent(name) + "/items", { items: items.map((it) => ({ bucket: it.bucket, key: it.key })) });
+    flash("Added " + items.length + " to " + name + ".");
+    selectMode(false);
+  } catch (e) { fail(e); }
+}
+
+async function trashSelection() {
+  const items = selectedItems();
+  if (!items.length) return; // the trash keeps them: restore undoes this
+  let done = 0;
+  for (const it of items) {
+    try {
+      await api("DELETE", objURL(it.bucket, it.key));
+      done++;
+      S.items.splice(S.items.indexOf(it), 1);
+      const t = document.querySelector(`#main .tile[data-key="${CSS.escape(it.key)}"][data-bucket="${CSS.escape(it.bucket)}"]`);
+      if (t) t.remove();
+    } catch (e) { fail(e); break; }
+  }
+  if (done === items.length) flash("Moved " + done + " to the trash.");
+  selectMode(false);
+  reindexTiles();
+}
+
 // ---- timeline ----
 
 async function timeline(from) {
-  S.items = []; S.ctx = { kind: "timeline" };
+  S.items = []; S.ctx = { kind: "timeline" }; S.sel = null;
   const m = main();
   const days = el("div", { id: "days" });
   const sentinel = el("div", { id: "more", class: "more", text: "Loading…" });
   const scrub = el("aside", { id: "scrubber", class: "scrubber" });
-  m.replaceChildren(el("div", { class: "timeline" }, el("div", { class: "stream" }, days, sentinel), scrub));
+  m.replaceChildren(el("div", { class: "timeline" }, el("div", { class: "stream" }, selectBar(), days, sentinel), scrub));
   let next = "", loading = false, done = false;
   let lastDay = null;
   async function more() {
@@ -315,6 +426,7 @@ async function fillDetails(dl, it) {
   row(dl, "Date from", m.date_source, "date_source");
   row(dl, "Camera", [m.make, m.model].filter(Boolean).join(" "), "camera");
   row(dl, "Lens", m.lens, "lens");
+  row(dl, "Exposure", fmtExposure(m), "exposure");
   row(dl, "Size", (m.width ? m.width + " × " + m.height + " · " : "") + fmtSize(o.size), "size");
   if (m.duration_s) row(dl, "Duration", m.duration_s.toFixed(1) + " s", "duration");
   if (m.place) row(dl, "Place", [m.place.city, m.place.region, m.place.country].filter(Boolean).join(", "), "place");
@@ -363,31 +475,128 @@ function reindexTiles() {
 }
 
 // ---- search ----
+// A search's page is #/search/<query string of GET api/v1/search>: the
+// box's text is q, and the filters the page offers (country, city, tag,
+// rating, kind) are the API's own parameters.
+
+const searchFilters = ["country", "city", "tag", "rating", "kind"];
 
 function searchBox() {
   const q = el("input", { id: "search", type: "search", placeholder: "Search", "aria-label": "Search" });
   const form = el("form", { class: "search", role: "search" }, q);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    if (q.value.trim()) location.hash = "#/search/" + encodeURIComponent(q.value.trim());
+    const p = new URLSearchParams();
+    if (q.value.trim()) p.set("q", q.value.trim());
+    // The filters chosen on the search page stay.
+    for (const f of searchFilters) {
+      const s = document.getElementById("filter-" + f);
+      if (s && s.value) p.set(f, s.value);
+    }
+    if ([...p.keys()].length) location.hash = "#/search/" + p.toString();
   });
   return form;
 }
 
-async function searchView(q) {
+function searchParams(arg) {
+  // An older link (#/search/<text>) is free text.
+  return arg.includes("=") ? new URLSearchParams(arg) : new URLSearchParams({ q: decodeURIComponent(arg) });
+}
+
+function searchTitle(p) {
+  const parts = [];
+  if (p.get("q")) parts.push(p.get("q"));
+  if (p.get("city")) parts.push(p.get("city"));
+  if (p.get("country")) parts.push(p.get("country"));
+  if (p.get("tag")) parts.push("#" + p.get("tag"));
+  if (p.get("rating")) parts.push("★".repeat(Number(p.get("rating"))) + " and up");
+  if (p.get("kind")) parts.push(p.get("kind") + "s");
+  return parts.join(" · ");
+}
+
+async function searchView(arg) {
   const m = main();
+  const p = searchParams(arg);
   S.ctx = { kind: "search" };
   S.items = [];
   const box = document.getElementById("search");
-  if (box) box.value = q;
-  m.replaceChildren(el("h1", { id: "search-title", text: "Search: " + q }));
+  if (box) box.value = p.get("q") || "";
+  // A filter changed: the same search with that filter's new value.
+  const go = (f, v) => {
+    const n = new URLSearchParams(p);
+    if (v) n.set(f, v); else n.delete(f);
+    if (f === "country") n.delete("city"); // a city is in its country
+    location.hash = "#/search/" + n.toString();
+  };
+  const pick = (f, label, opts) => {
+    const s = el("select", { id: "filter-" + f, "aria-label": label }, el("option", { value: "", text: label }),
+      opts.map(([v, t]) => el("option", { value: v, text: t })));
+    s.addEventListener("change", () => go(f, s.value));
+    if (p.get(f) && ![...s.options].some((o) => o.value === p.get(f))) s.append(el("option", { value: p.get(f), text: p.get(f) }));
+    s.value = p.get(f) || "";
+    return s;
+  };
+  const filters = el("div", { class: "inline filters", id: "filters" },
+    pick("rating", "Any rating", [1, 2, 3, 4, 5].map((n) => [String(n), "★".repeat(n) + " and up"])),
+    pick("kind", "Photos and videos", [["photo", "Photos"], ["video", "Videos"]]));
+  m.replaceChildren(el("h1", { id: "search-title", text: "Search: " + searchTitle(p) }), filters);
+  // The place and tag filters list what the library has.
+  const gen = S.gen = (S.gen || 0) + 1; // a newer page drops this one's late answers
+  Promise.all([api("GET", "api/v1/places"), api("GET", "api/v1/tags")]).then(([pl, tg]) => {
+    if (S.gen !== gen) return;
+    filters.prepend(pick("country", "Any country", pl.countries.map((c) => [c, c])),
+      pick("tag", "Any tag", tg.tags.map((t) => [t, t])));
+    if (p.get("city")) filters.prepend(pick("city", "Any city", []));
+  }).catch(fail);
   try {
-    const j = await api("GET", "api/v1/search?limit=500&q=" + encodeURIComponent(q));
+    const q = new URLSearchParams(p);
+    q.set("limit", "500");
+    const j = await api("GET", "api/v1/search?" + q.toString());
+    if (S.gen !== gen) return;
     S.items = j.items.map((h) => ({
       bucket: h.bucket, key: h.key, name: h.key.split("/").pop(), date: h.taken, kind: h.kind,
       thumbnail: objURL(h.bucket, h.key) + "/thumbnail?size=small",
     }));
     m.append(S.items.length ? grid(S.items, 0) : el("p", { id: "no-results", text: "Nothing found." }));
+  } catch (e) { fail(e); }
+}
+
+// ---- places and tags ----
+// Countries, then a country's cities (as /by-place lists them); a city's
+// photos are a search by country and city.
+
+async function placesView(arg) {
+  const m = main();
+  const country = arg ? decodeURIComponent(arg) : "";
+  const list = el("div", { class: "cards", id: "places" });
+  m.replaceChildren(el("h1", { id: "places-title" }, country ? [el("a", { href: "#/places", text: "Places" }), " › ", country] : "Places"), list);
+  try {
+    if (!country) {
+      const j = await api("GET", "api/v1/places");
+      if (!j.countries.length) list.append(el("p", { text: "No places yet: photos with GPS positions get one." }));
+      for (const c of j.countries) {
+        list.append(el("a", { class: "card place", href: "#/places/" + encodeURIComponent(c), "data-name": c }, el("span", { class: "label", text: c })));
+      }
+      return;
+    }
+    const j = await api("GET", "api/v1/places/" + encodeURIComponent(country));
+    for (const c of j.cities) {
+      list.append(el("a", { class: "card place", href: "#/search/" + new URLSearchParams({ country, city: c }).toString(), "data-name": c },
+        el("span", { class: "label", text: c })));
+    }
+  } catch (e) { fail(e); }
+}
+
+async function tagsView() {
+  const m = main();
+  const list = el("div", { class: "cards", id: "tags" });
+  m.replaceChildren(el("h1", { text: "Tags" }), list);
+  try {
+    const j = await api("GET", "api/v1/tags");
+    if (!j.tags.length) list.append(el("p", { id: "no-tags", text: "No tags yet: keywords other tools wrote (XMP) show here." }));
+    for (const t of j.tags) {
+      list.append(el("a", { class: "card tag", href: "#/search/" + new URLSearchParams({ tag: t }).toString(), "data-name": t }, el("span", { class: "label", text: t })));
+    }
   } catch (e) { fail(e); }
 }
 

@@ -1,5 +1,5 @@
 // Package exif reads the few EXIF/TIFF fields a photo library needs (date,
-// offset, camera, lens, GPS, orientation, pixel size, embedded previews,
+// offset, camera, lens, exposure, GPS, orientation, pixel size, embedded previews,
 // an Apple MakerNote's Live Photo content identifier)
 // from a TIFF structure: an EXIF block (JPEG APP1, PNG eXIf, WebP EXIF,
 // HEIF Exif item) or a whole TIFF-based file (TIFF, DNG, NEF, ARW, CR2,
@@ -50,6 +50,10 @@ const (
 	tagSubSecDigitized   = 0x9292
 	tagPixelX            = 0xA002
 	tagPixelY            = 0xA003
+	tagExposureTime      = 0x829A
+	tagFNumber           = 0x829D
+	tagISO               = 0x8827 // PhotographicSensitivity, ISOSpeedRatings before EXIF 2.3
+	tagFocalLength       = 0x920A
 	tagLensMake          = 0xA433
 	tagLensModel         = 0xA434
 	tagMakerNote         = 0x927C
@@ -88,6 +92,10 @@ type Data struct {
 	// editor's), with OffsetTime: a weaker date than DateTime.
 	Modified, ModifiedOffset string
 	Orientation              int // 1..8
+	// The exposure: ExposureTime in seconds, FNumber (f/8: 8), ISO,
+	// FocalLength in mm (as on the lens, not 35 mm equivalent).
+	ExposureTime, FNumber, FocalLength float64
+	ISO                                int
 	// Width and Height are the main image's size as stored (before
 	// orientation): PixelX/YDimension, else the first full-resolution IFD.
 	Width, Height int
@@ -299,6 +307,16 @@ func (x *reader) rats(e entry, max int) ([]float64, error) {
 	return out, nil
 }
 
+// positive reads a one-value rational that must be above zero (0 when
+// it is not).
+func (x *reader) positive(e entry) (float64, error) {
+	r, err := x.rats(e, 1)
+	if err != nil || r[0] <= 0 {
+		return 0, err
+	}
+	return r[0], nil
+}
+
 // entries reads an IFD's entries and the offset of the next IFD.
 func (x *reader) entries(off uint32) ([]entry, uint32, error) {
 	if x.seen[off] || len(x.seen) >= maxIFDs {
@@ -500,6 +518,17 @@ func (x *reader) exifIFD(es []entry) {
 			var b []byte
 			if b, err = x.value(e, maxMakerNote); err == nil {
 				x.d.ContentID = AppleContentID(b)
+			}
+		case tagExposureTime:
+			x.d.ExposureTime, err = x.positive(e)
+		case tagFNumber:
+			x.d.FNumber, err = x.positive(e)
+		case tagFocalLength:
+			x.d.FocalLength, err = x.positive(e)
+		case tagISO: // may list several: the first is the one used
+			var v []int64
+			if v, err = x.ints(e, 4); err == nil && v[0] > 0 {
+				x.d.ISO = int(v[0])
 			}
 		}
 		if err != nil {

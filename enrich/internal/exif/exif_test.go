@@ -44,7 +44,7 @@ func (t *tiffBuilder) ifd(off int, es ...ent) int {
 }
 
 func TestReadFields(t *testing.T) {
-	tb := newTIFF(512)
+	tb := newTIFF(1024)
 	tb.u32(4, 8)
 	copy(tb.b[300:], "Canon\x00")
 	copy(tb.b[320:], "2019:06:12 14:03:22\x00")
@@ -56,11 +56,15 @@ func TestReadFields(t *testing.T) {
 	for i, v := range []uint32{2, 1, 17, 1, 40131, 1000} {
 		tb.u32(430+4*i, v)
 	}
+	// 1/250 s, f/8, 35 mm
+	for i, v := range []uint32{1, 250, 8, 1, 35, 1} {
+		tb.u32(800+4*i, v)
+	}
 	next := tb.ifd(8,
 		ent{tagMake, 2, 6, 300},
 		ent{tagOrientation, 3, 1, 6},
 		ent{tagExifIFD, 4, 1, 100},
-		ent{tagGPSIFD, 4, 1, 200},
+		ent{tagGPSIFD, 4, 1, 700},
 	)
 	tb.u32(next, 8) // IFD0's next is IFD0: a loop
 	tb.u32(tb.ifd(100,
@@ -70,8 +74,12 @@ func TestReadFields(t *testing.T) {
 		ent{tagPixelX, 4, 1, 1024},
 		ent{tagPixelY, 4, 1, 768},
 		ent{tagLensModel, 2, 0xFFFFFFFF, 0}, // hostile count
+		ent{tagExposureTime, 5, 1, 800},
+		ent{tagFNumber, 5, 1, 808},
+		ent{tagFocalLength, 5, 1, 816},
+		ent{tagISO, 3, 1, 100},
 	), 100) // loops to itself
-	tb.ifd(200,
+	tb.ifd(700,
 		ent{gpsLatRef, 2, 2, 'N'},
 		ent{gpsLat, 5, 3, 400},
 		ent{gpsLonRef, 2, 2, 'E'},
@@ -83,6 +91,9 @@ func TestReadFields(t *testing.T) {
 	}
 	if d.Make != "Canon" || d.Orientation != 6 || d.DateTime != "2019:06:12 14:03:22" || d.Offset != "+02:00" || d.SubSec != "123" || d.Width != 1024 || d.Height != 768 {
 		t.Errorf("got %+v", d)
+	}
+	if d.ExposureTime != 1.0/250 || d.FNumber != 8 || d.FocalLength != 35 || d.ISO != 100 {
+		t.Errorf("exposure = %v s f/%v %v mm ISO %d; want 1/250 s f/8 35 mm ISO 100", d.ExposureTime, d.FNumber, d.FocalLength, d.ISO)
 	}
 	if !d.HasGPS || abs(d.Lat-48.85837) > 1e-6 || abs(d.Lon-2.294481) > 1e-6 {
 		t.Errorf("GPS = %v %v %v; want 48.85837 2.294481", d.HasGPS, d.Lat, d.Lon)
