@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -442,5 +444,55 @@ func TestGalleryTimelinePaging(t *testing.T) {
 	want(t, resp, body, 201)
 	if got := s.get("/dav/photos/new/deep/x.png"); got != "other" {
 		t.Errorf("after overwrite: %q", got)
+	}
+}
+
+// TestDuplicatesPaging: GET /api/v1/duplicates gives its groups a page at
+// a time, in name order, each once, following "next".
+func TestDuplicatesPaging(t *testing.T) {
+	s := startServer(t)
+	s.mkcol("/dav/dups")
+	for i, f := range []string{"canon_eos.jpg", "forest.jpg", "iphone_tokyo.jpg"} { // unlike each other
+		img := string(mustRead(t, filepath.Join(sharedMedia, f)))
+		s.put(fmt.Sprintf("/dav/dups/p%d.jpg", i), img)
+		s.put(fmt.Sprintf("/dav/dups/p%d copy.jpg", i), img)
+	}
+	s.waitQueue(t, 3*time.Minute)
+	var seen []string
+	cursor := ""
+	for page := 0; ; page++ {
+		p := "/api/v1/duplicates?limit=1"
+		if cursor != "" {
+			p += "&cursor=" + url.QueryEscape(cursor)
+		}
+		resp, body := s.do("GET", p, nil)
+		want(t, resp, body, 200)
+		var j struct {
+			Groups []struct {
+				Name  string `json:"name"`
+				Items []any  `json:"items"`
+			} `json:"groups"`
+			Next string `json:"next"`
+		}
+		if err := json.Unmarshal([]byte(body), &j); err != nil {
+			t.Fatal(err)
+		}
+		if len(j.Groups) != 1 || len(j.Groups[0].Items) != 2 {
+			t.Fatalf("page %d: %s; want one group of two", page, body)
+		}
+		seen = append(seen, j.Groups[0].Name)
+		if j.Next == "" {
+			break
+		}
+		cursor = j.Next
+		if page > 3 {
+			t.Fatalf("pages never end: %q", seen)
+		}
+	}
+	if len(seen) != 3 || !slices.IsSorted(seen) {
+		t.Errorf("groups by page: %q; want 3 in name order", seen)
+	}
+	if resp, body := s.do("GET", "/api/v1/duplicates?limit=0", nil); resp.StatusCode != 400 {
+		t.Errorf("limit=0: %d %s", resp.StatusCode, body)
 	}
 }

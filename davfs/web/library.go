@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -424,6 +425,8 @@ func (h *Handler) hidePerson(w http.ResponseWriter, r *http.Request) {
 }
 
 // DuplicateGroup is one of GET /api/v1/duplicates: a /duplicates folder.
+// The groups come a page at a time in name order (limit, 20 by default;
+// cursor: the "next" of the previous page), each opened.
 type DuplicateGroup struct {
 	Name  string `json:"name"`
 	Items []Item `json:"items"`
@@ -431,11 +434,29 @@ type DuplicateGroup struct {
 
 func (h *Handler) duplicates(w http.ResponseWriter, r *http.Request) {
 	ctx, user := r.Context(), auth.User(r.Context())
+	limit := 20
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 200 {
+			apiError(w, http.StatusBadRequest, "limit must be 1 to 200, not "+strconv.Quote(s))
+			return
+		}
+		limit = n
+	}
+	after := r.URL.Query().Get("cursor") // the last group name already given
 	var names []string
+	more := false
 	if err := h.cfg.Virtual.List(ctx, user, "duplicates", func(e virtualdirs.Entry) error {
+		if after != "" && e.Name <= after {
+			return nil
+		}
+		if len(names) == limit {
+			more = true
+			return errPageFull
+		}
 		names = append(names, e.Name)
 		return nil
-	}); err != nil {
+	}); err != nil && !errors.Is(err, errPageFull) {
 		h.fail(w, r, err)
 		return
 	}
@@ -447,8 +468,15 @@ func (h *Handler) duplicates(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, DuplicateGroup{Name: n, Items: items})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"groups": out})
+	page := map[string]any{"groups": out}
+	if more {
+		page["next"] = names[len(names)-1]
+	}
+	writeJSON(w, http.StatusOK, page)
 }
+
+// errPageFull stops a listing once a page has what it needs.
+var errPageFull = errors.New("page full")
 
 // keepDuplicate serves POST /api/v1/duplicates/keep {"bucket","key"}:
 // every other copy of that file's duplicate group goes to the trash, as a

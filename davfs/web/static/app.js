@@ -712,9 +712,14 @@ async function duplicatesView() {
   const m = main();
   const list = el("div", { id: "groups" });
   m.replaceChildren(el("h1", { text: "Duplicates" }), list);
+  await duplicatesPage(list, "");
+}
+
+// duplicatesPage appends a page of groups, and a button for the next.
+async function duplicatesPage(list, cursor) {
   try {
-    const j = await api("GET", "api/v1/duplicates");
-    if (!j.groups.length) list.append(el("p", { id: "no-duplicates", text: "No duplicates." }));
+    const j = await api("GET", "api/v1/duplicates" + (cursor ? "?cursor=" + encodeURIComponent(cursor) : ""));
+    if (!cursor && !j.groups.length) list.append(el("p", { id: "no-duplicates", text: "No duplicates." }));
     for (const g of j.groups) {
       list.append(el("section", { class: "dupgroup", "data-name": g.name },
         el("h2", { text: g.name }),
@@ -731,6 +736,10 @@ async function duplicatesView() {
                 route();
               } catch (e) { fail(e); }
             }, text: "Keep this, trash the others" })))))));
+    }
+    if (j.next) {
+      const more = el("button", { id: "more-duplicates", text: "More groups", onclick: () => { more.remove(); duplicatesPage(list, j.next); } });
+      list.append(more);
     }
   } catch (e) { fail(e); }
 }
