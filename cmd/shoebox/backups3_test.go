@@ -172,12 +172,7 @@ func TestBackupToUpstream(t *testing.T) {
 func TestBackupDuringPersonRenames(t *testing.T) {
 	cache, _ := os.UserCacheDir()
 	models := filepath.Join(cache, "shoebox", "face-api-1.7.15")
-	if out, err := runCLI(t, "", "models", "install", "--models", models); err != nil {
-		if os.Getenv("CI") != "true" {
-			t.Skipf("face models unavailable: %v\n%s", err, out)
-		}
-		t.Fatalf("models install: %v\n%s", err, out)
-	}
+	installFaceModels(t, "--models", models)
 	s := startServer(t, "--models", models)
 	s.mkcol("/dav/faces")
 	// The adults' face set (the one grouping places most faces of):

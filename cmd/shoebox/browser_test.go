@@ -529,12 +529,7 @@ func (b *browser) signIn() {
 func TestGalleryPeopleBrowser(t *testing.T) {
 	needTool(t, "chromium")
 	s := newServer(t)
-	if out, err := runCLI(t, "", "models", "install", "--data", s.data); err != nil {
-		if os.Getenv("CI") != "true" {
-			t.Skipf("the npm registry is not reachable here: %v\n%s", err, out)
-		}
-		t.Fatalf("install: %v\n%s", err, out)
-	}
+	installFaceModels(t, "--data", s.data)
 	s.start()
 	t.Cleanup(s.stop)
 	s.mkcol("/dav/faces")

@@ -59,12 +59,7 @@ func TestFacesWaitForModels(t *testing.T) {
 		t.Errorf("the log does not say how to install the models")
 	}
 	s.stop()
-	if out, err := runCLI(t, "", "models", "install", "--data", s.data); err != nil {
-		if os.Getenv("CI") != "true" {
-			t.Skipf("the npm registry is not reachable here: %v\n%s", err, out)
-		}
-		t.Fatalf("install: %v\n%s", err, out)
-	}
+	installFaceModels(t, "--data", s.data)
 	s.start()
 	s.waitQueue(t, 3*time.Minute)
 	raw := s.apiRaw(t, "people/bona2.jpg")

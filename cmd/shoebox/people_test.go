@@ -16,18 +16,25 @@ import (
 // recall, F1 over the 30 single-person photos); then names a person by
 // renaming its folder with rclone, which a restart keeps. (The held-out
 // figures are TestFaceEval's, in package enrich.)
+// installFaceModels runs `shoebox models install` with args; outside CI,
+// a registry it cannot reach skips the test.
+func installFaceModels(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := runCLI(t, "", append([]string{"models", "install"}, args...)...); err != nil {
+		if os.Getenv("CI") != "true" {
+			t.Skipf("face models unavailable: %v\n%s", err, out)
+		}
+		t.Fatalf("models install: %v\n%s", err, out)
+	}
+}
+
 // facesExtra holds 30 photos of 10 adults (see its README).
 const facesExtra = "../../../shared/testdata/faces-extra"
 
 func TestPeople(t *testing.T) {
 	needTool(t, "rclone")
 	s := newServer(t)
-	if out, err := runCLI(t, "", "models", "install", "--data", s.data); err != nil {
-		if os.Getenv("CI") != "true" {
-			t.Skipf("the npm registry is not reachable here: %v\n%s", err, out)
-		}
-		t.Fatalf("install: %v\n%s", err, out)
-	}
+	installFaceModels(t, "--data", s.data)
 	s.start()
 	t.Cleanup(s.stop)
 	env := rcloneEnv(s, "owncloud")
@@ -208,12 +215,7 @@ func TestPeople(t *testing.T) {
 func TestPeopleCopiesCountOnce(t *testing.T) {
 	needTool(t, "rclone")
 	s := newServer(t)
-	if out, err := runCLI(t, "", "models", "install", "--data", s.data); err != nil {
-		if os.Getenv("CI") != "true" {
-			t.Skipf("the npm registry is not reachable here: %v\n%s", err, out)
-		}
-		t.Fatalf("install: %v\n%s", err, out)
-	}
+	installFaceModels(t, "--data", s.data)
 	s.start()
 	t.Cleanup(s.stop)
 	env := rcloneEnv(s, "owncloud")

@@ -35,12 +35,7 @@ func settleGrouping(t *testing.T, s *server) {
 func TestExportRoundTrip(t *testing.T) {
 	cache, _ := os.UserCacheDir()
 	models := filepath.Join(cache, "shoebox", "face-api-1.7.15")
-	if out, err := runCLI(t, "", "models", "install", "--models", models); err != nil {
-		if os.Getenv("CI") != "true" {
-			t.Skipf("face models unavailable: %v\n%s", err, out)
-		}
-		t.Fatalf("models install: %v\n%s", err, out)
-	}
+	installFaceModels(t, "--models", models)
 	s := startServer(t, "--models", models)
 	s.mkcol("/dav/faces")
 	imgs, err := filepath.Glob(filepath.Join(facesExtra, "*.jpg"))

@@ -203,12 +203,7 @@ func fmtRating(r *int) string {
 func TestXMPRegionsNamePeople(t *testing.T) {
 	exiftool := needTool(t, "exiftool")
 	s := newServer(t)
-	if out, err := runCLI(t, "", "models", "install", "--data", s.data); err != nil {
-		if os.Getenv("CI") != "true" {
-			t.Skipf("the npm registry is not reachable here: %v\n%s", err, out)
-		}
-		t.Fatalf("install: %v\n%s", err, out)
-	}
+	installFaceModels(t, "--data", s.data)
 	s.start()
 	t.Cleanup(s.stop)
 	dir := t.TempDir()
