@@ -119,6 +119,7 @@ func TestCLIHelp(t *testing.T) {
 		{[]string{"app-password", "list"}, []string{"--data"}, nil},
 		{[]string{"app-password", "revoke"}, []string{"--data"}, nil},
 		{[]string{"bucket", "list"}, []string{"--data"}, []string{"--dav-addr"}},
+		{[]string{"bucket", "create"}, []string{"--data"}, nil},
 		{[]string{"bucket", "public"}, []string{"--data"}, nil},
 		{[]string{"bucket", "private"}, []string{"--data"}, nil},
 		{[]string{"fsck"}, []string{"--data", "--upstream-bucket"}, []string{"--dav-addr", "--workers"}},
