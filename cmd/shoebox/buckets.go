@@ -61,8 +61,10 @@ func bucketCmd(ctx context.Context, args []string, cio cmdIO) error {
 		if fs.NArg() != 2 {
 			return errors.New("usage: shoebox bucket create USER BUCKET")
 		}
-		if _, err := st.cat.GetUser(ctx, fs.Arg(0)); err != nil {
-			return fmt.Errorf("user %s: %w", fs.Arg(0), err)
+		if _, err := st.cat.GetUser(ctx, fs.Arg(0)); errors.Is(err, catalog.ErrNotFound) {
+			return fmt.Errorf("no user %q", fs.Arg(0))
+		} else if err != nil {
+			return err
 		}
 		if err := st.gw.CreateBucket(ctx, fs.Arg(0), fs.Arg(1)); err != nil {
 			return err

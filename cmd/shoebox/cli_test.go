@@ -121,6 +121,7 @@ func TestCLIHelp(t *testing.T) {
 		{[]string{"bucket", "list"}, []string{"--data"}, []string{"--dav-addr"}},
 		{[]string{"bucket", "create"}, []string{"--data"}, nil},
 		{[]string{"bucket", "public"}, []string{"--data"}, nil},
+		{[]string{"failed"}, []string{"--data", "--user", "--retry"}, []string{"--dav-addr"}},
 		{[]string{"bucket", "private"}, []string{"--data"}, nil},
 		{[]string{"fsck"}, []string{"--data", "--upstream-bucket"}, []string{"--dav-addr", "--workers"}},
 		{[]string{"import"}, []string{"--user", "--bucket", "--prefix", "--quiet", "--data"}, []string{"--dav-addr", "--s3-addr", "--tls-cert", "--pprof-addr"}},

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -104,5 +107,83 @@ func TestBucketNamesAndHints(t *testing.T) {
 	}
 	if _, err := newS3().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("Old_Bucket"), Key: aws.String("kept.txt")}); err != nil {
 		t.Errorf("S3 HEAD in a bucket named before the rule: %v", err)
+	}
+}
+
+// TestFailedEnrichments: a file whose enrichment failed is listed with its
+// error and attempts by `shoebox failed` (server running: over its socket;
+// stopped: on the data directory) and GET /api/v1/failed, and is queued
+// again by --retry and POST /api/v1/failed/retry.
+func TestFailedEnrichments(t *testing.T) {
+	s := startServer(t)
+	s.mkcol("/dav/pics")
+	s.put("/dav/pics/broken.jpg", "this is not a jpeg")
+	o := s.waitDone(t, "pics/broken.jpg")
+	if o.Enrichment.State != "failed" || o.Enrichment.Error == "" {
+		t.Fatalf("broken.jpg enrichment = %+v; want failed", o.Enrichment)
+	}
+	errText := oneLine(o.Enrichment.Error)
+
+	type failedList struct {
+		Failed []struct {
+			Bucket, Key, Error string
+			Attempts           int
+		}
+	}
+	listAPI := func() failedList {
+		t.Helper()
+		resp, body := s.do("GET", "/api/v1/failed", nil)
+		want(t, resp, body, 200)
+		var l failedList
+		if err := json.Unmarshal([]byte(body), &l); err != nil {
+			t.Fatalf("GET /api/v1/failed: %v: %s", err, body)
+		}
+		return l
+	}
+	l := listAPI()
+	if len(l.Failed) != 1 || l.Failed[0].Bucket != "pics" || l.Failed[0].Key != "broken.jpg" || l.Failed[0].Error != o.Enrichment.Error || l.Failed[0].Attempts < 1 {
+		t.Errorf("GET /api/v1/failed = %+v; want pics/broken.jpg with its error", l)
+	}
+	attempts := l.Failed[0].Attempts
+	// Another user sees none of admin's.
+	runCLI(t, "bob-pw\n", "user", "add", "bob", "--password-stdin", "--data", s.data)
+	if resp, body := s.doAs("bob", "bob-pw", "GET", "/api/v1/failed", nil); resp.StatusCode != 200 || body != "{\n  \"failed\": []\n}\n" {
+		t.Errorf("bob's GET /api/v1/failed: %d %q; want an empty list", resp.StatusCode, body)
+	}
+
+	wantList := fmt.Sprintf("admin\tpics/broken.jpg\t%d attempts\t%s\n1 failed; \"shoebox failed --retry\" queues them again\n", attempts, errText)
+	if out, code := runIn(t, t.TempDir(), nil, "failed", "--data", s.data); code != 0 || out != wantList {
+		t.Errorf("shoebox failed (server running): exit %d\n%s\nwant\n%s", code, out, wantList)
+	}
+	if out, code := runIn(t, t.TempDir(), nil, "failed", "--user", "nobody", "--data", s.data); code != 1 || out != "shoebox: no user \"nobody\"\n" {
+		t.Errorf("shoebox failed --user nobody: exit %d %q", code, out)
+	}
+
+	// Stopped: the data directory itself; --retry queues it again.
+	s.stop()
+	if out, code := runIn(t, t.TempDir(), nil, "failed", "--user", "admin", "--data", s.data); code != 0 || out != wantList {
+		t.Errorf("shoebox failed (stopped): exit %d\n%s\nwant\n%s", code, out, wantList)
+	}
+	wantRetry := strings.TrimSuffix(wantList, "1 failed; \"shoebox failed --retry\" queues them again\n") + "queued 1 files again\n"
+	if out, code := runIn(t, t.TempDir(), nil, "failed", "--retry", "--data", s.data); code != 0 || out != wantRetry {
+		t.Errorf("shoebox failed --retry: exit %d\n%s\nwant\n%s", code, out, wantRetry)
+	}
+	if out, code := runIn(t, t.TempDir(), nil, "failed", "--data", s.data); code != 0 || out != "no failed enrichments\n" {
+		t.Errorf("shoebox failed after --retry: exit %d %q; want none (queued)", code, out)
+	}
+
+	// The server tries it again (and it fails again); the API retries too.
+	s.start()
+	s.waitQueue(t, 2*time.Minute)
+	if l := listAPI(); len(l.Failed) != 1 {
+		t.Fatalf("after the retry ran: %+v; want broken.jpg failed again", l)
+	}
+	resp, body := s.do("POST", "/api/v1/failed/retry", nil)
+	if resp.StatusCode != 200 || body != "{\n  \"queued\": 1\n}\n" {
+		t.Errorf("POST /api/v1/failed/retry: %d %q; want {\"queued\":1}", resp.StatusCode, body)
+	}
+	s.waitQueue(t, 2*time.Minute)
+	if l := listAPI(); len(l.Failed) != 1 || l.Failed[0].Key != "broken.jpg" {
+		t.Errorf("after the API retry ran: %+v; want broken.jpg failed again", l)
 	}
 }

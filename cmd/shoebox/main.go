@@ -42,7 +42,8 @@ Usage:
   shoebox user rm NAME
   shoebox key create|list USER | revoke KEYID   S3 access keys (create prints the secret once)
   shoebox app-password list USER | revoke ID     device passwords the Nextcloud apps signed in with
-  shoebox bucket list USER | public USER BUCKET | private USER BUCKET
+  shoebox bucket list USER | create USER BUCKET | public USER BUCKET | private USER BUCKET
+  shoebox failed [--user U] [--retry]     list the files whose enrichment failed; queue them again
   shoebox fsck                            reconcile the catalog with the files on disk
   shoebox import --user U --bucket B DIR  bring a folder in (cataloged, enriched; resumable)
   shoebox reindex                         rebuild derived data (media records, thumbnails)
@@ -99,6 +100,8 @@ func run(ctx context.Context, args []string) error {
 		return fsck(ctx, args[1:])
 	case "bucket":
 		return runAdmin(ctx, args, bucketCmd)
+	case "failed":
+		return runAdmin(ctx, args, failedCmd)
 	case "import":
 		return importCmd(ctx, args[1:])
 	case "reindex":
