@@ -187,3 +187,66 @@ func TestFailedEnrichments(t *testing.T) {
 		t.Errorf("after the API retry ran: %+v; want broken.jpg failed again", l)
 	}
 }
+
+// TestJSONLogsAndAccessLog: with --log-format json every line the server
+// writes is a JSON record (the "Point a WebDAV client" line and the admin
+// password included), and --access-log adds one record per request.
+func TestJSONLogsAndAccessLog(t *testing.T) {
+	s := newServer(t, "--log-format", "json", "--access-log")
+	s.env = []string{"SHOEBOX_ADMIN_PASSWORD="} // a random password, printed once
+	s.start()
+	t.Cleanup(s.stop)
+	resp, body := s.do("PROPFIND", "/dav/", nil, "Depth", "0")
+	if resp.StatusCode != 401 { // the admin password is random here
+		t.Fatalf("PROPFIND: %d %s", resp.StatusCode, body)
+	}
+	var pw string
+	waitUntil(t, time.Minute, "the access record of the PROPFIND", func() bool {
+		return strings.Contains(s.logs(), `"msg":"access"`)
+	})
+	s.stop()
+	var sawPoint, sawAccess bool
+	for _, line := range strings.Split(strings.TrimSpace(s.logs()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("a line that is not JSON: %q", line)
+			continue
+		}
+		msg, _ := rec["msg"].(string)
+		if strings.HasPrefix(msg, "Point a WebDAV client at http://") {
+			sawPoint = true
+		}
+		if p, ok := rec["password"].(string); ok {
+			pw = p
+		}
+		if msg == "access" && rec["method"] == "PROPFIND" {
+			sawAccess = true
+			if rec["path"] != "/dav/" || rec["user"] != "admin" || rec["status"] != float64(401) || rec["bytes"] == nil || rec["duration"] == nil || !strings.HasPrefix(rec["remote"].(string), "127.0.0.1:") {
+				t.Errorf("access record = %v; want method, path, user, status, bytes, duration, remote", rec)
+			}
+		}
+	}
+	if !sawPoint || !sawAccess || pw == "" {
+		t.Errorf("JSON log: point line %v, access record %v, admin password %q; want all\n%s", sawPoint, sawAccess, pw, s.logs())
+	}
+}
+
+// TestStartFailures: a missing TLS file stops the start with one line
+// naming the settings, and no error logged before it.
+func TestStartFailures(t *testing.T) {
+	dir := t.TempDir()
+	out, code := runIn(t, dir, nil, "serve", "--data", filepath.Join(dir, "d"), "--dav-addr", freeAddr(t), "--s3-addr", "",
+		"--tls-cert", filepath.Join(dir, "cert.pem"), "--tls-key", filepath.Join(dir, "key.pem"))
+	want := "shoebox: TLS certificate --tls-cert " + filepath.Join(dir, "cert.pem") + ", key --tls-key " + filepath.Join(dir, "key.pem") +
+		": open " + filepath.Join(dir, "cert.pem") + ": no such file or directory\n"
+	if code != 1 || out != want {
+		t.Errorf("serve with a missing TLS file: exit %d\n%s\nwant exit 1\n%s", code, out, want)
+	}
+	out, code = runIn(t, dir, nil, "serve", "--log-format", "json", "--data", filepath.Join(dir, "d"), "--dav-addr", freeAddr(t), "--s3-addr", "",
+		"--tls-cert", filepath.Join(dir, "cert.pem"), "--tls-key", filepath.Join(dir, "key.pem"))
+	var rec map[string]any
+	if code != 1 || strings.Count(out, "\n") != 1 || json.Unmarshal([]byte(out), &rec) != nil || rec["level"] != "ERROR" ||
+		!strings.Contains(rec["err"].(string), "no such file or directory") {
+		t.Errorf("serve --log-format json with a missing TLS file: exit %d %q; want one JSON error record", code, out)
+	}
+}

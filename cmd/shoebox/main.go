@@ -68,6 +68,9 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0) // the help asked for was printed
 		}
+		if errors.As(err, new(reportedError)) {
+			os.Exit(1) // logged already, in the log format
+		}
 		fmt.Fprintln(os.Stderr, "shoebox:", err)
 		var ue usageError
 		if errors.As(err, &ue) {
@@ -76,6 +79,12 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// reportedError is a failure already logged (with --log-format json,
+// where main must print no plain text).
+type reportedError struct{ error }
+
+func (e reportedError) Unwrap() error { return e.error }
 
 // usageError is a command line shoebox cannot run at all (exit status 2).
 type usageError string
@@ -182,7 +191,7 @@ func checkData(cfg Config) error {
 	case !fi.IsDir():
 		return fmt.Errorf("data directory %s (%s) is not a directory", abs, cfg.dataFrom)
 	}
-	if term.IsTerminal(int(os.Stderr.Fd())) {
+	if term.IsTerminal(int(os.Stderr.Fd())) && !strings.EqualFold(cfg.LogFormat, "json") {
 		fmt.Fprintf(os.Stderr, "shoebox: data directory %s (%s)\n", abs, cfg.dataFrom)
 	}
 	return nil
