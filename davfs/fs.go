@@ -69,7 +69,7 @@ func (f *FS) Mkdir(ctx context.Context, name string, perm os.FileMode) error {
 	case b == "":
 		return pathErr("mkdir", name, fs.ErrExist)
 	case k == "":
-		err = f.gw.MakeBucket(ctx, f.user, b)
+		err = f.gw.CreateBucket(ctx, f.user, b)
 	default:
 		err = f.gw.Mkdir(ctx, f.user, b, k, false, true)
 	}

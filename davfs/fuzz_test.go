@@ -321,8 +321,8 @@ func newFuzzHandler(tb testing.TB) (http.Handler, *gateway.Gateway) {
 		h.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), "alice")))
 	})
 	for _, req := range []*http.Request{
-		httptest.NewRequest("MKCOL", "/dav/b", nil),
-		httptest.NewRequest("PUT", "/dav/b/f.txt", strings.NewReader("hello")),
+		httptest.NewRequest("MKCOL", "/dav/bkt", nil),
+		httptest.NewRequest("PUT", "/dav/bkt/f.txt", strings.NewReader("hello")),
 	} {
 		w := httptest.NewRecorder()
 		srv.ServeHTTP(w, req)
@@ -359,7 +359,7 @@ func FuzzProppatchBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// Each input starts from a file without properties.
 		defer func() {
-			props, err := gw.Props(context.Background(), "alice", "b", "f.txt")
+			props, err := gw.Props(context.Background(), "alice", "bkt", "f.txt")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -367,12 +367,12 @@ func FuzzProppatchBody(f *testing.F) {
 			for i, p := range props {
 				ops[i] = catalog.PropOp{Remove: true, Prop: p}
 			}
-			if err := gw.PatchProps(context.Background(), "alice", "b", "f.txt", ops); err != nil {
+			if err := gw.PatchProps(context.Background(), "alice", "bkt", "f.txt", ops); err != nil {
 				t.Fatal(err)
 			}
 		}()
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("PROPPATCH", "/dav/b/f.txt", bytes.NewReader(body)))
+		h.ServeHTTP(w, httptest.NewRequest("PROPPATCH", "/dav/bkt/f.txt", bytes.NewReader(body)))
 		if w.Code >= 500 {
 			t.Fatalf("PROPPATCH %q: %d %s", body, w.Code, w.Body)
 		}
@@ -384,7 +384,7 @@ func FuzzProppatchBody(f *testing.F) {
 		// Whatever was stored, the file's properties still list.
 		for _, pf := range []string{"", `<propfind xmlns="DAV:"><propname/></propfind>`} {
 			w = httptest.NewRecorder()
-			req := httptest.NewRequest("PROPFIND", "/dav/b/f.txt", strings.NewReader(pf))
+			req := httptest.NewRequest("PROPFIND", "/dav/bkt/f.txt", strings.NewReader(pf))
 			req.Header.Set("Depth", "0")
 			h.ServeHTTP(w, req)
 			if w.Code != http.StatusMultiStatus {
@@ -412,7 +412,7 @@ func TestBodyLimits(t *testing.T) {
 	} {
 		body := c.start + strings.Repeat(" ", c.limit)
 		for _, known := range []bool{true, false} {
-			req := httptest.NewRequest(c.method, "/dav/b/f.txt", strings.NewReader(body))
+			req := httptest.NewRequest(c.method, "/dav/bkt/f.txt", strings.NewReader(body))
 			if !known {
 				req.ContentLength = -1
 			}
@@ -424,7 +424,7 @@ func TestBodyLimits(t *testing.T) {
 			}
 		}
 		// At the limit it is served.
-		req := httptest.NewRequest(c.method, "/dav/b/f.txt", strings.NewReader(body[:c.limit]))
+		req := httptest.NewRequest(c.method, "/dav/bkt/f.txt", strings.NewReader(body[:c.limit]))
 		req.Header.Set("Depth", "0")
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
@@ -432,7 +432,7 @@ func TestBodyLimits(t *testing.T) {
 			t.Errorf("%s of %d bytes: %d %s; want success", c.method, c.limit, w.Code, w.Body)
 		}
 		if c.method == "LOCK" {
-			unlock := httptest.NewRequest("UNLOCK", "/dav/b/f.txt", nil)
+			unlock := httptest.NewRequest("UNLOCK", "/dav/bkt/f.txt", nil)
 			unlock.Header.Set("Lock-Token", w.Header().Get("Lock-Token"))
 			h.ServeHTTP(httptest.NewRecorder(), unlock)
 		}

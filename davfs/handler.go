@@ -566,6 +566,10 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, user string, res r
 		}
 	}
 	o, err := h.gw.Put(ctx, in)
+	if errors.Is(err, gateway.ErrNoBucket) {
+		return http.StatusConflict, fmt.Errorf("bucket %q does not exist; make it first: MKCOL %s/%s (a new folder at the root), or shoebox bucket create %s %s",
+			res.bucket, strings.TrimSuffix(h.base(r), "/"), res.bucket, user, res.bucket)
+	}
 	if err != nil {
 		return statusFor(err), err
 	}
@@ -710,17 +714,15 @@ func (h *Handler) mkcol(w http.ResponseWriter, r *http.Request, user string, res
 		return http.StatusLocked, err
 	}
 	if res.key == "" {
-		err = h.gw.MakeBucket(ctx, user, res.bucket)
-		if errors.Is(err, gateway.ErrBadPath) {
+		// A refused name answers 403 with the rule (gateway.BucketNameError).
+		err = h.gw.CreateBucket(ctx, user, res.bucket)
+		if errors.Is(err, gateway.ErrBadPath) || errors.Is(err, gateway.ErrReserved) {
 			return http.StatusForbidden, err
 		}
 	} else {
 		err = h.gw.Mkdir(ctx, user, res.bucket, res.key, false, true)
 	}
 	if err != nil {
-		if errors.Is(err, gateway.ErrReserved) {
-			return http.StatusForbidden, fmt.Errorf("%q is the name of a virtual folder and cannot be a bucket", res.bucket)
-		}
 		return statusFor(err), err
 	}
 	w.WriteHeader(http.StatusCreated)

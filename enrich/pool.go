@@ -114,7 +114,9 @@ var _ gateway.Hook = (*Pool)(nil)
 // (killed mid-job) are released first, so they run now.
 func (p *Pool) Run(ctx context.Context) {
 	if n, err := p.cat.ReleaseLeases(ctx); err != nil {
-		p.log.Error("release stale leases", "err", err)
+		if ctx.Err() == nil { // a start-up that failed says why itself
+			p.log.Error("release stale leases", "err", err)
+		}
 	} else if n > 0 {
 		p.log.Info("resuming jobs a stopped worker had in hand", "jobs", n)
 	}

@@ -56,8 +56,13 @@
 // ordered. Once the backend has committed a change, the catalog's commit
 // runs without the client's context (context.WithoutCancel).
 //
-// Names: buckets are per user and validated by CheckBucket (the virtual
-// roots in ReservedNames are refused); keys by CheckKey (no "..", ".", empty
+// Names: buckets are per user. A new one is made by CreateBucket, the one
+// entry of every front end, which enforces S3's rule (BucketRule,
+// ValidBucketName) and refuses the virtual roots in ReservedNames, with a
+// *BucketNameError that states the rule; buckets named before the rule
+// keep working (MakeBucket, for a bucket restored from the trash, takes
+// the older catalog.ValidName). A write into a missing bucket is
+// ErrNoBucket. Keys are checked by CheckKey (no "..", ".", empty
 // segments, NUL or control bytes, at most 1,024 bytes). A folder's key ends
 // in '/'.
 package gateway

@@ -24,6 +24,11 @@ import (
 	"shoebox/gateway/wal"
 )
 
+// ErrNoBucket is a write into a bucket the user does not have. It wraps
+// ErrNoParent (WebDAV 409, S3 NoSuchBucket); front ends add how to make
+// the bucket.
+var ErrNoBucket = fmt.Errorf("bucket does not exist: %w", ErrNoParent)
+
 // Errors the front ends map to protocol answers; test with errors.Is.
 var (
 	ErrNotFound     = fs.ErrNotExist
@@ -207,12 +212,28 @@ func (g *Gateway) Buckets(ctx context.Context, user string) ([]catalog.Bucket, e
 	return slices.DeleteFunc(bs, func(b catalog.Bucket) bool { return b.Name == TrashBucket }), err
 }
 
-// MakeBucket creates a bucket; ErrExists if the user has it already.
+// CreateBucket makes a new bucket a user asked for; ErrExists if the user
+// has it already. It is the one place every front end (WebDAV MKCOL at the
+// root, S3 CreateBucket, the command line) makes buckets, so the rule for
+// new names (CheckBucket, BucketRule) is enforced here: a refused name
+// gives a *BucketNameError whose text states the rule.
+func (g *Gateway) CreateBucket(ctx context.Context, user, bucket string) error {
+	if err := CheckBucket(bucket); err != nil {
+		return err
+	}
+	return g.MakeBucket(ctx, user, bucket)
+}
+
+// MakeBucket creates a bucket whose name catalog.ValidName takes (the rule
+// buckets made before CreateBucket's had to follow) and that is not
+// reserved; ErrExists if the user has it already. It is for buckets that
+// existed before (a restore from the trash) and for tests; front ends call
+// CreateBucket.
 func (g *Gateway) MakeBucket(ctx context.Context, user, bucket string) error {
 	if err := g.admit("make bucket", bucket, "", 0); err != nil {
 		return err
 	}
-	if err := CheckBucket(bucket); err != nil {
+	if err := checkOldBucket(bucket); err != nil {
 		return err
 	}
 	g.tree.Lock()
@@ -442,7 +463,7 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 	// read; the answer that counts is given again under the key's lock.
 	if in.MakeParents {
 		if _, err := g.cat.GetBucket(ctx, in.User, in.Bucket); err != nil {
-			return catalog.Object{}, fmt.Errorf("bucket %s: %w", in.Bucket, ErrNoParent)
+			return catalog.Object{}, fmt.Errorf("bucket %s: %w", in.Bucket, ErrNoBucket)
 		}
 	} else if err := g.checkParent(ctx, in.User, in.Bucket, in.Key, false); err != nil {
 		return catalog.Object{}, err
@@ -589,7 +610,7 @@ func (g *Gateway) Put(ctx context.Context, in PutInput) (catalog.Object, error) 
 // parents when mk is set).
 func (g *Gateway) checkParent(ctx context.Context, user, bucket, key string, mk bool) error {
 	if _, err := g.cat.GetBucket(ctx, user, bucket); err != nil {
-		return fmt.Errorf("bucket %s: %w", bucket, ErrNoParent)
+		return fmt.Errorf("bucket %s: %w", bucket, ErrNoBucket)
 	}
 	par := Parent(key)
 	if par == "" {

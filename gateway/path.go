@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"unicode/utf8"
 
@@ -35,10 +36,75 @@ func IsReserved(name string) bool {
 	return false
 }
 
-// CheckBucket validates a bucket name for creation.
+// BucketRule states the rule for new bucket names, in the words every
+// refusal uses. It is S3's rule, so that every S3 client can use every
+// bucket made over WebDAV.
+const BucketRule = "a bucket name has 3 to 63 characters: lowercase letters, digits, dots and hyphens, " +
+	"starting and ending with a letter or digit, and is not an IP address"
+
+// BucketNameError is the refusal of a new bucket's name. It wraps
+// ErrReserved when the name is a virtual folder's, ErrBadPath otherwise,
+// and its text states the rule.
+type BucketNameError struct {
+	Name     string
+	Reserved bool // the name is a virtual folder's (IsReserved)
+}
+
+func (e *BucketNameError) Error() string {
+	if e.Reserved {
+		return fmt.Sprintf("bucket name %q is not allowed: it is the name of a virtual folder (%s)", e.Name, strings.Join(ReservedNames, ", "))
+	}
+	return fmt.Sprintf("bucket name %q is not allowed: %s", e.Name, BucketRule)
+}
+
+// Unwrap gives ErrReserved or ErrBadPath.
+func (e *BucketNameError) Unwrap() error {
+	if e.Reserved {
+		return ErrReserved
+	}
+	return ErrBadPath
+}
+
+// ValidBucketName applies S3's rule for new bucket names (BucketRule): 3
+// to 63 characters of a-z, 0-9, '.' and '-', in labels separated by
+// single dots that start and end with a letter or digit, and not an IP
+// address. It does not check IsReserved.
+func ValidBucketName(name string) bool {
+	if len(name) < 3 || len(name) > 63 || net.ParseIP(name) != nil {
+		return false
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// CheckBucket validates the name of a NEW bucket (made or renamed to):
+// not reserved, and S3's rule (ValidBucketName). It gives a
+// *BucketNameError. Buckets made before the rule, with other names that
+// catalog.ValidName takes, keep working: only new names are checked.
 func CheckBucket(name string) error {
 	if IsReserved(name) {
-		return fmt.Errorf("bucket %q: %w", name, ErrReserved)
+		return &BucketNameError{Name: name, Reserved: true}
+	}
+	if !ValidBucketName(name) {
+		return &BucketNameError{Name: name}
+	}
+	return nil
+}
+
+// checkOldBucket validates the name of a bucket that existed before (one
+// restored from the trash): not reserved, and catalog.ValidName.
+func checkOldBucket(name string) error {
+	if IsReserved(name) {
+		return &BucketNameError{Name: name, Reserved: true}
 	}
 	if !catalog.ValidName(name) {
 		return fmt.Errorf("bucket %q (letters, digits, '.', '_', '-'; at most 63): %w", name, ErrBadPath)

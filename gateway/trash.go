@@ -201,7 +201,15 @@ func (g *Gateway) Restore(ctx context.Context, user, id, bucket, key string) err
 		}
 	}
 	if _, err := g.cat.GetBucket(ctx, user, bucket); err != nil {
-		if err := g.MakeBucket(ctx, user, bucket); err != nil && !errors.Is(err, ErrExists) {
+		// A bucket that went with its contents comes back under its old
+		// name, even one made before the rule for new names; another
+		// bucket is a new one.
+		mk := g.MakeBucket
+		if bucket != item.Bucket {
+			mk = g.CreateBucket
+		}
+		err := mk(ctx, user, bucket)
+		if err != nil && !errors.Is(err, ErrExists) {
 			return fmt.Errorf("restore %s: %w", id, err)
 		}
 	}

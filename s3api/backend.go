@@ -153,7 +153,7 @@ func (b *backend) CreateBucket(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	err = b.gw.MakeBucket(ctx, user, name)
+	err = b.gw.CreateBucket(ctx, user, name)
 	if st := stateFrom(ctx); err == nil && st != nil && st.location != "" {
 		// Best effort: the bucket is made; without the property it answers
 		// no location (us-east-1).

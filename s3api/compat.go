@@ -12,7 +12,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
-	"net"
+
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -22,6 +22,7 @@ import (
 
 	"github.com/rclone/gofakes3"
 
+	"shoebox/gateway"
 	"shoebox/gateway/auth"
 )
 
@@ -195,9 +196,11 @@ func compat(be *backend, next http.Handler) http.Handler {
 }
 
 // createBucket creates a bucket whose name S3 takes but gofakes3 refuses
-// ("a.b.c"), reporting whether it answered the request.
+// ("a.b.c"), and refuses one S3 does not take with the gateway's message
+// (which states the rule; gofakes3's says nothing), reporting whether it
+// answered the request.
 func createBucket(be *backend, w http.ResponseWriter, r *http.Request, bucket string) bool {
-	if gofakes3.ValidateBucketName(bucket) == nil || !validBucketName(bucket) ||
+	if gofakes3.ValidateBucketName(bucket) == nil && gateway.ValidBucketName(bucket) ||
 		strings.EqualFold(r.Header.Get("X-Amz-Bucket-Object-Lock-Enabled"), "true") {
 		return false
 	}
@@ -409,26 +412,6 @@ func noteLocation(r *http.Request) {
 		return
 	}
 	st.location = strings.TrimSpace(cfg.LocationConstraint)
-}
-
-// validBucketName applies S3's rules for new bucket names: 3 to 63
-// characters of a-z, 0-9, '.' and '-', in labels separated by single
-// dots that start and end with a letter or digit, and not an IP address.
-func validBucketName(name string) bool {
-	if len(name) < 3 || len(name) > 63 || net.ParseIP(name) != nil {
-		return false
-	}
-	for _, label := range strings.Split(name, ".") {
-		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			if c := label[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // writeError answers err as S3 does, for the few requests compat

@@ -167,6 +167,10 @@ func TestConformanceBuckets(t *testing.T) {
 			if r.status != 400 || r.code() != "InvalidBucketName" {
 				t.Errorf("create %q: %d %s; want 400 InvalidBucketName", name, r.status, r.code())
 			}
+			// The message states the rule (the gateway's, for WebDAV too).
+			if !strings.Contains(r.body, "lowercase letters, digits, dots and hyphens") {
+				t.Errorf("create %q: message without the rule: %s", name, r.body)
+			}
 		}
 	})
 	t.Run("good-names", func(t *testing.T) {

@@ -33,7 +33,7 @@ import (
 func adminSocket(data string) string { return filepath.Join(data, "admin.sock") }
 
 // adminCommands are the commands a running server takes over its socket.
-var adminCommands = []string{"user", "key", "app-password", "bucket"}
+var adminCommands = []string{"user", "key", "app-password", "bucket", "failed"}
 
 // cmdIO is where an admin command writes and reads, and how it gets the
 // store: its own (openStore) on the command line, the server's over the
@@ -147,7 +147,7 @@ func serveAdmin(ctx context.Context, cfg Config, st *store, authn *auth.Authenti
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
-		cmds := map[string]func(context.Context, []string, cmdIO) error{"user": userCmd, "key": keyCmd, "app-password": appPasswordCmd, "bucket": bucketCmd}
+		cmds := map[string]func(context.Context, []string, cmdIO) error{"user": userCmd, "key": keyCmd, "app-password": appPasswordCmd, "bucket": bucketCmd, "failed": failedCmd}
 		cmd, ok := cmds[req.Args[0]]
 		var out bytes.Buffer
 		var res adminResponse

@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"shoebox/catalog"
+	"shoebox/gateway"
 )
 
-// bucketCmd: shoebox bucket list USER | public USER BUCKET | private USER BUCKET.
+// bucketCmd: shoebox bucket list USER | create USER BUCKET | public USER BUCKET | private USER BUCKET.
 func bucketCmd(ctx context.Context, args []string, cio cmdIO) error {
-	sub, err := subcommand(args, "bucket", bucketHelp, "list", "public", "private")
+	sub, err := subcommand(args, "bucket", bucketHelp, "list", "create", "public", "private")
 	if err != nil {
 		return err
 	}
@@ -21,6 +22,8 @@ func bucketCmd(ctx context.Context, args []string, cio cmdIO) error {
 	switch sub {
 	case "list":
 		spec = cmdSpec{usage: "shoebox bucket list USER [flags]", about: "Lists USER's buckets and whether each is public.", uses: gStore}
+	case "create":
+		spec.about = "Makes the bucket BUCKET for USER (as MKCOL at the WebDAV root or an S3 CreateBucket would): " + gateway.BucketRule + "."
 	case "public":
 		spec.about = "Lets anyone read BUCKET over S3 (GET and HEAD of its objects; no listing of other buckets)."
 	case "private":
@@ -54,6 +57,19 @@ func bucketCmd(ctx context.Context, args []string, cio cmdIO) error {
 			}
 			fmt.Fprintf(cio.out, "%s\t%s\tcreated %s\n", b.Name, access, b.Created.Format(time.RFC3339))
 		}
+	case "create":
+		if fs.NArg() != 2 {
+			return errors.New("usage: shoebox bucket create USER BUCKET")
+		}
+		if _, err := st.cat.GetUser(ctx, fs.Arg(0)); errors.Is(err, catalog.ErrNotFound) {
+			return fmt.Errorf("no user %q", fs.Arg(0))
+		} else if err != nil {
+			return err
+		}
+		if err := st.gw.CreateBucket(ctx, fs.Arg(0), fs.Arg(1)); err != nil {
+			return err
+		}
+		fmt.Fprintf(cio.out, "bucket %s of %s: made\n", fs.Arg(1), fs.Arg(0))
 	case "public", "private":
 		if fs.NArg() != 2 {
 			return fmt.Errorf("usage: shoebox bucket %s USER BUCKET", sub)
@@ -67,16 +83,17 @@ func bucketCmd(ctx context.Context, args []string, cio cmdIO) error {
 			fmt.Fprintf(cio.out, "bucket %s of %s: private\n", fs.Arg(1), fs.Arg(0))
 		}
 	default:
-		return fmt.Errorf("unknown bucket command %q (list, public, private)", sub)
+		return fmt.Errorf("unknown bucket command %q (list, create, public, private)", sub)
 	}
 	return nil
 }
 
-const bucketHelp = `Usage: shoebox bucket list|public|private ...
+const bucketHelp = `Usage: shoebox bucket list|create|public|private ...
 
 A user's buckets are the folders at the root of their WebDAV tree and their S3 buckets.
 
   shoebox bucket list USER              list USER's buckets
+  shoebox bucket create USER BUCKET     make a bucket (3-63 lowercase letters, digits, '.', '-')
   shoebox bucket public USER BUCKET     let anyone read BUCKET over S3
   shoebox bucket private USER BUCKET    make it private again
 

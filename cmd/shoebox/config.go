@@ -44,6 +44,9 @@ type Config struct {
 	// machine (not only the process) crashes. For benchmarks that measure
 	// the cost of durability; never for data you keep.
 	NoFsync bool `yaml:"unsafe_no_fsync"`
+	// AccessLog logs one record per request (method, path, user, status,
+	// bytes, duration, remote) in the log format.
+	AccessLog bool `yaml:"access_log"`
 	// JournalFlushMs is how long, in milliseconds, small files acknowledged
 	// from the write-ahead log may wait for the flush that makes them
 	// durable in place and releases their records (gateway.Options.
@@ -211,6 +214,7 @@ func (c *Config) options() []option {
 		{name: "backup-to", group: gServe, env: "SHOEBOX_BACKUP_TO", usage: "write scheduled backups to \"upstream\" (the upstream bucket, under PREFIX/backups/), to s3://BUCKET/PREFIX/, or into a folder (instead of backup-dir)", str: &c.BackupTo},
 		{name: "backup-every", group: gServe, env: "SHOEBOX_BACKUP_EVERY", usage: "how often the scheduled backup runs (0: 24h)", dur: &c.BackupEvery},
 		{name: "backup-keep", group: gServe, env: "SHOEBOX_BACKUP_KEEP", usage: "how many scheduled backups to keep (0: 7)", int: &c.BackupKeep},
+		{name: "access-log", group: gServe, env: "SHOEBOX_ACCESS_LOG", usage: "log every request (method, path, user, status, bytes, duration, remote) in the log format", boolean: &c.AccessLog},
 		{name: "backup-no-secret", group: gServe, env: "SHOEBOX_BACKUP_NO_SECRET", usage: "leave secret.key out of scheduled backups", boolean: &c.BackupNoSecret},
 		{name: "ffmpeg", group: gEnrich, env: "SHOEBOX_FFMPEG", usage: "ffmpeg for video thumbnails, ffprobe beside it (default: on the PATH; without it videos wait for it)", str: &c.FFmpeg},
 		{name: "models", group: gModels, key: "models_dir", env: "SHOEBOX_MODELS", usage: "face model directory (default <data>/models/face-api)", str: &c.ModelsDir},

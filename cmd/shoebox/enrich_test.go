@@ -56,13 +56,13 @@ func (s *server) waitQueue(t *testing.T, within time.Duration) apiStatus {
 // with their jobs pending; after the restart every one is enriched.
 func TestKill9PendingJobs(t *testing.T) {
 	s := startServer(t, "--workers", "1")
-	s.mkcol("/dav/k")
+	s.mkcol("/dav/kkk")
 	// One 12 MP photo, made different 50 times by a JPEG comment: each
 	// takes the one worker a while, so most jobs are pending at the kill.
 	big := photoJPEG(t, 4000, 3000, 7)
 	for i := range 50 {
 		com := fmt.Sprintf("\xff\xfe\x00\x0aphoto%03d", i)
-		s.put(fmt.Sprintf("/dav/k/p%02d.jpg", i), string(big[:2])+com+string(big[2:]))
+		s.put(fmt.Sprintf("/dav/kkk/p%02d.jpg", i), string(big[:2])+com+string(big[2:]))
 	}
 	before := s.status(t)
 	s.kill9()
@@ -77,7 +77,7 @@ func TestKill9PendingJobs(t *testing.T) {
 		t.Errorf("status = %+v; want 50 photos enriched, none failed", st)
 	}
 	for i := range 50 {
-		p := fmt.Sprintf("k/p%02d.jpg", i)
+		p := fmt.Sprintf("kkk/p%02d.jpg", i)
 		if o := s.apiObject(t, p); o.Media == nil || o.Media.Width != 4000 || o.Media.PHash == "" || o.Enrichment.State != "done" {
 			t.Errorf("%s = %+v %+v", p, o.Media, o.Enrichment)
 		}
@@ -108,11 +108,11 @@ func TestImportAndReindex(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "._canon_eos.jpg"), []byte("AppleDouble"), 0o644)
 	os.WriteFile(filepath.Join(src, "2019", "copy.jpg"), mustRead(t, filepath.Join(src, "2019/paris/canon_eos.jpg")), 0o644)
 
-	out, err := runCLI(t, "", "import", "--data", s.data, "--user", "admin", "--bucket", "Imported", "--quiet", src)
+	out, err := runCLI(t, "", "import", "--data", s.data, "--user", "admin", "--bucket", "imported", "--quiet", src)
 	if err != nil || !strings.Contains(out, "imported 4 files") || !strings.Contains(out, "skipped 0 already there") {
 		t.Fatalf("import: %v\n%s\nwant 4 imported: a copy at another path is part of the layout", err, out)
 	}
-	out, err = runCLI(t, "", "import", "--data", s.data, "--user", "admin", "--bucket", "Imported", "--quiet", src)
+	out, err = runCLI(t, "", "import", "--data", s.data, "--user", "admin", "--bucket", "imported", "--quiet", src)
 	if err != nil || !strings.Contains(out, "imported 0 files") || !strings.Contains(out, "skipped 4") {
 		t.Fatalf("second import: %v\n%s\nwant everything skipped", err, out)
 	}
@@ -122,17 +122,17 @@ func TestImportAndReindex(t *testing.T) {
 	s.start()
 	s.waitQueue(t, 2*time.Minute)
 	// Both copies are there, at their own paths.
-	for _, k := range []string{"Imported/2019/copy.jpg", "Imported/2019/paris/canon_eos.jpg"} {
+	for _, k := range []string{"imported/2019/copy.jpg", "imported/2019/paris/canon_eos.jpg"} {
 		o := s.apiObject(t, k)
 		if o.Media == nil || o.Media.Make != "Canon" || o.Enrichment.State != "done" {
 			t.Errorf("imported %s = %+v %+v", k, o.Media, o.Enrichment)
 		}
 	}
-	o := s.apiObject(t, "Imported/no_date_at_all.jpg")
+	o := s.apiObject(t, "imported/no_date_at_all.jpg")
 	if o.Media == nil || o.Media.DateSource != "mtime" || o.Media.TakenUTC != "2012-03-04T05:06:07Z" {
 		t.Errorf("imported no_date_at_all.jpg = %+v; want dated by the file's modification time", o.Media)
 	}
-	resp, body := s.do("PROPFIND", "/dav/Imported/", nil, "Depth", "1")
+	resp, body := s.do("PROPFIND", "/dav/imported/", nil, "Depth", "1")
 	if want(t, resp, body, 207); strings.Contains(body, "._canon") {
 		t.Errorf("AppleDouble junk was imported:\n%s", body)
 	}
@@ -148,7 +148,7 @@ func TestImportAndReindex(t *testing.T) {
 	if st := s.status(t); st.Queue.Pending != 0 || st.Photos != 4 {
 		t.Errorf("status after reindex = %+v; want 4 photos, nothing pending", st)
 	}
-	resp, body = s.do("GET", "/api/v1/objects/Imported/iphone_golden_gate.heic/thumbnail?size=preview", nil)
+	resp, body = s.do("GET", "/api/v1/objects/imported/iphone_golden_gate.heic/thumbnail?size=preview", nil)
 	want(t, resp, body, 200)
 }
 

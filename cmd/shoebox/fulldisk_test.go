@@ -68,12 +68,12 @@ func TestFullDisk(t *testing.T) {
 	s.data = filepath.Join(mnt, "data")
 	s.start()
 	t.Cleanup(s.stop)
-	s.mkcol("/dav/b")
+	s.mkcol("/dav/bkt")
 	auth := "Basic " + basic("admin", adminPW)
 
 	// An upload whose Content-Length cannot fit is refused before a byte
 	// of it is sent.
-	if _, _, st := rawUpload(t, s.addr, "/dav/b/huge.bin", auth, 100<<20, ""); st != http.StatusInsufficientStorage {
+	if _, _, st := rawUpload(t, s.addr, "/dav/bkt/huge.bin", auth, 100<<20, ""); st != http.StatusInsufficientStorage {
 		t.Fatalf("PUT of 100 MiB on a 64 MiB disk: %d before the body; want 507", st)
 	}
 
@@ -91,7 +91,7 @@ func TestFullDisk(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				name := fmt.Sprintf("/dav/b/f%03d-%d.bin", burst, i)
+				name := fmt.Sprintf("/dav/bkt/f%03d-%d.bin", burst, i)
 				req, _ := http.NewRequest("PUT", s.url(name), unsized{bytes.NewReader(chunk)})
 				req.SetBasicAuth("admin", adminPW)
 				resp, err := s.client.Do(req)
@@ -127,13 +127,13 @@ func TestFullDisk(t *testing.T) {
 		t.Errorf("%d KiB free after the burst; want at least the %d KiB of the reserve outside the ballast (less 1 MiB)", free>>10, reserve/2>>10)
 	}
 	// Writes of every kind are refused; reads, listings and health go on.
-	resp, body := s.do("PUT", "/dav/b/small.txt", strings.NewReader("small"))
+	resp, body := s.do("PUT", "/dav/bkt/small.txt", strings.NewReader("small"))
 	want(t, resp, body, http.StatusInsufficientStorage)
-	resp, body = s.do("MKCOL", "/dav/b/dir", nil)
+	resp, body = s.do("MKCOL", "/dav/bkt/dir", nil)
 	want(t, resp, body, http.StatusInsufficientStorage)
 	id, secret := s3Keys(t, s)
 	s3put := func(key, data string) (int, string) {
-		req, _ := http.NewRequest("PUT", s.s3url()+presign(t, s, id, secret, "b", key), strings.NewReader(data))
+		req, _ := http.NewRequest("PUT", s.s3url()+presign(t, s, id, secret, "bkt", key), strings.NewReader(data))
 		resp, err := s.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -145,10 +145,10 @@ func TestFullDisk(t *testing.T) {
 	if st, b := s3put("s3.txt", "small"); st != http.StatusInsufficientStorage || !strings.Contains(b, "<Code>InsufficientStorage</Code>") {
 		t.Errorf("S3 PUT below the reserve: %d %s; want 507 InsufficientStorage", st, b)
 	}
-	if got := s.get("/dav/b/f000-0.bin"); got != string(chunk) {
+	if got := s.get("/dav/bkt/f000-0.bin"); got != string(chunk) {
 		t.Errorf("read below the reserve: %d bytes; want the 1 MiB written", len(got))
 	}
-	resp, body = s.do("PROPFIND", "/dav/b/", nil, "Depth", "1")
+	resp, body = s.do("PROPFIND", "/dav/bkt/", nil, "Depth", "1")
 	want(t, resp, body, http.StatusMultiStatus)
 	resp, body = s.do("GET", "/healthz", nil)
 	want(t, resp, body, http.StatusOK)
@@ -156,12 +156,12 @@ func TestFullDisk(t *testing.T) {
 	// Deletes work, and the space they free takes writes again (once the
 	// guard's statfs, cached for a second, sees it).
 	for i := range 4 {
-		resp, body := s.do("DELETE", fmt.Sprintf("/dav/b/f000-%d.bin", i), nil)
+		resp, body := s.do("DELETE", fmt.Sprintf("/dav/bkt/f000-%d.bin", i), nil)
 		want(t, resp, body, http.StatusNoContent)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, body := s.do("PUT", "/dav/b/after-delete.bin", bytes.NewReader(chunk))
+		resp, body := s.do("PUT", "/dav/bkt/after-delete.bin", bytes.NewReader(chunk))
 		if resp.StatusCode == http.StatusCreated {
 			break
 		}
@@ -193,18 +193,18 @@ func TestFullDisk(t *testing.T) {
 	restart := time.Now()
 	s.start() // fails the test unless /healthz answers
 	t.Logf("restarted on the full disk in %s", time.Since(restart).Round(time.Millisecond))
-	if got := s.get("/dav/b/f001-0.bin"); got != string(chunk) {
+	if got := s.get("/dav/bkt/f001-0.bin"); got != string(chunk) {
 		t.Errorf("read after a restart on a full disk: %d bytes; want the 1 MiB written", len(got))
 	}
-	if got := s.get("/dav/b/after-delete.bin"); got != string(chunk) {
+	if got := s.get("/dav/bkt/after-delete.bin"); got != string(chunk) {
 		t.Errorf("after-delete.bin after the restart: %d bytes; want 1 MiB", len(got))
 	}
-	resp, body = s.do("PUT", "/dav/b/small.txt", strings.NewReader("small"))
+	resp, body = s.do("PUT", "/dav/bkt/small.txt", strings.NewReader("small"))
 	want(t, resp, body, http.StatusInsufficientStorage)
 	if st, b := s3put("s3.txt", "small"); st != http.StatusInsufficientStorage {
 		t.Errorf("S3 PUT on a full disk: %d %s; want 507", st, b)
 	}
-	resp, body = s.do("DELETE", "/dav/b/f001-1.bin", nil)
+	resp, body = s.do("DELETE", "/dav/bkt/f001-1.bin", nil)
 	want(t, resp, body, http.StatusNoContent)
 	if !strings.Contains(s.logs(), "deleted the ballast file") {
 		t.Errorf("the log does not say the ballast was released:\n%s", s.logs())

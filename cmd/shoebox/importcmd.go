@@ -54,7 +54,7 @@ func importCmd(ctx context.Context, args []string) error {
 		return fmt.Errorf("user %q: %w", *user, err)
 	}
 	if _, err := st.cat.GetBucket(ctx, *user, *bucket); errors.Is(err, catalog.ErrNotFound) {
-		if err := st.gw.MakeBucket(ctx, *user, *bucket); err != nil {
+		if err := st.gw.CreateBucket(ctx, *user, *bucket); err != nil {
 			return fmt.Errorf("create bucket %s: %w", *bucket, err)
 		}
 		fmt.Fprintf(os.Stderr, "created bucket %s\n", *bucket)

@@ -42,7 +42,8 @@ Usage:
   shoebox user rm NAME
   shoebox key create|list USER | revoke KEYID   S3 access keys (create prints the secret once)
   shoebox app-password list USER | revoke ID     device passwords the Nextcloud apps signed in with
-  shoebox bucket list USER | public USER BUCKET | private USER BUCKET
+  shoebox bucket list USER | create USER BUCKET | public USER BUCKET | private USER BUCKET
+  shoebox failed [--user U] [--retry]     list the files whose enrichment failed; queue them again
   shoebox fsck                            reconcile the catalog with the files on disk
   shoebox import --user U --bucket B DIR  bring a folder in (cataloged, enriched; resumable)
   shoebox reindex                         rebuild derived data (media records, thumbnails)
@@ -67,6 +68,9 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0) // the help asked for was printed
 		}
+		if errors.As(err, new(reportedError)) {
+			os.Exit(1) // logged already, in the log format
+		}
 		fmt.Fprintln(os.Stderr, "shoebox:", err)
 		var ue usageError
 		if errors.As(err, &ue) {
@@ -75,6 +79,12 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// reportedError is a failure already logged (with --log-format json,
+// where main must print no plain text).
+type reportedError struct{ error }
+
+func (e reportedError) Unwrap() error { return e.error }
 
 // usageError is a command line shoebox cannot run at all (exit status 2).
 type usageError string
@@ -99,6 +109,8 @@ func run(ctx context.Context, args []string) error {
 		return fsck(ctx, args[1:])
 	case "bucket":
 		return runAdmin(ctx, args, bucketCmd)
+	case "failed":
+		return runAdmin(ctx, args, failedCmd)
 	case "import":
 		return importCmd(ctx, args[1:])
 	case "reindex":
@@ -179,7 +191,7 @@ func checkData(cfg Config) error {
 	case !fi.IsDir():
 		return fmt.Errorf("data directory %s (%s) is not a directory", abs, cfg.dataFrom)
 	}
-	if term.IsTerminal(int(os.Stderr.Fd())) {
+	if term.IsTerminal(int(os.Stderr.Fd())) && !strings.EqualFold(cfg.LogFormat, "json") {
 		fmt.Fprintf(os.Stderr, "shoebox: data directory %s (%s)\n", abs, cfg.dataFrom)
 	}
 	return nil

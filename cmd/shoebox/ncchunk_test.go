@@ -80,7 +80,7 @@ func writeTemp(t *testing.T, data []byte) string {
 func TestNextcloudChunkedUpload(t *testing.T) {
 	needTool(t, "curl")
 	s := startServer(t)
-	s.mkcol("/dav/b")
+	s.mkcol("/dav/bkt")
 	const chunk = 10 << 20
 	big := make([]byte, 4*chunk)
 	rng := rand.NewChaCha8([32]byte{17})
@@ -94,10 +94,10 @@ func TestNextcloudChunkedUpload(t *testing.T) {
 	up := "/remote.php/dav/uploads/admin/web-file-upload-1234"
 	dest := func(p string) string { return s.url("/remote.php/dav/files/admin/" + p) }
 
-	s.curl(t, "MKCOL", up, "", "Destination", dest("b/big.bin"), "OC-Total-Length", total).want(t, "MKCOL", 201)
-	s.curl(t, "MKCOL", up, "", "Destination", dest("b/big.bin")).want(t, "MKCOL again", 405)
+	s.curl(t, "MKCOL", up, "", "Destination", dest("bkt/big.bin"), "OC-Total-Length", total).want(t, "MKCOL", 201)
+	s.curl(t, "MKCOL", up, "", "Destination", dest("bkt/big.bin")).want(t, "MKCOL again", 405)
 	for i := 0; i < 2; i++ {
-		s.curl(t, "PUT", up+"/"+strconv.Itoa(i+1), chunks[i], "Destination", dest("b/big.bin"), "OC-Total-Length", total).want(t, "PUT chunk", 201)
+		s.curl(t, "PUT", up+"/"+strconv.Itoa(i+1), chunks[i], "Destination", dest("bkt/big.bin"), "OC-Total-Length", total).want(t, "PUT chunk", 201)
 	}
 	// A restart between chunks loses none that were acknowledged (the
 	// listener's address changes: dest and s.url follow it).
@@ -111,15 +111,15 @@ func TestNextcloudChunkedUpload(t *testing.T) {
 		}
 	}
 	for i := 2; i < 4; i++ {
-		s.curl(t, "PUT", up+"/"+strconv.Itoa(i+1), chunks[i], "Destination", dest("b/big.bin"), "OC-Total-Length", total).want(t, "PUT chunk", 201)
+		s.curl(t, "PUT", up+"/"+strconv.Itoa(i+1), chunks[i], "Destination", dest("bkt/big.bin"), "OC-Total-Length", total).want(t, "PUT chunk", 201)
 	}
-	r = s.curl(t, "MOVE", up+"/.file", "", "Destination", dest("b/big.bin"), "OC-Total-Length", total,
+	r = s.curl(t, "MOVE", up+"/.file", "", "Destination", dest("bkt/big.bin"), "OC-Total-Length", total,
 		"X-OC-Mtime", "1600000000", "OC-Checksum", "SHA1:"+hex.EncodeToString(sum[:]))
 	r.want(t, "MOVE .file", 201)
 	if r.header.Get("OC-FileId") == "" || r.header.Get("OC-ETag") == "" || r.header.Get("ETag") == "" || r.header.Get("X-OC-MTime") != "accepted" {
 		t.Errorf("MOVE .file answered headers %v; want OC-FileId, OC-ETag, ETag and X-OC-MTime: accepted", r.header)
 	}
-	resp, err := s.client.Do(mustReq(t, "GET", s.url("/dav/b/big.bin")))
+	resp, err := s.client.Do(mustReq(t, "GET", s.url("/dav/bkt/big.bin")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestNextcloudChunkedUpload(t *testing.T) {
 	n, _ := io.Copy(h, resp.Body)
 	resp.Body.Close()
 	if wantSum := sha256.Sum256(big); n != int64(len(big)) || !bytes.Equal(h.Sum(nil), wantSum[:]) {
-		t.Fatalf("GET /dav/b/big.bin: %d bytes, not the %d uploaded in chunks", n, len(big))
+		t.Fatalf("GET /dav/bkt/big.bin: %d bytes, not the %d uploaded in chunks", n, len(big))
 	}
 	if lm := resp.Header.Get("Last-Modified"); lm != time.Unix(1600000000, 0).UTC().Format(http.TimeFormat) {
 		t.Errorf("Last-Modified %q; want X-OC-Mtime's 2020-09-13", lm)
@@ -153,30 +153,30 @@ func TestNextcloudChunkedUpload(t *testing.T) {
 	u := small("abort", "hello ", "world")
 	s.curl(t, "DELETE", u, "").want(t, "DELETE the upload", 204)
 	s.curl(t, "PROPFIND", u, "", "Depth", "1").want(t, "PROPFIND an aborted upload", 404)
-	s.curl(t, "MOVE", u+"/.file", "", "Destination", dest("b/aborted.txt")).want(t, "MOVE of an aborted upload", 404)
-	notStored("b/aborted.txt")
+	s.curl(t, "MOVE", u+"/.file", "", "Destination", dest("bkt/aborted.txt")).want(t, "MOVE of an aborted upload", 404)
+	notStored("bkt/aborted.txt")
 
 	// A wrong total length is refused.
 	u = small("wrong", "hello ", "world")
-	s.curl(t, "MOVE", u+"/.file", "", "Destination", dest("b/wrong.txt"), "OC-Total-Length", "12").want(t, "MOVE with a wrong OC-Total-Length", 400)
-	notStored("b/wrong.txt")
+	s.curl(t, "MOVE", u+"/.file", "", "Destination", dest("bkt/wrong.txt"), "OC-Total-Length", "12").want(t, "MOVE with a wrong OC-Total-Length", 400)
+	notStored("bkt/wrong.txt")
 	s.curl(t, "DELETE", u, "").want(t, "DELETE the refused upload", 204)
 
 	// A checksum mismatch is refused; the chunks stay for a retry.
 	u = small("sum", "hello ", "world")
-	s.curl(t, "MOVE", u+"/.file", "", "Destination", dest("b/sum.txt"), "OC-Checksum", "SHA1:"+strings.Repeat("0", 40)).want(t, "MOVE with a wrong checksum", 400)
-	notStored("b/sum.txt")
+	s.curl(t, "MOVE", u+"/.file", "", "Destination", dest("bkt/sum.txt"), "OC-Checksum", "SHA1:"+strings.Repeat("0", 40)).want(t, "MOVE with a wrong checksum", 400)
+	notStored("bkt/sum.txt")
 	md := md5.Sum([]byte("hello world"))
-	s.curl(t, "MOVE", u+"/.file", "", "Destination", dest("b/sum.txt"), "OC-Total-Length", "11", "OC-Checksum", "MD5:"+hex.EncodeToString(md[:])).want(t, "MOVE with the right checksum", 201)
-	if got := s.get("/dav/b/sum.txt"); got != "hello world" {
-		t.Errorf("b/sum.txt = %q", got)
+	s.curl(t, "MOVE", u+"/.file", "", "Destination", dest("bkt/sum.txt"), "OC-Total-Length", "11", "OC-Checksum", "MD5:"+hex.EncodeToString(md[:])).want(t, "MOVE with the right checksum", 201)
+	if got := s.get("/dav/bkt/sum.txt"); got != "hello world" {
+		t.Errorf("bkt/sum.txt = %q", got)
 	}
 
 	// If-None-Match: * on a file that exists is refused and changes nothing.
 	u = small("inm", "other")
-	s.curl(t, "MOVE", u+"/.file", "", "Destination", dest("b/sum.txt"), "If-None-Match", "*").want(t, "MOVE with If-None-Match: *", 412)
-	if got := s.get("/dav/b/sum.txt"); got != "hello world" {
-		t.Errorf("b/sum.txt after a refused MOVE = %q", got)
+	s.curl(t, "MOVE", u+"/.file", "", "Destination", dest("bkt/sum.txt"), "If-None-Match", "*").want(t, "MOVE with If-None-Match: *", 412)
+	if got := s.get("/dav/bkt/sum.txt"); got != "hello world" {
+		t.Errorf("bkt/sum.txt after a refused MOVE = %q", got)
 	}
 	// Another user's uploads are not reachable.
 	s.curl(t, "PROPFIND", "/remote.php/dav/uploads/bob/inm", "", "Depth", "1").want(t, "PROPFIND another user's upload", 403)
@@ -220,18 +220,18 @@ func (s *server) ncItems(t *testing.T, p string) ([]string, string) {
 func TestNextcloudTrashbinAndVersions(t *testing.T) {
 	needTool(t, "curl")
 	s := startServer(t)
-	s.mkcol("/dav/b")
+	s.mkcol("/dav/bkt")
 	photo := string(mustRead(t, filepath.Join(sharedMedia, "canon_eos.jpg")))
 	trash := "/remote.php/dav/trashbin/admin/trash/"
-	s.put("/dav/b/p.jpg", photo)
+	s.put("/dav/bkt/p.jpg", photo)
 	before := time.Now().Unix()
-	resp, body := s.do("DELETE", "/dav/b/p.jpg", nil)
+	resp, body := s.do("DELETE", "/dav/bkt/p.jpg", nil)
 	want(t, resp, body, 204)
 	items, list := s.ncItems(t, trash)
 	if len(items) != 1 {
 		t.Fatalf("trash bin lists %q; want p.jpg", items)
 	}
-	for _, w := range []string{"<nc:trashbin-filename>p.jpg<", "<nc:trashbin-original-location>b/p.jpg<", "<d:getcontentlength>" + strconv.Itoa(len(photo)) + "<"} {
+	for _, w := range []string{"<nc:trashbin-filename>p.jpg<", "<nc:trashbin-original-location>bkt/p.jpg<", "<d:getcontentlength>" + strconv.Itoa(len(photo)) + "<"} {
 		if !strings.Contains(list, w) {
 			t.Errorf("trash bin listing lacks %q:\n%s", w, list)
 		}
@@ -242,7 +242,7 @@ func TestNextcloudTrashbinAndVersions(t *testing.T) {
 		t.Errorf("deletion time %d; want about %d", d, before)
 	}
 	s.curl(t, "MOVE", items[0], "", "Destination", s.url("/remote.php/dav/trashbin/admin/restore/p.jpg")).want(t, "MOVE to restore", 201)
-	if got := s.get("/dav/b/p.jpg"); got != photo {
+	if got := s.get("/dav/bkt/p.jpg"); got != photo {
 		t.Fatalf("restored p.jpg has %d bytes; want %d", len(got), len(photo))
 	}
 	if items, _ := s.ncItems(t, trash); len(items) != 0 {
@@ -250,7 +250,7 @@ func TestNextcloudTrashbinAndVersions(t *testing.T) {
 	}
 
 	// DELETE of an item purges it; DELETE of trash/ empties the bin.
-	resp, body = s.do("DELETE", "/dav/b/p.jpg", nil)
+	resp, body = s.do("DELETE", "/dav/bkt/p.jpg", nil)
 	want(t, resp, body, 204)
 	items, _ = s.ncItems(t, trash)
 	if len(items) != 1 {
@@ -261,8 +261,8 @@ func TestNextcloudTrashbinAndVersions(t *testing.T) {
 		t.Fatalf("trash bin after a purge lists %q", items)
 	}
 	for _, n := range []string{"q.jpg", "r.jpg"} {
-		s.put("/dav/b/"+n, photo)
-		resp, body = s.do("DELETE", "/dav/b/"+n, nil)
+		s.put("/dav/bkt/"+n, photo)
+		resp, body = s.do("DELETE", "/dav/bkt/"+n, nil)
 		want(t, resp, body, 204)
 	}
 	if items, _ := s.ncItems(t, trash); len(items) != 2 {
@@ -280,10 +280,10 @@ func TestNextcloudTrashbinAndVersions(t *testing.T) {
 	up := "/remote.php/dav/uploads/admin/v1"
 	s.curl(t, "MKCOL", up, "").want(t, "MKCOL", 201)
 	s.curl(t, "PUT", up+"/1", writeTemp(t, []byte(photo))).want(t, "PUT chunk", 201)
-	r := s.curl(t, "MOVE", up+"/.file", "", "Destination", s.url("/remote.php/dav/files/admin/b/v.jpg"))
+	r := s.curl(t, "MOVE", up+"/.file", "", "Destination", s.url("/remote.php/dav/files/admin/bkt/v.jpg"))
 	r.want(t, "MOVE .file", 201)
 	fid := r.header.Get("OC-FileId")
-	s.put("/dav/b/v.jpg", "a broken upload")
+	s.put("/dav/bkt/v.jpg", "a broken upload")
 	versions := "/remote.php/dav/versions/admin/versions/" + fid + "/"
 	vs, _ := s.ncItems(t, versions)
 	if len(vs) != 1 {
@@ -302,7 +302,7 @@ func TestNextcloudTrashbinAndVersions(t *testing.T) {
 		t.Errorf("GET of the version: %d bytes; want %d", len(got), len(photo))
 	}
 	s.curl(t, "MOVE", vs[0], "", "Destination", s.url("/remote.php/dav/versions/admin/restore/target")).want(t, "MOVE version to restore", 204)
-	if got := s.get("/dav/b/v.jpg"); got != photo {
+	if got := s.get("/dav/bkt/v.jpg"); got != photo {
 		t.Fatalf("v.jpg after restoring its version: %d bytes; want %d", len(got), len(photo))
 	}
 	vs, _ = s.ncItems(t, versions)

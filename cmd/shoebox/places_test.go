@@ -22,10 +22,10 @@ import (
 func TestPlaces(t *testing.T) {
 	exiftool := needTool(t, "exiftool")
 	s := startServer(t)
-	s.mkcol("/dav/p")
+	s.mkcol("/dav/ppp")
 	for _, name := range []string{"canon_eos.jpg", "iphone_tokyo.jpg", "iphone_golden_gate.heic", "clip.mp4",
 		"takeout_photo.jpg", "takeout_photo.jpg.json", "forest.jpg"} {
-		s.put("/dav/p/"+name, string(mustRead(t, filepath.Join(sharedMedia, name))))
+		s.put("/dav/ppp/"+name, string(mustRead(t, filepath.Join(sharedMedia, name))))
 	}
 	dir := t.TempDir()
 	for _, g := range []struct {
@@ -44,7 +44,7 @@ func TestPlaces(t *testing.T) {
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("exiftool: %v: %s", err, b)
 		}
-		s.put("/dav/p/"+g.name, string(mustRead(t, out)))
+		s.put("/dav/ppp/"+g.name, string(mustRead(t, out)))
 	}
 	s.waitQueue(t, 3*time.Minute)
 
@@ -100,7 +100,7 @@ func TestPlaces(t *testing.T) {
 		{"takeout_photo.jpg", "GB", "London", "+01:00", "2014-07-01T09:00:00Z", "2014-07-01T10:00:00", "place-utc"},
 		{"sea.jpg", "", "", "", "", "2021-07-14T12:00:00", ""},
 	} {
-		m, _ := s.apiRaw(t, "p/"+c.name)["media"].(map[string]any)
+		m, _ := s.apiRaw(t, "ppp/"+c.name)["media"].(map[string]any)
 		pl, _ := m["place"].(map[string]any)
 		if pl == nil {
 			t.Errorf("%s: no media.place in the API", c.name)
@@ -122,7 +122,7 @@ func TestPlaces(t *testing.T) {
 			}
 		}
 	}
-	if m, _ := s.apiRaw(t, "p/forest.jpg")["media"].(map[string]any); m["place"] != nil {
+	if m, _ := s.apiRaw(t, "ppp/forest.jpg")["media"].(map[string]any); m["place"] != nil {
 		t.Errorf("forest.jpg (no GPS): media.place = %v; want none", m["place"])
 	}
 
@@ -149,7 +149,7 @@ func TestPlaces(t *testing.T) {
 	if got := s.names(t, "/dav/by-place/"); !slices.Equal(got, countries0) {
 		t.Errorf("/by-place/ after the start = %q; want %q as before", got, countries0)
 	}
-	m, _ := s.apiRaw(t, "p/clip.mp4")["media"].(map[string]any)
+	m, _ := s.apiRaw(t, "ppp/clip.mp4")["media"].(map[string]any)
 	if m["offset"] != "+02:00" || m["taken_local"] != "2020-08-15T12:20:30" || m["offset_source"] != "place-utc" {
 		t.Errorf("clip.mp4 placed again: offset %v, taken_local %v, offset_source %v", m["offset"], m["taken_local"], m["offset_source"])
 	}

@@ -83,8 +83,8 @@ func fsckClean(t *testing.T, s *server) {
 // two folders, listings must work, and disk and catalog must agree.
 func TestMoveFolderDuringUploads(t *testing.T) {
 	s := startServer(t)
-	s.mkcol("/dav/B")
-	s.mkcol("/dav/B/A")
+	s.mkcol("/dav/bbb")
+	s.mkcol("/dav/bbb/A")
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	results := make([][]ackedUpload, 2)
@@ -92,7 +92,7 @@ func TestMoveFolderDuringUploads(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = uploader(t, s, i, []string{"/dav/B/A/", "/dav/B/B/"}, stop)
+			results[i] = uploader(t, s, i, []string{"/dav/bbb/A/", "/dav/bbb/B/"}, stop)
 		}()
 	}
 	var moves atomic.Int64
@@ -106,7 +106,7 @@ func TestMoveFolderDuringUploads(t *testing.T) {
 				return
 			default:
 			}
-			resp, _ := s.do("MOVE", "/dav/B/"+from, nil, "Destination", s.url("/dav/B/"+to), "Overwrite", "F")
+			resp, _ := s.do("MOVE", "/dav/bbb/"+from, nil, "Destination", s.url("/dav/bbb/"+to), "Overwrite", "F")
 			switch resp.StatusCode {
 			case 201:
 				moves.Add(1)
@@ -132,7 +132,7 @@ func TestMoveFolderDuringUploads(t *testing.T) {
 	lost := 0
 	for _, u := range all {
 		found := false
-		for _, d := range []string{"/dav/B/A/", "/dav/B/B/"} {
+		for _, d := range []string{"/dav/bbb/A/", "/dav/bbb/B/"} {
 			resp, body := s.do("GET", d+u.name, nil)
 			if resp.StatusCode == 200 {
 				if sha256.Sum256([]byte(body)) != u.sum {
@@ -149,9 +149,9 @@ func TestMoveFolderDuringUploads(t *testing.T) {
 	if lost > 0 {
 		t.Errorf("%d of %d acknowledged uploads are gone", lost, len(all))
 	}
-	for _, d := range []string{"/dav/B/", "/dav/B/A/", "/dav/B/B/"} {
+	for _, d := range []string{"/dav/bbb/", "/dav/bbb/A/", "/dav/bbb/B/"} {
 		resp, body := s.do("PROPFIND", d, nil, "Depth", "1")
-		if d == "/dav/B/" && resp.StatusCode != 207 {
+		if d == "/dav/bbb/" && resp.StatusCode != 207 {
 			t.Errorf("PROPFIND %s: %d\n%s", d, resp.StatusCode, body)
 		}
 	}
@@ -254,22 +254,22 @@ func TestDeleteDuringUploads(t *testing.T) {
 // server is 502 (RFC 4918 9.8.5), and nothing is copied or moved here.
 func TestCopyToOtherHost(t *testing.T) {
 	s := startServer(t)
-	s.mkcol("/dav/b")
-	s.put("/dav/b/f.txt", "here")
+	s.mkcol("/dav/bkt")
+	s.put("/dav/bkt/f.txt", "here")
 	for _, m := range []string{"COPY", "MOVE"} {
-		resp, body := s.do(m, "/dav/b/f.txt", nil, "Destination", "http://elsewhere.example:8080/dav/b/g.txt")
+		resp, body := s.do(m, "/dav/bkt/f.txt", nil, "Destination", "http://elsewhere.example:8080/dav/bkt/g.txt")
 		if resp.StatusCode != 502 {
 			t.Errorf("%s to another host: %d %s; want 502", m, resp.StatusCode, body)
 		}
 	}
-	if resp, _ := s.do("GET", "/dav/b/g.txt", nil); resp.StatusCode != 404 {
+	if resp, _ := s.do("GET", "/dav/bkt/g.txt", nil); resp.StatusCode != 404 {
 		t.Errorf("a refused COPY or MOVE made g.txt: %d", resp.StatusCode)
 	}
-	if got := s.get("/dav/b/f.txt"); got != "here" {
+	if got := s.get("/dav/bkt/f.txt"); got != "here" {
 		t.Errorf("the source after refused transfers: %q", got)
 	}
 	// The same host, named as the client did, is this server.
-	resp, body := s.do("COPY", "/dav/b/f.txt", nil, "Destination", s.url("/dav/b/g.txt"))
+	resp, body := s.do("COPY", "/dav/bkt/f.txt", nil, "Destination", s.url("/dav/bkt/g.txt"))
 	if resp.StatusCode != 201 {
 		t.Errorf("COPY on this host: %d %s", resp.StatusCode, body)
 	}

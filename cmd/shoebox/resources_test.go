@@ -85,14 +85,14 @@ func presign(t *testing.T, s *server, id, secret, bucket, key string) string {
 // and nothing of it is stored.
 func TestBodyIdleTimeout(t *testing.T) {
 	s := startServer(t, writeConfig(t, "body_idle_timeout: 1s\n")...)
-	s.mkcol("/dav/b")
+	s.mkcol("/dav/bkt")
 	id, secret := s3Keys(t, s)
 	for _, tc := range []struct {
 		name, addr, target, auth, path string
 		status                         int
 	}{
-		{"webdav", s.addr, "/dav/b/slow.bin", "Basic " + basic("admin", adminPW), "/dav/b/slow.bin", http.StatusRequestTimeout},
-		{"s3", s.s3addr, presign(t, s, id, secret, "b", "slow-s3.bin"), "", "/dav/b/slow-s3.bin", http.StatusBadRequest},
+		{"webdav", s.addr, "/dav/bkt/slow.bin", "Basic " + basic("admin", adminPW), "/dav/bkt/slow.bin", http.StatusRequestTimeout},
+		{"s3", s.s3addr, presign(t, s, id, secret, "bkt", "slow-s3.bin"), "", "/dav/bkt/slow-s3.bin", http.StatusBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
@@ -126,7 +126,7 @@ func TestBodyIdleTimeout(t *testing.T) {
 		})
 	}
 	// A slow body that keeps making progress is not cut.
-	c, br, st := rawUpload(t, s.addr, "/dav/b/steady.txt", "Basic "+basic("admin", adminPW), 6, "ab")
+	c, br, st := rawUpload(t, s.addr, "/dav/bkt/steady.txt", "Basic "+basic("admin", adminPW), 6, "ab")
 	if st != http.StatusContinue {
 		t.Fatalf("PUT steady.txt: %d; want 100 Continue", st)
 	}
@@ -140,7 +140,7 @@ func TestBodyIdleTimeout(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("steady PUT: %v %v; want 201", resp, err)
 	}
-	if got := s.get("/dav/b/steady.txt"); got != "abcdef" {
+	if got := s.get("/dav/bkt/steady.txt"); got != "abcdef" {
 		t.Errorf("steady.txt = %q; want abcdef", got)
 	}
 }
@@ -150,9 +150,9 @@ func TestBodyIdleTimeout(t *testing.T) {
 // stalled file is not stored and an acknowledged one is kept.
 func TestShutdownStalledUpload(t *testing.T) {
 	s := startServer(t)
-	s.mkcol("/dav/b")
-	s.put("/dav/b/acked.txt", "acknowledged")
-	_, _, st := rawUpload(t, s.addr, "/dav/b/stalled.bin", "Basic "+basic("admin", adminPW), 1<<20, "0123456789")
+	s.mkcol("/dav/bkt")
+	s.put("/dav/bkt/acked.txt", "acknowledged")
+	_, _, st := rawUpload(t, s.addr, "/dav/bkt/stalled.bin", "Basic "+basic("admin", adminPW), 1<<20, "0123456789")
 	if st != http.StatusContinue {
 		t.Fatalf("PUT stalled.bin: %d; want 100 Continue", st)
 	}
@@ -179,10 +179,10 @@ func TestShutdownStalledUpload(t *testing.T) {
 	}
 	s.cmd = nil
 	s.start()
-	if got := s.get("/dav/b/acked.txt"); got != "acknowledged" {
+	if got := s.get("/dav/bkt/acked.txt"); got != "acknowledged" {
 		t.Errorf("acked.txt after the restart = %q", got)
 	}
-	resp, body := s.do("GET", "/dav/b/stalled.bin", nil)
+	resp, body := s.do("GET", "/dav/bkt/stalled.bin", nil)
 	want(t, resp, body, http.StatusNotFound)
 	if strings.Contains(s.logs(), "panic") {
 		t.Errorf("the log has a panic:\n%s", s.logs())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -39,7 +40,7 @@ import (
 // serveMemoryLimit is the Go runtime's soft memory limit for the server.
 const serveMemoryLimit = 40 << 20
 
-func serve(ctx context.Context, args []string) error {
+func serve(ctx context.Context, args []string) (err error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg, err := parseConfig(fs, args, cmdSpec{usage: "shoebox serve [flags]",
 		about: "Starts the server: WebDAV, the web gallery (at /), the JSON API and the Nextcloud apps' protocol on --dav-addr, S3 on --s3-addr. The first start creates the data directory and a user admin (its password printed once, or SHOEBOX_ADMIN_PASSWORD).", uses: gAll})
@@ -47,6 +48,22 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	lg := newLogger(cfg)
+	jsonLogs := strings.EqualFold(cfg.LogFormat, "json")
+	// With JSON logs, nothing but JSON is written: a failure is a log
+	// record too, and main prints nothing more (reportedError).
+	defer func() {
+		if err != nil && jsonLogs {
+			lg.Error("shoebox serve failed", "err", err)
+			err = reportedError{err}
+		}
+	}()
+	// Files named but unreadable stop the start at once, in one line,
+	// before anything runs that would log its own failure.
+	if cfg.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return fmt.Errorf("TLS certificate --tls-cert %s, key --tls-key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
+		}
+	}
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		// A soft limit keeps the heap (catalog memtables, upload buffers)
 		// collected before it doubles; GOMEMLIMIT overrides it.
@@ -84,7 +101,9 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("create the admin user: %w", err)
 	}
-	if created && pw != "" {
+	if created && pw != "" && jsonLogs {
+		lg.Warn("created user admin; its password is shown once: change it with `shoebox user passwd admin`", "user", "admin", "password", pw)
+	} else if created && pw != "" {
 		fmt.Fprintf(os.Stderr, "\n  Created user admin with password: %s\n  (shown once; change it with `shoebox user passwd admin`)\n\n", pw)
 	} else if created {
 		lg.Info("created user admin with the password from SHOEBOX_ADMIN_PASSWORD")
@@ -242,7 +261,7 @@ func serve(ctx context.Context, args []string) error {
 			return err
 		}
 		s3srv = &http.Server{
-			Handler:           fl.wrap(m.wrap("s3", s3h)),
+			Handler:           accessLog(cfg.AccessLog, lg, "s3", fl.wrap(m.wrap("s3", s3h))),
 			ReadHeaderTimeout: 30 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
@@ -250,7 +269,7 @@ func serve(ctx context.Context, args []string) error {
 		}
 	}
 	srv := &http.Server{
-		Handler:           fl.wrap(root),
+		Handler:           accessLog(cfg.AccessLog, lg, "http", fl.wrap(root)),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -265,7 +284,11 @@ func serve(ctx context.Context, args []string) error {
 		scheme = "https"
 	}
 	lg.Info("shoebox is serving", "webdav", fmt.Sprintf("%s://%s/dav/", scheme, ln.Addr()), "data", cfg.Data)
-	fmt.Fprintf(os.Stderr, "Point a WebDAV client at %s://%s/dav/ (user admin). Metrics: /metrics, health: /healthz\n", scheme, ln.Addr())
+	if point := fmt.Sprintf("Point a WebDAV client at %s://%s/dav/ (user admin). Metrics: /metrics, health: /healthz", scheme, ln.Addr()); jsonLogs {
+		lg.Info(point)
+	} else {
+		fmt.Fprintln(os.Stderr, point)
+	}
 
 	poolCtx, stopPool := context.WithCancel(ctx)
 	poolDone := make(chan struct{})
@@ -321,7 +344,11 @@ func serve(ctx context.Context, args []string) error {
 			return fmt.Errorf("listen on %s: %w", cfg.S3Addr, err)
 		}
 		lg.Info("S3 is serving", "endpoint", fmt.Sprintf("%s://%s", scheme, s3ln.Addr()), "virtual_host_domain", cfg.S3Domain)
-		fmt.Fprintf(os.Stderr, "S3 endpoint: %s://%s (path-style; create keys with `shoebox key create admin`)\n", scheme, s3ln.Addr())
+		if point := fmt.Sprintf("S3 endpoint: %s://%s (path-style; create keys with `shoebox key create admin`)", scheme, s3ln.Addr()); jsonLogs {
+			lg.Info(point)
+		} else {
+			fmt.Fprintln(os.Stderr, point)
+		}
 		go serveOn(s3srv, s3ln)
 	}
 	select {

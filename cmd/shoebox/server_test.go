@@ -119,9 +119,9 @@ func TestConfigFile(t *testing.T) {
 // TestBadPaths: "..", NUL and absolute components get 400 and touch nothing.
 func TestBadPaths(t *testing.T) {
 	s := startServer(t)
-	s.mkcol("/dav/b")
-	s.put("/dav/b/keep.txt", "keep")
-	for _, p := range []string{"/dav/b/../b/keep.txt", "/dav/b/x/../../b/keep.txt", "/dav/b/%00evil", "/dav/b//etc/passwd", "/dav/b/./keep.txt"} {
+	s.mkcol("/dav/bkt")
+	s.put("/dav/bkt/keep.txt", "keep")
+	for _, p := range []string{"/dav/bkt/../b/keep.txt", "/dav/bkt/x/../../b/keep.txt", "/dav/bkt/%00evil", "/dav/bkt//etc/passwd", "/dav/bkt/./keep.txt"} {
 		for _, m := range []string{"PUT", "DELETE", "GET", "MKCOL"} {
 			status := rawStatus(t, s, m+" "+p+" HTTP/1.1\r\nHost: x\r\nAuthorization: Basic "+basic("admin", adminPW)+"\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc")
 			if status != 400 {
@@ -129,10 +129,10 @@ func TestBadPaths(t *testing.T) {
 			}
 		}
 	}
-	if got := s.get("/dav/b/keep.txt"); got != "keep" {
+	if got := s.get("/dav/bkt/keep.txt"); got != "keep" {
 		t.Errorf("keep.txt = %q after bad requests", got)
 	}
-	resp, body := s.do("PROPFIND", "/dav/b/", nil, "Depth", "1")
+	resp, body := s.do("PROPFIND", "/dav/bkt/", nil, "Depth", "1")
 	if n := strings.Count(body, "<D:response>"); n != 2 {
 		t.Errorf("bucket has %d entries after bad requests; want 2:\n%s", n, body)
 	}
@@ -172,10 +172,10 @@ func rawStatus(t *testing.T, s *server, req string) int {
 // staged file is left open (a leaked one would keep its blocks forever).
 func TestInterruptedUploads(t *testing.T) {
 	s := startServer(t)
-	s.mkcol("/dav/b")
-	s.put("/dav/b/old.bin", "the old, complete contents")
+	s.mkcol("/dav/bkt")
+	s.put("/dav/bkt/old.bin", "the old, complete contents")
 	tmp := filepath.Join(s.data, "objects", ".tmp")
-	for _, p := range []string{"/dav/b/new.bin", "/dav/b/old.bin"} {
+	for _, p := range []string{"/dav/bkt/new.bin", "/dav/bkt/old.bin"} {
 		c, err := net.Dial("tcp", s.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -193,14 +193,14 @@ func TestInterruptedUploads(t *testing.T) {
 			return len(stagedFiles(t, s)) == 0 && len(dirNames(t, tmp)) == 0
 		})
 	}
-	resp, _ := s.do("GET", "/dav/b/new.bin", nil)
+	resp, _ := s.do("GET", "/dav/bkt/new.bin", nil)
 	if resp.StatusCode != 404 {
 		t.Errorf("half-uploaded new.bin: %d; want 404", resp.StatusCode)
 	}
-	if got := s.get("/dav/b/old.bin"); got != "the old, complete contents" {
+	if got := s.get("/dav/bkt/old.bin"); got != "the old, complete contents" {
 		t.Errorf("old.bin after an aborted overwrite = %q", got)
 	}
-	if _, err := os.Stat(filepath.Join(s.data, "objects", "admin", "b", "new.bin")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(s.data, "objects", "admin", "bkt", "new.bin")); !os.IsNotExist(err) {
 		t.Errorf("new.bin exists on disk: %v", err)
 	}
 }
@@ -255,7 +255,7 @@ func dirNames(t *testing.T, dir string) []string {
 // restart must replay them.
 func TestKill9(t *testing.T) {
 	s := startServer(t, "--journal-flush-ms", "3600000")
-	s.mkcol("/dav/b")
+	s.mkcol("/dav/bkt")
 	type upload struct {
 		path  string
 		sum   string
@@ -285,7 +285,7 @@ func TestKill9(t *testing.T) {
 				body := make([]byte, size)
 				rand.Read(body)
 				sum := sha256.Sum256(body)
-				p := fmt.Sprintf("/dav/b/w%d-%03d.bin", w, i)
+				p := fmt.Sprintf("/dav/bkt/w%d-%03d.bin", w, i)
 				mu.Lock()
 				intended[hex.EncodeToString(sum[:])] = true
 				mu.Unlock()
@@ -348,14 +348,14 @@ func TestKill9(t *testing.T) {
 		}
 	}
 	// Everything visible is a complete upload.
-	resp, body := s.do("PROPFIND", "/dav/b/", nil, "Depth", "1")
+	resp, body := s.do("PROPFIND", "/dav/bkt/", nil, "Depth", "1")
 	want(t, resp, body, 207)
-	hrefs := regexp.MustCompile(`<D:href>/dav/b/([^<]+)</D:href>`).FindAllStringSubmatch(body, -1)
+	hrefs := regexp.MustCompile(`<D:href>/dav/bkt/([^<]+)</D:href>`).FindAllStringSubmatch(body, -1)
 	if len(hrefs) < len(acked) {
 		t.Errorf("listing shows %d files; %d were acknowledged", len(hrefs), len(acked))
 	}
 	for _, h := range hrefs {
-		got := s.get("/dav/b/" + h[1])
+		got := s.get("/dav/bkt/" + h[1])
 		sum := sha256.Sum256([]byte(got))
 		if !intended[hex.EncodeToString(sum[:])] {
 			t.Errorf("%s is visible but is not a complete upload (%d bytes)", h[1], len(got))
@@ -384,8 +384,8 @@ func (r *slowReader) Read(p []byte) (int, error) {
 // Overwrite, X-OC-Mtime and OC-Checksum.
 func TestConditionsAndOwnCloud(t *testing.T) {
 	s := startServer(t)
-	s.mkcol("/dav/b")
-	etag := s.put("/dav/b/f.txt", "v1").Header.Get("ETag")
+	s.mkcol("/dav/bkt")
+	etag := s.put("/dav/bkt/f.txt", "v1").Header.Get("ETag")
 	if etag == "" {
 		t.Fatal("PUT gave no ETag")
 	}
@@ -394,21 +394,21 @@ func TestConditionsAndOwnCloud(t *testing.T) {
 		hdr                []string
 		status             int
 	}{
-		{"PUT", "/dav/b/f.txt", "v2", []string{"If-Match", `"nope"`}, 412},
-		{"PUT", "/dav/b/f.txt", "v2", []string{"If-None-Match", "*"}, 412},
-		{"PUT", "/dav/b/new.txt", "n", []string{"If-Match", "*"}, 412},
-		{"DELETE", "/dav/b/f.txt", "", []string{"If-Match", `"nope"`}, 412},
-		{"MOVE", "/dav/b/f.txt", "", []string{"Destination", "/dav/b/g.txt", "If-Match", `"nope"`}, 412},
-		{"PUT", "/dav/b/f.txt", "v2", []string{"If-Match", etag}, 204},
-		{"PUT", "/dav/b/c.txt", "abc", []string{"OC-Checksum", "MD5:00000000000000000000000000000000"}, 400},
-		{"PUT", "/dav/b/c.txt", "abc", []string{"OC-Checksum", "SHA1:a9993e364706816aba3e25717850c26c9cd0d89d"}, 201},
-		{"PUT", "/dav/b/d.txt", "abc", []string{"OC-Checksum", "MD5:900150983cd24fb0d6963f7d28e17f72"}, 201},
-		{"PUT", "/dav/b/e.txt", "abc", []string{"Content-MD5", "AAAAAAAAAAAAAAAAAAAAAA=="}, 400},
+		{"PUT", "/dav/bkt/f.txt", "v2", []string{"If-Match", `"nope"`}, 412},
+		{"PUT", "/dav/bkt/f.txt", "v2", []string{"If-None-Match", "*"}, 412},
+		{"PUT", "/dav/bkt/new.txt", "n", []string{"If-Match", "*"}, 412},
+		{"DELETE", "/dav/bkt/f.txt", "", []string{"If-Match", `"nope"`}, 412},
+		{"MOVE", "/dav/bkt/f.txt", "", []string{"Destination", "/dav/bkt/g.txt", "If-Match", `"nope"`}, 412},
+		{"PUT", "/dav/bkt/f.txt", "v2", []string{"If-Match", etag}, 204},
+		{"PUT", "/dav/bkt/c.txt", "abc", []string{"OC-Checksum", "MD5:00000000000000000000000000000000"}, 400},
+		{"PUT", "/dav/bkt/c.txt", "abc", []string{"OC-Checksum", "SHA1:a9993e364706816aba3e25717850c26c9cd0d89d"}, 201},
+		{"PUT", "/dav/bkt/d.txt", "abc", []string{"OC-Checksum", "MD5:900150983cd24fb0d6963f7d28e17f72"}, 201},
+		{"PUT", "/dav/bkt/e.txt", "abc", []string{"Content-MD5", "AAAAAAAAAAAAAAAAAAAAAA=="}, 400},
 		// MOVE without an Overwrite header replaces (T is the default); F refuses.
-		{"PUT", "/dav/b/m1.txt", "m1", nil, 201},
-		{"PUT", "/dav/b/m2.txt", "m2", nil, 201},
-		{"MOVE", "/dav/b/m1.txt", "", []string{"Destination", "/dav/b/m2.txt", "Overwrite", "F"}, 412},
-		{"MOVE", "/dav/b/m1.txt", "", []string{"Destination", "/dav/b/m2.txt"}, 204},
+		{"PUT", "/dav/bkt/m1.txt", "m1", nil, 201},
+		{"PUT", "/dav/bkt/m2.txt", "m2", nil, 201},
+		{"MOVE", "/dav/bkt/m1.txt", "", []string{"Destination", "/dav/bkt/m2.txt", "Overwrite", "F"}, 412},
+		{"MOVE", "/dav/bkt/m1.txt", "", []string{"Destination", "/dav/bkt/m2.txt"}, 204},
 		{"MKCOL", "/dav/by-date", "", nil, 403},
 		{"MKCOL", "/dav/Trash", "", nil, 403},
 	}
@@ -418,32 +418,32 @@ func TestConditionsAndOwnCloud(t *testing.T) {
 			t.Errorf("%s %s %v: %d; want %d (%s)", st.method, st.path, st.hdr, resp.StatusCode, st.status, body)
 		}
 	}
-	if got := s.get("/dav/b/m2.txt"); got != "m1" {
+	if got := s.get("/dav/bkt/m2.txt"); got != "m1" {
 		t.Errorf("m2.txt after MOVE = %q; want m1", got)
 	}
-	if resp, _ := s.do("GET", "/dav/b/c.txt", nil); resp.StatusCode != 200 {
+	if resp, _ := s.do("GET", "/dav/bkt/c.txt", nil); resp.StatusCode != 200 {
 		t.Errorf("c.txt after a good SHA1 checksum: %d", resp.StatusCode)
 	}
-	if resp, _ := s.do("GET", "/dav/b/e.txt", nil); resp.StatusCode != 404 {
+	if resp, _ := s.do("GET", "/dav/bkt/e.txt", nil); resp.StatusCode != 404 {
 		t.Errorf("e.txt after a bad Content-MD5 exists: %d", resp.StatusCode)
 	}
 
 	mt := time.Date(2018, 7, 4, 10, 15, 0, 0, time.UTC)
-	resp := s.put("/dav/b/mt.jpg", "jpeg", "X-OC-Mtime", fmt.Sprint(mt.Unix()))
+	resp := s.put("/dav/bkt/mt.jpg", "jpeg", "X-OC-Mtime", fmt.Sprint(mt.Unix()))
 	if resp.Header.Get("X-OC-MTime") != "accepted" {
 		t.Errorf("X-OC-MTime = %q; want accepted", resp.Header.Get("X-OC-MTime"))
 	}
-	_, body := s.do("PROPFIND", "/dav/b/mt.jpg", nil, "Depth", "0")
+	_, body := s.do("PROPFIND", "/dav/bkt/mt.jpg", nil, "Depth", "0")
 	if !strings.Contains(body, mt.Format(http.TimeFormat)) {
 		t.Errorf("getlastmodified is not the X-OC-Mtime:\n%s", body)
 	}
-	r, _ := s.do("GET", "/dav/b/mt.jpg", nil)
+	r, _ := s.do("GET", "/dav/bkt/mt.jpg", nil)
 	if r.Header.Get("Last-Modified") != mt.Format(http.TimeFormat) {
 		t.Errorf("Last-Modified = %q", r.Header.Get("Last-Modified"))
 	}
 	// Range GET.
-	s.put("/dav/b/range.txt", "0123456789")
-	r, b := s.do("GET", "/dav/b/range.txt", nil, "Range", "bytes=3-5")
+	s.put("/dav/bkt/range.txt", "0123456789")
+	r, b := s.do("GET", "/dav/bkt/range.txt", nil, "Range", "bytes=3-5")
 	if r.StatusCode != 206 || b != "345" {
 		t.Errorf("Range GET: %d %q; want 206 \"345\"", r.StatusCode, b)
 	}
@@ -456,13 +456,13 @@ func TestBigFolderMoveCopy(t *testing.T) {
 		t.Skip("slow")
 	}
 	s := startServer(t)
-	s.mkcol("/dav/b")
-	s.mkcol("/dav/b/big")
+	s.mkcol("/dav/bkt")
+	s.mkcol("/dav/bkt/big")
 	s.stop()
 	// Write the files behind the server's back and let start-up reconcile
 	// them: much faster than 10,000 PUTs, and it tests reconciliation.
 	const n = 10_000
-	dir := filepath.Join(s.data, "objects", "admin", "b", "big")
+	dir := filepath.Join(s.data, "objects", "admin", "bkt", "big")
 	for i := range n {
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("IMG_%05d.jpg", i)), []byte(fmt.Sprint(i)), 0o644); err != nil {
 			t.Fatal(err)
@@ -476,37 +476,37 @@ func TestBigFolderMoveCopy(t *testing.T) {
 	}
 
 	start := time.Now()
-	resp, body := s.do("MOVE", "/dav/b/big", nil, "Destination", s.url("/dav/b/moved"))
+	resp, body := s.do("MOVE", "/dav/bkt/big", nil, "Destination", s.url("/dav/bkt/moved"))
 	want(t, resp, body, 201)
 	t.Logf("MOVE of %d files: %v", n, time.Since(start))
 	var after syscall.Stat_t
-	syscall.Stat(filepath.Join(s.data, "objects", "admin", "b", "moved", "IMG_00042.jpg"), &after)
+	syscall.Stat(filepath.Join(s.data, "objects", "admin", "bkt", "moved", "IMG_00042.jpg"), &after)
 	if after.Ino != before.Ino {
 		t.Errorf("moved file has a new inode: the folder was copied, not renamed")
 	}
 	start = time.Now()
-	resp, body = s.do("COPY", "/dav/b/moved/", nil, "Destination", s.url("/dav/b/copy/"))
+	resp, body = s.do("COPY", "/dav/bkt/moved/", nil, "Destination", s.url("/dav/bkt/copy/"))
 	want(t, resp, body, 201)
 	t.Logf("COPY of %d files: %v", n, time.Since(start))
 	var cp syscall.Stat_t
-	syscall.Stat(filepath.Join(s.data, "objects", "admin", "b", "copy", "IMG_00042.jpg"), &cp)
+	syscall.Stat(filepath.Join(s.data, "objects", "admin", "bkt", "copy", "IMG_00042.jpg"), &cp)
 	if cp.Ino != before.Ino {
 		t.Logf("COPY made byte copies (filesystem refused hard links)")
 	}
-	for _, p := range []string{"/dav/b/moved/", "/dav/b/copy/"} {
+	for _, p := range []string{"/dav/bkt/moved/", "/dav/bkt/copy/"} {
 		resp, body = s.do("PROPFIND", p, nil, "Depth", "1")
 		want(t, resp, body, 207)
 		if got := strings.Count(body, "<D:response>"); got != n+1 {
 			t.Errorf("PROPFIND %s: %d entries; want %d", p, got, n+1)
 		}
 	}
-	resp, _ = s.do("PROPFIND", "/dav/b/big/", nil, "Depth", "0")
+	resp, _ = s.do("PROPFIND", "/dav/bkt/big/", nil, "Depth", "0")
 	if resp.StatusCode != 404 {
 		t.Errorf("old folder after MOVE: %d; want 404", resp.StatusCode)
 	}
 	// Writing to the copy leaves the original alone.
-	s.put("/dav/b/copy/IMG_00042.jpg", "changed")
-	if got := s.get("/dav/b/moved/IMG_00042.jpg"); got != "42" {
+	s.put("/dav/bkt/copy/IMG_00042.jpg", "changed")
+	if got := s.get("/dav/bkt/moved/IMG_00042.jpg"); got != "42" {
 		t.Errorf("original after writing its copy = %q; want 42", got)
 	}
 }
@@ -515,21 +515,21 @@ func TestBigFolderMoveCopy(t *testing.T) {
 // and refused with propfind-finite-depth beyond it.
 func TestPropfindInfinityBound(t *testing.T) {
 	s := startServer(t, "--propfind-infinity-limit", "20")
-	s.mkcol("/dav/b")
-	s.mkcol("/dav/b/small")
-	s.mkcol("/dav/b/large")
+	s.mkcol("/dav/bkt")
+	s.mkcol("/dav/bkt/small")
+	s.mkcol("/dav/bkt/large")
 	for i := range 5 {
-		s.put(fmt.Sprintf("/dav/b/small/%d", i), "x")
+		s.put(fmt.Sprintf("/dav/bkt/small/%d", i), "x")
 	}
 	for i := range 30 {
-		s.put(fmt.Sprintf("/dav/b/large/%d", i), "x")
+		s.put(fmt.Sprintf("/dav/bkt/large/%d", i), "x")
 	}
-	resp, body := s.do("PROPFIND", "/dav/b/small/", nil, "Depth", "infinity")
+	resp, body := s.do("PROPFIND", "/dav/bkt/small/", nil, "Depth", "infinity")
 	want(t, resp, body, 207)
 	if got := strings.Count(body, "<D:response>"); got != 6 {
 		t.Errorf("infinity PROPFIND of small: %d entries; want 6", got)
 	}
-	resp, body = s.do("PROPFIND", "/dav/b/", nil)
+	resp, body = s.do("PROPFIND", "/dav/bkt/", nil)
 	want(t, resp, body, 403)
 	if !strings.Contains(body, "propfind-finite-depth") {
 		t.Errorf("refusal lacks propfind-finite-depth: %s", body)
@@ -540,21 +540,21 @@ func TestPropfindInfinityBound(t *testing.T) {
 // was down are found at start-up.
 func TestReconcile(t *testing.T) {
 	s := startServer(t)
-	s.mkcol("/dav/b")
-	s.put("/dav/b/gone.txt", "will be removed")
-	s.put("/dav/b/stays.txt", "stays")
+	s.mkcol("/dav/bkt")
+	s.put("/dav/bkt/gone.txt", "will be removed")
+	s.put("/dav/bkt/stays.txt", "stays")
 	s.stop()
-	obj := filepath.Join(s.data, "objects", "admin", "b")
+	obj := filepath.Join(s.data, "objects", "admin", "bkt")
 	os.Remove(filepath.Join(obj, "gone.txt"))
 	os.WriteFile(filepath.Join(obj, "added.txt"), []byte("added offline"), 0o644)
 	os.WriteFile(filepath.Join(obj, "stays.txt"), []byte("changed offline"), 0o644)
 	s.start()
-	resp, _ := s.do("GET", "/dav/b/gone.txt", nil)
+	resp, _ := s.do("GET", "/dav/bkt/gone.txt", nil)
 	if resp.StatusCode != 404 {
 		t.Errorf("gone.txt: %d; want 404", resp.StatusCode)
 	}
 	for name, content := range map[string]string{"added.txt": "added offline", "stays.txt": "changed offline"} {
-		r, body := s.do("GET", "/dav/b/"+name, nil)
+		r, body := s.do("GET", "/dav/bkt/"+name, nil)
 		m := md5.Sum([]byte(content))
 		if body != content || r.Header.Get("ETag") != `"`+hex.EncodeToString(m[:])+`"` {
 			t.Errorf("%s: %q ETag %s; want %q with its MD5", name, body, r.Header.Get("ETag"), content)
@@ -565,14 +565,14 @@ func TestReconcile(t *testing.T) {
 // TestLimitsAndMetrics: the upload cap answers 413; /metrics counts requests.
 func TestLimitsAndMetrics(t *testing.T) {
 	s := startServer(t, "--max-upload-bytes", "1000")
-	s.mkcol("/dav/b")
-	resp, body := s.do("PUT", "/dav/b/big", strings.NewReader(strings.Repeat("x", 2000)))
+	s.mkcol("/dav/bkt")
+	resp, body := s.do("PUT", "/dav/bkt/big", strings.NewReader(strings.Repeat("x", 2000)))
 	want(t, resp, body, 413)
-	resp, _ = s.do("GET", "/dav/b/big", nil)
+	resp, _ = s.do("GET", "/dav/bkt/big", nil)
 	if resp.StatusCode != 404 {
 		t.Errorf("over-size upload left a file: %d", resp.StatusCode)
 	}
-	s.put("/dav/b/small", "fits")
+	s.put("/dav/bkt/small", "fits")
 	resp, body = s.doAs("", "", "GET", "/metrics", nil)
 	want(t, resp, body, 200)
 	for _, w := range []string{
@@ -594,8 +594,8 @@ func TestTLSAndReverseProxy(t *testing.T) {
 	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	writeSelfSigned(t, cert, key)
 	s := startServer(t, "--tls-cert", cert, "--tls-key", key)
-	s.mkcol("/dav/b")
-	s.put("/dav/b/a.txt", "over https")
+	s.mkcol("/dav/bkt")
+	s.put("/dav/bkt/a.txt", "over https")
 
 	target, _ := url.Parse(s.url("/"))
 	proxy := httputil.NewSingleHostReverseProxy(target)
@@ -620,14 +620,14 @@ func TestTLSAndReverseProxy(t *testing.T) {
 		resp.Body.Close()
 		return resp, string(b)
 	}
-	resp, body := do("PROPFIND", "/shoebox/dav/b/", "Depth", "1")
+	resp, body := do("PROPFIND", "/shoebox/dav/bkt/", "Depth", "1")
 	want(t, resp, body, 207)
-	if !strings.Contains(body, "<D:href>/shoebox/dav/b/a.txt</D:href>") {
+	if !strings.Contains(body, "<D:href>/shoebox/dav/bkt/a.txt</D:href>") {
 		t.Errorf("hrefs behind the proxy lack its prefix:\n%s", body)
 	}
-	resp, body = do("MOVE", "/shoebox/dav/b/a.txt", "Destination", "https://photos.example.com/shoebox/dav/b/moved.txt")
+	resp, body = do("MOVE", "/shoebox/dav/bkt/a.txt", "Destination", "https://photos.example.com/shoebox/dav/bkt/moved.txt")
 	want(t, resp, body, 201)
-	if got := s.get("/dav/b/moved.txt"); got != "over https" {
+	if got := s.get("/dav/bkt/moved.txt"); got != "over https" {
 		t.Errorf("moved.txt = %q", got)
 	}
 }
@@ -653,19 +653,19 @@ func writeSelfSigned(t *testing.T, certPath, keyPath string) {
 // a MOVE, and shows in PROPFIND.
 func TestFolderProps(t *testing.T) {
 	s := startServer(t)
-	s.mkcol("/dav/b")
-	s.mkcol("/dav/b/album")
+	s.mkcol("/dav/bkt")
+	s.mkcol("/dav/bkt/album")
 	patch := `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:x-shoebox:test"><D:set><D:prop><Z:title>Summer &amp; sea</Z:title></D:prop></D:set></D:propertyupdate>`
-	resp, body := s.do("PROPPATCH", "/dav/b/album/", strings.NewReader(patch), "Content-Type", "application/xml")
+	resp, body := s.do("PROPPATCH", "/dav/bkt/album/", strings.NewReader(patch), "Content-Type", "application/xml")
 	want(t, resp, body, 207)
 	if !strings.Contains(body, "200 OK") {
 		t.Fatalf("PROPPATCH answer: %s", body)
 	}
 	s.restart()
-	resp, body = s.do("MOVE", "/dav/b/album/", nil, "Destination", s.url("/dav/b/renamed/"))
+	resp, body = s.do("MOVE", "/dav/bkt/album/", nil, "Destination", s.url("/dav/bkt/renamed/"))
 	want(t, resp, body, 201)
 	find := `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><T:title xmlns:T="urn:x-shoebox:test"/></D:prop></D:propfind>`
-	resp, body = s.do("PROPFIND", "/dav/b/renamed/", strings.NewReader(find), "Depth", "0")
+	resp, body = s.do("PROPFIND", "/dav/bkt/renamed/", strings.NewReader(find), "Depth", "0")
 	want(t, resp, body, 207)
 	if !strings.Contains(body, "Summer &amp; sea") || !strings.Contains(body, "200 OK") {
 		t.Errorf("folder property after restart and MOVE:\n%s", body)

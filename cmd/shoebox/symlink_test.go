@@ -40,7 +40,7 @@ func TestSymlinkInStore(t *testing.T) {
 		return resp.StatusCode
 	}
 	for _, r := range []struct{ method, path, body string }{
-		{"MKCOL", "/dav/b", ""}, {"PUT", "/dav/b/stolen.jpg", "bob's own photo"}, {"MKCOL", "/dav/b/album", ""},
+		{"MKCOL", "/dav/bkt", ""}, {"PUT", "/dav/bkt/stolen.jpg", "bob's own photo"}, {"MKCOL", "/dav/bkt/album", ""},
 	} {
 		if code := bob(r.method, r.path, strings.NewReader(r.body)); code != 201 {
 			t.Fatalf("bob %s %s: %d", r.method, r.path, code)
@@ -50,8 +50,8 @@ func TestSymlinkInStore(t *testing.T) {
 	s.stop()
 	objects := filepath.Join(s.data, "objects")
 	for _, l := range []struct{ at, to string }{
-		{"bob/b/stolen.jpg", "../../admin/photos/secret.jpg"},
-		{"bob/b/album", "../../admin/photos"},
+		{"bob/bkt/stolen.jpg", "../../admin/photos/secret.jpg"},
+		{"bob/bkt/album", "../../admin/photos"},
 	} {
 		at := filepath.Join(objects, l.at)
 		if err := os.RemoveAll(at); err != nil {
@@ -63,29 +63,29 @@ func TestSymlinkInStore(t *testing.T) {
 	}
 	s.start()
 
-	for _, p := range []string{"/dav/b/stolen.jpg", "/dav/b/album/secret.jpg"} {
+	for _, p := range []string{"/dav/bkt/stolen.jpg", "/dav/bkt/album/secret.jpg"} {
 		if code := bob("GET", p, nil); code != 404 {
 			t.Errorf("bob GET %s (a link to admin's photo): %d; want 404", p, code)
 		}
 	}
-	if code := bob("PUT", "/dav/b/album/planted.jpg", strings.NewReader("bob's")); code < 400 {
+	if code := bob("PUT", "/dav/bkt/album/planted.jpg", strings.NewReader("bob's")); code < 400 {
 		t.Errorf("bob PUT into a linked folder: %d; want a refusal", code)
 	}
 	cli := s3.New(s3.Options{BaseEndpoint: aws.String(s.s3url()), Region: "us-east-1", UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider(m[1], m[2], "")})
 	ctx := context.Background()
 	for _, k := range []string{"stolen.jpg", "album/secret.jpg"} {
-		o, err := cli.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("b"), Key: aws.String(k)})
+		o, err := cli.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String(k)})
 		var ae smithy.APIError
 		if err == nil {
 			b, _ := io.ReadAll(o.Body)
 			o.Body.Close()
-			t.Errorf("S3 GET b/%s served %q; want NoSuchKey", k, b)
+			t.Errorf("S3 GET bkt/%s served %q; want NoSuchKey", k, b)
 		} else if !errors.As(err, &ae) || ae.ErrorCode() != "NoSuchKey" {
-			t.Errorf("S3 GET b/%s: %v; want NoSuchKey", k, err)
+			t.Errorf("S3 GET bkt/%s: %v; want NoSuchKey", k, err)
 		}
 	}
-	if _, err := cli.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("b"), Key: aws.String("album/planted2.jpg"), Body: strings.NewReader("bob's")}); err == nil {
+	if _, err := cli.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("album/planted2.jpg"), Body: strings.NewReader("bob's")}); err == nil {
 		t.Errorf("S3 PUT into a linked folder succeeded; want a refusal")
 	}
 	for _, n := range []string{"planted.jpg", "planted2.jpg"} {
@@ -97,7 +97,7 @@ func TestSymlinkInStore(t *testing.T) {
 		t.Errorf("admin's photo = %q; want %q", got, secret)
 	}
 	logs := s.logs()
-	for _, p := range []string{"bob/b/stolen.jpg", "bob/b/album"} {
+	for _, p := range []string{"bob/bkt/stolen.jpg", "bob/bkt/album"} {
 		if !strings.Contains(logs, "symbolic link") || !strings.Contains(logs, p) {
 			t.Errorf("the log does not warn about the link %s:\n%s", p, logs)
 		}
@@ -105,7 +105,7 @@ func TestSymlinkInStore(t *testing.T) {
 
 	s.stop()
 	out, err = runCLI(t, "", "fsck", "--data", s.data)
-	if err != nil || !strings.Contains(out, "skipped 2 symbolic link(s)") || !strings.Contains(out, "bob/b/stolen.jpg") {
+	if err != nil || !strings.Contains(out, "skipped 2 symbolic link(s)") || !strings.Contains(out, "bob/bkt/stolen.jpg") {
 		t.Errorf("fsck: %v; want it to report the 2 links, naming them:\n%s", err, out)
 	}
 	if b, err := os.ReadFile(filepath.Join(objects, "admin", "photos", "secret.jpg")); err != nil || string(b) != secret {

@@ -54,7 +54,7 @@ func (l *ledger) send(body []byte) [32]byte {
 func TestTorture(t *testing.T) {
 	s := startServer(t)
 	id, secret := s3Keys(t, s)
-	s.mkcol("/dav/t")
+	s.mkcol("/dav/ttt")
 	l := newLedger()
 	var seq int // unique names across cycles
 	for kill := 1; kill <= *tortureKills; kill++ {
@@ -92,7 +92,7 @@ func TestTorture(t *testing.T) {
 				}
 				body := make([]byte, size)
 				rand.Read(body)
-				p := fmt.Sprintf("/dav/t/w%d-%07d.bin", w, base+i)
+				p := fmt.Sprintf("/dav/ttt/w%d-%07d.bin", w, base+i)
 				sum := l.send(body)
 				l.mu.Lock()
 				l.maybe[p] = sum
@@ -120,11 +120,11 @@ func TestTorture(t *testing.T) {
 			body := make([]byte, 64<<10+i)
 			rand.Read(body)
 			sum := l.send(body)
-			p := "/dav/t/" + key
+			p := "/dav/ttt/" + key
 			l.mu.Lock()
 			l.maybe[p] = sum
 			l.mu.Unlock()
-			_, err := cli.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("t"), Key: aws.String(key), Body: bytes.NewReader(body)})
+			_, err := cli.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("ttt"), Key: aws.String(key), Body: bytes.NewReader(body)})
 			if err != nil {
 				return false
 			}
@@ -141,15 +141,15 @@ func TestTorture(t *testing.T) {
 			body := make([]byte, 5<<20+1000)
 			rand.Read(body)
 			sum := l.send(body)
-			p := "/dav/t/" + key
-			up, err := cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("t"), Key: aws.String(key)})
+			p := "/dav/ttt/" + key
+			up, err := cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("ttt"), Key: aws.String(key)})
 			if err != nil {
 				return false
 			}
 			var parts []types.CompletedPart
 			for n, chunk := range [][]byte{body[:5<<20], body[5<<20:]} {
 				pn := int32(n + 1)
-				out, err := cli.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("t"), Key: aws.String(key), UploadId: up.UploadId, PartNumber: aws.Int32(pn), Body: bytes.NewReader(chunk)})
+				out, err := cli.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("ttt"), Key: aws.String(key), UploadId: up.UploadId, PartNumber: aws.Int32(pn), Body: bytes.NewReader(chunk)})
 				if err != nil {
 					return false
 				}
@@ -158,7 +158,7 @@ func TestTorture(t *testing.T) {
 			l.mu.Lock()
 			l.maybe[p] = sum
 			l.mu.Unlock()
-			_, err = cli.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("t"), Key: aws.String(key), UploadId: up.UploadId,
+			_, err = cli.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("ttt"), Key: aws.String(key), UploadId: up.UploadId,
 				MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
 			if err != nil {
 				return false
@@ -187,7 +187,7 @@ func TestTorture(t *testing.T) {
 				return true
 			}
 			if i%2 == 0 {
-				dst := fmt.Sprintf("/dav/t/moved-%07d.bin", base+i)
+				dst := fmt.Sprintf("/dav/ttt/moved-%07d.bin", base+i)
 				l.mu.Lock()
 				l.maybe[p], l.maybe[dst] = sum, sum
 				l.mu.Unlock()
@@ -296,11 +296,11 @@ func tortureCheck(t *testing.T, s *server, l *ledger, kill int) {
 	}
 	clear(l.maybe)
 	// Everything visible is a whole upload.
-	resp, body := s.do("PROPFIND", "/dav/t/", nil, "Depth", "1")
+	resp, body := s.do("PROPFIND", "/dav/ttt/", nil, "Depth", "1")
 	if resp.StatusCode != 207 {
-		t.Fatalf("kill %d: PROPFIND /dav/t/: %d", kill, resp.StatusCode)
+		t.Fatalf("kill %d: PROPFIND /dav/ttt/: %d", kill, resp.StatusCode)
 	}
-	for _, m := range regexp.MustCompile(`<D:href>(/dav/t/[^<]+)</D:href>`).FindAllStringSubmatch(body, -1) {
+	for _, m := range regexp.MustCompile(`<D:href>(/dav/ttt/[^<]+)</D:href>`).FindAllStringSubmatch(body, -1) {
 		p := m[1]
 		if _, ok := l.acked[p]; ok {
 			continue

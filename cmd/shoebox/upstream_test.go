@@ -31,23 +31,23 @@ func TestUpstream(t *testing.T) {
 	src, back := t.TempDir(), t.TempDir()
 	makeTree(t, src)
 	env := rcloneEnv(s, "owncloud")
-	s.mkcol("/dav/up")
-	rclone(t, env, "sync", src, "sb:up/tree")
-	rclone(t, env, "check", src, "sb:up/tree")
+	s.mkcol("/dav/upb")
+	rclone(t, env, "sync", src, "sb:upb/tree")
+	rclone(t, env, "check", src, "sb:upb/tree")
 	id, secret := s3Keys(t, s)
 	s3env := append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_CA_BUNDLE=") }),
 		"RCLONE_CONFIG=/dev/null", "RCLONE_CONFIG_SBS3_TYPE=s3", "RCLONE_CONFIG_SBS3_PROVIDER=Other",
 		"RCLONE_CONFIG_SBS3_ENDPOINT="+s.s3url(), "RCLONE_CONFIG_SBS3_ACCESS_KEY_ID="+id,
 		"RCLONE_CONFIG_SBS3_SECRET_ACCESS_KEY="+secret, "RCLONE_CONFIG_SBS3_FORCE_PATH_STYLE=true")
-	rclone(t, s3env, "sync", src, "sbs3:up/s3tree")
-	rclone(t, s3env, "check", src, "sbs3:up/s3tree")
+	rclone(t, s3env, "sync", src, "sbs3:upb/s3tree")
+	rclone(t, s3env, "check", src, "sbs3:upb/s3tree")
 	runLitmus(t, s)
 	// Thumbnails live upstream too (--upstream-derived). The photo is
 	// larger than a preview, so both sizes are stored (a smaller upright
 	// JPEG is its own preview).
-	s.put("/dav/up/photo.jpg", string(photoJPEG(t, 2000, 1500, 3)))
-	s.waitDone(t, "up/photo.jpg")
-	resp, body := s.do("GET", "/api/v1/objects/up/photo.jpg/thumbnail?size=small", nil)
+	s.put("/dav/upb/photo.jpg", string(photoJPEG(t, 2000, 1500, 3)))
+	s.waitDone(t, "upb/photo.jpg")
+	resp, body := s.do("GET", "/api/v1/objects/upb/photo.jpg/thumbnail?size=small", nil)
 	want(t, resp, body, 200)
 	var derived int
 	pg, err := up.Client(nil).ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &up.Bucket, Prefix: aws.String("sb/derived/")})
@@ -59,29 +59,29 @@ func TestUpstream(t *testing.T) {
 	}
 
 	// A folder MOVE, then a restart: the bytes follow.
-	resp, body = s.do("MOVE", "/dav/up/tree/", nil, "Destination", s.url("/dav/up/moved/"))
+	resp, body = s.do("MOVE", "/dav/upb/tree/", nil, "Destination", s.url("/dav/upb/moved/"))
 	want(t, resp, body, 201)
 	s.restart()
 	env = rcloneEnv(s, "owncloud") // a new port
-	rclone(t, env, "sync", "sb:up/moved", back)
+	rclone(t, env, "sync", "sb:upb/moved", back)
 	rclone(t, env, "check", src, back)
 
 	// The upstream goes down: the upload fails, nothing is cataloged.
 	up.Stop()
-	resp, body = s.do("PUT", "/dav/up/down.txt", strings.NewReader("while the upstream is down"))
+	resp, body = s.do("PUT", "/dav/upb/down.txt", strings.NewReader("while the upstream is down"))
 	if resp.StatusCode < 500 {
 		t.Errorf("PUT with the upstream down: %d %s; want a 5xx", resp.StatusCode, body)
 	}
-	resp, body = s.do("PROPFIND", "/dav/up/down.txt", nil, "Depth", "0")
+	resp, body = s.do("PROPFIND", "/dav/upb/down.txt", nil, "Depth", "0")
 	want(t, resp, body, 404)
 	if err := up.Start(); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, 2*time.Minute, "an upload once the upstream is back", func() bool {
-		resp, body = s.do("PUT", "/dav/up/back.txt", strings.NewReader("upstream is back"))
+		resp, body = s.do("PUT", "/dav/upb/back.txt", strings.NewReader("upstream is back"))
 		return resp.StatusCode == 201
 	})
-	if got := s.get("/dav/up/back.txt"); got != "upstream is back" {
+	if got := s.get("/dav/upb/back.txt"); got != "upstream is back" {
 		t.Errorf("GET back.txt = %q", got)
 	}
 	out, err := runCLI(t, "", "fsck", "--data", s.data)

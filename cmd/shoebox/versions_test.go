@@ -18,11 +18,11 @@ func TestOverwriteKeepsVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.mkcol("/dav/b")
-	s.put("/dav/b/photo.jpg", string(orig))
-	s.put("/dav/b/photo.jpg", "a broken upload")
-	s.put("/dav/b/notes.txt", "one")
-	s.put("/dav/b/notes.txt", "two") // not a photo: no version (versions: media)
+	s.mkcol("/dav/bkt")
+	s.put("/dav/bkt/photo.jpg", string(orig))
+	s.put("/dav/bkt/photo.jpg", "a broken upload")
+	s.put("/dav/bkt/notes.txt", "one")
+	s.put("/dav/bkt/notes.txt", "two") // not a photo: no version (versions: media)
 	names := s.names(t, "/dav/trash/")
 	if len(names) != 1 || !strings.HasPrefix(names[0], "photo (replaced ") || !strings.HasSuffix(names[0], " UTC).jpg") {
 		t.Fatalf("/trash/ = %q; want one version of photo.jpg", names)
@@ -30,11 +30,11 @@ func TestOverwriteKeepsVersion(t *testing.T) {
 	if got := s.get("/dav/trash/" + names[0]); got != string(orig) {
 		t.Errorf("the version holds %d bytes; want the original's %d", len(got), len(orig))
 	}
-	resp, body := s.do("MOVE", "/dav/trash/"+names[0], nil, "Destination", s.url("/dav/b/photo.jpg"))
+	resp, body := s.do("MOVE", "/dav/trash/"+names[0], nil, "Destination", s.url("/dav/bkt/photo.jpg"))
 	if resp.StatusCode != 201 && resp.StatusCode != 204 {
 		t.Fatalf("MOVE the version back: %d %s", resp.StatusCode, body)
 	}
-	if got := s.get("/dav/b/photo.jpg"); got != string(orig) {
+	if got := s.get("/dav/bkt/photo.jpg"); got != string(orig) {
 		t.Errorf("after the restore photo.jpg has %d bytes; want the original's %d", len(got), len(orig))
 	}
 	names = s.names(t, "/dav/trash/")
@@ -44,15 +44,15 @@ func TestOverwriteKeepsVersion(t *testing.T) {
 
 	// The trash is internal: `bucket list` (run against the running
 	// server) never shows it.
-	if out, err := runCLI(t, "", "bucket", "list", "admin", "--data", s.data); err != nil || !regexp.MustCompile(`(?m)^b\s`).MatchString(out) || strings.Contains(out, ".trash") {
-		t.Errorf("bucket list admin: %v\n%s\nwant bucket b and no .trash", err, out)
+	if out, err := runCLI(t, "", "bucket", "list", "admin", "--data", s.data); err != nil || !regexp.MustCompile(`(?m)^bkt\s`).MatchString(out) || strings.Contains(out, ".trash") {
+		t.Errorf("bucket list admin: %v\n%s\nwant bucket bkt and no .trash", err, out)
 	}
 
 	// versions: off keeps nothing.
 	s.stop()
 	s.args = append(s.args, "--versions", "off")
 	s.start()
-	s.put("/dav/b/photo.jpg", "overwritten for good")
+	s.put("/dav/bkt/photo.jpg", "overwritten for good")
 	if got := s.names(t, "/dav/trash/"); len(got) != 1 {
 		t.Errorf("/trash/ with versions off = %q; want only the earlier version", got)
 	}

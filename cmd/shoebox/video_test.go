@@ -27,14 +27,14 @@ func TestVideoThumbnail(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startServer(t)
-	s.mkcol("/dav/v")
-	s.put("/dav/v/clip.mp4", string(data))
-	o := s.waitDone(t, "v/clip.mp4")
+	s.mkcol("/dav/vvv")
+	s.put("/dav/vvv/clip.mp4", string(data))
+	o := s.waitDone(t, "vvv/clip.mp4")
 	if m := o.Media; m == nil || m.Kind != "video" || m.ThumbnailState != "" || m.Video == nil || m.Video.Codec != "h264" || m.Video.FrameRate != 30 {
 		t.Fatalf("media = %+v, enrichment %+v; want an h264 video at 30 fps with its thumbnails", o.Media, o.Enrichment)
 	}
 	for size, w := range map[string]int{"small": 250, "preview": 640} {
-		resp, body := s.do("GET", "/api/v1/objects/v/clip.mp4/thumbnail?size="+size, nil)
+		resp, body := s.do("GET", "/api/v1/objects/vvv/clip.mp4/thumbnail?size="+size, nil)
 		want(t, resp, body, 200)
 		if ct := resp.Header.Get("Content-Type"); ct != "image/jpeg" {
 			t.Errorf("%s: Content-Type %q; want image/jpeg", size, ct)

@@ -98,21 +98,21 @@ func TestXMP(t *testing.T) {
 	exiftoolWrite(t, exiftool, "-o", side2, "-XMP-xmp:CreateDate=2012-12-24T18:00:00", "-XMP-xmp:Rating=-1", "-XMP-dc:Subject=Late")
 
 	s := startServer(t)
-	s.mkcol("/dav/x")
-	s.put("/dav/x/tagged.jpg", string(mustRead(t, jpg)))
-	s.put("/dav/x/garden.png", string(mustRead(t, pngPath)))
-	s.put("/dav/x/clip.mp4", string(mustRead(t, mp4)))
-	s.put("/dav/x/IMG_1.xmp", string(mustRead(t, side1)))
+	s.mkcol("/dav/xxx")
+	s.put("/dav/xxx/tagged.jpg", string(mustRead(t, jpg)))
+	s.put("/dav/xxx/garden.png", string(mustRead(t, pngPath)))
+	s.put("/dav/xxx/clip.mp4", string(mustRead(t, mp4)))
+	s.put("/dav/xxx/IMG_1.xmp", string(mustRead(t, side1)))
 	s.waitQueue(t, 2*time.Minute)
-	s.put("/dav/x/IMG_1.JPG", string(photoJPEG(t, 320, 240, 5)))
-	s.put("/dav/x/IMG_2.jpg", string(photoJPEG(t, 320, 240, 7)))
+	s.put("/dav/xxx/IMG_1.JPG", string(photoJPEG(t, 320, 240, 5)))
+	s.put("/dav/xxx/IMG_2.jpg", string(photoJPEG(t, 320, 240, 7)))
 	s.waitQueue(t, 2*time.Minute)
-	if m := s.media(t, "x/IMG_2.jpg").Media; m.DateSource == "xmp" || len(m.Tags) > 0 {
+	if m := s.media(t, "xxx/IMG_2.jpg").Media; m.DateSource == "xmp" || len(m.Tags) > 0 {
 		t.Fatalf("IMG_2.jpg before its sidecar: %+v", m)
 	}
-	s.put("/dav/x/IMG_2.jpg.xmp", string(mustRead(t, side2)))
+	s.put("/dav/xxx/IMG_2.jpg.xmp", string(mustRead(t, side2)))
 	waitUntil(t, 2*time.Minute, "IMG_2.jpg enriched again with its sidecar", func() bool {
-		return s.media(t, "x/IMG_2.jpg").Media.DateSource == "xmp"
+		return s.media(t, "xxx/IMG_2.jpg").Media.DateSource == "xmp"
 	})
 
 	type want struct {
@@ -129,7 +129,7 @@ func TestXMP(t *testing.T) {
 		{"IMG_1.JPG", "2014-01-02T03:04:05", "-05:00", "2014-01-02T08:04:05Z", 5, []string{"Sidecar"}, 48.8583333, 2.29, 0},
 		{"IMG_2.jpg", "2012-12-24T18:00:00", "", "", -1, []string{"Late"}, 0, 0, 0},
 	} {
-		m := s.media(t, "x/"+w.key).Media
+		m := s.media(t, "xxx/"+w.key).Media
 		if m.DateSource != "xmp" || m.TakenLocal != w.local || m.Offset != w.offset || m.TakenUTC != w.utc {
 			t.Errorf("%s: date %q %q %q from %q; want %q %q %q from xmp", w.key, m.TakenLocal, m.Offset, m.TakenUTC, m.DateSource, w.local, w.offset, w.utc)
 		}
@@ -149,7 +149,7 @@ func TestXMP(t *testing.T) {
 			t.Errorf("%s: regions %+v; want %d", w.key, m.Regions, w.regions)
 		}
 	}
-	if r := s.media(t, "x/tagged.jpg").Media.Regions; len(r) == 1 {
+	if r := s.media(t, "xxx/tagged.jpg").Media.Regions; len(r) == 1 {
 		// MWG's area is centred at 0.5,0.4: the box's corner is 0.4,0.25.
 		if b := r[0].Box; r[0].Name != "Alice" || math.Abs(b[0]-0.4) > 1e-6 || math.Abs(b[1]-0.25) > 1e-6 || math.Abs(b[2]-0.2) > 1e-6 || math.Abs(b[3]-0.3) > 1e-6 {
 			t.Errorf("tagged.jpg region %+v; want Alice at 0.4,0.25 0.2x0.3", r[0])

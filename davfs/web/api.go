@@ -108,6 +108,8 @@ func (h *Handler) routes() http.Handler {
 	a("GET /api/v1/trash/{id}/thumbnail", h.trashThumbnail)
 	a("POST /api/v1/trash/{id}/restore", h.restore)
 	a("DELETE /api/v1/trash/{id}", h.purge)
+	a("GET /api/v1/failed", h.failed)             // failed.go
+	a("POST /api/v1/failed/retry", h.retryFailed) // failed.go
 	mux.Handle("/api/", h.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "no such API: "+r.Method+" "+strings.TrimPrefix(r.URL.Path, "/api"))
 	})))

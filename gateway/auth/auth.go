@@ -150,7 +150,8 @@ func User(ctx context.Context) string {
 
 // Basic wraps h with HTTP Basic authentication: a request without
 // credentials gets 401 with a WWW-Authenticate challenge for realm, as does
-// one with wrong credentials, which is also a failure for the Limiter; an
+// one with wrong credentials (saying "wrong user name or password"), which
+// is also a failure for the Limiter; an
 // address the Limiter says must wait gets 429 with Retry-After, its
 // credentials unchecked; a good request reaches h with the user in its
 // context. protocol names the front end in logs and metrics.
@@ -172,7 +173,7 @@ func (a *Authenticator) Basic(realm, protocol string, h http.Handler) http.Handl
 		if err := a.Check(r.Context(), user, pw); err != nil {
 			a.limit.Failed(login)
 			w.Header().Set("WWW-Authenticate", challenge)
-			http.Error(w, "401 Unauthorized: Shoebox needs a user name and password", http.StatusUnauthorized)
+			http.Error(w, "401 Unauthorized: "+ErrBadCredentials.Error(), http.StatusUnauthorized)
 			return
 		}
 		a.limit.Succeeded(login)
