@@ -225,14 +225,14 @@ func TestMotionPhoto(t *testing.T) {
 	file := append(append(append(append([]byte{}, j[:2]...), app1...), j[2:]...), mp4...)
 
 	s := startServer(t)
-	s.mkcol("/dav/m")
-	s.put("/dav/m/PXL_20240501_080000000.MP.jpg", string(file))
-	o := s.waitDone(t, "m/PXL_20240501_080000000.MP.jpg")
+	s.mkcol("/dav/motion")
+	s.put("/dav/motion/PXL_20240501_080000000.MP.jpg", string(file))
+	o := s.waitDone(t, "motion/PXL_20240501_080000000.MP.jpg")
 	if o.Media == nil || o.Media.Kind != "photo" || o.Media.MotionPhoto == nil ||
 		o.Media.MotionPhoto.Offset != int64(len(file)-len(mp4)) || o.Media.MotionPhoto.Length != int64(len(mp4)) {
 		t.Fatalf("media %+v; want a photo whose motion part is %d bytes at %d", o.Media, len(mp4), len(file)-len(mp4))
 	}
-	want := "/api/v1/objects/m/PXL_20240501_080000000.MP.jpg/motion"
+	want := "/api/v1/objects/motion/PXL_20240501_080000000.MP.jpg/motion"
 	if o.LiveVideo != want {
 		t.Errorf("live_video = %q; want %q", o.LiveVideo, want)
 	}
