@@ -170,32 +170,13 @@ func TestBackupToUpstream(t *testing.T) {
 // for while it ran (a rename is in or out, never torn) — holding the same
 // photos, with no second folder for them.
 func TestBackupDuringPersonRenames(t *testing.T) {
-	cache, _ := os.UserCacheDir()
-	models := filepath.Join(cache, "shoebox", "face-api-1.7.15")
-	installFaceModels(t, "--models", models)
-	s := startServer(t, "--models", models)
-	s.mkcol("/dav/faces")
-	// The adults' face set (the one grouping places most faces of):
-	// grouping centres descriptors on the library's mean, which a handful
-	// of photos of one person does not give.
-	imgs, err := filepath.Glob(filepath.Join(facesExtra, "*.jpg"))
-	if err != nil || len(imgs) == 0 {
-		t.Fatalf("face photos: %v", err)
-	}
-	for _, f := range imgs {
-		s.put("/dav/faces/"+filepath.Base(f), string(mustRead(t, f)))
-	}
-	s.waitQueue(t, 5*time.Minute)
-	photosOf := func(s *server, folder string) []string {
-		return slices.DeleteFunc(s.names(t, "/dav/by-person/"+escapePath(folder)+"/"), func(n string) bool { return n == ".folder.jpg" })
-	}
-	settleGrouping(t, s)
+	s := serverWithFaces(t)
 	var first string
 	var photos []string
 	waitUntil(t, 3*time.Minute, "a person folder with two photos or more", func() bool {
 		for _, f := range s.names(t, "/dav/by-person/") {
 			f = strings.TrimSuffix(f, "/")
-			if p := photosOf(s, f); len(p) >= 2 {
+			if p := photosOf(t, s, f); len(p) >= 2 {
 				first, photos = f, p
 				return true
 			}
@@ -264,7 +245,7 @@ func TestBackupDuringPersonRenames(t *testing.T) {
 	mu.Unlock()
 
 	for i, b := range backups {
-		s2 := newServer(t, "--models", models)
+		s2 := newServer(t, "--models", faceModelsDir())
 		s2.data = filepath.Join(t.TempDir(), "restored")
 		if out, err := runCLI(t, "", "restore", b.file, "--data", s2.data); err != nil {
 			t.Fatalf("restore: %v\n%s", err, out)
@@ -281,7 +262,7 @@ func TestBackupDuringPersonRenames(t *testing.T) {
 				if j < b.lo || j > b.hi {
 					t.Errorf("backup %d: the person is %q, rename %d; want one of renames %d to %d (in or out of the backup)", i, f, j, b.lo, b.hi)
 				}
-				if got := photosOf(s2, f); !slices.Equal(got, photos) {
+				if got := photosOf(t, s2, f); !slices.Equal(got, photos) {
 					t.Errorf("backup %d: %q holds %q; want %q", i, f, got, photos)
 				}
 			}
