@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"shoebox/gateway/syncfile"
 	"slices"
 	"strconv"
 	"strings"
@@ -234,40 +235,6 @@ func (m *multipart) read(id string) (uploadRecord, error) {
 	return up, err
 }
 
-// writeFile replaces path by data through a synced temp file.
-func writeFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-rec-")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // caller returns the user of the request, who must have bucket.
 func (m *multipart) caller(ctx context.Context, bucket string) (string, error) {
 	user, err := m.be.user(ctx)
@@ -397,8 +364,8 @@ func (m *multipart) create(w http.ResponseWriter, r *http.Request, bucket, key s
 	if err := os.Mkdir(m.path(id), 0o750); err != nil {
 		return fmt.Errorf("multipart %s/%s: %w", bucket, key, err)
 	}
-	if err := writeFile(m.path(id, "upload.json"), data); err == nil {
-		err = syncDir(m.dir)
+	if err := syncfile.WriteFile(m.path(id, "upload.json"), data, 0o600); err == nil {
+		err = syncfile.SyncDir(m.dir)
 	}
 	if err != nil {
 		os.RemoveAll(m.path(id))
@@ -572,10 +539,10 @@ func (m *multipart) storePart(r *http.Request, id string, n int, body io.Reader,
 	}
 	rec.ModTime = st.ModTime()
 	data, _ := json.Marshal(rec)
-	if err := writeFile(final+".json", data); err != nil {
+	if err := syncfile.WriteFile(final+".json", data, 0o600); err != nil {
 		return partRecord{}, fmt.Errorf("multipart %s part %d: %w", id, n, err)
 	}
-	if err := syncDir(m.path(id)); err != nil {
+	if err := syncfile.SyncDir(m.path(id)); err != nil {
 		return partRecord{}, fmt.Errorf("multipart %s part %d: %w", id, n, err)
 	}
 	return rec, nil
@@ -930,7 +897,7 @@ func (m *multipart) complete(w http.ResponseWriter, r *http.Request, bucket, key
 	}
 	up.Done, up.Completed = o.ETag(), time.Now().UTC()
 	if data, err := json.Marshal(up); err == nil {
-		if err := writeFile(m.path(id, "upload.json"), data); err != nil {
+		if err := syncfile.WriteFile(m.path(id, "upload.json"), data, 0o600); err != nil {
 			m.log.Warn("multipart: record completion", "upload", id, "err", err)
 		}
 	}

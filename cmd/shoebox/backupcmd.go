@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"shoebox/gateway/syncfile"
 	"slices"
 	"strings"
 	"time"
@@ -248,7 +249,7 @@ func (o *output) commit() error {
 		return fmt.Errorf("backup file %s: %w", o.path, err)
 	}
 	o.done = true
-	return syncDir(filepath.Dir(o.path))
+	return syncfile.SyncDir(filepath.Dir(o.path))
 }
 
 func (o *output) abort() {
@@ -256,18 +257,6 @@ func (o *output) abort() {
 		o.f.Close()
 		os.Remove(o.f.Name())
 	}
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync folder %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync folder %s: %w", dir, err)
-	}
-	return nil
 }
 
 // restoreCmd loads a backup, or a full backup and its increments in
@@ -402,30 +391,13 @@ func restoreOne(ctx context.Context, cfg Config, dir, name string, lg *slog.Logg
 	return rd.Manifest, rd.Secret, tr, nil
 }
 
-// writeFileAtomic writes a file through a temporary one, synced and renamed.
+// writeFileAtomic writes a file through a temporary one, synced and
+// renamed, and syncs its folder.
 func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if err := syncfile.WriteFile(path, b, mode); err != nil {
+		return err
 	}
-	defer os.Remove(f.Name())
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
+	return syncfile.SyncDir(filepath.Dir(path))
 }
 
 // afterRestore runs at start-up after a restore (the marker is there):

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"shoebox/gateway/syncfile"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,13 +151,13 @@ func (s *Server) mkcol(w http.ResponseWriter, r *request, t string) error {
 	}
 	defer os.RemoveAll(tmp) // after the rename, a no-op
 	data, _ := json.Marshal(rec)
-	if err := writeFile(filepath.Join(tmp, recordName), data); err != nil {
+	if err := syncfile.WriteFile(filepath.Join(tmp, recordName), data, 0o600); err != nil {
 		return fmt.Errorf("upload %s: %w", rec.ID, err)
 	}
 	if err := os.Rename(tmp, s.path(t)); err != nil {
 		return fmt.Errorf("upload %s: %w", rec.ID, err)
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := syncfile.SyncDir(s.dir); err != nil {
 		return fmt.Errorf("upload %s: %w", rec.ID, err)
 	}
 	w.WriteHeader(http.StatusCreated)
@@ -207,7 +208,7 @@ func (s *Server) putChunk(w http.ResponseWriter, r *request, t, name string) err
 	if err := os.Rename(tmp.Name(), final); err != nil {
 		return fmt.Errorf("upload %s chunk %s: %w", rec.ID, name, err)
 	}
-	if err := syncDir(s.path(t)); err != nil {
+	if err := syncfile.SyncDir(s.path(t)); err != nil {
 		return fmt.Errorf("upload %s chunk %s: %w", rec.ID, name, err)
 	}
 	if existed {
@@ -589,38 +590,4 @@ func (s *Server) sweep(ctx context.Context, startup bool) (int, error) {
 		kept++
 	}
 	return kept, nil
-}
-
-// writeFile replaces path by data through a synced temp file.
-func writeFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-rec-")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
